@@ -1,0 +1,16 @@
+"""Entry point for `pulumi up`: read the stack's configuration, build, export."""
+
+import pulumi
+
+from baseline.config import from_pulumi_runtime, resolve
+from baseline.errors import ConfigError
+from baseline.program import build
+
+try:
+    resolved = resolve(from_pulumi_runtime())
+except ConfigError as error:
+    # RunError prints one line, without a Python traceback.
+    raise pulumi.RunError(str(error)) from None
+
+for key, value in build(resolved).items():
+    pulumi.export(key, value)

@@ -1,0 +1,422 @@
+"""Stack configuration: read once, validated whole, before any resource is registered.
+
+Two sources feed one path: a stack file read directly (the offline plan, tests) and the
+configuration the Pulumi engine hands a real run. Both become ``RawConfig`` (plain values plus
+the secrets), then ``resolve`` validates shape (pydantic), semantics (``_check_stack``) and the
+cross-scenario limits (``spec.validate_alicloud``) and returns the settings and specs.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import Field, ValidationError, field_validator
+
+from baseline import PROJECT, limits
+from baseline.errors import ConfigError
+from baseline.naming import Naming
+from baseline.scenarios import AlicloudContext
+from baseline.scenarios import cloud_assistant as s2_module
+from baseline.scenarios import patch_management as s1_module
+from baseline.scenarios.cloud_assistant import CloudAssistantSettings
+from baseline.scenarios.patch_management import PatchManagementSettings
+from baseline.settings import Model, fix
+from baseline.spec import ScenarioSpec, validate_alicloud
+
+SECRETS_KEY = "secrets"
+PLAN_PLACEHOLDER = "plan-placeholder-secret"  # stands for a `secure:` value the plan cannot decrypt
+
+
+@dataclass(frozen=True)
+class SecretValue:
+    """A value that only ever travels as a Pulumi secret."""
+
+    value: str = field(repr=False)
+
+
+@dataclass
+class RawConfig:
+    """Project config keys (without the ``ecs-access-baseline:`` prefix) and the secrets."""
+
+    values: dict[str, Any]
+    secrets: dict[str, SecretValue]
+
+
+class NamingSettings(Model):
+    """How account-global names are made unique per stack."""
+
+    prefix: str = Field("", description="Prepended to every RAM/IAM name, e.g. `dev-`.")
+    suffix: str = Field("", description="Appended to every RAM/IAM name, e.g. `-stg`.")
+
+    @field_validator("prefix", "suffix")
+    @classmethod
+    def _chars(cls, value: str) -> str:
+        # The tightest name pattern (policies) allows letters, digits and '-' only.
+        if value and not limits.RAM_POLICY_NAME.fullmatch(value):
+            raise fix("a naming prefix/suffix may hold letters, digits and '-' only", "e.g. 'dev-'")
+        return value
+
+
+class AlicloudSettings(Model):
+    """The Alibaba Cloud account and region the stack manages."""
+
+    account_id: str = Field(description="Alibaba Cloud account id (16 digits), used in ARNs.")
+    region: str = Field(description="Region of the stack's regional resources, e.g. `cn-hangzhou`.")
+    strict_scoping: bool = Field(
+        True,
+        description="Refuse `*` resources where the guides scope production policies; "
+        "scenarios default to ARN scope. Must stay on in prod.",
+    )
+
+    @field_validator("account_id", mode="before")
+    @classmethod
+    def _account(cls, value: Any) -> Any:
+        if not (isinstance(value, str) and limits.ALICLOUD_ACCOUNT_ID.fullmatch(value)):
+            raise fix(
+                "an Alibaba Cloud account id is 16 digits, written as a quoted string",
+                'copy it from the console\'s account center, e.g. "1234567890123456"',
+            )
+        return value
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        if value not in limits.ALICLOUD_REGIONS:
+            close = difflib.get_close_matches(value, sorted(limits.ALICLOUD_REGIONS), 1)
+            hint = f"did you mean {close[0]!r}?" if close else "use a region id like 'cn-hangzhou'"
+            raise fix(f"{value!r} is not an Alibaba Cloud region", hint)
+        return value
+
+
+class AwsSettings(Model):
+    """The AWS account and region the stack manages."""
+
+    account_id: str = Field(description="AWS account id (12 digits), used in ARNs.")
+    region: str = Field(description="AWS region, e.g. `us-east-1`.")
+
+    @field_validator("account_id", mode="before")
+    @classmethod
+    def _account(cls, value: Any) -> Any:
+        if not (isinstance(value, str) and limits.AWS_ACCOUNT_ID.fullmatch(value)):
+            raise fix("an AWS account id is 12 digits, written as a quoted string", 'e.g. "123456789012"')
+        return value
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        if value not in limits.AWS_REGIONS:
+            close = difflib.get_close_matches(value, sorted(limits.AWS_REGIONS), 1)
+            hint = f"did you mean {close[0]!r}?" if close else "use a region id like 'us-east-1'"
+            raise fix(f"{value!r} is not an AWS region", hint)
+        return value
+
+
+class StackSettings(Model):
+    """Everything a stack file says, under the ``ecs-access-baseline:`` namespace."""
+
+    environment: str = Field(
+        description="Environment name: `dev`, `staging`, `prod` or another lowercase word; "
+        "`prod` turns on the production rules. Used in tags and tag-based policies."
+    )
+    naming: NamingSettings = Field(
+        default_factory=NamingSettings, description="Naming rule for account-global names."
+    )
+    protect_identities: bool = Field(
+        False, description="Mark users, roles and policies `protect` (required in prod)."
+    )
+    test_stack: bool = Field(
+        False, description="A throw-away test stack that `baseline teardown` may destroy."
+    )
+    alicloud: AlicloudSettings | None = Field(
+        None, description="Alibaba Cloud account and region; required by scenarios S1-S5."
+    )
+    aws: AwsSettings | None = Field(None, description="AWS account and region; required by S6.")
+    patch_management: PatchManagementSettings = Field(
+        default_factory=PatchManagementSettings,
+        description="S1 patch management (seed 000).",
+    )
+    cloud_assistant_linux: CloudAssistantSettings = Field(
+        default_factory=CloudAssistantSettings,
+        description="S2 Cloud Assistant on Linux (seed 001).",
+    )
+
+    @field_validator("environment")
+    @classmethod
+    def _environment(cls, value: str) -> str:
+        import re
+
+        if not re.fullmatch(r"[a-z][a-z0-9-]{1,31}", value):
+            raise fix("an environment is a lowercase word", "use dev, staging or prod")
+        return value
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "prod"
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """Validated settings and the specs the program builds from them."""
+
+    settings: StackSettings
+    alicloud: list[ScenarioSpec]
+    secrets: dict[str, SecretValue]
+
+
+# Scenario config key -> (settings attribute, spec builder). Order is registration order.
+ALICLOUD_SCENARIOS = {
+    "patchManagement": ("patch_management", s1_module.build),
+    "cloudAssistantLinux": ("cloud_assistant_linux", s2_module.build_linux),
+}
+
+
+def load_stack_file(path: Path) -> RawConfig:
+    """Read a Pulumi stack file; ``secure:`` values stand for secrets without decryption."""
+    try:
+        document = yaml.safe_load(path.read_text()) or {}
+    except OSError as error:
+        raise ConfigError(
+            key="--config-file",
+            value=str(path),
+            problem=error.strerror or "unreadable",
+            fix="pass an existing stack file",
+        ) from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise ConfigError(
+            key="--config-file",
+            value=str(path),
+            problem=f"not valid YAML{where}",
+            fix="correct the YAML syntax",
+        ) from None
+    config = document.get("config") or {}
+    values: dict[str, Any] = {}
+    for key, value in config.items():
+        namespace, _, name = str(key).partition(":")
+        if namespace != PROJECT or not name:
+            raise ConfigError(
+                key=str(key),
+                problem="the program reads only ecs-access-baseline:* keys; provider keys "
+                "(aws:region, alicloud:region) are ignored because every provider is explicit",
+                fix="move the setting under ecs-access-baseline:alicloud or ecs-access-baseline:aws",
+            )
+        values[name] = value
+    secrets: dict[str, SecretValue] = {}
+    raw_secrets = values.pop(SECRETS_KEY, None) or {}
+    if not isinstance(raw_secrets, dict):
+        raise ConfigError(
+            key=SECRETS_KEY,
+            problem="secrets is a map of named secret values",
+            fix="run: pulumi config set --secret --path 'secrets.<name>' <value>",
+        )
+    for name, value in raw_secrets.items():
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            secrets[str(name)] = SecretValue(PLAN_PLACEHOLDER)
+        else:
+            raise ConfigError(
+                key=f"{SECRETS_KEY}.{name}",
+                problem="this secret is stored in plain text in the stack file",
+                fix=f"delete it from the file and run: pulumi config set --secret --path "
+                f"'secrets.{name}' <value>",
+            )
+    _refuse_inline_secrets(values, "")
+    return RawConfig(values=values, secrets=secrets)
+
+
+def from_pulumi_runtime() -> RawConfig:
+    """The configuration a real ``pulumi up`` hands the program (values already decrypted)."""
+    from pulumi.runtime import config as runtime_config
+
+    prefix = f"{PROJECT}:"
+    merged = dict(runtime_config.CONFIG.get())
+    if not merged and "PULUMI_CONFIG" in __import__("os").environ:
+        merged = json.loads(__import__("os").environ["PULUMI_CONFIG"])
+    values: dict[str, Any] = {}
+    for key, text in merged.items():
+        if not key.startswith(prefix):
+            continue
+        try:
+            values[key[len(prefix) :]] = json.loads(text)
+        except (TypeError, json.JSONDecodeError):
+            values[key[len(prefix) :]] = text
+    raw_secrets = values.pop(SECRETS_KEY, None) or {}
+    if raw_secrets and not runtime_config.is_config_secret(prefix + SECRETS_KEY):
+        raise ConfigError(
+            key=SECRETS_KEY,
+            problem="secrets are stored in plain text in the stack file",
+            fix="remove them and set each with: pulumi config set --secret --path 'secrets.<name>' <value>",
+        )
+    secrets = {str(k): SecretValue(str(v)) for k, v in raw_secrets.items()}
+    _refuse_inline_secrets(values, "")
+    return RawConfig(values=values, secrets=secrets)
+
+
+_PLAINTEXT_SECRET_KEYS = {"password", "accesskeysecret", "secret", "secretvalue", "value"}
+
+
+def _refuse_inline_secrets(value: Any, path: str) -> None:
+    """A secret-looking key with a plain value anywhere outside ``secrets`` is refused."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            lowered = str(key).lower()
+            if isinstance(item, dict) and set(item) == {"secure"}:
+                raise ConfigError(
+                    key=where,
+                    problem="secret values live under `secrets` and are referenced by name",
+                    fix="run: pulumi config set --secret --path 'secrets.<name>' <value>, and "
+                    "reference <name> here",
+                )
+            # Keys a user might reach for when pasting a secret into the file.
+            if lowered in _PLAINTEXT_SECRET_KEYS and isinstance(item, str):
+                raise ConfigError(
+                    key=where,
+                    problem="a secret value is written in plain text in the stack file",
+                    fix="delete it and run: pulumi config set --secret --path 'secrets.<name>' "
+                    "<value>, then reference <name>",
+                )
+            _refuse_inline_secrets(item, where)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _refuse_inline_secrets(item, f"{path}[{index}]")
+
+
+def _pydantic_error(error: ValidationError, values: dict[str, Any]) -> ConfigError:
+    """The first pydantic error as one ConfigError naming the key and a fix."""
+    first = sorted(error.errors(), key=lambda e: [str(p) for p in e["loc"]])[0]
+    loc = [str(p) for p in first["loc"]]
+    key = ".".join(loc)
+    kind = first["type"]
+    message = first["msg"].removeprefix("Value error, ")
+    if kind == "extra_forbidden":
+        known = _known_keys(loc[:-1])
+        close = difflib.get_close_matches(loc[-1], known, 1)
+        hint = f"did you mean {close[0]!r}?" if close else f"known keys here: {', '.join(known)}"
+        what = "scenario or setting" if len(loc) == 1 else "setting"
+        return ConfigError(
+            key=key, problem=f"unknown {what}", fix=f"remove it or correct the spelling; {hint}"
+        )
+    if kind == "missing":
+        return ConfigError(
+            key=key, problem="this setting is required", fix="set it (see README, Configuration)"
+        )
+    problem, _, remedy = message.partition(". Fix: ")
+    if not remedy:
+        remedy = {
+            "literal_error": "use one of the values listed",
+            "bool_type": "use true or false",
+            "bool_parsing": "use true or false",
+            "int_parsing": "use a whole number",
+            "int_type": "use a whole number",
+            "string_type": "use a quoted string",
+            "list_type": "use a YAML list",
+            "model_type": "use a YAML map of settings",
+            "model_attributes_type": "use a YAML map of settings",
+            "dict_type": "use a YAML map",
+            "too_short": "add at least one entry",
+        }.get(kind, "see README, Configuration")
+    value = first.get("input")
+    if isinstance(value, dict) and kind.startswith("value_error"):
+        return ConfigError(key=key, problem=problem, fix=remedy)
+    return ConfigError(key=key, value=value, problem=problem, fix=remedy)
+
+
+def _known_keys(loc: list[str]) -> list[str]:
+    model: Any = StackSettings
+    for part in loc:
+        fields = {f.alias or n: f for n, f in model.model_fields.items()}
+        if part not in fields:
+            return []
+        annotation = fields[part].annotation
+        candidates = [a for a in getattr(annotation, "__args__", (annotation,)) if isinstance(a, type)]
+        model = next((a for a in candidates if issubclass(a, Model)), None)
+        if model is None:
+            return []
+    keys = [f.alias or n for n, f in model.model_fields.items()]
+    if not loc:
+        keys.append(SECRETS_KEY)
+    return sorted(keys)
+
+
+def _check_stack(settings: StackSettings, raw: RawConfig) -> None:
+    """Rules that span settings: production strictness, clouds the scenarios need."""
+    enabled = [key for key, (attr, _) in ALICLOUD_SCENARIOS.items() if getattr(settings, attr).enabled]
+    if enabled and settings.alicloud is None:
+        raise ConfigError(
+            key="alicloud",
+            problem=f"scenario {enabled[0]} is on but no Alibaba Cloud account is configured",
+            fix="set alicloud.accountId and alicloud.region",
+        )
+    if settings.is_production:
+        if settings.test_stack:
+            raise ConfigError(
+                key="testStack",
+                value=True,
+                problem="a prod stack cannot be a test stack",
+                fix="remove testStack from the prod stack file",
+            )
+        if not settings.protect_identities:
+            raise ConfigError(
+                key="protectIdentities",
+                value=settings.protect_identities,
+                problem="prod identities must be protected against accidental deletion",
+                fix="set protectIdentities: true",
+            )
+        if settings.alicloud and not settings.alicloud.strict_scoping:
+            raise ConfigError(
+                key="alicloud.strictScoping",
+                value=False,
+                problem="prod must be ARN-scoped where the guides scope production policies",
+                fix="set alicloud.strictScoping: true",
+            )
+        for key in enabled:
+            scenario = getattr(settings, ALICLOUD_SCENARIOS[key][0])
+            for user_key, user in _users_of(scenario):
+                if user.console and not user.console.mfa_bind_required:
+                    raise ConfigError(
+                        key=f"{key}.{user_key}.console.mfaBindRequired",
+                        value=False,
+                        problem="console users in prod must bind an MFA device",
+                        fix="set mfaBindRequired: true",
+                    )
+
+
+def _users_of(scenario: Model) -> list[tuple[str, Any]]:
+    from baseline.settings import RamUserSettings
+
+    found = []
+    for name, info in type(scenario).model_fields.items():
+        value = getattr(scenario, name)
+        if isinstance(value, RamUserSettings):
+            found.append((info.alias or name, value))
+    return found
+
+
+def resolve(raw: RawConfig) -> Resolved:
+    """Validate a stack's configuration completely; raise ConfigError on the first problem."""
+    try:
+        settings = StackSettings.model_validate(raw.values)
+    except ValidationError as error:
+        raise _pydantic_error(error, raw.values) from None
+    _check_stack(settings, raw)
+    specs: list[ScenarioSpec] = []
+    if settings.alicloud is not None:
+        ctx = AlicloudContext(
+            environment=settings.environment,
+            naming=Naming(settings.naming.prefix, settings.naming.suffix),
+            account_id=settings.alicloud.account_id,
+            region=settings.alicloud.region,
+            strict_scoping=settings.alicloud.strict_scoping,
+        )
+        for attr, build in ALICLOUD_SCENARIOS.values():
+            scenario = getattr(settings, attr)
+            if scenario.enabled:
+                specs.append(build(scenario, ctx))
+    validate_alicloud(specs, set(raw.secrets))
+    return Resolved(settings=settings, alicloud=specs, secrets=raw.secrets)

@@ -1,0 +1,28 @@
+"""The one error type a user sees for bad configuration."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from baseline import PROJECT
+
+_MISSING = object()
+
+
+@dataclass
+class ConfigError(Exception):
+    """Bad configuration: the key, the value (unless secret), what is wrong and the fix."""
+
+    key: str
+    problem: str
+    fix: str
+    value: object = _MISSING
+
+    def __str__(self) -> str:
+        key = self.key if ":" in self.key else f"{PROJECT}:{self.key}"
+        shown = "" if self.value is _MISSING else f" = {self.value!r}"
+        return f"{key}{shown}: {self.problem}. Fix: {self.fix}"
+
+
+class PlanError(Exception):
+    """The strict mocks refused a registration: the program produced what the cloud refuses."""

@@ -1,0 +1,163 @@
+"""The clouds' limits, in one place.
+
+Both the configuration checks (before anything is registered) and the strict mocks (at
+registration) read these, so the offline plan refuses exactly what the cloud would refuse.
+Sources: Alibaba Cloud RAM "Limits" and API references (CreateUser, CreateRole, CreatePolicy,
+CreateAccessKey, OOS CreateSecretParameter), AWS IAM "IAM and AWS STS quotas".
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# --- Alibaba Cloud RAM -------------------------------------------------------------------
+RAM_USER_NAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+RAM_ROLE_NAME = re.compile(r"^[A-Za-z0-9.-]{1,64}$")
+RAM_POLICY_NAME = re.compile(r"^[A-Za-z0-9-]{1,128}$")
+RAM_DISPLAY_NAME_MAX = 128
+RAM_POLICY_DOCUMENT_MAX = 6144
+RAM_CUSTOM_POLICIES_PER_PRINCIPAL = 10
+RAM_SYSTEM_POLICIES_PER_PRINCIPAL = 20
+RAM_ACCESS_KEYS_PER_USER = 2
+RAM_ROLE_SESSION_MIN = 3600
+RAM_ROLE_SESSION_MAX = 43200
+RAM_POLICY_VERSIONS = 5
+RAM_PASSWORD_MIN = 8
+RAM_PASSWORD_MAX = 32
+
+ALICLOUD_ACCOUNT_ID = re.compile(r"^[0-9]{16}$")
+# ECS instance ids are "i-" followed by lowercase letters and digits (20 in all today).
+ECS_INSTANCE_ID = re.compile(r"^i-[a-z0-9]{8,30}$")
+KMS_KEY_ID = re.compile(
+    r"^(key-[A-Za-z0-9-]{8,64}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|alias/[A-Za-z0-9_/-]{1,255})$"
+)
+RESOURCE_GROUP_NAME = re.compile(r"^[a-z0-9-]{3,50}$")
+
+# Public Alibaba Cloud regions (Endpoints, 2026). A region outside this list is almost always
+# a typo; the provider's own region check is the fallback for new ones.
+ALICLOUD_REGIONS = frozenset(
+    {
+        "cn-qingdao",
+        "cn-beijing",
+        "cn-zhangjiakou",
+        "cn-huhehaote",
+        "cn-wulanchabu",
+        "cn-hangzhou",
+        "cn-shanghai",
+        "cn-nanjing",
+        "cn-fuzhou",
+        "cn-shenzhen",
+        "cn-heyuan",
+        "cn-guangzhou",
+        "cn-chengdu",
+        "cn-hongkong",
+        "cn-wuhan-lr",
+        "ap-northeast-1",
+        "ap-northeast-2",
+        "ap-southeast-1",
+        "ap-southeast-3",
+        "ap-southeast-5",
+        "ap-southeast-6",
+        "ap-southeast-7",
+        "us-west-1",
+        "us-east-1",
+        "eu-central-1",
+        "eu-west-1",
+        "me-east-1",
+        "me-central-1",
+        "na-south-1",
+    }
+)
+
+# --- Alibaba Cloud OOS -----------------------------------------------------------------------
+OOS_PARAMETER_NAME = re.compile(r"^[A-Za-z0-9_/-]{2,180}$")
+OOS_RESERVED_PREFIXES = ("ALIYUN", "ACS", "ALIBABA", "ALICLOUD", "OOS")
+OOS_VALUE_MAX = 4096
+
+# --- AWS IAM ----------------------------------------------------------------------------------
+IAM_ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
+IAM_POLICY_NAME = re.compile(r"^[\w+=,.@-]{1,128}$")
+IAM_PATH = re.compile(r"^/([\x21-\x7e]{0,510}/)?$")
+IAM_MANAGED_POLICY_MAX = 6144  # characters, whitespace not counted
+IAM_TRUST_POLICY_MAX = 2048  # default quota, whitespace not counted
+IAM_MANAGED_POLICIES_PER_ROLE = 10
+IAM_ROLE_SESSION_MIN = 3600
+IAM_ROLE_SESSION_MAX = 43200
+IAM_TAGS_MAX = 50
+AWS_ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
+AWS_REGIONS = frozenset(
+    {
+        "us-east-1",
+        "us-east-2",
+        "us-west-1",
+        "us-west-2",
+        "af-south-1",
+        "ap-east-1",
+        "ap-east-2",
+        "ap-south-1",
+        "ap-south-2",
+        "ap-southeast-1",
+        "ap-southeast-2",
+        "ap-southeast-3",
+        "ap-southeast-4",
+        "ap-southeast-5",
+        "ap-southeast-6",
+        "ap-southeast-7",
+        "ap-northeast-1",
+        "ap-northeast-2",
+        "ap-northeast-3",
+        "ca-central-1",
+        "ca-west-1",
+        "eu-central-1",
+        "eu-central-2",
+        "eu-west-1",
+        "eu-west-2",
+        "eu-west-3",
+        "eu-south-1",
+        "eu-south-2",
+        "eu-north-1",
+        "il-central-1",
+        "me-south-1",
+        "me-central-1",
+        "mx-central-1",
+        "sa-east-1",
+        "us-gov-east-1",
+        "us-gov-west-1",
+    }
+)
+
+
+@dataclass(frozen=True)
+class NameRule:
+    """A name pattern with the words a message needs to explain it."""
+
+    pattern: re.Pattern[str]
+    described: str
+
+    def check(self, value: str) -> str | None:
+        """Return why ``value`` is refused, or None when the cloud accepts it."""
+        if self.pattern.fullmatch(value):
+            return None
+        return f"must be {self.described}"
+
+
+RAM_USER = NameRule(RAM_USER_NAME, "1-64 characters of letters, digits, '.', '_' or '-'")
+RAM_ROLE = NameRule(RAM_ROLE_NAME, "1-64 characters of letters, digits, '.' or '-'")
+RAM_POLICY = NameRule(RAM_POLICY_NAME, "1-128 characters of letters, digits or '-'")
+IAM_ROLE = NameRule(IAM_ROLE_NAME, "1-64 characters of letters, digits or +=,.@_-")
+IAM_POLICY = NameRule(IAM_POLICY_NAME, "1-128 characters of letters, digits or +=,.@_-")
+
+
+def oos_parameter_name_problem(name: str) -> str | None:
+    """Why OOS would refuse ``name`` as a (secret) parameter name, or None."""
+    if not OOS_PARAMETER_NAME.fullmatch(name):
+        return "must be 2-180 characters of letters, digits, '-', '_' or '/'"
+    if name.upper().startswith(OOS_RESERVED_PREFIXES):
+        return "must not start with ALIYUN, ACS, ALIBABA, ALICLOUD or OOS (any case)"
+    return None
+
+
+def iam_document_length(document: str) -> int:
+    """IAM counts policy size without whitespace."""
+    return len("".join(document.split()))

@@ -1,0 +1,336 @@
+"""Strict Pulumi mocks: they refuse what the clouds would refuse.
+
+The providers validate almost nothing before calling the cloud, so without this a bad name or
+an oversized document would first fail halfway through a real ``pulumi up``. Each check reads
+``baseline.limits``; configuration validation reads the same module, so a refusal here means
+the program produced something its configuration checks let through, which is a bug.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from typing import Any
+
+import pulumi
+from pulumi.runtime import rpc
+from pulumi.runtime.mocks import MockMonitor
+
+from baseline import limits
+
+Check = Callable[["StrictMocks", str, dict[str, Any]], None]
+_CHECKS: dict[str, Check] = {}
+
+
+class Refused(Exception):
+    """The cloud would refuse this registration."""
+
+    def __init__(self, type_: str, name: str, reason: str):
+        super().__init__(f"{type_} {name!r}: {reason}")
+        self.type_, self.name, self.reason = type_, name, reason
+
+
+def unwrap(value: Any) -> Any:
+    """Inputs as the cloud would see them: secrets unwrapped (for checks only, never shown)."""
+    if rpc.is_rpc_secret(value):
+        return unwrap(rpc.unwrap_rpc_secret(value))
+    if isinstance(value, dict):
+        return {k: unwrap(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [unwrap(v) for v in value]
+    return value
+
+
+def check(*types: str) -> Callable[[Check], Check]:
+    def register(fn: Check) -> Check:
+        for type_ in types:
+            _CHECKS[type_] = fn
+        return fn
+
+    return register
+
+
+class StrictMocks(pulumi.runtime.Mocks):
+    """Returns deterministic ids and computed outputs; refuses what the cloud refuses."""
+
+    def __init__(self, alicloud_account: str = "1234567890123456", aws_account: str = "123456789012"):
+        self.alicloud_account = alicloud_account
+        self.aws_account = aws_account
+        self.attachments: dict[str, Counter[tuple[str, str]]] = defaultdict(Counter)
+        self.attached: set[tuple[str, ...]] = set()
+        self.access_keys: Counter[str] = Counter()
+        self.instance_roles: dict[str, str] = {}
+        self.names: dict[tuple[str, str], str] = {}
+
+    # The engine calls this once per custom resource.
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
+        inputs = unwrap(args.inputs)
+        if (fn := _CHECKS.get(args.typ)) is not None:
+            fn(self, args.name, inputs)
+        state = dict(args.inputs)
+        state.update(self._computed(args.typ, args.name, inputs))
+        return f"{args.name}-id", state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list | None]:
+        raise Refused("invoke", args.token, "the program must not read the cloud (no data sources)")
+
+    def _computed(self, type_: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        if type_ == "alicloud:ram/role:Role":
+            role = inputs["roleName"]
+            return {
+                "arn": f"acs:ram::{self.alicloud_account}:role/{role.lower()}",
+                "roleId": f"3{zlib.crc32(role.encode()):017d}",
+                "name": role,
+            }
+        if type_ == "alicloud:ram/policy:Policy":
+            return {"type": "Custom", "name": inputs["policyName"], "defaultVersion": "v1"}
+        if type_ == "alicloud:ram/accessKey:AccessKey":
+            secret = "mock-secret-never-shown"
+            encrypted = "bW9jay1lbmNyeXB0ZWQ=" if inputs.get("pgpKey") else None
+            return {"secret": secret, "encryptedSecret": encrypted, "status": "Active"}
+        if type_ == "aws:iam/role:Role":
+            return {"arn": f"arn:aws:iam::{self.aws_account}:role{inputs.get('path', '/')}{inputs['name']}"}
+        if type_ == "aws:iam/policy:Policy":
+            return {"arn": f"arn:aws:iam::{self.aws_account}:policy{inputs.get('path', '/')}{inputs['name']}"}
+        return {}
+
+    def unique(self, kind: str, name: str, owner: str) -> None:
+        key = (kind, name.lower() if kind.startswith("iam") else name)
+        if key in self.names:
+            raise Refused(kind, owner, f"{kind} name {name!r} already exists ({self.names[key]})")
+        self.names[key] = owner
+
+
+def _name(type_: str, rule: limits.NameRule, value: Any, owner: str) -> None:
+    if not isinstance(value, str):
+        raise Refused(type_, owner, "a name is required")
+    if (problem := rule.check(value)) is not None:
+        raise Refused(type_, owner, f"name {value!r} {problem}")
+
+
+def _json_document(
+    type_: str, owner: str, text: Any, limit: int, measure: Callable[[str], int] = len
+) -> dict:
+    if not isinstance(text, str):
+        raise Refused(type_, owner, "a policy document is required")
+    size = measure(text)
+    if size > limit:
+        raise Refused(type_, owner, f"policy document is {size} characters; the limit is {limit}")
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise Refused(type_, owner, f"policy document is not JSON ({error.msg})") from None
+    statements = document.get("Statement")
+    if not isinstance(statements, list) or not statements:
+        raise Refused(type_, owner, "policy document has no Statement list")
+    for statement in statements:
+        if statement.get("Effect") not in ("Allow", "Deny"):
+            raise Refused(type_, owner, "every statement needs Effect Allow or Deny")
+        if not statement.get("Action") and not statement.get("NotAction"):
+            raise Refused(type_, owner, "every statement needs an Action")
+    return document
+
+
+@check("alicloud:ram/user:User")
+def _ram_user(m: StrictMocks, owner: str, inputs: dict[str, Any]) -> None:
+    type_ = "alicloud:ram/user:User"
+    _name(type_, limits.RAM_USER, inputs.get("name"), owner)
+    display = inputs.get("displayName")
+    if display is not None and not 1 <= len(display) <= limits.RAM_DISPLAY_NAME_MAX:
+        raise Refused(type_, owner, "display name must be 1-128 characters")
+    m.unique("RAM user", inputs["name"], owner)
+
+
+@check("alicloud:ram/loginProfile:LoginProfile")
+def _login_profile(m: StrictMocks, owner: str, inputs: dict[str, Any]) -> None:
+    password = inputs.get("password")
+    if (
+        not isinstance(password, str)
+        or not limits.RAM_PASSWORD_MIN <= len(password) <= limits.RAM_PASSWORD_MAX
+    ):
+        # The value itself is never part of the message.
+        raise Refused("alicloud:ram/loginProfile:LoginProfile", owner, "password must be 8-32 characters")
+
+
+@check("alicloud:ram/accessKey:AccessKey")
+def _access_key(m: StrictMocks, owner: str, inputs: dict[str, Any]) -> None:
+    user = inputs.get("userName")
+    m.access_keys[user] += 1
+    if m.access_keys[user] > limits.RAM_ACCESS_KEYS_PER_USER:
+        raise Refused(
+            "alicloud:ram/accessKey:AccessKey", owner, f"RAM user {user!r} already has 2 AccessKeys"
+        )
+
+
+@check("alicloud:ram/role:Role")
+def _ram_role(m: StrictMocks, owner: str, inputs: dict[str, Any]) -> None:
+    type_ = "alicloud:ram/role:Role"
+    _name(type_, limits.RAM_ROLE, inputs.get("roleName"), owner)
+    duration = inputs.get("maxSessionDuration", 3600)
+    if not limits.RAM_ROLE_SESSION_MIN <= duration <= limits.RAM_ROLE_SESSION_MAX:
+        raise Refused(type_, owner, f"maxSessionDuration {duration} is outside 3600-43200")
+    _json_document(type_, owner, inputs.get("assumeRolePolicyDocument"), limits.RAM_POLICY_DOCUMENT_MAX)
+    m.unique("RAM role", inputs["roleName"], owner)
+
+
+@check("alicloud:ram/policy:Policy")
+def _ram_policy(m: StrictMocks, owner: str, inputs: dict[str, Any]) -> None:
+    type_ = "alicloud:ram/policy:Policy"
+    _name(type_, limits.RAM_POLICY, inputs.get("policyName"), owner)
+    document = _json_document(type_, owner, inputs.get("policyDocument"), limits.RAM_POLICY_DOCUMENT_MAX)
+    if document.get("Version") != "1":
+        raise Refused(type_, owner, 'RAM policy documents use "Version": "1"')
+    m.unique("RAM policy", inputs["policyName"], owner)
+
+
+@check(
+    "alicloud:ram/userPolicyAttachment:UserPolicyAttachment",
+    "alicloud:ram/rolePolicyAttachment:RolePolicyAttachment",
+)
+def _ram_attachment(m: StrictMocks, owner: str, inputs: dict[str, Any]) -> None:
+    is_user = "userName" in inputs
+    type_ = "alicloud:ram/" + (
+        "userPolicyAttachment:UserPolicyAttachment"
+        if is_user
+        else "rolePolicyAttachment:RolePolicyAttachment"
+    )
+    principal = ("user", inputs["userName"]) if is_user else ("role", inputs["roleName"])
+    policy_type = inputs.get("policyType")
+    if policy_type not in ("Custom", "System"):
+        raise Refused(type_, owner, "policyType must be Custom or System")
+    key = (*principal, policy_type, inputs.get("policyName"))
+    if key in m.attached:
+        raise Refused(
+            type_, owner, f"policy {inputs.get('policyName')!r} is already attached to {principal[1]!r}"
+        )
+    m.attached.add(key)
+    counter = m.attachments[policy_type]
+    counter[principal] += 1
+    limit = (
+        limits.RAM_CUSTOM_POLICIES_PER_PRINCIPAL
+        if policy_type == "Custom"
+        else limits.RAM_SYSTEM_POLICIES_PER_PRINCIPAL
+    )
+    if counter[principal] > limit:
+        raise Refused(
+            type_,
+            owner,
+            f"more than {limit} {policy_type.lower()} policies on RAM {principal[0]} {principal[1]!r}",
+        )
+
+
+@check("alicloud:ecs/ramRoleAttachment:RamRoleAttachment")
+def _instance_role(m: StrictMocks, owner: str, inputs: dict[str, Any]) -> None:
+    type_ = "alicloud:ecs/ramRoleAttachment:RamRoleAttachment"
+    instance = inputs.get("instanceId")
+    if not isinstance(instance, str) or not limits.ECS_INSTANCE_ID.fullmatch(instance):
+        raise Refused(type_, owner, f"{instance!r} is not an ECS instance id")
+    role = inputs.get("ramRoleName")
+    if instance in m.instance_roles:
+        raise Refused(
+            type_, owner, f"instance {instance} already has RAM role {m.instance_roles[instance]!r}"
+        )
+    m.instance_roles[instance] = role
+
+
+@check("alicloud:oos/secretParameter:SecretParameter")
+def _secret_parameter(m: StrictMocks, owner: str, inputs: dict[str, Any]) -> None:
+    type_ = "alicloud:oos/secretParameter:SecretParameter"
+    name = inputs.get("secretParameterName", "")
+    if (problem := limits.oos_parameter_name_problem(name)) is not None:
+        raise Refused(type_, owner, f"parameter name {name!r} {problem}")
+    value = inputs.get("value")
+    if not isinstance(value, str) or not 1 <= len(value) <= limits.OOS_VALUE_MAX:
+        raise Refused(type_, owner, "value must be 1-4096 characters")
+    if inputs.get("type", "Secret") != "Secret":
+        raise Refused(type_, owner, "an encrypted parameter has type Secret")
+
+
+@check("alicloud:resourcemanager/policyAttachment:PolicyAttachment")
+def _rg_attachment(m: StrictMocks, owner: str, inputs: dict[str, Any]) -> None:
+    type_ = "alicloud:resourcemanager/policyAttachment:PolicyAttachment"
+    principal = inputs.get("principalName", "")
+    kind = inputs.get("principalType")
+    suffix = ".onaliyun.com"
+    if kind not in ("IMSUser", "IMSGroup", "ServiceRole"):
+        raise Refused(type_, owner, "principalType must be IMSUser, IMSGroup or ServiceRole")
+    local, _, domain = principal.partition("@")
+    account = domain.removesuffix(suffix)
+    if not (local and domain.endswith(suffix) and limits.ALICLOUD_ACCOUNT_ID.fullmatch(account)):
+        raise Refused(type_, owner, f"principal {principal!r} must be <name>@<account-id>.onaliyun.com")
+    if not inputs.get("resourceGroupId"):
+        raise Refused(type_, owner, "a resource group id is required")
+
+
+@check("aws:iam/role:Role")
+def _iam_role(m: StrictMocks, owner: str, inputs: dict[str, Any]) -> None:
+    type_ = "aws:iam/role:Role"
+    _name(type_, limits.IAM_ROLE, inputs.get("name"), owner)
+    duration = inputs.get("maxSessionDuration", 3600)
+    if not limits.IAM_ROLE_SESSION_MIN <= duration <= limits.IAM_ROLE_SESSION_MAX:
+        raise Refused(type_, owner, f"maxSessionDuration {duration} is outside 3600-43200")
+    _json_document(
+        type_, owner, inputs.get("assumeRolePolicy"), limits.IAM_TRUST_POLICY_MAX, limits.iam_document_length
+    )
+    if len(inputs.get("tags") or {}) > limits.IAM_TAGS_MAX:
+        raise Refused(type_, owner, "more than 50 tags")
+    m.unique("iam role", inputs["name"], owner)
+
+
+@check("aws:iam/policy:Policy")
+def _iam_policy(m: StrictMocks, owner: str, inputs: dict[str, Any]) -> None:
+    type_ = "aws:iam/policy:Policy"
+    _name(type_, limits.IAM_POLICY, inputs.get("name"), owner)
+    document = _json_document(
+        type_, owner, inputs.get("policy"), limits.IAM_MANAGED_POLICY_MAX, limits.iam_document_length
+    )
+    if document.get("Version") != "2012-10-17":
+        raise Refused(type_, owner, 'IAM policy documents use "Version": "2012-10-17"')
+    m.unique("iam policy", inputs["name"], owner)
+
+
+@check("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+def _iam_attachment(m: StrictMocks, owner: str, inputs: dict[str, Any]) -> None:
+    role = inputs.get("role")
+    counter = m.attachments["iam-managed"]
+    counter[("role", role)] += 1
+    if counter[("role", role)] > limits.IAM_MANAGED_POLICIES_PER_ROLE:
+        raise Refused(
+            "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+            owner,
+            f"more than 10 managed policies on IAM role {role!r}",
+        )
+
+
+class RecordingMonitor(MockMonitor):
+    """A mock monitor that also keeps what the engine would see of each registration."""
+
+    def __init__(self, mocks: StrictMocks):
+        super().__init__(mocks)
+        self.registrations: list[dict[str, Any]] = []
+        self.refusals: list[Refused] = []
+
+    def RegisterResource(self, request):  # noqa: N802 - gRPC method name
+        try:
+            response = super().RegisterResource(request)
+        except Refused as refused:
+            self.refusals.append(refused)
+            raise
+        property_urns = {u for deps in request.propertyDependencies.values() for u in deps.urns}
+        self.registrations.append(
+            {
+                "urn": response.urn,
+                "id": response.id,
+                "type": request.type,
+                "name": request.name,
+                "parent": request.parent or None,
+                "provider": request.provider or None,
+                "custom": request.custom,
+                "protect": request.protect,
+                "depends_on": sorted(set(request.dependencies) - property_urns),
+                "inputs": rpc.deserialize_properties(request.object, keep_unknowns=True),
+            }
+        )
+        return response

@@ -1,0 +1,134 @@
+"""The offline plan: the real program under strict mocks, rendered deterministically.
+
+No Pulumi CLI and no cloud account are needed. Every secret value becomes "[secret]".
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pulumi
+from pulumi.runtime import rpc
+from pulumi.runtime.settings import SETTINGS
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from baseline import PROJECT
+from baseline.config import Resolved
+from baseline.errors import PlanError
+from baseline.mocks import RecordingMonitor, StrictMocks
+
+SECRET = "[secret]"
+
+
+def _redact(value: Any) -> Any:
+    if rpc.is_rpc_secret(value):
+        return SECRET
+    if isinstance(value, dict):
+        return {k: _redact(v) for k, v in sorted(value.items()) if not k.startswith("__")}
+    if isinstance(value, list):
+        return [_redact(v) for v in value]
+    if isinstance(value, pulumi.output.Unknown):
+        return "[unknown]"
+    return value
+
+
+async def _plain(value: Any) -> Any:
+    """Stack outputs with secrets replaced, awaited leaf by leaf."""
+    if isinstance(value, pulumi.Output):
+        if await value.is_secret():
+            return SECRET
+        return await _plain(await value.future())
+    if isinstance(value, dict):
+        return {k: await _plain(v) for k, v in sorted(value.items())}
+    if isinstance(value, (list, tuple)):
+        return [await _plain(v) for v in value]
+    return value
+
+
+def render(resolved: Resolved, stack: str) -> dict[str, Any]:
+    """Run the program under mocks and return the plan document."""
+    from baseline.program import build
+
+    settings = resolved.settings
+    mocks = StrictMocks(
+        alicloud_account=settings.alicloud.account_id if settings.alicloud else "1234567890123456",
+        aws_account=settings.aws.account_id if settings.aws else "123456789012",
+    )
+    monitor = RecordingMonitor(mocks)
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+    SETTINGS.rpc_manager.clear()
+    SETTINGS.outputs.clear()
+    holder: dict[str, Any] = {}
+
+    async def program() -> None:
+        holder["outputs"] = await _plain(build(resolved))
+
+    try:
+        _sync_await(run_pulumi_func(program))
+    except Exception:
+        if monitor.refusals:
+            raise PlanError(f"the cloud would refuse {monitor.refusals[0]}") from None
+        raise
+    if monitor.refusals:
+        raise PlanError(f"the cloud would refuse {monitor.refusals[0]}")
+    return _document(monitor, stack, holder["outputs"])
+
+
+def _document(monitor: RecordingMonitor, stack: str, outputs: dict[str, Any]) -> dict[str, Any]:
+    by_urn = {r["urn"]: r for r in monitor.registrations}
+
+    def path(record: dict[str, Any]) -> tuple[str, ...]:
+        parent = by_urn.get(record["parent"] or "")
+        return (*(path(parent) if parent else ()), record["name"])
+
+    def name_of(urn: str | None) -> str | None:
+        record = by_urn.get(urn or "")
+        return record["name"] if record else None
+
+    resources = []
+    for record in sorted(monitor.registrations, key=path):
+        provider_urn = (record["provider"] or "").rsplit("::", 1)[0] if record["provider"] else None
+        resources.append(
+            {
+                "type": record["type"],
+                "name": record["name"],
+                "parent": name_of(record["parent"]),
+                "provider": name_of(provider_urn),
+                "protect": record["protect"],
+                "depends_on": sorted(filter(None, (name_of(u) for u in record["depends_on"]))),
+                "inputs": _redact(record["inputs"]),
+            }
+        )
+    return {"stack": stack, "project": PROJECT, "resources": resources, "outputs": outputs}
+
+
+def to_json(plan: dict[str, Any]) -> str:
+    return json.dumps(plan, indent=2, sort_keys=False) + "\n"
+
+
+def to_table(plan: dict[str, Any]) -> str:
+    """A readable summary: one line per resource, indented under its parent."""
+    depth: dict[str, int] = {}
+    rows = [("TYPE", "NAME", "PROTECT", "DETAIL")]
+    for resource in plan["resources"]:
+        level = depth.get(resource["parent"] or "", -1) + 1
+        depth[resource["name"]] = level
+        inputs = resource["inputs"]
+        detail = next(
+            (
+                f"{k}={inputs[k]}"
+                for k in ("name", "roleName", "policyName", "secretParameterName", "userName", "region")
+                if isinstance(inputs.get(k), str)
+            ),
+            "",
+        )
+        rows.append(
+            ("  " * level + resource["type"], resource["name"], "yes" if resource["protect"] else "", detail)
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    lines = [f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}".rstrip() for r in rows]
+    lines.append("")
+    lines.append(f"stack {plan['stack']}: {len(plan['resources'])} resources")
+    return "\n".join(lines) + "\n"

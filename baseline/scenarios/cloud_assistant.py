@@ -1,0 +1,154 @@
+"""S2 ``cloudAssistantLinux`` (seed 001, Linux part): Cloud Assistant as a regular OS user."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from baseline.documents.alicloud import (
+    CLOUD_ASSISTANT_RESOURCES,
+    PRIVILEGED_OS_USERS,
+    arn,
+    command_user_policy,
+)
+from baseline.errors import ConfigError
+from baseline.scenarios import AlicloudContext
+from baseline.scenarios.common import user_spec
+from baseline.settings import (
+    ConsoleLoginSettings,
+    Model,
+    RamUserSettings,
+    ResourceScope,
+    check_instance_ids,
+    fix,
+)
+from baseline.spec import Grant, PolicySpec, ScenarioSpec
+
+LINUX_KEY = "cloudAssistantLinux"
+CommandPolicyMode = Literal["allow-list", "deny-privileged"]
+
+
+def _default_command_user() -> RamUserSettings:
+    return RamUserSettings(
+        name="commandUser",
+        console=ConsoleLoginSettings(passwordSecret="commandUserPassword"),
+    )
+
+
+class CloudAssistantSettings(Model):
+    """S2: RAM user `commandUser` allowed to run Cloud Assistant commands only as regular OS
+    users."""
+
+    enabled: bool = Field(False, description="Create this scenario's resources.")
+    user: RamUserSettings = Field(
+        default_factory=_default_command_user,
+        description="The RAM user that runs commands (default `commandUser`, console access "
+        "with password secret `commandUserPassword`).",
+    )
+    policy_name: str = Field("commandUserPolicy", description="Name of the Cloud Assistant custom policy.")
+    mode: CommandPolicyMode = Field(
+        "allow-list",
+        description="`allow-list`: only `runAsUsers` (StringEquals ecs:CommandRunAs); "
+        "`deny-privileged`: anyone but `deniedUsers` (StringNotEqualsIgnoreCase).",
+    )
+    run_as_users: list[str] = Field(
+        default_factory=lambda: ["user01", "user02"],
+        description="OS users commands may run as in `allow-list` mode.",
+    )
+    denied_users: list[str] = Field(
+        default_factory=lambda: list(PRIVILEGED_OS_USERS),
+        description="OS users refused in `deny-privileged` mode; must include root and system.",
+    )
+    resource_scope: ResourceScope | None = Field(
+        None,
+        description="`wildcard` keeps the guide's `acs:ecs:*:*:instance/*` and `command/*`; "
+        "`arn` narrows them to the stack's region and account. Default: `arn` when "
+        "`alicloud.strictScoping` is on.",
+    )
+    instance_ids: list[str] = Field(
+        default_factory=list,
+        description="With `arn` scope, allow only these instances instead of `instance/*`.",
+    )
+
+    _check_instances = field_validator("instance_ids")(check_instance_ids)
+
+    @model_validator(mode="after")
+    def _os_users(self) -> CloudAssistantSettings:
+        if self.mode == "allow-list":
+            if not self.run_as_users:
+                raise fix(
+                    "allow-list mode with an empty runAsUsers list allows nobody",
+                    "list the regular OS users, e.g. [user01, user02]",
+                )
+            privileged = [u for u in self.run_as_users if u.lower() in PRIVILEGED_OS_USERS]
+            if privileged:
+                raise fix(
+                    f"runAsUsers lists the privileged user {privileged[0]!r}, which the guide "
+                    "exists to keep out",
+                    "remove it; commands run as regular users only",
+                )
+        else:
+            missing = [u for u in PRIVILEGED_OS_USERS if u not in {d.lower() for d in self.denied_users}]
+            if missing:
+                raise fix(
+                    f"deniedUsers must include {missing[0]!r}",
+                    "keep root and system in deniedUsers and add others as needed",
+                )
+        return self
+
+
+def command_resources(settings: CloudAssistantSettings, ctx: AlicloudContext, key: str) -> tuple[str, ...]:
+    scope = ctx.scope(settings.resource_scope)
+    if scope == "wildcard":
+        if ctx.strict_scoping:
+            raise ConfigError(
+                key=f"{key}.resourceScope",
+                value="wildcard",
+                problem="this stack is strict (alicloud.strictScoping); '*' regions and accounts are refused",
+                fix="remove resourceScope (defaults to arn) or set it to 'arn'",
+            )
+        if settings.instance_ids:
+            raise ConfigError(
+                key=f"{key}.instanceIds",
+                value=settings.instance_ids,
+                problem="instance ids only narrow an ARN-scoped policy",
+                fix="set resourceScope: arn, or remove instanceIds",
+            )
+        return CLOUD_ASSISTANT_RESOURCES
+    instances = [arn("ecs", ctx.region, ctx.account_id, f"instance/{i}") for i in settings.instance_ids]
+    return (
+        *(instances or [arn("ecs", ctx.region, ctx.account_id, "instance/*")]),
+        arn("ecs", ctx.region, ctx.account_id, "command/*"),
+    )
+
+
+def command_user_parts(
+    settings: CloudAssistantSettings, ctx: AlicloudContext, key: str
+) -> tuple[list, list[PolicySpec], list[Grant]]:
+    """The user, its commandUserPolicy and its grants: all of S2, and the first part of S3."""
+    user = user_spec("command-user", settings.user, ctx, f"{key}.user")
+    policy = PolicySpec(
+        key="command-policy",
+        name=ctx.naming.name(settings.policy_name),
+        source=f"{key}.policyName",
+        document=command_user_policy(
+            mode=settings.mode,
+            resources=command_resources(settings, ctx, key),
+            run_as_users=settings.run_as_users,
+            denied_users=settings.denied_users,
+        ),
+        description="Cloud Assistant commands as regular OS users only (seed 001).",
+    )
+    grants = [
+        Grant("user", "command-user", "Custom", "command-policy", f"{key}.policyName"),
+        Grant("user", "command-user", "System", "AliyunECSReadOnlyAccess", f"{key}.user"),
+    ]
+    return [user], [policy], grants
+
+
+def build_linux(settings: CloudAssistantSettings, ctx: AlicloudContext) -> ScenarioSpec:
+    users, policies, grants = command_user_parts(settings, ctx, LINUX_KEY)
+    return ScenarioSpec(
+        scenario=LINUX_KEY, users=tuple(users), policies=tuple(policies), grants=tuple(grants)
+    )

@@ -1,0 +1,125 @@
+"""Typed settings shared by the scenarios.
+
+Stack files use Pulumi's camelCase keys; the models use snake_case fields with camelCase
+aliases, forbid unknown keys (a misspelt key must fail, not be ignored) and are frozen. Every
+field has a description: ``tests/test_readme.py`` checks that the README's configuration
+reference names every key.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic.alias_generators import to_camel
+
+from baseline import limits
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=False, frozen=True)
+
+
+def fix(problem: str, remedy: str) -> ValueError:
+    """A validation error whose text says what is wrong and how to fix it."""
+    return ValueError(f"{problem}. Fix: {remedy}")
+
+
+ResourceScope = Literal["wildcard", "arn"]
+
+
+class ConsoleLoginSettings(Model):
+    """Console access (a RAM login profile)."""
+
+    password_secret: str = Field(
+        description="Name of the entry under `secrets` that holds the initial console password "
+        "(set with `pulumi config set --secret --path 'secrets.<name>' <password>`)."
+    )
+    password_reset_required: bool = Field(
+        True, description="The user must change the password at the first logon (the guides' choice)."
+    )
+    mfa_bind_required: bool = Field(
+        False, description="The user must bind an MFA device at the next logon. Required in prod."
+    )
+
+
+class AccessKeySettings(Model):
+    """API access (one RAM AccessKey)."""
+
+    pgp_key: str | None = Field(
+        None,
+        description="PGP public key (base64) or `keybase:<user>`; when set, the secret is stored "
+        "only PGP-encrypted. Otherwise it is a Pulumi secret output.",
+    )
+
+
+class RamUserSettings(Model):
+    """A RAM user; ``name`` gets the stack's naming rule."""
+
+    name: str = Field(description="Logon name before the naming rule is applied.")
+    display_name: str | None = Field(None, description="Display name; defaults to the name.")
+    console: ConsoleLoginSettings | None = Field(
+        None, description="Console access; omit for an API-only user."
+    )
+    access_key: AccessKeySettings | None = Field(
+        None, description="Create one AccessKey for API access; omit for a console-only user."
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if (problem := limits.RAM_USER.check(value)) is not None:
+            raise fix(f"a RAM user name {problem}", "choose a name like 'commandUser'")
+        return value
+
+    @field_validator("display_name")
+    @classmethod
+    def _display_name(cls, value: str | None) -> str | None:
+        if value is not None and not 1 <= len(value) <= limits.RAM_DISPLAY_NAME_MAX:
+            raise fix("a display name must be 1-128 characters", "shorten it")
+        return value
+
+
+class RamRoleSettings(Model):
+    """A RAM role that an Alibaba Cloud service assumes."""
+
+    name: str = Field(description="Role name before the naming rule is applied.")
+    description: str = Field("", description="Role description shown in the RAM console.")
+    trusted_services: list[str] = Field(
+        description="Services allowed to assume the role, e.g. `oos.aliyuncs.com`.", min_length=1
+    )
+    max_session_duration: int = Field(3600, description="Longest STS session in seconds (3600-43200).")
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if (problem := limits.RAM_ROLE.check(value)) is not None:
+            raise fix(f"a RAM role name {problem}", "choose a name like 'PatchAutomationRole'")
+        return value
+
+    @field_validator("trusted_services")
+    @classmethod
+    def _services(cls, value: list[str]) -> list[str]:
+        for service in value:
+            if not service.endswith(".aliyuncs.com"):
+                raise fix(
+                    f"{service!r} is not an Alibaba Cloud service principal",
+                    "use a name ending in '.aliyuncs.com', e.g. 'oos.aliyuncs.com'",
+                )
+        return value
+
+    @field_validator("max_session_duration")
+    @classmethod
+    def _duration(cls, value: int) -> int:
+        if not limits.RAM_ROLE_SESSION_MIN <= value <= limits.RAM_ROLE_SESSION_MAX:
+            raise fix("the session duration must be 3600-43200 seconds", "use e.g. 3600")
+        return value
+
+
+def check_instance_ids(value: list[str]) -> list[str]:
+    for instance_id in value:
+        if not limits.ECS_INSTANCE_ID.fullmatch(instance_id):
+            raise fix(f"{instance_id!r} is not an ECS instance id", "use ids like 'i-bp1abcdefgh123456789'")
+    if len(set(value)) != len(value):
+        raise fix("an instance id is listed twice", "list each instance once")
+    return value
