@@ -25,7 +25,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 test: lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -q
 
 lock: $(STAMP)
 	$(BIN)/python -m pip install --disable-pip-version-check --quiet -r requirements.in

@@ -5,11 +5,16 @@ No Pulumi CLI and no cloud account are needed. Every secret value becomes "[secr
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import json
+import logging
+from collections.abc import Callable
 from typing import Any
 
 import pulumi
 from pulumi.runtime import rpc
+from pulumi.runtime import settings as settings_module
 from pulumi.runtime.settings import SETTINGS
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
@@ -47,8 +52,52 @@ async def _plain(value: Any) -> Any:
     return value
 
 
+def execute(program: Callable[[], Any], stack: str, mocks: StrictMocks) -> tuple[RecordingMonitor, Any]:
+    """Run ``program`` under ``mocks``; return the monitor's records and the awaited outputs.
+
+    A registration the mocks refuse becomes a PlanError naming the resource and the reason.
+    """
+    monitor = RecordingMonitor(mocks)
+    # A fresh root Stack per run: set_mocks keeps an existing one, which would parent this
+    # run's resources under the previous stack when one process renders several plans.
+    settings_module.ROOT.set(None)
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+    SETTINGS.rpc_manager.clear()
+    SETTINGS.outputs.clear()
+    holder: dict[str, Any] = {}
+    # After a refusal, sibling registrations fail too and asyncio would log each unretrieved
+    # future with a traceback; the PlanError below is the one message the user needs.
+    logging.getLogger("asyncio").setLevel(logging.CRITICAL)
+
+    async def run() -> None:
+        holder["outputs"] = await _plain(program())
+
+    try:
+        _sync_await(run_pulumi_func(run))
+    except Exception:
+        if monitor.refusals:
+            raise PlanError(f"the cloud would refuse {monitor.refusals[0]}") from None
+        raise
+    if monitor.refusals:
+        raise PlanError(f"the cloud would refuse {monitor.refusals[0]}")
+    return monitor, holder["outputs"]
+
+
+def close_event_loops() -> None:
+    """Close every event loop the SDK opened; call only when the process is about to exit.
+
+    The mock monitor gives each executor thread its own loop and never closes it; left to the
+    garbage collector at interpreter exit, a loop can outlive its self-pipe and print an
+    "Exception ignored" traceback on stderr. (Worker threads are reused across renders, so the
+    loops must stay open while the process renders more plans.)
+    """
+    for obj in gc.get_objects():
+        if isinstance(obj, asyncio.AbstractEventLoop) and not obj.is_running() and not obj.is_closed():
+            obj.close()
+
+
 def render(resolved: Resolved, stack: str) -> dict[str, Any]:
-    """Run the program under mocks and return the plan document."""
+    """Run the program under strict mocks and return the plan document."""
     from baseline.program import build
 
     settings = resolved.settings
@@ -56,24 +105,8 @@ def render(resolved: Resolved, stack: str) -> dict[str, Any]:
         alicloud_account=settings.alicloud.account_id if settings.alicloud else "1234567890123456",
         aws_account=settings.aws.account_id if settings.aws else "123456789012",
     )
-    monitor = RecordingMonitor(mocks)
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
-    SETTINGS.rpc_manager.clear()
-    SETTINGS.outputs.clear()
-    holder: dict[str, Any] = {}
-
-    async def program() -> None:
-        holder["outputs"] = await _plain(build(resolved))
-
-    try:
-        _sync_await(run_pulumi_func(program))
-    except Exception:
-        if monitor.refusals:
-            raise PlanError(f"the cloud would refuse {monitor.refusals[0]}") from None
-        raise
-    if monitor.refusals:
-        raise PlanError(f"the cloud would refuse {monitor.refusals[0]}")
-    return _document(monitor, stack, holder["outputs"])
+    monitor, outputs = execute(lambda: build(resolved), stack, mocks)
+    return _document(monitor, stack, outputs)
 
 
 def _document(monitor: RecordingMonitor, stack: str, outputs: dict[str, Any]) -> dict[str, Any]:

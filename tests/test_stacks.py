@@ -1,0 +1,218 @@
+"""The whole program, per checked-in stack, read like the guides."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+import yaml
+from conftest import ROOT, STACKS, plan_of, policy_documents, resources
+
+from baseline.documents.alicloud import CLOUD_ASSISTANT_ACTIONS, PATCH_ECS_ACTIONS, PATCH_OOS_ACTIONS
+
+IDENTITY_TYPES = {"alicloud:ram/user:User", "alicloud:ram/role:Role", "alicloud:ram/policy:Policy"}
+
+
+def stack_config(stack: str) -> dict:
+    document = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())
+    return {k.split(":", 1)[1]: v for k, v in document["config"].items()}
+
+
+def by_name(plan: dict) -> dict[str, dict]:
+    return {r["name"]: r for r in plan["resources"]}
+
+
+def test_every_custom_resource_is_parented_by_a_component(stack):
+    plan = plan_of(stack)
+    names = by_name(plan)
+    for resource in plan["resources"]:
+        if resource["type"].startswith(("alicloud:", "aws:")):
+            parent = names[resource["parent"]]
+            assert parent["type"].startswith("ecs-access-baseline:"), resource["name"]
+            assert resource["provider"], f"{resource['name']} must use an explicit provider"
+
+
+def test_patch_management_policy_has_the_guide_actions(stack):
+    config = stack_config(stack)["patchManagement"]
+    plan = plan_of(stack)
+    (policy,) = [
+        r for r in resources(plan, "alicloud:ram/policy:Policy") if r["parent"] == "patch-management"
+    ]
+    document = json.loads(policy["inputs"]["policyDocument"])
+    statements = document["Statement"]
+    assert statements[0]["Action"] == list(PATCH_OOS_ACTIONS)
+    assert statements[1]["Action"] == list(PATCH_ECS_ACTIONS)
+    assert (len(statements) == 3) is config.get("whetherCreateSnapshot", False)
+
+
+def test_nobody_can_delete_snapshots_in_any_stack(stack):
+    for document in policy_documents(plan_of(stack)).values():
+        for statement in document["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            assert "ecs:deletesnapshot" not in {a.lower() for a in actions}
+
+
+def test_prod_scopes_every_patch_statement_to_its_region_and_account():
+    config = stack_config("prod")
+    account, region = config["alicloud"]["accountId"], config["alicloud"]["region"]
+    documents = policy_documents(plan_of("prod"))
+    for statement in documents["OOSPatchManagementPolicy"]["Statement"]:
+        for resource in statement["Resource"]:
+            assert resource.startswith(f"acs:{resource.split(':')[1]}:{region}:{account}:"), resource
+    ecs_statement = documents["OOSPatchManagementPolicy"]["Statement"][1]
+    assert ecs_statement["Resource"] == [
+        f"acs:ecs:{region}:{account}:instance/{i}" for i in config["patchManagement"]["instanceIds"]
+    ]
+
+
+def test_dev_keeps_the_guides_wildcard_form():
+    documents = policy_documents(plan_of("dev"))
+    for statement in documents["dev-OOSPatchManagementPolicy"]["Statement"]:
+        assert statement["Resource"] == ["*"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_command_user_policy_has_13_actions_and_the_configured_mode(stack):
+    config = stack_config(stack)["cloudAssistantLinux"]
+    prefix = (stack_config(stack).get("naming") or {}).get("prefix", "")
+    document = policy_documents(plan_of(stack))[f"{prefix}commandUserPolicy"]
+    (statement,) = document["Statement"]
+    assert statement["Action"] == list(CLOUD_ASSISTANT_ACTIONS)
+    if config.get("mode", "allow-list") == "allow-list":
+        assert statement["Condition"] == {"StringEquals": {"ecs:CommandRunAs": config["runAsUsers"]}}
+    else:
+        denied = statement["Condition"]["StringNotEqualsIgnoreCase"]["ecs:CommandRunAs"]
+        assert {"root", "system"} <= set(denied)
+
+
+def test_command_user_gets_the_custom_policy_and_ecs_read_only(stack):
+    plan = plan_of(stack)
+    attached = {
+        (r["inputs"]["policyType"], r["inputs"]["policyName"])
+        for r in resources(plan, "alicloud:ram/userPolicyAttachment:UserPolicyAttachment")
+        if r["parent"] == "cloud-assistant-linux"
+    }
+    prefix = (stack_config(stack).get("naming") or {}).get("prefix", "")
+    assert attached == {("Custom", f"{prefix}commandUserPolicy"), ("System", "AliyunECSReadOnlyAccess")}
+
+
+def test_console_users_must_reset_their_password(stack):
+    for profile in resources(plan_of(stack), "alicloud:ram/loginProfile:LoginProfile"):
+        assert profile["inputs"]["passwordResetRequired"] is True
+        assert profile["inputs"]["password"] == "[secret]"
+
+
+def test_prod_console_users_bind_mfa_and_identities_are_protected():
+    plan = plan_of("prod")
+    for profile in resources(plan, "alicloud:ram/loginProfile:LoginProfile"):
+        assert profile["inputs"]["mfaBindRequired"] is True
+    for resource in plan["resources"]:
+        if resource["type"] in IDENTITY_TYPES:
+            assert resource["protect"], resource["name"]
+
+
+def test_dev_identities_are_not_protected_so_test_accounts_tear_down():
+    assert not any(r["protect"] for r in plan_of("dev")["resources"])
+
+
+def test_prod_keeps_the_guides_names_and_other_stacks_prefix_them():
+    prod_users = {r["inputs"]["name"] for r in resources(plan_of("prod"), "alicloud:ram/user:User")}
+    dev_users = {r["inputs"]["name"] for r in resources(plan_of("dev"), "alicloud:ram/user:User")}
+    assert "commandUser" in prod_users
+    assert all(name.startswith("dev-") for name in dev_users)
+
+
+def test_stacks_sharing_an_account_never_collide():
+    def names(stack):
+        plan = plan_of(stack)
+        found = set()
+        for type_, key in (
+            ("alicloud:ram/user:User", "name"),
+            ("alicloud:ram/role:Role", "roleName"),
+            ("alicloud:ram/policy:Policy", "policyName"),
+            ("aws:iam/role:Role", "name"),
+            ("aws:iam/policy:Policy", "name"),
+        ):
+            found |= {(type_, r["inputs"][key]) for r in resources(plan, type_)}
+        return found
+
+    accounts: dict[str, list[str]] = {}
+    for stack in STACKS:
+        config = stack_config(stack)
+        for cloud in ("alicloud", "aws"):
+            if cloud in config:
+                accounts.setdefault(f"{cloud}:{config[cloud]['accountId']}", []).append(stack)
+    shared = [stacks for stacks in accounts.values() if len(stacks) > 1]
+    assert shared, "dev and staging share accounts in the checked-in stacks"
+    for stacks in shared:
+        for i, first in enumerate(stacks):
+            for second in stacks[i + 1 :]:
+                assert not names(first) & names(second), (first, second)
+
+
+def test_outputs_name_the_identities_and_hide_secrets(stack):
+    outputs = plan_of(stack)["outputs"]
+    assert outputs["environment"] == stack
+    assert outputs["cloudAssistantLinux"]["userNames"]
+    if "accessKeySecret" in json.dumps(outputs):
+        assert "mock-secret" not in json.dumps(outputs)
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "baseline", *args], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+
+
+def test_plan_is_byte_identical_across_runs():
+    first = run_cli("plan", "--stack", "prod", "--format", "json")
+    second = run_cli("plan", "--stack", "prod", "--format", "json")
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == second.stdout
+    assert first.stderr == ""
+
+
+def test_no_secret_value_reaches_plan_outputs_or_logs(stack):
+    result = run_cli("plan", "--stack", stack, "--format", "json")
+    table = run_cli("plan", "--stack", stack)
+    text = result.stdout + result.stderr + table.stdout + table.stderr
+    assert result.returncode == 0 and table.returncode == 0
+    assert "plan-placeholder-secret" not in text
+    assert "mock-secret-never-shown" not in text
+    for secret in (stack_config(stack).get("secrets") or {}).values():
+        assert secret["secure"] not in text
+
+
+def test_table_lists_every_resource(stack):
+    table = run_cli("plan", "--stack", stack).stdout
+    plan = plan_of(stack)
+    for resource in plan["resources"]:
+        assert resource["name"] in table
+    assert f"{len(plan['resources'])} resources" in table
+
+
+def test_config_file_renders_a_stack_file_from_anywhere(tmp_path):
+    copy = tmp_path / "elsewhere.yaml"
+    copy.write_text((ROOT / "stacks" / "Pulumi.dev.yaml").read_text())
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "baseline",
+            "plan",
+            "--stack",
+            "dev",
+            "--format",
+            "json",
+            "--config-file",
+            str(copy),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == plan_of("dev")
