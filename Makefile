@@ -5,11 +5,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.requirements-installed
 STACK ?= dev
 
-.PHONY: plan test lint lock help
+.PHONY: plan test lint lock docs help
 
 help:
 	@echo "make plan STACK=dev|staging|prod   render a stack offline (no Pulumi CLI, no cloud)"
 	@echo "make test                          lint and run the whole test suite"
+	@echo "make docs                          regenerate the README configuration reference"
 	@echo "make lock                          regenerate requirements.txt from requirements.in"
 
 $(STAMP): requirements.txt
@@ -26,6 +27,9 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/python -m pytest -q
+
+docs: $(STAMP)
+	$(BIN)/python -m baseline.docgen
 
 lock: $(STAMP)
 	$(BIN)/python -m pip install --disable-pip-version-check --quiet -r requirements.in
