@@ -230,15 +230,17 @@ def load_stack_file(path: Path) -> RawConfig:
 
 
 def from_pulumi_runtime() -> RawConfig:
-    """The configuration a real ``pulumi up`` hands the program (values already decrypted)."""
+    """The configuration a real ``pulumi up`` hands the program (values already decrypted).
+
+    The engine passes config either through the runtime settings or the ``PULUMI_CONFIG``
+    environment variable; structured values arrive as JSON text.
+    """
     from pulumi.runtime import config as runtime_config
 
     prefix = f"{PROJECT}:"
-    merged = dict(runtime_config.CONFIG.get())
-    if not merged and "PULUMI_CONFIG" in __import__("os").environ:
-        merged = json.loads(__import__("os").environ["PULUMI_CONFIG"])
+    merged = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
     values: dict[str, Any] = {}
-    for key, text in merged.items():
+    for key, text in sorted(merged.items()):
         if not key.startswith(prefix):
             continue
         try:
@@ -251,6 +253,12 @@ def from_pulumi_runtime() -> RawConfig:
             key=SECRETS_KEY,
             problem="secrets are stored in plain text in the stack file",
             fix="remove them and set each with: pulumi config set --secret --path 'secrets.<name>' <value>",
+        )
+    if not isinstance(raw_secrets, dict):
+        raise ConfigError(
+            key=SECRETS_KEY,
+            problem="secrets is a map of named secret values",
+            fix="run: pulumi config set --secret --path 'secrets.<name>' <value>",
         )
     secrets = {str(k): SecretValue(str(v)) for k, v in raw_secrets.items()}
     _refuse_inline_secrets(values, "")
