@@ -20,13 +20,21 @@ from pydantic import Field, ValidationError, field_validator
 from baseline import PROJECT, limits
 from baseline.errors import ConfigError
 from baseline.naming import Naming
-from baseline.scenarios import AlicloudContext
+from baseline.scenarios import AlicloudContext, AwsContext
 from baseline.scenarios import cloud_assistant as s2_module
+from baseline.scenarios import cloud_assistant_windows as s3_module
+from baseline.scenarios import eci_access as s5_module
+from baseline.scenarios import ecs_instance_role as s4_module
+from baseline.scenarios import ecs_mcp_server as s6_module
 from baseline.scenarios import patch_management as s1_module
 from baseline.scenarios.cloud_assistant import CloudAssistantSettings
+from baseline.scenarios.cloud_assistant_windows import CloudAssistantWindowsSettings
+from baseline.scenarios.eci_access import EciAccessSettings
+from baseline.scenarios.ecs_instance_role import EcsInstanceRoleSettings
+from baseline.scenarios.ecs_mcp_server import EcsMcpServerSettings
 from baseline.scenarios.patch_management import PatchManagementSettings
 from baseline.settings import Model, fix
-from baseline.spec import ScenarioSpec, validate_alicloud
+from baseline.spec import AwsScenarioSpec, ScenarioSpec, validate_alicloud, validate_aws
 
 SECRETS_KEY = "secrets"
 PLAN_PLACEHOLDER = "plan-placeholder-secret"  # stands for a `secure:` value the plan cannot decrypt
@@ -144,6 +152,22 @@ class StackSettings(Model):
         default_factory=CloudAssistantSettings,
         description="S2 Cloud Assistant on Linux (seed 001).",
     )
+    cloud_assistant_windows: CloudAssistantWindowsSettings = Field(
+        default_factory=CloudAssistantWindowsSettings,
+        description="S3 Cloud Assistant on Windows, password hosted in OOS (seed 001).",
+    )
+    ecs_instance_role: EcsInstanceRoleSettings = Field(
+        default_factory=EcsInstanceRoleSettings,
+        description="S4 ECS instance RAM role (seed 003).",
+    )
+    eci_access: EciAccessSettings = Field(
+        default_factory=EciAccessSettings,
+        description="S5 Elastic Container Instance access (seed 002).",
+    )
+    ecs_mcp_server: EcsMcpServerSettings = Field(
+        default_factory=EcsMcpServerSettings,
+        description="S6 IAM roles for the Amazon ECS MCP server (seed 004).",
+    )
 
     @field_validator("environment")
     @classmethod
@@ -166,12 +190,19 @@ class Resolved:
     settings: StackSettings
     alicloud: list[ScenarioSpec]
     secrets: dict[str, SecretValue]
+    aws: list[AwsScenarioSpec] = field(default_factory=list)
 
 
 # Scenario config key -> (settings attribute, spec builder). Order is registration order.
 ALICLOUD_SCENARIOS = {
     "patchManagement": ("patch_management", s1_module.build),
     "cloudAssistantLinux": ("cloud_assistant_linux", s2_module.build_linux),
+    "cloudAssistantWindows": ("cloud_assistant_windows", s3_module.build),
+    "ecsInstanceRole": ("ecs_instance_role", s4_module.build),
+    "eciAccess": ("eci_access", s5_module.build),
+}
+AWS_SCENARIOS = {
+    "ecsMcpServer": ("ecs_mcp_server", s6_module.build),
 }
 
 
@@ -338,6 +369,8 @@ def _pydantic_error(error: ValidationError, values: dict[str, Any]) -> ConfigErr
 def _known_keys(loc: list[str]) -> list[str]:
     model: Any = StackSettings
     for part in loc:
+        if part.isdigit():
+            continue  # a list index: the item's model was chosen by the list's field
         fields = {f.alias or n: f for n, f in model.model_fields.items()}
         if part not in fields:
             return []
@@ -360,6 +393,13 @@ def _check_stack(settings: StackSettings, raw: RawConfig) -> None:
             key="alicloud",
             problem=f"scenario {enabled[0]} is on but no Alibaba Cloud account is configured",
             fix="set alicloud.accountId and alicloud.region",
+        )
+    aws_enabled = [key for key, (attr, _) in AWS_SCENARIOS.items() if getattr(settings, attr).enabled]
+    if aws_enabled and settings.aws is None:
+        raise ConfigError(
+            key="aws",
+            problem=f"scenario {aws_enabled[0]} is on but no AWS account is configured",
+            fix="set aws.accountId and aws.region",
         )
     if settings.is_production:
         if settings.test_stack:
@@ -395,15 +435,29 @@ def _check_stack(settings: StackSettings, raw: RawConfig) -> None:
                     )
 
 
-def _users_of(scenario: Model) -> list[tuple[str, Any]]:
+def _users_of(scenario: Model, prefix: str = "") -> list[tuple[str, Any]]:
+    """Every RAM user a scenario's settings define, with its key, in lists and nested maps too."""
     from baseline.settings import RamUserSettings
 
     found = []
     for name, info in type(scenario).model_fields.items():
         value = getattr(scenario, name)
-        if isinstance(value, RamUserSettings):
-            found.append((info.alias or name, value))
+        key = f"{prefix}{info.alias or name}"
+        entries = list(enumerate(value)) if isinstance(value, list) else [(None, value)]
+        for index, item in entries:
+            item_key = key if index is None else f"{key}.{index}"
+            if isinstance(item, RamUserSettings):
+                found.append((item_key, item))
+            elif isinstance(item, Model):
+                found += _users_of(item, f"{item_key}.")
     return found
+
+
+def _decrypted(secrets: dict[str, SecretValue]) -> dict[str, str] | None:
+    """Secret values for the checks that need them; None in the plan, which cannot decrypt."""
+    if any(s.value == PLAN_PLACEHOLDER for s in secrets.values()):
+        return None
+    return {name: s.value for name, s in secrets.items()}
 
 
 def resolve(raw: RawConfig) -> Resolved:
@@ -426,5 +480,18 @@ def resolve(raw: RawConfig) -> Resolved:
             scenario = getattr(settings, attr)
             if scenario.enabled:
                 specs.append(build(scenario, ctx))
-    validate_alicloud(specs, set(raw.secrets))
-    return Resolved(settings=settings, alicloud=specs, secrets=raw.secrets)
+    validate_alicloud(specs, set(raw.secrets), values=_decrypted(raw.secrets))
+    aws_specs: list[AwsScenarioSpec] = []
+    if settings.aws is not None:
+        aws_ctx = AwsContext(
+            environment=settings.environment,
+            naming=Naming(settings.naming.prefix, settings.naming.suffix),
+            account_id=settings.aws.account_id,
+            region=settings.aws.region,
+        )
+        for attr, build in AWS_SCENARIOS.values():
+            scenario = getattr(settings, attr)
+            if scenario.enabled:
+                aws_specs.append(build(scenario, aws_ctx))
+    validate_aws(aws_specs)
+    return Resolved(settings=settings, alicloud=specs, secrets=raw.secrets, aws=aws_specs)

@@ -19,7 +19,10 @@ class ConfigError(Exception):
     value: object = _MISSING
 
     def __str__(self) -> str:
-        key = self.key if ":" in self.key else f"{PROJECT}:{self.key}"
+        # Config keys get their namespace; command-line options (--stack) and keys that already
+        # carry one (aws:region) are shown as they are.
+        bare = ":" in self.key or self.key.startswith("-")
+        key = self.key if bare else f"{PROJECT}:{self.key}"
         shown = "" if self.value is _MISSING else f" = {self.value!r}"
         return f"{key}{shown}: {self.problem}. Fix: {self.fix}"
 

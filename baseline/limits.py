@@ -32,7 +32,11 @@ ECS_INSTANCE_ID = re.compile(r"^i-[a-z0-9]{8,30}$")
 KMS_KEY_ID = re.compile(
     r"^(key-[A-Za-z0-9-]{8,64}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|alias/[A-Za-z0-9_/-]{1,255})$"
 )
-RESOURCE_GROUP_NAME = re.compile(r"^[a-z0-9-]{3,50}$")
+# Resource Manager CreateResourceGroup: 3-50 letters, digits or hyphens, starting with a letter.
+RESOURCE_GROUP_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{2,49}$")
+RESOURCE_GROUP_DISPLAY_NAME_MAX = 50
+# Resource Manager names a RAM user principal by its logon name in the account's default domain.
+RAM_USER_PRINCIPAL = re.compile(r"^(?P<user>[A-Za-z0-9._-]{1,64})@(?P<account>[0-9]{16})\.onaliyun\.com$")
 
 # Public Alibaba Cloud regions (Endpoints, 2026). A region outside this list is almost always
 # a typo; the provider's own region check is the fallback for new ones.
@@ -86,6 +90,8 @@ IAM_ROLE_SESSION_MIN = 3600
 IAM_ROLE_SESSION_MAX = 43200
 IAM_TAGS_MAX = 50
 AWS_ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
+# A managed policy ARN (customer-managed or AWS-managed), as a permissions boundary or attachment.
+IAM_POLICY_ARN = re.compile(r"^arn:aws:iam::([0-9]{12}|aws):policy/([\x21-\x7e]*/)?[\w+=,.@-]{1,128}$")
 AWS_REGIONS = frozenset(
     {
         "us-east-1",
@@ -145,6 +151,9 @@ class NameRule:
 RAM_USER = NameRule(RAM_USER_NAME, "1-64 characters of letters, digits, '.', '_' or '-'")
 RAM_ROLE = NameRule(RAM_ROLE_NAME, "1-64 characters of letters, digits, '.' or '-'")
 RAM_POLICY = NameRule(RAM_POLICY_NAME, "1-128 characters of letters, digits or '-'")
+RESOURCE_GROUP = NameRule(
+    RESOURCE_GROUP_NAME, "3-50 characters of letters, digits or '-', starting with a letter"
+)
 IAM_ROLE = NameRule(IAM_ROLE_NAME, "1-64 characters of letters, digits or +=,.@_-")
 IAM_POLICY = NameRule(IAM_POLICY_NAME, "1-128 characters of letters, digits or +=,.@_-")
 
@@ -158,6 +167,24 @@ def oos_parameter_name_problem(name: str) -> str | None:
     return None
 
 
+def ram_user_principal_problem(principal: str, account_id: str | None = None) -> str | None:
+    """Why Resource Manager would refuse ``principal`` as an IMSUser principal, or None."""
+    match = RAM_USER_PRINCIPAL.fullmatch(principal)
+    if match is None:
+        return "must be <RAM user name>@<16-digit account id>.onaliyun.com"
+    if account_id is not None and match["account"] != account_id:
+        return f"names account {match['account']}, not this stack's account {account_id}"
+    return None
+
+
 def iam_document_length(document: str) -> int:
     """IAM counts policy size without whitespace."""
     return len("".join(document.split()))
+
+
+# --- Alibaba Cloud service-linked roles ------------------------------------------------------
+# One per account and service; RAM names the role itself. Only the services the scenarios use.
+SERVICE_LINKED_ROLES = {
+    "eci.aliyuncs.com": "AliyunServiceRoleForECI",
+    "vnode.eci.aliyuncs.com": "AliyunServiceRoleForECIVnode",
+}

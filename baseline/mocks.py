@@ -86,6 +86,11 @@ class StrictMocks(pulumi.runtime.Mocks):
             }
         if type_ == "alicloud:ram/policy:Policy":
             return {"type": "Custom", "name": inputs["policyName"], "defaultVersion": "v1"}
+        if type_ == "alicloud:resourcemanager/serviceLinkedRole:ServiceLinkedRole":
+            role = limits.SERVICE_LINKED_ROLES.get(inputs["serviceName"], "AliyunServiceRoleForUnknown")
+            return {"roleName": role, "arn": f"acs:ram::{self.alicloud_account}:role/{role.lower()}"}
+        if type_ == "alicloud:resourcemanager/resourceGroup:ResourceGroup":
+            return {"accountId": self.alicloud_account, "status": "OK"}
         if type_ == "alicloud:ram/accessKey:AccessKey":
             secret = "mock-secret-never-shown"
             encrypted = "bW9jay1lbmNyeXB0ZWQ=" if inputs.get("pgpKey") else None
@@ -260,8 +265,30 @@ def _rg_attachment(m: StrictMocks, owner: str, inputs: dict[str, Any]) -> None:
     account = domain.removesuffix(suffix)
     if not (local and domain.endswith(suffix) and limits.ALICLOUD_ACCOUNT_ID.fullmatch(account)):
         raise Refused(type_, owner, f"principal {principal!r} must be <name>@<account-id>.onaliyun.com")
+    if kind == "IMSUser" and account != m.alicloud_account:
+        raise Refused(type_, owner, f"principal {principal!r} is not a user of account {m.alicloud_account}")
     if not inputs.get("resourceGroupId"):
         raise Refused(type_, owner, "a resource group id is required")
+
+
+@check("alicloud:resourcemanager/serviceLinkedRole:ServiceLinkedRole")
+def _service_linked_role(m: StrictMocks, owner: str, inputs: dict[str, Any]) -> None:
+    type_ = "alicloud:resourcemanager/serviceLinkedRole:ServiceLinkedRole"
+    service = inputs.get("serviceName")
+    if service not in limits.SERVICE_LINKED_ROLES:
+        raise Refused(type_, owner, f"no service-linked role is known for service {service!r}")
+    # One per account and service: a second CreateServiceLinkedRole fails with "already exists".
+    m.unique("service-linked role", service, owner)
+
+
+@check("alicloud:resourcemanager/resourceGroup:ResourceGroup")
+def _resource_group(m: StrictMocks, owner: str, inputs: dict[str, Any]) -> None:
+    type_ = "alicloud:resourcemanager/resourceGroup:ResourceGroup"
+    _name(type_, limits.RESOURCE_GROUP, inputs.get("resourceGroupName"), owner)
+    display = inputs.get("displayName")
+    if not isinstance(display, str) or not 1 <= len(display) <= limits.RESOURCE_GROUP_DISPLAY_NAME_MAX:
+        raise Refused(type_, owner, "display name must be 1-50 characters")
+    m.unique("resource group", inputs["resourceGroupName"], owner)
 
 
 @check("aws:iam/role:Role")
@@ -276,6 +303,9 @@ def _iam_role(m: StrictMocks, owner: str, inputs: dict[str, Any]) -> None:
     )
     if len(inputs.get("tags") or {}) > limits.IAM_TAGS_MAX:
         raise Refused(type_, owner, "more than 50 tags")
+    boundary = inputs.get("permissionsBoundary")
+    if boundary is not None and not (isinstance(boundary, str) and limits.IAM_POLICY_ARN.fullmatch(boundary)):
+        raise Refused(type_, owner, f"permissionsBoundary {boundary!r} is not a managed policy ARN")
     m.unique("iam role", inputs["name"], owner)
 
 
@@ -294,6 +324,13 @@ def _iam_policy(m: StrictMocks, owner: str, inputs: dict[str, Any]) -> None:
 @check("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
 def _iam_attachment(m: StrictMocks, owner: str, inputs: dict[str, Any]) -> None:
     role = inputs.get("role")
+    policy = inputs.get("policyArn")
+    if not (isinstance(policy, str) and limits.IAM_POLICY_ARN.fullmatch(policy)):
+        raise Refused(
+            "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+            owner,
+            f"policyArn {policy!r} is not a managed policy ARN",
+        )
     counter = m.attachments["iam-managed"]
     counter[("role", role)] += 1
     if counter[("role", role)] > limits.IAM_MANAGED_POLICIES_PER_ROLE:
@@ -329,6 +366,10 @@ class RecordingMonitor(MockMonitor):
                 "provider": request.provider or None,
                 "custom": request.custom,
                 "protect": request.protect,
+                # Lifecycle options a test may assert on; not part of the rendered plan.
+                "retain_on_delete": request.retainOnDelete,
+                "delete_before_replace": request.deleteBeforeReplace,
+                "replace_on_changes": list(request.replaceOnChanges),
                 "depends_on": sorted(set(request.dependencies) - property_urns),
                 "inputs": rpc.deserialize_properties(request.object, keep_unknowns=True),
             }

@@ -8,6 +8,7 @@ reference names every key.
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -101,7 +102,8 @@ class RamRoleSettings(Model):
     @classmethod
     def _services(cls, value: list[str]) -> list[str]:
         for service in value:
-            if not service.endswith(".aliyuncs.com"):
+            # One named service per entry: a wildcard would let any service assume the role.
+            if not re.fullmatch(r"[a-z0-9-]+(\.[a-z0-9-]+)*\.aliyuncs\.com", service):
                 raise fix(
                     f"{service!r} is not an Alibaba Cloud service principal",
                     "use a name ending in '.aliyuncs.com', e.g. 'oos.aliyuncs.com'",

@@ -11,6 +11,7 @@ same limits again at registration.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -19,6 +20,7 @@ from baseline.documents.render import canonical_json
 from baseline.errors import ConfigError
 
 Document = dict[str, Any]
+SECRETS_KEY = "secrets"
 PrincipalKind = Literal["user", "role"]
 
 
@@ -99,6 +101,35 @@ class SecretParameterSpec:
 
 
 @dataclass(frozen=True)
+class ServiceLinkedRoleSpec:
+    """A service-linked role: one per account and service, so a stack creates it or declares it."""
+
+    service: str
+    role_name: str
+    create: bool  # False: it already exists in the account (another stack or the console made it)
+    source: str
+
+
+@dataclass(frozen=True)
+class ResourceGroupSpec:
+    key: str
+    name: str  # naming rule applied; unique in the account
+    display_name: str
+    source: str
+
+
+@dataclass(frozen=True)
+class ResourceGroupGrantSpec:
+    """A system policy attached to a RAM user with one resource group as its scope."""
+
+    group: str  # ResourceGroupSpec key
+    principal: str  # <user>@<account>.onaliyun.com
+    policy: str  # system policy name
+    source: str
+    user: str | None = None  # UserSpec key when the scenario creates the user
+
+
+@dataclass(frozen=True)
 class ScenarioSpec:
     """Everything one Alibaba Cloud scenario creates."""
 
@@ -109,6 +140,9 @@ class ScenarioSpec:
     grants: tuple[Grant, ...] = ()
     instance_roles: tuple[InstanceRoleSpec, ...] = ()
     secret_parameters: tuple[SecretParameterSpec, ...] = ()
+    service_linked_roles: tuple[ServiceLinkedRoleSpec, ...] = ()
+    resource_groups: tuple[ResourceGroupSpec, ...] = ()
+    resource_group_grants: tuple[ResourceGroupGrantSpec, ...] = ()
     extras: dict[str, Any] = field(default_factory=dict)
 
     def user(self, key: str) -> UserSpec:
@@ -141,8 +175,14 @@ def _check_unique(kind: str, items: list[tuple[str, str]]) -> None:
         seen[name] = source
 
 
-def validate_alicloud(specs: list[ScenarioSpec], secrets: set[str]) -> None:
-    """Check a stack's Alibaba Cloud specs against the cloud's limits, across scenarios."""
+def validate_alicloud(
+    specs: list[ScenarioSpec], secrets: set[str], values: Mapping[str, str] | None = None
+) -> None:
+    """Check a stack's Alibaba Cloud specs against the cloud's limits, across scenarios.
+
+    ``values`` are the decrypted secrets of a real run; the offline plan cannot decrypt and
+    passes None, and the strict mocks check the lengths again at registration.
+    """
     users = [(u.name, u.source) for s in specs for u in s.users]
     roles = [(r.name, r.source) for s in specs for r in s.roles]
     policies = [(p.name, p.source) for s in specs for p in s.policies]
@@ -242,10 +282,97 @@ def validate_alicloud(specs: list[ScenarioSpec], secrets: set[str]) -> None:
             parameters[where] = parameter.source
             if parameter.secret not in secrets:
                 raise ConfigError(
-                    key=parameter.source,
-                    value=parameter.name,
-                    problem=f"the secret {parameter.secret!r} holding its value is not set",
+                    key=f"{parameter.source.rsplit('.', 1)[0]}.valueSecret",
+                    value=parameter.secret,
+                    problem=f"the secret {parameter.secret!r} holding the value of OOS parameter "
+                    f"{parameter.name!r} is not set",
                     fix=f"run: pulumi config set --secret --path 'secrets.{parameter.secret}' <value>",
+                )
+            value = (values or {}).get(parameter.secret)
+            if value is not None and not 1 <= len(value) <= limits.OOS_VALUE_MAX:
+                # The value is secret: the message gives its length only.
+                raise ConfigError(
+                    key=f"{SECRETS_KEY}.{parameter.secret}",
+                    problem=f"the value of OOS parameter {parameter.name!r} is {len(value)} characters; "
+                    f"OOS accepts 1-{limits.OOS_VALUE_MAX}",
+                    fix=f"run: pulumi config set --secret --path 'secrets.{parameter.secret}' <value>",
+                )
+
+    _check_regional_parameters(specs)
+    _check_service_linked_roles(specs)
+    _check_resource_groups(specs)
+
+
+def _check_regional_parameters(specs: list[ScenarioSpec]) -> None:
+    """An OOS parameter is served only in its own region: the instances that read it must be there."""
+    for spec in specs:
+        for parameter in spec.secret_parameters:
+            for attachment in spec.instance_roles:
+                if attachment.region != parameter.region:
+                    raise ConfigError(
+                        key=attachment.source,
+                        value=list(attachment.instance_ids),
+                        problem=f"these instances are in {attachment.region} but read the OOS parameter "
+                        f"{parameter.name!r} in {parameter.region}; OOS serves a parameter only in its "
+                        "own region",
+                        fix="keep the instances that share the password, and the parameter, in one region "
+                        "(one stack per region)",
+                    )
+
+
+def _check_service_linked_roles(specs: list[ScenarioSpec]) -> None:
+    """A service-linked role exists once per account: one stack setting may create it."""
+    seen: dict[str, ServiceLinkedRoleSpec] = {}
+    for spec in specs:
+        for role in spec.service_linked_roles:
+            first = seen.get(role.service)
+            if first is not None and (first.create or role.create):
+                problem = (
+                    f"the service-linked role {role.role_name} is also created by {first.source}"
+                    if first.create and role.create
+                    else f"{first.source} and {role.source} disagree on whether the service-linked role "
+                    f"{role.role_name} exists"
+                )
+                raise ConfigError(
+                    key=role.source,
+                    value=role.service,
+                    problem=f"{problem}; an account has one per service",
+                    fix="create it in one place only and declare it 'existing' everywhere else",
+                )
+            seen.setdefault(role.service, role)
+
+
+def _check_resource_groups(specs: list[ScenarioSpec]) -> None:
+    groups = [(g.name, g.source) for s in specs for g in s.resource_groups]
+    _check_unique("resource group", groups)
+    for name, source in groups:
+        if (problem := limits.RESOURCE_GROUP.check(name)) is not None:
+            raise ConfigError(
+                key=source,
+                value=name,
+                problem=f"with the naming rule applied, the resource group name {problem}",
+                fix="choose a name like 'production' and a prefix that starts with a letter",
+            )
+    administers: dict[str, str] = {}
+    for spec in specs:
+        names = {g.key: g.name for g in spec.resource_groups}
+        for grant in spec.resource_group_grants:
+            if (problem := limits.ram_user_principal_problem(grant.principal)) is not None:
+                raise ConfigError(
+                    key=grant.source,
+                    value=grant.principal,
+                    problem=f"a resource group principal {problem}",
+                    fix="write the RAM user as <name>@<account-id>.onaliyun.com",
+                )
+            group = names[grant.group]
+            previous = administers.setdefault(grant.principal, group)
+            if previous != group:
+                raise ConfigError(
+                    key=grant.source,
+                    value=grant.principal,
+                    problem=f"{grant.principal} would administer both {previous!r} and {group!r}; "
+                    "the guide makes each user the administrator of exactly one group",
+                    fix="give each resource group its own administrator",
                 )
 
 
@@ -257,3 +384,144 @@ def by_kind(specs: list[ScenarioSpec]) -> dict[str, list[str]]:
         names["role"] += [r.name for r in spec.roles]
         names["policy"] += [p.name for p in spec.policies]
     return {kind: sorted(values) for kind, values in names.items()}
+
+
+# --- AWS -----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class IamPolicySpec:
+    """A customer-managed IAM policy."""
+
+    key: str  # logical name inside the scenario, e.g. "read-only-monitoring"
+    name: str  # cloud name, naming rule applied
+    source: str  # config key the name came from
+    document: Document
+    description: str = ""
+
+    @property
+    def rendered(self) -> str:
+        return canonical_json(self.document)
+
+
+@dataclass(frozen=True)
+class IamRoleSpec:
+    """An IAM role with one managed policy of its scenario and a permissions boundary."""
+
+    key: str
+    name: str
+    source: str
+    trust: Document
+    trust_source: str  # config key of the trusted principals, for size errors
+    policy: str  # IamPolicySpec key of the role's own policy
+    boundary: str  # IamPolicySpec key of the permissions boundary
+    managed_policy_arns: tuple[str, ...] = ()  # existing policies attached as well
+    managed_policy_source: str = ""
+    max_session_duration: int = 3600
+    description: str = ""
+
+    @property
+    def rendered_trust(self) -> str:
+        return canonical_json(self.trust)
+
+    @property
+    def managed_policy_count(self) -> int:
+        return 1 + len(self.managed_policy_arns)
+
+
+@dataclass(frozen=True)
+class AwsScenarioSpec:
+    """Everything one AWS scenario creates, in one account and region."""
+
+    scenario: str  # config key, e.g. "ecsMcpServer"
+    account_id: str
+    region: str
+    policies: tuple[IamPolicySpec, ...] = ()
+    roles: tuple[IamRoleSpec, ...] = ()
+    tags: dict[str, str] = field(default_factory=dict)  # resource tags beyond the provider's
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def policy(self, key: str) -> IamPolicySpec:
+        return next(p for p in self.policies if p.key == key)
+
+    def role(self, key: str) -> IamRoleSpec:
+        return next(r for r in self.roles if r.key == key)
+
+
+def validate_aws(specs: list[AwsScenarioSpec]) -> None:
+    """Check a stack's AWS specs against IAM's limits, across scenarios, before registration."""
+    for spec in specs:
+        if not limits.AWS_ACCOUNT_ID.fullmatch(spec.account_id):
+            raise ConfigError(
+                key="aws.accountId",
+                value=spec.account_id,
+                problem="an AWS account id is 12 digits",
+                fix='write it as a quoted string, e.g. "123456789012"',
+            )
+        if spec.region not in limits.AWS_REGIONS:
+            raise ConfigError(
+                key="aws.region",
+                value=spec.region,
+                problem="not an AWS region",
+                fix="use a region id like 'us-east-1'",
+            )
+    # IAM names are unique per account without regard to case.
+    for kind, rule, items in (
+        ("IAM role", limits.IAM_ROLE, [(r.name, r.source) for s in specs for r in s.roles]),
+        ("IAM policy", limits.IAM_POLICY, [(p.name, p.source) for s in specs for p in s.policies]),
+    ):
+        seen: dict[str, str] = {}
+        for name, source in items:
+            if (problem := rule.check(name)) is not None:
+                raise ConfigError(
+                    key=source,
+                    value=name,
+                    problem=f"with the naming rule applied, the {kind} name {problem}",
+                    fix="shorten the name or the naming prefix/suffix, or drop the characters",
+                )
+            if name.lower() in seen:
+                raise ConfigError(
+                    key=source,
+                    value=name,
+                    problem=f"the {kind} name {name!r} is also used by {seen[name.lower()]}; IAM names "
+                    "are unique per account regardless of case",
+                    fix="give one of them another name",
+                )
+            seen[name.lower()] = source
+    for spec in specs:
+        for policy in spec.policies:
+            size = limits.iam_document_length(policy.rendered)
+            if size > limits.IAM_MANAGED_POLICY_MAX:
+                raise ConfigError(
+                    key=policy.source,
+                    value=policy.name,
+                    problem=f"the managed policy is {size} characters without whitespace; IAM accepts "
+                    f"at most {limits.IAM_MANAGED_POLICY_MAX}",
+                    fix="shorten the lists that feed it (passRoles, boundary.extraDenyStatements)",
+                )
+        for role in spec.roles:
+            size = limits.iam_document_length(role.rendered_trust)
+            if size > limits.IAM_TRUST_POLICY_MAX:
+                raise ConfigError(
+                    key=role.trust_source,
+                    problem=f"the trust policy of {role.name} is {size} characters without whitespace; IAM "
+                    f"accepts at most {limits.IAM_TRUST_POLICY_MAX} by default",
+                    fix="trust fewer principals (an account id trusts all of its identities), or "
+                    "raise the 'Role trust policy length' quota and this limit together",
+                )
+            if role.managed_policy_count > limits.IAM_MANAGED_POLICIES_PER_ROLE:
+                raise ConfigError(
+                    key=role.managed_policy_source or role.source,
+                    problem=f"{role.managed_policy_count} managed policies would be attached to the IAM "
+                    f"role {role.name}; IAM allows {limits.IAM_MANAGED_POLICIES_PER_ROLE}",
+                    fix=f"list at most {limits.IAM_MANAGED_POLICIES_PER_ROLE - 1} extra policy ARNs",
+                )
+            if not limits.IAM_ROLE_SESSION_MIN <= role.max_session_duration <= limits.IAM_ROLE_SESSION_MAX:
+                raise ConfigError(
+                    key=role.source,
+                    value=role.max_session_duration,
+                    problem="the session duration must be 3600-43200 seconds",
+                    fix="use e.g. 3600",
+                )
+            # A role without its boundary would silently keep its full identity policy.
+            keys = {p.key for p in spec.policies}
+            if role.boundary not in keys or role.policy not in keys:
+                raise ValueError(f"role {role.key} of {spec.scenario} names a policy its spec lacks")

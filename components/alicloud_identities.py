@@ -7,6 +7,7 @@ prod, tags) are written once.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pulumi
@@ -28,6 +29,8 @@ class IdentityOptions:
     tags: dict[str, str]
     protect: bool
     secrets: dict[str, pulumi.Input[str]]  # secret name -> value (already a secret output)
+    # region -> that region's explicit provider, for regional resources (components.providers)
+    providers: Callable[[str], pulumi.ProviderResource] | None = None
 
 
 @dataclass

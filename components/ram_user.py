@@ -47,7 +47,12 @@ class RamUser(pulumi.ComponentResource):
                 password=pulumi.Output.secret(args.password),
                 password_reset_required=spec.console.password_reset_required,
                 mfa_bind_required=spec.console.mfa_bind_required,
-                opts=child,
+                # The provider schema does not mark the password secret. Listing it here keeps it
+                # encrypted in state and is the only sign of secretness CrossGuard validators get
+                # (they receive secret inputs as plaintext): see policy rule no-plaintext-secret-inputs.
+                opts=pulumi.ResourceOptions.merge(
+                    child, pulumi.ResourceOptions(additional_secret_outputs=["password"])
+                ),
             )
         self.access_key = None
         self.access_key_secret: pulumi.Output[str] | None = None

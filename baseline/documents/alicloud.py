@@ -165,3 +165,132 @@ def account_trust_policy(account_ids: Sequence[str]) -> Document:
             }
         ],
     }
+
+
+# --- seed 001, Windows part: the logon password hosted in OOS, encrypted with KMS ---------------
+KMS_USER_ACTIONS = ("kms:List*", "kms:Describe*", "kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey")
+SECRET_READER_KMS_ACTIONS = ("kms:GetSecretValue",)
+SECRET_READER_OOS_ACTIONS = ("oos:GetSecretParameter",)
+
+
+def secret_parameter_arn(region: str, account: str, name: str) -> str:
+    return arn("oos", region, account, f"secretparameter/{name}")
+
+
+def kms_user_policy() -> Document:
+    """Seed 001 ``kmsPolicy``: the command user may list keys and encrypt/decrypt with them.
+
+    The guide leaves it on ``*``: the listing actions have no narrower resource, and which key
+    encrypts the parameter (the default service key) is not known when the policy is written.
+    """
+    return _document(_allow(KMS_USER_ACTIONS, ["*"]))
+
+
+def secret_reader_policy(parameter_resources: Sequence[str]) -> Document:
+    """Seed 001: what the Windows instance role needs to read the hosted logon password.
+
+    ``kms:GetSecretValue`` stays on ``*`` as in the guide; ``oos:GetSecretParameter`` is ``*`` in
+    the guide and the parameter's own ARN in strict stacks.
+    """
+    return _document(
+        _allow(SECRET_READER_KMS_ACTIONS, ["*"]),
+        _allow(SECRET_READER_OOS_ACTIONS, parameter_resources),
+    )
+
+
+# --- seed 003 (and seed 002, section 5): instance RAM roles -------------------------------------
+INSTANCE_ROLE_SERVICE = "ecs.aliyuncs.com"
+OSS_READ_ACTIONS = ("oss:Get*", "oss:List*")
+# Seed 003, step 6: "ecs:[ECS RAM Action]" is read as the two read actions the console needs to
+# show and pick instances and their roles; the guide's "DetachInstanceRAMRole" is spelt as the
+# API action (RAM action names are case-insensitive, the API's spelling is canonical).
+INSTANCE_ROLE_OPERATOR_ACTIONS = (
+    "ecs:DescribeInstances",
+    "ecs:DescribeInstanceRamRole",
+    "ecs:AttachInstanceRamRole",
+    "ecs:DetachInstanceRamRole",
+)
+CREATE_INSTANCE_ACTION = "ecs:CreateInstance"
+PASS_ROLE_ACTION = "ram:PassRole"
+
+
+def role_arn(account: str, role_name: str) -> str:
+    """The ARN a PassRole statement names: ``acs:ram:*:<account or *>:role/<name>``."""
+    return f"acs:ram:*:{account}:role/{role_name}"
+
+
+def oss_read_policy() -> Document:
+    """Seed 003 ``EcsRamRoleDocumentTestingPolicy`` / seed 002 ``ECIRamRoleTestPolicy``."""
+    return _document(_allow(OSS_READ_ACTIONS, ["*"]))
+
+
+def pass_role_policy(role_arns: Sequence[str]) -> Document:
+    """Seed 002 section 5: the user may hand exactly these roles to the instances it creates."""
+    return _document(_allow([PASS_ROLE_ACTION], role_arns))
+
+
+def instance_role_operator_policy(
+    *,
+    instance_resources: Sequence[str],
+    role_arns: Sequence[str],
+    create_instance_resources: Sequence[str] = (),
+) -> Document:
+    """Seed 003 step 6: attach/detach the instance role, and ``ram:PassRole`` on that role only.
+
+    The guide's example passes any role (``Resource: "*"``); here PassRole names the one role
+    the scenario creates. ``ecs:CreateInstance`` is added only when the stack asks for it.
+    """
+    statements = [_allow(INSTANCE_ROLE_OPERATOR_ACTIONS, instance_resources)]
+    if create_instance_resources:
+        statements.append(_allow([CREATE_INSTANCE_ACTION], create_instance_resources))
+    statements.append(_allow([PASS_ROLE_ACTION], role_arns))
+    return _document(*statements)
+
+
+# --- seed 002: Elastic Container Instance ----------------------------------------------------
+ECI_SERVICE = "eci.aliyuncs.com"
+ECI_VNODE_SERVICE = "vnode.eci.aliyuncs.com"
+# Section 2: what the ECI console needs beyond AliyunECIFullAccess, one statement per service
+# as in the guide.
+ECI_CONSOLE_STATEMENTS: tuple[tuple[str, ...], ...] = (
+    ("ram:ListRoles",),
+    ("nas:DescribeFileSystems",),
+    ("oss:ListBuckets",),
+    ("vpc:DescribeCommonBandwidthPackages",),
+    ("cr:GetRepoList", "cr:GetRepoTags", "cr:GetImageManifest", "cr:SearchRepo"),
+)
+# Section 4: the read-only statements the tag-based policy keeps from AliyunECIFullAccess.
+ECI_TAG_READ_ECS_ACTIONS = ("ecs:DescribeSecurityGroups",)
+ECI_TAG_READ_VPC_ACTIONS = ("vpc:DescribeVSwitches", "vpc:DescribeVpcs", "vpc:DescribeEipAddresses")
+ECI_CREATE_ACTIONS = ("eci:Create*",)
+ECI_ALL_ACTIONS = ("eci:*",)
+ECI_DESCRIBE_ACTIONS = ("eci:Describe*",)
+CREATE_SERVICE_LINKED_ROLE_ACTION = "ram:CreateServiceLinkedRole"
+
+
+def eci_console_policy() -> Document:
+    """Seed 002 section 2: the custom policy a console user needs next to AliyunECIFullAccess."""
+    return _document(*(_allow(actions, ["*"]) for actions in ECI_CONSOLE_STATEMENTS))
+
+
+def eci_tag_policy(tag_key: str, tag_value: str) -> Document:
+    """Seed 002 section 4: ECI only on resources tagged ``<tag_key>=<tag_value>``.
+
+    Create only with the tag in the request (``acs:RequestTag``), operate only on resources that
+    carry it (``acs:ResourceTag``), query only by the tag; plus the guide's read-only network
+    statements and the service-linked roles ECI creates on first use.
+    """
+    request = {"StringEquals": {f"acs:RequestTag/{tag_key}": tag_value}}
+    resource = {"StringEquals": {f"acs:ResourceTag/{tag_key}": tag_value}}
+    return _document(
+        _allow(ECI_CREATE_ACTIONS, ["*"], request),
+        _allow(ECI_ALL_ACTIONS, ["*"], resource),
+        _allow(ECI_DESCRIBE_ACTIONS, ["*"], request),
+        _allow(ECI_TAG_READ_ECS_ACTIONS, ["*"]),
+        _allow(ECI_TAG_READ_VPC_ACTIONS, ["*"]),
+        _allow(
+            [CREATE_SERVICE_LINKED_ROLE_ACTION],
+            ["*"],
+            {"StringEquals": {"ram:ServiceName": [ECI_SERVICE, ECI_VNODE_SERVICE]}},
+        ),
+    )

@@ -20,3 +20,13 @@ class AlicloudContext:
     def scope(self, requested: str | None) -> str:
         """The resource scope a scenario uses: ARN-scoped when the stack is strict."""
         return requested or ("arn" if self.strict_scoping else "wildcard")
+
+
+@dataclass(frozen=True)
+class AwsContext:
+    """What every AWS scenario builder needs to know about the stack."""
+
+    environment: str
+    naming: Naming
+    account_id: str
+    region: str

@@ -1,0 +1,186 @@
+"""S3 ``cloudAssistantWindows`` (seed 001, Windows part): S2 plus the logon password in OOS.
+
+Everything of S2 comes from ``cloud_assistant.command_user_parts``; this module adds what a
+Windows instance needs to run a command as a regular user: the KMS policy and OOS read access
+for the user, an instance role that reads the encrypted parameter, and the parameter itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from pydantic import Field, field_validator
+
+from baseline import limits
+from baseline.documents.alicloud import kms_user_policy, secret_parameter_arn, secret_reader_policy
+from baseline.scenarios import AlicloudContext
+from baseline.scenarios.cloud_assistant import CloudAssistantSettings, command_user_parts
+from baseline.scenarios.ecs_instance_role import (
+    InstanceRoleSettings,
+    InstanceSettings,
+    attachments,
+    check_instances,
+    check_region,
+    instance_role_spec,
+)
+from baseline.settings import ConsoleLoginSettings, Model, RamUserSettings, fix
+from baseline.spec import Grant, PolicySpec, ScenarioSpec, SecretParameterSpec
+
+KEY = "cloudAssistantWindows"
+OOS_DESCRIPTION_MAX = 200
+
+
+class SecretParameterSettings(Model):
+    """The KMS-encrypted OOS parameter that holds the Windows OS user's logon password."""
+
+    name: str = Field("axtSecretPassword", description="Parameter name (naming rule applied).")
+    value_secret: str = Field(
+        "axtSecretPassword",
+        description="Entry of `secrets` holding the logon password (only ever a Pulumi secret).",
+    )
+    kms_key_id: str | None = Field(
+        None,
+        description="KMS key that encrypts the value; default: the account's default service key. "
+        "Changing it replaces the parameter (deleted, then created again with the same name).",
+    )
+    region: str | None = Field(
+        None,
+        description="Region of the parameter; default the Windows instances' region (else "
+        "`alicloud.region`). It must be the instances' region: OOS serves it only there.",
+    )
+    description: str = Field(
+        "Logon password of the Windows user Cloud Assistant commands run as (seed 001).",
+        description="Parameter description (1-200 characters).",
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if (problem := limits.oos_parameter_name_problem(value)) is not None:
+            raise fix(f"an OOS parameter name {problem}", "choose a name like 'axtSecretPassword'")
+        return value
+
+    @field_validator("kms_key_id")
+    @classmethod
+    def _key(cls, value: str | None) -> str | None:
+        if value is not None and not limits.KMS_KEY_ID.fullmatch(value):
+            raise fix(f"{value!r} is not a KMS key id", "use 'key-...', a key UUID or 'alias/<name>'")
+        return value
+
+    @field_validator("description")
+    @classmethod
+    def _description(cls, value: str) -> str:
+        if not 1 <= len(value) <= OOS_DESCRIPTION_MAX:
+            raise fix("an OOS parameter description is 1-200 characters", "shorten it")
+        return value
+
+    _region = field_validator("region")(check_region)
+
+
+def _default_windows_user() -> RamUserSettings:
+    return RamUserSettings(
+        name="winCommandUser",
+        console=ConsoleLoginSettings(passwordSecret="winCommandUserPassword"),
+    )
+
+
+def _default_secret_reader() -> InstanceRoleSettings:
+    return InstanceRoleSettings(
+        name="AxtSecretRamRole",
+        policyName="AxtSecretRamRolePolicy",
+        description="Windows instances read the hosted logon password from OOS (seed 001).",
+    )
+
+
+class CloudAssistantWindowsSettings(CloudAssistantSettings):
+    """S3: S2 for Windows instances, whose commands need the OS user's password from OOS."""
+
+    user: RamUserSettings = Field(
+        default_factory=_default_windows_user,
+        description="The RAM user that runs commands (default `winCommandUser`, so it never "
+        "collides with S2's `commandUser`; console password secret `winCommandUserPassword`).",
+    )
+    policy_name: str = Field(
+        "winCommandUserPolicy", description="Name of the Cloud Assistant custom policy (S2's is separate)."
+    )
+    kms_policy_name: str = Field(
+        "kmsPolicy",
+        description="Name of the user's KMS policy (`kms:List*`, `kms:Describe*`, `kms:Encrypt`, "
+        "`kms:Decrypt`, `kms:GenerateDataKey`).",
+    )
+    instance_role: InstanceRoleSettings = Field(
+        default_factory=_default_secret_reader,
+        description="Instance role of the Windows instances (default `AxtSecretRamRole`, trusted by "
+        "`ecs.aliyuncs.com`): `kms:GetSecretValue` and `oos:GetSecretParameter`.",
+    )
+    windows_instances: list[InstanceSettings] = Field(
+        default_factory=list,
+        description="Windows instances the commands run on: each gets the instance role; all must be "
+        "in one region (the parameter's). With `arn` scope and no `instanceIds`, the command policy "
+        "names these instances.",
+    )
+    secret_parameter: SecretParameterSettings = Field(
+        default_factory=SecretParameterSettings,
+        description="The encrypted OOS parameter `axtSecretPassword`.",
+    )
+
+    _check_windows_instances = field_validator("windows_instances")(check_instances)
+
+
+def build(settings: CloudAssistantWindowsSettings, ctx: AlicloudContext) -> ScenarioSpec:
+    parameter_settings = settings.secret_parameter
+    first = settings.windows_instances[0].region if settings.windows_instances else None
+    region = parameter_settings.region or first or ctx.region
+    # The command policy, the instance role and the parameter all live in the instances' region.
+    local = replace(ctx, region=region)
+    command = settings
+    if local.scope(settings.resource_scope) == "arn" and not settings.instance_ids:
+        command = settings.model_copy(update={"instance_ids": [i.id for i in settings.windows_instances]})
+    users, policies, grants = command_user_parts(command, local, KEY)
+
+    parameter_name = ctx.naming.name(parameter_settings.name)
+    parameter = SecretParameterSpec(
+        key="secret-parameter",
+        name=parameter_name,
+        source=f"{KEY}.secretParameter.name",
+        secret=parameter_settings.value_secret,
+        region=region,
+        kms_key_id=parameter_settings.kms_key_id,
+        description=parameter_settings.description,
+    )
+    role = instance_role_spec("secret-reader", settings.instance_role, ctx, f"{KEY}.instanceRole")
+    parameter_scope = (
+        [secret_parameter_arn(region, ctx.account_id, parameter_name)] if ctx.strict_scoping else ["*"]
+    )
+    policies += [
+        PolicySpec(
+            key="kms-policy",
+            name=ctx.naming.name(settings.kms_policy_name),
+            source=f"{KEY}.kmsPolicyName",
+            document=kms_user_policy(),
+            description="KMS for the hosted Windows logon password (seed 001).",
+        ),
+        PolicySpec(
+            key="secret-reader-policy",
+            name=ctx.naming.name(settings.instance_role.policy_name),
+            source=f"{KEY}.instanceRole.policyName",
+            document=secret_reader_policy(parameter_scope),
+            description="Windows instance role: read the hosted logon password (seed 001).",
+        ),
+    ]
+    grants += [
+        Grant("user", "command-user", "Custom", "kms-policy", f"{KEY}.kmsPolicyName"),
+        Grant("user", "command-user", "System", "AliyunOOSReadOnlyAccess", f"{KEY}.user"),
+        Grant("role", "secret-reader", "Custom", "secret-reader-policy", f"{KEY}.instanceRole.policyName"),
+    ]
+    return ScenarioSpec(
+        scenario=KEY,
+        users=tuple(users),
+        roles=(role,),
+        policies=tuple(policies),
+        grants=tuple(grants),
+        instance_roles=attachments(
+            "secret-reader", settings.windows_instances, ctx, f"{KEY}.windowsInstances"
+        ),
+        secret_parameters=(parameter,),
+    )

@@ -1,0 +1,519 @@
+"""S6 ``ecsMcpServer`` (seed 004): IAM roles for the Amazon ECS MCP server, one per use case.
+
+Each use case of the guide becomes one role with its own customer-managed policy, all behind one
+permissions boundary. The MCP server's own ``ALLOW_WRITE`` switch has a twin here, ``allowWrite``:
+the use cases that write (deployment and management, express mode, the service-specific
+management statement) are refused at configuration time unless it is on, so a read-only stack
+cannot hand the MCP server a role that writes.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import Field, field_validator
+
+from baseline import limits
+from baseline.documents import aws as documents
+from baseline.errors import ConfigError
+from baseline.scenarios import AwsContext
+from baseline.settings import Model, fix
+from baseline.spec import AwsScenarioSpec, IamPolicySpec, IamRoleSpec
+
+KEY = "ecsMcpServer"
+SCENARIO_TAG = "ecsMcpServer"
+
+_IAM_NAME = r"[\w+=,.@-]"
+ROLE_ARN = re.compile(rf"^arn:aws:iam::[0-9]{{12}}:role/([\x21-\x7e]*/)?{_IAM_NAME}{{1,64}}$")
+PRINCIPAL_ARN = re.compile(rf"^arn:aws:iam::[0-9]{{12}}:(role|user)/([\x21-\x7e]*/)?{_IAM_NAME}{{1,64}}$")
+EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
+ECS_NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
+ACTION = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9*?]+$")
+SID = re.compile(r"^[A-Za-z0-9]{1,128}$")
+# IAM condition operators; each may end in IfExists and take a ForAllValues:/ForAnyValue: prefix.
+CONDITION_OPERATORS = frozenset(
+    {
+        "StringEquals",
+        "StringNotEquals",
+        "StringEqualsIgnoreCase",
+        "StringNotEqualsIgnoreCase",
+        "StringLike",
+        "StringNotLike",
+        "NumericEquals",
+        "NumericNotEquals",
+        "NumericLessThan",
+        "NumericLessThanEquals",
+        "NumericGreaterThan",
+        "NumericGreaterThanEquals",
+        "DateEquals",
+        "DateNotEquals",
+        "DateLessThan",
+        "DateLessThanEquals",
+        "DateGreaterThan",
+        "DateGreaterThanEquals",
+        "Bool",
+        "BinaryEquals",
+        "IpAddress",
+        "NotIpAddress",
+        "ArnEquals",
+        "ArnLike",
+        "ArnNotEquals",
+        "ArnNotLike",
+        "Null",
+    }
+)
+
+
+def _operator_known(operator: str) -> bool:
+    bare = operator.removeprefix("ForAllValues:").removeprefix("ForAnyValue:").removesuffix("IfExists")
+    return bare in CONDITION_OPERATORS
+
+
+def _check_iam_name(value: str, rule: limits.NameRule, example: str) -> str:
+    if (problem := rule.check(value)) is not None:
+        raise fix(f"an IAM name {problem}", f"choose a name like {example!r}")
+    return value
+
+
+def _check_actions(value: list[str]) -> list[str]:
+    for action in value:
+        if not ACTION.fullmatch(action):
+            raise fix(
+                f"{action!r} is not an IAM action", "write it as service:Action, e.g. 'ecr:DeleteRepository'"
+            )
+    return value
+
+
+# --- Use cases --------------------------------------------------------------------------------
+class UseCaseSettings(Model):
+    """One use case of the guide: a role and its customer-managed policy."""
+
+    enabled: bool = Field(False, description="Create this use case's role and policy.")
+    role_name: str = Field(description="IAM role name before the naming rule is applied.")
+    policy_name: str = Field(description="Customer-managed policy name before the naming rule is applied.")
+    managed_policy_arns: list[str] = Field(
+        default_factory=list,
+        description="Existing managed policies to attach as well (at most 9: IAM allows 10 per "
+        "role). The permissions boundary still caps them.",
+    )
+
+    @field_validator("role_name")
+    @classmethod
+    def _role_name(cls, value: str) -> str:
+        return _check_iam_name(value, limits.IAM_ROLE, "EcsMcpReadOnlyMonitoringRole")
+
+    @field_validator("policy_name")
+    @classmethod
+    def _policy_name(cls, value: str) -> str:
+        return _check_iam_name(value, limits.IAM_POLICY, "EcsMcpReadOnlyMonitoringPolicy")
+
+    @field_validator("managed_policy_arns")
+    @classmethod
+    def _managed(cls, value: list[str]) -> list[str]:
+        for arn in value:
+            if not limits.IAM_POLICY_ARN.fullmatch(arn):
+                raise fix(
+                    f"{arn!r} is not a managed policy ARN",
+                    "use arn:aws:iam::aws:policy/<name> or arn:aws:iam::<account>:policy/<name>",
+                )
+        if len(set(value)) != len(value):
+            raise fix("a managed policy ARN is listed twice", "list each policy once")
+        return value
+
+
+class ReadOnlyMonitoringSettings(UseCaseSettings):
+    """Read-only monitoring: ECS and ECR describe/list."""
+
+    role_name: str = Field("EcsMcpReadOnlyMonitoringRole", description="IAM role name (naming rule applied).")
+    policy_name: str = Field(
+        "EcsMcpReadOnlyMonitoringPolicy", description="Managed policy name (naming rule applied)."
+    )
+
+
+class TroubleshootingSettings(UseCaseSettings):
+    """Troubleshooting: ECS reads, CloudWatch Logs, CloudFormation events, network inspection."""
+
+    role_name: str = Field("EcsMcpTroubleshootingRole", description="IAM role name (naming rule applied).")
+    policy_name: str = Field(
+        "EcsMcpTroubleshootingPolicy", description="Managed policy name (naming rule applied)."
+    )
+
+
+class DeploymentManagementSettings(UseCaseSettings):
+    """Deployment and management: full ECS/ECR, stacks, roles, logs, load balancers. Writes."""
+
+    role_name: str = Field(
+        "EcsMcpDeploymentManagementRole", description="IAM role name (naming rule applied)."
+    )
+    policy_name: str = Field(
+        "EcsMcpDeploymentManagementPolicy", description="Managed policy name (naming rule applied)."
+    )
+
+
+class ServiceSpecificSettings(UseCaseSettings):
+    """Service-specific access: one cluster and one service, by ARN."""
+
+    role_name: str = Field("EcsMcpServiceAccessRole", description="IAM role name (naming rule applied).")
+    policy_name: str = Field(
+        "EcsMcpServiceAccessPolicy", description="Managed policy name (naming rule applied)."
+    )
+    cluster: str | None = Field(
+        None, description="ECS cluster name (CLUSTER_NAME in the guide); required when on."
+    )
+    service: str | None = Field(
+        None, description="ECS service name (SERVICE_NAME in the guide); required when on."
+    )
+    management: bool = Field(
+        False,
+        description="Add the guide's SpecificServiceManagement statement (ecs:UpdateService, "
+        "ecs:StopTask, ecs:StartTask on the service). Write access: needs `allowWrite: true`.",
+    )
+
+    @field_validator("cluster", "service")
+    @classmethod
+    def _ecs_name(cls, value: str | None) -> str | None:
+        if value is not None and not ECS_NAME.fullmatch(value):
+            raise fix(
+                f"{value!r} is not an ECS cluster or service name",
+                "use 1-255 letters, digits, '-' or '_'",
+            )
+        return value
+
+
+class ExpressModeSettings(UseCaseSettings):
+    """Express mode: Express Gateway Services, image push, stacks, service roles. Writes."""
+
+    role_name: str = Field("EcsMcpExpressModeRole", description="IAM role name (naming rule applied).")
+    policy_name: str = Field(
+        "EcsMcpExpressModePolicy", description="Managed policy name (naming rule applied)."
+    )
+
+
+# --- Boundary ---------------------------------------------------------------------------------
+class DenyStatementSettings(Model):
+    """One Deny statement a stack adds to the permissions boundary."""
+
+    sid: str = Field(description="Statement id: letters and digits only.")
+    actions: list[str] = Field(description="Actions denied, e.g. `iam:CreateRole`.", min_length=1)
+    resources: list[str] = Field(default_factory=lambda: ["*"], description="Resources the deny covers.")
+    condition: dict[str, dict[str, str | list[str]]] | None = Field(
+        None,
+        description="IAM condition block, e.g. `{StringNotEquals: {iam:PermissionsBoundary: <arn>}}`; "
+        "omit to deny unconditionally.",
+    )
+
+    @field_validator("sid")
+    @classmethod
+    def _sid(cls, value: str) -> str:
+        if not SID.fullmatch(value):
+            raise fix(
+                f"{value!r} is not a statement id", "use letters and digits only, e.g. 'DenyRoleCreation'"
+            )
+        return value
+
+    _check_actions = field_validator("actions")(_check_actions)
+
+    @field_validator("resources")
+    @classmethod
+    def _resources(cls, value: list[str]) -> list[str]:
+        for resource in value:
+            if resource != "*" and not resource.startswith("arn:aws:"):
+                raise fix(f"{resource!r} is not an ARN", "use '*' or an ARN (wildcards allowed)")
+        return value
+
+    @field_validator("condition")
+    @classmethod
+    def _condition(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        for operator in value or {}:
+            if not _operator_known(operator):
+                raise fix(
+                    f"{operator!r} is not an IAM condition operator", "use e.g. StringEquals or ArnLike"
+                )
+        return value
+
+
+class BoundarySettings(Model):
+    """The permissions boundary on every role of the scenario."""
+
+    policy_name: str = Field(
+        "EcsMcpServerPermissionsBoundary", description="Boundary policy name (naming rule applied)."
+    )
+    production_tag_value: str = Field(
+        documents.PRODUCTION_TAG_VALUE,
+        description="Resources tagged `Environment` with this value (StringLike, the guide's "
+        "`production`) cannot be deleted by any role.",
+    )
+    additional_protected_actions: list[str] = Field(
+        default_factory=list,
+        description="Actions denied on those resources beyond the guide's ecs:DeleteCluster, "
+        "ecs:DeleteService and ecs:DeregisterTaskDefinition (which always stay).",
+    )
+    extra_deny_statements: list[DenyStatementSettings] = Field(
+        default_factory=list, description="More Deny statements, e.g. prod hardening."
+    )
+
+    @field_validator("policy_name")
+    @classmethod
+    def _policy_name(cls, value: str) -> str:
+        return _check_iam_name(value, limits.IAM_POLICY, "EcsMcpServerPermissionsBoundary")
+
+    _check_actions = field_validator("additional_protected_actions")(_check_actions)
+
+
+# --- The scenario -----------------------------------------------------------------------------
+class EcsMcpServerSettings(Model):
+    """S6: IAM roles for the Amazon ECS MCP server, one per use case, behind one boundary."""
+
+    enabled: bool = Field(False, description="Create this scenario's resources.")
+    allow_write: bool = Field(
+        False,
+        description="Allow the use cases that write (deploymentManagement, expressMode, "
+        "serviceSpecific.management). Keep it equal to the MCP server's ALLOW_WRITE.",
+    )
+    trusted_principals: list[str] = Field(
+        default_factory=list,
+        description="Who may assume the roles: IAM role/user ARNs the MCP server runs as, or "
+        "12-digit account ids (any identity those accounts allow). Required when on.",
+    )
+    external_id: str | None = Field(
+        None, description="Require this `sts:ExternalId` on AssumeRole (2-1224 of letters, digits, +=,.@:/-)."
+    )
+    max_session_duration: int = Field(3600, description="Longest role session in seconds (3600-43200).")
+    pass_roles: list[str] = Field(
+        default_factory=lambda: ["ecsTaskExecutionRole"],
+        description="Roles the write use cases may pass, to ecs-tasks.amazonaws.com only: names "
+        "(placed in the stack's account) or role ARNs. Empty: no iam:PassRole at all.",
+    )
+    read_only_monitoring: ReadOnlyMonitoringSettings = Field(
+        default_factory=ReadOnlyMonitoringSettings, description="Read-only monitoring use case."
+    )
+    troubleshooting: TroubleshootingSettings = Field(
+        default_factory=TroubleshootingSettings, description="Troubleshooting use case."
+    )
+    deployment_management: DeploymentManagementSettings = Field(
+        default_factory=DeploymentManagementSettings,
+        description="Deployment and management use case (needs `allowWrite: true`).",
+    )
+    service_specific: ServiceSpecificSettings = Field(
+        default_factory=ServiceSpecificSettings, description="Service-specific access use case."
+    )
+    express_mode: ExpressModeSettings = Field(
+        default_factory=ExpressModeSettings,
+        description="Express mode use case (needs `allowWrite: true`).",
+    )
+    boundary: BoundarySettings = Field(
+        default_factory=BoundarySettings, description="Permissions boundary on every role."
+    )
+
+    @field_validator("trusted_principals")
+    @classmethod
+    def _principals(cls, value: list[str]) -> list[str]:
+        for principal in value:
+            if not (limits.AWS_ACCOUNT_ID.fullmatch(principal) or PRINCIPAL_ARN.fullmatch(principal)):
+                raise fix(
+                    f"{principal!r} is neither a 12-digit account id nor an IAM role or user ARN",
+                    'use e.g. arn:aws:iam::111122223333:role/ecs-mcp-server or "111122223333"',
+                )
+        if len(set(value)) != len(value):
+            raise fix("a principal is listed twice", "list each principal once")
+        return value
+
+    @field_validator("external_id")
+    @classmethod
+    def _external_id(cls, value: str | None) -> str | None:
+        if value is not None and not EXTERNAL_ID.fullmatch(value):
+            raise fix(
+                "an external id is 2-1224 characters of letters, digits and +=,.@:/-",
+                "use e.g. 'ecs-mcp-server-dev'",
+            )
+        return value
+
+    @field_validator("max_session_duration")
+    @classmethod
+    def _duration(cls, value: int) -> int:
+        if not limits.IAM_ROLE_SESSION_MIN <= value <= limits.IAM_ROLE_SESSION_MAX:
+            raise fix("the session duration must be 3600-43200 seconds", "use e.g. 3600")
+        return value
+
+    @field_validator("pass_roles")
+    @classmethod
+    def _pass_roles(cls, value: list[str]) -> list[str]:
+        for role in value:
+            if not (limits.IAM_ROLE_NAME.fullmatch(role) or ROLE_ARN.fullmatch(role)):
+                raise fix(
+                    f"{role!r} is neither an IAM role name nor a role ARN",
+                    "use e.g. ecsTaskExecutionRole or arn:aws:iam::111122223333:role/ecsTaskExecutionRole",
+                )
+        return value
+
+
+# Config key of each use case -> (settings attribute, role/policy key, description).
+USE_CASES = {
+    "readOnlyMonitoring": ("read_only_monitoring", "read-only-monitoring", "read-only monitoring"),
+    "troubleshooting": ("troubleshooting", "troubleshooting", "troubleshooting"),
+    "deploymentManagement": ("deployment_management", "deployment-management", "deployment and management"),
+    "serviceSpecific": ("service_specific", "service-specific", "service-specific access"),
+    "expressMode": ("express_mode", "express-mode", "express mode"),
+}
+BOUNDARY_KEY = "boundary"
+
+
+def _refuse_write(settings: EcsMcpServerSettings) -> None:
+    """Write use cases exist only in stacks that say so, like the MCP server's ALLOW_WRITE."""
+    if settings.allow_write:
+        return
+    writes = []
+    if settings.deployment_management.enabled:
+        writes.append(
+            (
+                "deploymentManagement.enabled",
+                "the deployment and management role creates, updates and deletes ECS resources",
+            )
+        )
+    if settings.express_mode.enabled:
+        writes.append(
+            (
+                "expressMode.enabled",
+                "the express mode role creates and deletes Express Gateway services and pushes images",
+            )
+        )
+    if settings.service_specific.enabled and settings.service_specific.management:
+        writes.append(
+            (
+                "serviceSpecific.management",
+                "the service management statement updates the service and starts and stops its tasks",
+            )
+        )
+    if writes:
+        key, what = writes[0]
+        raise ConfigError(
+            key=f"{KEY}.{key}",
+            value=True,
+            problem=f"{what}, but {KEY}.allowWrite is false",
+            fix=f"set {KEY}.allowWrite: true (and ALLOW_WRITE=true on the MCP server), or turn this off",
+        )
+
+
+def _policy_document(
+    use_case: str, settings: EcsMcpServerSettings, ctx: AwsContext, pass_role_arns: list[str]
+) -> dict[str, Any]:
+    if use_case == "readOnlyMonitoring":
+        return documents.read_only_monitoring_policy()
+    if use_case == "troubleshooting":
+        return documents.troubleshooting_policy()
+    if use_case == "deploymentManagement":
+        return documents.deployment_management_policy(pass_role_arns)
+    if use_case == "serviceSpecific":
+        service = settings.service_specific
+        for field_key in ("cluster", "service"):
+            if getattr(service, field_key) is None:
+                raise ConfigError(
+                    key=f"{KEY}.serviceSpecific.{field_key}",
+                    problem=f"service-specific access is on but names no {field_key}",
+                    fix=f"set {KEY}.serviceSpecific.{field_key} to the ECS {field_key} name",
+                )
+        assert service.cluster is not None and service.service is not None
+        return documents.service_specific_policy(
+            ctx.region, ctx.account_id, service.cluster, service.service, management=service.management
+        )
+    if use_case == "expressMode":
+        return documents.express_mode_policy(ctx.account_id, pass_role_arns)
+    raise ValueError(f"unknown use case {use_case!r}")
+
+
+def build(settings: EcsMcpServerSettings, ctx: AwsContext) -> AwsScenarioSpec:
+    enabled = [key for key, (attr, _, _) in USE_CASES.items() if getattr(settings, attr).enabled]
+    if not enabled:
+        raise ConfigError(
+            key=KEY,
+            problem="the ECS MCP server scenario is on but no use case is",
+            fix=f"set enabled: true on at least one of {', '.join(USE_CASES)}",
+        )
+    if not settings.trusted_principals:
+        raise ConfigError(
+            key=f"{KEY}.trustedPrincipals",
+            problem="nobody could assume the roles",
+            fix="list the IAM role or user ARN the MCP server runs as (or its account id)",
+        )
+    _refuse_write(settings)
+    builtin_sids = {"MaximumPermissions", "RegionRestriction", "ProductionProtection"}
+    for index, statement in enumerate(settings.boundary.extra_deny_statements):
+        if statement.sid in builtin_sids:
+            raise ConfigError(
+                key=f"{KEY}.boundary.extraDenyStatements.{index}.sid",
+                value=statement.sid,
+                problem="statement ids must be unique in a policy and the boundary already uses this one",
+                fix="choose another sid, e.g. 'Deny' followed by what it denies",
+            )
+        builtin_sids.add(statement.sid)
+    pass_role_arns = [documents.role_arn(ctx.account_id, r) for r in settings.pass_roles]
+    trust = documents.trust_policy(settings.trusted_principals, settings.external_id)
+    policies: list[IamPolicySpec] = []
+    roles: list[IamRoleSpec] = []
+    for use_case in enabled:
+        attr, key, described = USE_CASES[use_case]
+        use = getattr(settings, attr)
+        source = f"{KEY}.{use_case}"
+        policies.append(
+            IamPolicySpec(
+                key=key,
+                name=ctx.naming.name(use.policy_name),
+                source=f"{source}.policyName",
+                document=_policy_document(use_case, settings, ctx, pass_role_arns),
+                description=f"ECS MCP server, {described} (seed 004). Managed by Pulumi.",
+            )
+        )
+        roles.append(
+            IamRoleSpec(
+                key=key,
+                name=ctx.naming.name(use.role_name),
+                source=f"{source}.roleName",
+                trust=trust,
+                trust_source=f"{KEY}.trustedPrincipals",
+                policy=key,
+                boundary=BOUNDARY_KEY,
+                managed_policy_arns=tuple(use.managed_policy_arns),
+                managed_policy_source=f"{source}.managedPolicyArns",
+                max_session_duration=settings.max_session_duration,
+                description=f"Assumed by the Amazon ECS MCP server for {described}.",
+            )
+        )
+    express = settings.express_mode.enabled
+    boundary = settings.boundary
+    boundary_document = documents.permissions_boundary(
+        region=ctx.region,
+        allowed_actions=[a for p in policies for a in documents.actions_of(p.document)],
+        region_restricted_actions=documents.REGION_RESTRICTED_ACTIONS
+        + (documents.EXPRESS_REGION_RESTRICTED_ACTIONS if express else ()),
+        protected_delete_actions=documents.PRODUCTION_DELETE_ACTIONS
+        + tuple(
+            a for a in boundary.additional_protected_actions if a not in documents.PRODUCTION_DELETE_ACTIONS
+        ),
+        production_tag_value=boundary.production_tag_value,
+        extra_deny=[
+            documents.DenyStatement(
+                sid=d.sid, actions=tuple(d.actions), resources=tuple(d.resources), condition=d.condition
+            )
+            for d in boundary.extra_deny_statements
+        ],
+    )
+    policies.insert(
+        0,
+        IamPolicySpec(
+            key=BOUNDARY_KEY,
+            name=ctx.naming.name(boundary.policy_name),
+            source=f"{KEY}.boundary.policyName",
+            document=boundary_document,
+            description="Permissions boundary of the ECS MCP server roles (seed 004). Managed by Pulumi.",
+        ),
+    )
+    return AwsScenarioSpec(
+        scenario=KEY,
+        account_id=ctx.account_id,
+        region=ctx.region,
+        policies=tuple(policies),
+        roles=tuple(roles),
+        tags={"Scenario": SCENARIO_TAG},
+        extras={"allowWrite": settings.allow_write},
+    )
