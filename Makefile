@@ -5,10 +5,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.requirements-installed
 STACK ?= dev
 
-.PHONY: plan test lint lock docs help
+.PHONY: plan policy test lint lock docs help
 
 help:
 	@echo "make plan STACK=dev|staging|prod   render a stack offline (no Pulumi CLI, no cloud)"
+	@echo "make policy STACK=dev|staging|prod run the CrossGuard policy pack over the offline plan"
 	@echo "make test                          lint and run the whole test suite"
 	@echo "make docs                          regenerate the README configuration reference"
 	@echo "make lock                          regenerate requirements.txt from requirements.in"
@@ -20,6 +21,9 @@ $(STAMP): requirements.txt
 
 plan: $(STAMP)
 	$(BIN)/python -m baseline plan --stack $(STACK)
+
+policy: $(STAMP)
+	$(BIN)/python -m baseline policy --stack $(STACK)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -2,6 +2,10 @@
 
 Exit codes: 0 success; 2 bad configuration or usage (one line on stderr, nothing rendered);
 3 the strict mocks refused a registration (a program bug: please report it).
+``teardown`` and ``sweep`` add 1 (a cloud operation failed) and 130 (cancelled); see their modules.
+``can`` exits 0 when the request is allowed, 1 when it is denied, 2 on bad input (unknown
+principal, malformed action or ARN, bad --context). ``policy`` exits 0 when no mandatory rule of
+the policy pack is violated (advisories are printed), 1 when one is.
 """
 
 from __future__ import annotations
@@ -38,6 +42,71 @@ def _plan(args: argparse.Namespace) -> int:
     return 0
 
 
+def _rendered(args: argparse.Namespace) -> dict:
+    from baseline.config import load_stack_file, resolve
+    from baseline.plan import render
+
+    path = stack_file(args.stack, args.config_file)
+    if not path.is_file():
+        raise ConfigError(
+            key="--stack",
+            value=args.stack,
+            problem=f"no stack file at {path}",
+            fix="use dev, staging or prod, or pass --config-file PATH",
+        )
+    return render(resolve(load_stack_file(path)), args.stack)
+
+
+def _can(args: argparse.Namespace) -> int:
+    import json
+
+    from baseline import access
+
+    plan = _rendered(args)
+    found = access.find_principal(plan, args.principal)
+    if len(found) != 1:
+        known = access.describe(access.principals(plan)) or "none"
+        raise ConfigError(
+            key="--principal",
+            value=args.principal,
+            problem="no such principal in this stack" if not found else "the name is ambiguous",
+            fix=f"use one of: {known}" if not found else "prefix it with alicloud: or aws:",
+        )
+    principal = found[0]
+    access.check_request(principal, args.action, args.resource)
+    context = access.parse_context(args.context)
+    grants = access.grants_of(plan, principal)
+    decision = grants.decide(args.action, args.resource, context)
+    result = access.report(args.stack, grants, args.action, args.resource, context, decision)
+    text = (
+        json.dumps(result, indent=2) + "\n"
+        if args.format == "json"
+        else access.to_text(result, decision, principal)
+    )
+    sys.stdout.write(text)
+    return 0 if decision.allowed else 1
+
+
+def _policy(args: argparse.Namespace) -> int:
+    from policy import offline
+
+    violations = offline.run(_rendered(args))
+    sys.stdout.write(offline.to_text(violations, args.stack))
+    return 1 if any(v.mandatory for v in violations) else 0
+
+
+def _teardown(args: argparse.Namespace) -> int:
+    from baseline import teardown
+
+    return teardown.run(args.stack, yes=args.yes, config_file=args.config_file)
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from baseline import sweep
+
+    return sweep.run(args.cloud, args.prefix, older_than=args.older_than, delete=args.delete)
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="python -m baseline", description=__doc__.splitlines()[0])
     commands = root.add_subparsers(dest="command", required=True)
@@ -46,6 +115,40 @@ def parser() -> argparse.ArgumentParser:
     plan.add_argument("--format", choices=("table", "json"), default="table")
     plan.add_argument("--config-file", help="render this stack file instead of stacks/Pulumi.<stack>.yaml")
     plan.set_defaults(run=_plan)
+    can = commands.add_parser(
+        "can", help="may a principal of the stack do an action on a resource? (offline)"
+    )
+    can.add_argument("--stack", required=True, help="stack name: dev, staging, prod, ...")
+    can.add_argument("--principal", required=True, help="RAM user, RAM role or IAM role name as in the cloud")
+    can.add_argument("--action", required=True, help="e.g. ecs:RunCommand")
+    can.add_argument("--resource", required=True, help="an acs:/arn: ARN, or *")
+    can.add_argument(
+        "--context",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="request context; repeat a key for a list",
+    )
+    can.add_argument("--format", choices=("text", "json"), default="text")
+    can.add_argument("--config-file", help="use this stack file instead of stacks/Pulumi.<stack>.yaml")
+    can.set_defaults(run=_can)
+    policy = commands.add_parser("policy", help="run the CrossGuard policy pack over the offline plan")
+    policy.add_argument("--stack", required=True, help="stack name: dev, staging, prod, ...")
+    policy.add_argument("--config-file", help="use this stack file instead of stacks/Pulumi.<stack>.yaml")
+    policy.set_defaults(run=_policy)
+    teardown = commands.add_parser(
+        "teardown", help="destroy a test stack (testStack: true) and remove it; never prod"
+    )
+    teardown.add_argument("--stack", required=True, help="the test stack, e.g. test-pr-12")
+    teardown.add_argument("--yes", action="store_true", help="do not ask for the stack name (automation)")
+    teardown.add_argument("--config-file", help="the stack file, instead of stacks/Pulumi.<stack>.yaml")
+    teardown.set_defaults(run=_teardown)
+    sweep = commands.add_parser("sweep", help="list (or --delete) identities failed test runs left behind")
+    sweep.add_argument("--cloud", required=True, choices=("aws", "alicloud"))
+    sweep.add_argument("--prefix", required=True, help="name prefix of the test stack, e.g. pr12-")
+    sweep.add_argument("--older-than", default="2h", help="spare anything younger (default 2h)")
+    sweep.add_argument("--delete", action="store_true", help="delete what the dry run lists")
+    sweep.set_defaults(run=_sweep)
     return root
 
 

@@ -1,0 +1,367 @@
+"""What a principal in an offline plan may do: its policies collected, then evaluated.
+
+Reads only the plan document (``baseline.plan.render``), so it covers every scenario the program
+registers. Alibaba Cloud: custom policies attached through ``ram/userPolicyAttachment`` and
+``ram/rolePolicyAttachment``, and system policies attached account-wide or to a resource group
+(``resourcemanager/policyAttachment``). AWS: managed and inline policies of an IAM role or user,
+and the role's permissions boundary.
+
+System policies live in the cloud, not in the plan. The few whose contents a seed spells out are
+in ``SYSTEM_POLICIES`` and are evaluated; every other one is reported as "not evaluated offline"
+and grants nothing here, so an offline ``allow`` never rests on a guess.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from baseline.evaluator import Decision, NamedPolicy, evaluate
+
+# Request-context key a resource-group-scoped grant requires. Alibaba Cloud checks the group a
+# request names before it evaluates the policy; this tool's own key stands for that check.
+RESOURCE_GROUP_KEY = "baseline:ResourceGroupId"
+
+_ECI_READ = ["ecs:DescribeSecurityGroups", "vpc:DescribeVSwitches", "vpc:DescribeVpcs"]
+
+# System policies whose contents seed 002 ("Grant permissions to RAM users" and the tag-based
+# example built from AliyunECIFullAccess) lists. Nothing else is assumed about system policies.
+SYSTEM_POLICIES: dict[str, dict[str, Any]] = {
+    "AliyunECIReadOnlyAccess": {
+        "Version": "1",
+        "Statement": [
+            {"Effect": "Allow", "Action": ["eci:Describe*", "eci:List*", *_ECI_READ], "Resource": "*"}
+        ],
+    },
+    "AliyunECIFullAccess": {
+        "Version": "1",
+        "Statement": [
+            {"Effect": "Allow", "Action": ["eci:*", *_ECI_READ, "vpc:DescribeEipAddresses"], "Resource": "*"},
+            {
+                "Effect": "Allow",
+                "Action": "ram:CreateServiceLinkedRole",
+                "Resource": "*",
+                "Condition": {
+                    "StringEquals": {"ram:ServiceName": ["eci.aliyuncs.com", "vnode.eci.aliyuncs.com"]}
+                },
+            },
+        ],
+    },
+}
+
+ALI_USER = "alicloud:ram/user:User"
+ALI_ROLE = "alicloud:ram/role:Role"
+ALI_POLICY = "alicloud:ram/policy:Policy"
+ALI_USER_ATTACHMENT = "alicloud:ram/userPolicyAttachment:UserPolicyAttachment"
+ALI_ROLE_ATTACHMENT = "alicloud:ram/rolePolicyAttachment:RolePolicyAttachment"
+ALI_RG_ATTACHMENT = "alicloud:resourcemanager/policyAttachment:PolicyAttachment"
+AWS_ROLE = "aws:iam/role:Role"
+AWS_USER = "aws:iam/user:User"
+AWS_POLICY = "aws:iam/policy:Policy"
+AWS_ROLE_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+AWS_USER_ATTACHMENT = "aws:iam/userPolicyAttachment:UserPolicyAttachment"
+AWS_ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+AWS_USER_POLICY = "aws:iam/userPolicy:UserPolicy"
+
+
+@dataclass(frozen=True)
+class Principal:
+    cloud: str  # "alicloud" | "aws"
+    kind: str  # "user" | "role"
+    name: str
+    resource: str  # the plan resource's name
+
+    @property
+    def label(self) -> str:
+        kind = {"alicloud": "RAM", "aws": "IAM"}[self.cloud]
+        return f"{kind} {self.kind} {self.name}"
+
+
+@dataclass
+class Grants:
+    principal: Principal
+    policies: list[NamedPolicy] = field(default_factory=list)
+    boundary: list[NamedPolicy] | None = None
+    not_evaluated: list[str] = field(default_factory=list)
+
+    def decide(self, action: str, resource: str, context: Mapping[str, Any] | None = None) -> Decision:
+        return evaluate(self.policies, action, resource, context, boundary=self.boundary)
+
+
+def _of(plan: Mapping[str, Any], *types: str) -> list[Mapping[str, Any]]:
+    return [r for r in plan["resources"] if r["type"] in types]
+
+
+def _document(text: Any) -> dict[str, Any] | None:
+    if isinstance(text, Mapping):
+        return dict(text)
+    try:
+        return json.loads(text) if isinstance(text, str) else None
+    except json.JSONDecodeError:
+        return None
+
+
+def principals(plan: Mapping[str, Any]) -> list[Principal]:
+    found = []
+    for r in _of(plan, ALI_USER):
+        found.append(Principal("alicloud", "user", r["inputs"].get("name", ""), r["name"]))
+    for r in _of(plan, ALI_ROLE):
+        found.append(Principal("alicloud", "role", r["inputs"].get("roleName", ""), r["name"]))
+    for r in _of(plan, AWS_ROLE):
+        found.append(Principal("aws", "role", r["inputs"].get("name", ""), r["name"]))
+    for r in _of(plan, AWS_USER):
+        found.append(Principal("aws", "user", r["inputs"].get("name", ""), r["name"]))
+    return sorted((p for p in found if p.name), key=lambda p: (p.cloud, p.kind, p.name))
+
+
+def find_principal(plan: Mapping[str, Any], name: str) -> list[Principal]:
+    """Principals called ``name``: exact first, then ignoring case (RAM and IAM names are).
+
+    ``alicloud:NAME`` / ``aws:NAME`` picks one cloud when both have the name.
+    """
+    cloud, _, bare = name.partition(":") if name.startswith(("alicloud:", "aws:")) else ("", "", name)
+    candidates = [p for p in principals(plan) if not cloud or p.cloud == cloud]
+    exact = [p for p in candidates if p.name == bare]
+    return exact or [p for p in candidates if p.name.lower() == bare.lower()]
+
+
+def grants_of(plan: Mapping[str, Any], principal: Principal) -> Grants:
+    if principal.cloud == "alicloud":
+        return _alicloud_grants(plan, principal)
+    return _aws_grants(plan, principal)
+
+
+def _alicloud_grants(plan: Mapping[str, Any], principal: Principal) -> Grants:
+    grants = Grants(principal)
+    custom = {r["inputs"].get("policyName"): r["inputs"].get("policyDocument") for r in _of(plan, ALI_POLICY)}
+    attachment_type, key = (
+        (ALI_USER_ATTACHMENT, "userName") if principal.kind == "user" else (ALI_ROLE_ATTACHMENT, "roleName")
+    )
+    for r in _of(plan, attachment_type):
+        inputs = r["inputs"]
+        if inputs.get(key) != principal.name:
+            continue
+        name, kind = inputs.get("policyName", ""), inputs.get("policyType", "")
+        if kind == "Custom":
+            document = _document(custom.get(name))
+            if document is None:
+                grants.not_evaluated.append(f"custom policy {name} (not in this stack's plan)")
+            else:
+                grants.policies.append(NamedPolicy(name, document))
+        else:
+            _system(grants, name, None)
+    for r in _of(plan, ALI_RG_ATTACHMENT):
+        inputs = r["inputs"]
+        local = str(inputs.get("principalName", "")).partition("@")[0]
+        kinds = {"user": ("IMSUser",), "role": ("ServiceRole",)}[principal.kind]
+        if local != principal.name or inputs.get("principalType") not in kinds:
+            continue
+        name, group = inputs.get("policyName", ""), str(inputs.get("resourceGroupId", ""))
+        if inputs.get("policyType") == "Custom":
+            document = _document(custom.get(name))
+            if document is None:
+                grants.not_evaluated.append(f"custom policy {name} in resource group {group}")
+            else:
+                grants.policies.append(_scoped(name, document, group))
+        else:
+            _system(grants, name, group)
+    return grants
+
+
+def _system(grants: Grants, name: str, group: str | None) -> None:
+    where = f" in resource group {group}" if group else ""
+    document = SYSTEM_POLICIES.get(name)
+    if document is None:
+        grants.not_evaluated.append(f"system policy {name}{where} (not evaluated offline)")
+    elif group:
+        grants.policies.append(_scoped(f"{name} (system)", document, group))
+    else:
+        grants.policies.append(NamedPolicy(f"{name} (system)", document))
+
+
+def _scoped(name: str, document: Mapping[str, Any], group: str) -> NamedPolicy:
+    """A resource-group grant: every statement also needs the request to name that group."""
+    statements = []
+    for statement in _statements(document):
+        condition = {op: dict(block) for op, block in (statement.get("Condition") or {}).items()}
+        condition.setdefault("StringEquals", {})[RESOURCE_GROUP_KEY] = group
+        statements.append({**statement, "Condition": condition})
+    return NamedPolicy(f"{name} in resource group {group}", {**document, "Statement": statements})
+
+
+def _statements(document: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    statements = document.get("Statement", [])
+    return [statements] if isinstance(statements, Mapping) else list(statements)
+
+
+def _aws_policy_key(arn: str) -> str:
+    """``arn:aws:iam::<account>:policy/<path><name>`` -> ``/<path><name>``."""
+    return arn.split(":policy", 1)[1] if ":policy" in arn else arn
+
+
+def _aws_grants(plan: Mapping[str, Any], principal: Principal) -> Grants:
+    grants = Grants(principal)
+    managed: dict[str, tuple[str, Any]] = {}
+    for r in _of(plan, AWS_POLICY):
+        inputs = r["inputs"]
+        name = inputs.get("name", "")
+        managed[f"{inputs.get('path') or '/'}{name}"] = (name, inputs.get("policy"))
+
+    def add_managed(arn: Any, into: list[NamedPolicy], what: str) -> None:
+        arn = str(arn)
+        found = managed.get(_aws_policy_key(arn))
+        document = _document(found[1]) if found else None
+        if found is None or document is None:
+            grants.not_evaluated.append(f"{what} {arn} (not evaluated offline)")
+        else:
+            into.append(NamedPolicy(found[0], document))
+
+    attachment_type, inline_type = (
+        (AWS_ROLE_ATTACHMENT, AWS_ROLE_POLICY)
+        if principal.kind == "role"
+        else (AWS_USER_ATTACHMENT, AWS_USER_POLICY)
+    )
+    key = "role" if principal.kind == "role" else "user"
+    for r in _of(plan, attachment_type):
+        if _names(r["inputs"].get(key), principal):
+            add_managed(r["inputs"].get("policyArn"), grants.policies, "managed policy")
+    for r in _of(plan, inline_type):
+        if _names(r["inputs"].get(key), principal):
+            document = _document(r["inputs"].get("policy"))
+            if document is not None:
+                grants.policies.append(NamedPolicy(r["inputs"].get("name") or r["name"], document))
+    own = next(r for r in plan["resources"] if r["name"] == principal.resource)
+    for arn in own["inputs"].get("managedPolicyArns") or []:
+        add_managed(arn, grants.policies, "managed policy")
+    for inline in own["inputs"].get("inlinePolicies") or []:
+        document = _document(inline.get("policy"))
+        if document is not None:
+            grants.policies.append(NamedPolicy(inline.get("name") or "inline", document))
+    if boundary := own["inputs"].get("permissionsBoundary"):
+        grants.boundary = []
+        add_managed(boundary, grants.boundary, "permissions boundary")
+        if not grants.boundary:
+            # An unknown boundary allows nothing we can show; deny rather than guess.
+            grants.boundary = [NamedPolicy(f"permissions boundary {boundary}", {"Statement": []})]
+    return grants
+
+
+def _names(value: Any, principal: Principal) -> bool:
+    """An attachment's ``role``/``user`` input: the name, or the ARN (``...:role/<path>name``)."""
+    text = str(value or "")
+    return text == principal.name or (f":{principal.kind}/" in text and text.endswith(f"/{principal.name}"))
+
+
+def describe(principals_: Iterable[Principal]) -> str:
+    return ", ".join(f"{p.name} ({p.label.rsplit(' ', 1)[0]})" for p in principals_)
+
+
+# --- the `can` command ---------------------------------------------------------------------------
+
+
+def parse_context(pairs: Iterable[str]) -> dict[str, list[str]]:
+    """``KEY=VALUE`` pairs; the same key twice makes a multi-valued key."""
+    from baseline.errors import ConfigError
+
+    context: dict[str, list[str]] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ConfigError(
+                key="--context",
+                value=pair,
+                problem="a context entry is KEY=VALUE",
+                fix="e.g. ecs:CommandRunAs=user01",
+            )
+        context.setdefault(key, []).append(value)
+    return context
+
+
+def check_request(principal: Principal, action: str, resource: str) -> None:
+    """Refuse a request the clouds could not express (exit 2), before evaluating anything."""
+    from baseline.errors import ConfigError
+
+    service, sep, name = action.partition(":")
+    if not (sep and service and name) or any(c in action for c in " *?"):
+        raise ConfigError(
+            key="--action",
+            value=action,
+            problem="an action is <service>:<ActionName>, without wildcards",
+            fix="e.g. ecs:RunCommand",
+        )
+    if resource == "*":
+        return
+    prefix = {"alicloud": "acs:", "aws": "arn:"}[principal.cloud]
+    parts = {"acs:": 5, "arn:": 6}
+    if not resource.startswith(tuple(parts)):
+        raise ConfigError(
+            key="--resource",
+            value=resource,
+            problem="a resource is '*' or an ARN",
+            fix=f"write it as {prefix}... (e.g. acs:ecs:cn-hangzhou:<account>:instance/<id>)",
+        )
+    given = resource[:4]
+    if len(resource.split(":", parts[given] - 1)) != parts[given]:
+        raise ConfigError(
+            key="--resource",
+            value=resource,
+            problem=f"an {given} ARN has {parts[given]} colon-separated parts",
+            fix="acs:<service>:<region>:<account>:<resource>"
+            if given == "acs:"
+            else "arn:<partition>:<service>:<region>:<account>:<resource>",
+        )
+    if given != prefix:
+        raise ConfigError(
+            key="--resource",
+            value=resource,
+            problem=f"{principal.label} is on {principal.cloud}, but the resource is a {given} ARN",
+            fix=f"use a {prefix} ARN",
+        )
+
+
+def report(
+    stack: str,
+    grants: Grants,
+    action: str,
+    resource: str,
+    context: Mapping[str, list[str]],
+    decision: Decision,
+) -> dict[str, Any]:
+    return {
+        "stack": stack,
+        "principal": {
+            "cloud": grants.principal.cloud,
+            "kind": grants.principal.kind,
+            "name": grants.principal.name,
+        },
+        "action": action,
+        "resource": resource,
+        "context": {k: v for k, v in context.items()},
+        **decision.as_dict(),
+        "policies": [p.name for p in grants.policies],
+        "boundary": [p.name for p in grants.boundary] if grants.boundary is not None else None,
+        "notEvaluated": list(grants.not_evaluated),
+    }
+
+
+def to_text(result: Mapping[str, Any], decision: Decision, principal: Principal) -> str:
+    context = ", ".join(f"{k}={v}" for k, values in result["context"].items() for v in values)
+    lines = [
+        decision.word,
+        f"  principal: {principal.label} (stack {result['stack']})",
+        f"  request:   {result['action']} on {result['resource']}" + (f" with {context}" if context else ""),
+        f"  reason:    {decision.reason}",
+    ]
+    for ref in decision.deciding:
+        lines.append(f"  {'denied' if ref.effect == 'Deny' else 'allowed'} by: {ref.label} ({ref.detail})")
+    for ref in decision.near_misses:
+        lines.append(f"  condition not met ({ref.effect}): {ref.label}: {ref.detail}")
+    policies = result["policies"] or ["none"]
+    lines.append(f"  evaluated: {', '.join(policies)}")
+    if result["boundary"] is not None:
+        lines.append(f"  permissions boundary: {', '.join(result['boundary']) or 'none'}")
+    for item in result["notEvaluated"]:
+        lines.append(f"  also attached: {item}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,403 @@
+"""A pure evaluator of RAM / IAM permission policies: may this principal do this, here?
+
+The semantics are the ones both clouds document for identity-based policies:
+
+1. An explicit ``Deny`` in any policy (identity or permissions boundary) wins.
+2. Otherwise an ``Allow`` is needed - from the identity policies and, when a permissions boundary
+   is given (AWS), from the boundary too: the effective permissions are identity ∩ boundary.
+3. Otherwise the request is implicitly denied.
+
+Matching rules:
+
+- ``Action`` / ``NotAction``: case-insensitive, ``*`` and ``?`` wildcards.
+- ``Resource`` / ``NotResource``: case-sensitive, ``*`` and ``?`` wildcards. A bare ``*`` matches
+  everything; an ARN pattern is matched part by part (``acs:service:region:account:resource``,
+  ``arn:partition:service:region:account:resource``), the way AWS documents ``ArnLike``: a
+  wildcard never spans a ``:`` between those parts, but may span anything inside the last one.
+- ``Condition``: every operator and every key must hold (AND); the values listed for one key are
+  alternatives (OR). Condition key names are case-insensitive. A negated operator
+  (``StringNotEquals``, ``ArnNotLike``, ``NotIpAddress``, ...) holds when the key is missing from
+  the request; a non-negated one does not. ``...IfExists`` holds when the key is missing.
+  ``ForAllValues:`` holds for a missing or empty key; ``ForAnyValue:`` does not. ``Null`` tests
+  presence.
+
+Alibaba Cloud RAM (``"Version": "1"``) uses the same grammar for these operators, so one evaluator
+serves both clouds. Nothing here imports Pulumi: the ``can`` command and the tests call it with
+documents read from the offline plan.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+
+Document = Mapping[str, Any]
+Context = Mapping[str, Sequence[str]]
+
+
+@dataclass(frozen=True)
+class NamedPolicy:
+    """A policy document and the name it is reported under."""
+
+    name: str
+    document: Document
+
+
+@dataclass(frozen=True)
+class StatementRef:
+    """One statement of one policy, as a decision reports it."""
+
+    policy: str
+    index: int
+    sid: str | None
+    effect: str
+    detail: str = ""  # why it matched, or which condition failed
+
+    @property
+    def label(self) -> str:
+        sid = f" ({self.sid})" if self.sid else ""
+        return f"{self.policy} statement {self.index}{sid}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "policy": self.policy,
+            "statement": self.index,
+            "sid": self.sid,
+            "effect": self.effect,
+            "detail": self.detail,
+        }
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    reason: str
+    deciding: tuple[StatementRef, ...] = ()
+    # Statements whose action and resource matched but whose condition did not hold: the usual
+    # answer to "why was I denied?".
+    near_misses: tuple[StatementRef, ...] = ()
+    explicit_deny: bool = False
+
+    @property
+    def word(self) -> str:
+        return "allow" if self.allowed else "deny"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "decision": self.word,
+            "explicitDeny": self.explicit_deny,
+            "reason": self.reason,
+            "deciding": [s.as_dict() for s in self.deciding],
+            "nearMisses": [s.as_dict() for s in self.near_misses],
+        }
+
+
+@dataclass(frozen=True)
+class Request:
+    action: str
+    resource: str
+    context: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # keys lower-cased
+
+    @classmethod
+    def of(cls, action: str, resource: str, context: Context | None = None) -> Request:
+        merged: dict[str, tuple[str, ...]] = {}
+        for key, values in (context or {}).items():
+            values = (values,) if isinstance(values, str) else tuple(str(v) for v in values)
+            merged[key.lower()] = merged.get(key.lower(), ()) + values
+        return cls(action, resource, merged)
+
+
+# --- wildcard matching ---------------------------------------------------------------------------
+
+
+@cache
+def _glob(pattern: str, ignore_case: bool) -> re.Pattern[str]:
+    body = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.compile(body, re.DOTALL | (re.IGNORECASE if ignore_case else 0))
+
+
+def glob_match(pattern: str, value: str, *, ignore_case: bool = False) -> bool:
+    """``*`` matches any run of characters (also empty), ``?`` exactly one."""
+    return _glob(pattern, ignore_case).fullmatch(value) is not None
+
+
+def action_matches(pattern: str, action: str) -> bool:
+    return glob_match(pattern, action, ignore_case=True)
+
+
+def _arn_parts(value: str) -> list[str] | None:
+    """The fixed parts of an ARN plus its resource part, or None for a non-ARN string."""
+    if value.startswith("acs:"):
+        parts = value.split(":", 4)
+        return parts if len(parts) == 5 else None
+    if value.startswith("arn:"):
+        parts = value.split(":", 5)
+        return parts if len(parts) == 6 else None
+    return None
+
+
+def arn_matches(pattern: str, value: str) -> bool:
+    """ARN matching as ``ArnLike`` documents it: part by part, wildcards within a part."""
+    if pattern == "*":
+        return True
+    pattern_parts, value_parts = _arn_parts(pattern), _arn_parts(value)
+    if pattern_parts is None and pattern.startswith(("acs:", "arn:")):
+        return False  # a malformed ARN pattern matches nothing, as the clouds treat it
+    if pattern_parts is None or value_parts is None or len(pattern_parts) != len(value_parts):
+        return glob_match(pattern, value)
+    return all(glob_match(p, v) for p, v in zip(pattern_parts, value_parts, strict=True))
+
+
+def resource_matches(pattern: str, resource: str) -> bool:
+    return arn_matches(pattern, resource)
+
+
+def as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+# --- conditions ----------------------------------------------------------------------------------
+
+
+def _parse_number(value: str) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _parse_date(value: str) -> datetime | None:
+    text = str(value).strip()
+    if re.fullmatch(r"-?\d+(\.\d+)?", text):  # epoch seconds, as AWS accepts
+        return datetime.fromtimestamp(float(text), tz=UTC)
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _ordered(parse, compare):
+    def test(request_value: str, policy_value: str) -> bool:
+        left, right = parse(request_value), parse(policy_value)
+        return left is not None and right is not None and compare(left, right)
+
+    return test
+
+
+def _ip_in(request_value: str, policy_value: str) -> bool:
+    try:
+        return ipaddress.ip_address(request_value) in ipaddress.ip_network(policy_value, strict=False)
+    except ValueError:
+        return False
+
+
+# Positive test per operator (request value, policy value) -> bool; the "Not" operators negate
+# the OR over policy values.
+_TESTS = {
+    "stringequals": lambda r, p: r == p,
+    "stringequalsignorecase": lambda r, p: r.lower() == p.lower(),
+    "stringlike": lambda r, p: glob_match(p, r),
+    "numericequals": _ordered(_parse_number, lambda a, b: a == b),
+    "numericlessthan": _ordered(_parse_number, lambda a, b: a < b),
+    "numericlessthanequals": _ordered(_parse_number, lambda a, b: a <= b),
+    "numericgreaterthan": _ordered(_parse_number, lambda a, b: a > b),
+    "numericgreaterthanequals": _ordered(_parse_number, lambda a, b: a >= b),
+    "dateequals": _ordered(_parse_date, lambda a, b: a == b),
+    "datelessthan": _ordered(_parse_date, lambda a, b: a < b),
+    "datelessthanequals": _ordered(_parse_date, lambda a, b: a <= b),
+    "dategreaterthan": _ordered(_parse_date, lambda a, b: a > b),
+    "dategreaterthanequals": _ordered(_parse_date, lambda a, b: a >= b),
+    "bool": lambda r, p: r.lower() == str(p).lower(),
+    "ipaddress": _ip_in,
+    "arnequals": lambda r, p: arn_matches(p, r),  # AWS documents ArnEquals and ArnLike alike
+    "arnlike": lambda r, p: arn_matches(p, r),
+}
+_NEGATED = {
+    "stringnotequals": "stringequals",
+    "stringnotequalsignorecase": "stringequalsignorecase",
+    "stringnotlike": "stringlike",
+    "numericnotequals": "numericequals",
+    "datenotequals": "dateequals",
+    "notipaddress": "ipaddress",
+    "arnnotequals": "arnequals",
+    "arnnotlike": "arnlike",
+}
+
+
+class PolicyError(ValueError):
+    """A document the evaluator cannot read (an unknown operator, a malformed statement)."""
+
+
+@dataclass(frozen=True)
+class _Operator:
+    name: str  # as written, for messages
+    base: str  # lower-case, without qualifier and IfExists
+    negated: bool
+    if_exists: bool
+    qualifier: str | None  # "forallvalues" | "foranyvalue" | None
+
+    @classmethod
+    def parse(cls, text: str) -> _Operator:
+        lowered = text.lower()
+        qualifier = None
+        for prefix in ("forallvalues:", "foranyvalue:"):
+            if lowered.startswith(prefix):
+                qualifier, lowered = prefix[:-1], lowered[len(prefix) :]
+        if_exists = lowered.endswith("ifexists") and lowered != "null"
+        base = lowered.removesuffix("ifexists") if if_exists else lowered
+        if base == "null":
+            return cls(text, base, False, False, qualifier)
+        if base in _NEGATED:
+            return cls(text, _NEGATED[base], True, if_exists, qualifier)
+        if base in _TESTS:
+            return cls(text, base, False, if_exists, qualifier)
+        raise PolicyError(f"unknown condition operator {text!r}")
+
+
+def _value_matches(op: _Operator, request_value: str, policy_values: list[str]) -> bool:
+    test = _TESTS[op.base]
+    hit = any(test(request_value, str(p)) for p in policy_values)
+    return not hit if op.negated else hit
+
+
+def condition_holds(
+    operator: str, key: str, policy_values: Any, context: Mapping[str, tuple[str, ...]]
+) -> bool:
+    """One operator/key pair of a Condition block against the request context."""
+    op = _Operator.parse(operator)
+    values = [str(v) for v in as_list(policy_values)]
+    present = key.lower() in context
+    request_values = context.get(key.lower(), ())
+    if op.base == "null":
+        # {"Null": {"k": "true"}} holds when k is absent; "false" when it is present.
+        wants_absent = any(v.lower() == "true" for v in values)
+        return (not present) == wants_absent
+    if op.qualifier == "forallvalues":
+        # Vacuously true for a missing or empty set, as AWS documents.
+        return all(_value_matches(op, r, values) for r in request_values)
+    if op.qualifier == "foranyvalue":
+        return any(_value_matches(op, r, values) for r in request_values)
+    if not present:
+        return op.if_exists or op.negated
+    if op.negated:
+        return all(_value_matches(op, r, values) for r in request_values)
+    return any(_value_matches(op, r, values) for r in request_values)
+
+
+def failed_condition(
+    condition: Mapping[str, Any] | None, context: Mapping[str, tuple[str, ...]]
+) -> str | None:
+    """The first operator/key pair that does not hold, described; None when all hold."""
+    for operator, block in (condition or {}).items():
+        if not isinstance(block, Mapping):
+            raise PolicyError(f"condition operator {operator!r} needs a map of keys")
+        for key, policy_values in block.items():
+            if not condition_holds(operator, key, policy_values, context):
+                got = context.get(key.lower())
+                seen = ", ".join(got) if got else "missing"
+                wanted = ", ".join(str(v) for v in as_list(policy_values))
+                return f"{operator} {key} failed (request: {seen}; policy: {wanted})"
+    return None
+
+
+# --- statements and policies ---------------------------------------------------------------------
+
+
+def _statements(document: Document) -> list[Mapping[str, Any]]:
+    statements = document.get("Statement", [])
+    return [statements] if isinstance(statements, Mapping) else list(statements)
+
+
+def _covers(statement: Mapping[str, Any], request: Request) -> str | None:
+    """Why the statement's action/resource part does not cover the request; None if it does."""
+    if "Action" in statement:
+        if not any(action_matches(str(p), request.action) for p in as_list(statement["Action"])):
+            return "action not listed"
+    elif "NotAction" in statement:
+        if any(action_matches(str(p), request.action) for p in as_list(statement["NotAction"])):
+            return "action excluded by NotAction"
+    else:
+        return "no Action"
+    if "Resource" in statement:
+        if not any(resource_matches(str(p), request.resource) for p in as_list(statement["Resource"])):
+            return "resource not listed"
+    elif "NotResource" in statement:
+        if any(resource_matches(str(p), request.resource) for p in as_list(statement["NotResource"])):
+            return "resource excluded by NotResource"
+    else:
+        return "no Resource"
+    return None
+
+
+@dataclass
+class _Matches:
+    allows: list[StatementRef] = field(default_factory=list)
+    denies: list[StatementRef] = field(default_factory=list)
+    near_misses: list[StatementRef] = field(default_factory=list)
+
+
+def _match(policies: Iterable[NamedPolicy], request: Request) -> _Matches:
+    found = _Matches()
+    for policy in policies:
+        for index, statement in enumerate(_statements(policy.document)):
+            effect = str(statement.get("Effect", ""))
+            if effect not in ("Allow", "Deny"):
+                raise PolicyError(f"{policy.name} statement {index} has Effect {effect!r}")
+            if _covers(statement, request) is not None:
+                continue
+            sid = statement.get("Sid")
+            failure = failed_condition(statement.get("Condition"), request.context)
+            if failure is not None:
+                found.near_misses.append(StatementRef(policy.name, index, sid, effect, failure))
+                continue
+            detail = "condition holds" if statement.get("Condition") else "no condition"
+            ref = StatementRef(policy.name, index, sid, effect, detail)
+            (found.allows if effect == "Allow" else found.denies).append(ref)
+    return found
+
+
+def evaluate(
+    policies: Sequence[NamedPolicy],
+    action: str,
+    resource: str,
+    context: Context | None = None,
+    *,
+    boundary: Sequence[NamedPolicy] | None = None,
+) -> Decision:
+    """Decide one request against identity ``policies`` (and an optional permissions boundary)."""
+    request = Request.of(action, resource, context)
+    identity = _match(policies, request)
+    bounds = _match(boundary, request) if boundary is not None else None
+    what = f"{action} on {resource}"
+    denies = identity.denies + (bounds.denies if bounds else [])
+    near = tuple(identity.near_misses + (bounds.near_misses if bounds else []))
+    if denies:
+        return Decision(
+            False,
+            f"{what} is explicitly denied by " + ", ".join(d.label for d in denies),
+            tuple(denies),
+            near,
+            explicit_deny=True,
+        )
+    if not identity.allows:
+        return Decision(False, f"no identity policy statement allows {what} (implicit deny)", (), near)
+    if bounds is not None and not bounds.allows:
+        return Decision(
+            False,
+            f"{what} is allowed by {', '.join(a.label for a in identity.allows)} but not by the "
+            "permissions boundary (implicit deny)",
+            tuple(identity.allows),
+            near,
+        )
+    reason = f"{what} is allowed by " + ", ".join(a.label for a in identity.allows)
+    if bounds is not None:
+        reason += " and within the permissions boundary (" + ", ".join(a.label for a in bounds.allows) + ")"
+    return Decision(True, reason, tuple(identity.allows + (bounds.allows if bounds else [])), near)
