@@ -1,0 +1,593 @@
+"""``python -m baseline sweep --cloud aws|alicloud --prefix P [--older-than 2h] [--delete]``.
+
+Finds the users, roles and custom policies a failed test run left behind in a test account and,
+with ``--delete`` only, removes them. An identity is swept when all of these hold:
+
+- its name starts with the prefix (a prefix test stacks use, e.g. ``pr12-``);
+- it carries this program's marker: the tag ``managed-by=pulumi`` (or ``ManagedBy``) where the
+  cloud's API returns tags (AWS users, roles and policies; RAM roles and policies), and the
+  comment "Managed by Pulumi" on RAM users, whose listing carries no tags;
+- it was created longer ago than ``--older-than`` (default 2h), so a running test is spared.
+
+A custom policy still attached to a principal that is not swept is left alone (and reported).
+Deletion runs in dependency order: detach managed policies, delete inline policies, remove
+roles from instance profiles and users from groups, delete access keys, login profiles and (AWS)
+MFA devices, then users, roles and policies (non-default policy versions first). The dry run
+prints exactly the steps ``--delete`` runs, one per line.
+
+The prefix must be at least 3 characters and may not be one that names production or a
+long-lived stack's identities (checked against every non-test stack in ``stacks/``).
+
+Credentials: AWS through boto3's usual chain (environment, profile, SSO, OIDC); Alibaba Cloud
+through ``ALICLOUD_ACCESS_KEY`` / ``ALICLOUD_SECRET_KEY`` (and ``ALICLOUD_SECURITY_TOKEN``).
+
+Exit codes:
+  0  listed (dry run), or every step deleted; also when nothing matched
+  1  a step failed; the sweep stopped there (earlier steps are done; it is safe to run again)
+  2  refused or bad input: prefix too short or naming production, bad --older-than, no
+     credentials
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol, TextIO
+
+import yaml
+
+from baseline import PROJECT
+from baseline.errors import ConfigError
+
+EXIT_DONE = 0
+EXIT_FAILED = 1
+EXIT_REFUSED = 2
+
+MIN_PREFIX = 3
+MARKER_TAG = ("managed-by", "pulumi")
+USER_COMMENT_MARKER = "managed by pulumi"
+_DURATION = re.compile(r"(\d+)([smhdw])")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_PREFIX_CHARS = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+@dataclass(frozen=True)
+class Identity:
+    kind: str  # "user" | "role" | "policy"
+    name: str
+    created: datetime
+    marked: bool  # carries this program's managed-by marker
+    ref: str = ""  # what the API calls it when the name is not enough (AWS policy ARN)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One API call of the deletion; ``str(step)`` is the line the dry run and the log print."""
+
+    action: str
+    kind: str
+    name: str
+    detail: str = ""
+    args: tuple[Any, ...] = field(default=(), compare=False)
+
+    def __str__(self) -> str:
+        return " ".join(part for part in (self.action, self.kind, self.name, self.detail) if part)
+
+
+@dataclass
+class Plan:
+    swept: list[Identity]
+    left_alone: list[tuple[Identity, str]]
+    steps: list[Step]
+
+
+class Cloud(Protocol):
+    """One cloud's identity API, as the sweep uses it."""
+
+    name: str
+
+    def identities(self, prefix: str) -> list[Identity]:
+        """Every user, role and custom policy whose name starts with ``prefix``."""
+
+    def prerequisites(self, identity: Identity) -> list[Step]:
+        """The steps that must run before ``identity`` can be deleted (not the delete)."""
+
+    def attached_to(self, policy: Identity) -> list[tuple[str, str]]:
+        """(kind, name) of every principal a custom policy is attached to."""
+
+    def delete_step(self, identity: Identity) -> Step: ...
+
+    def run(self, step: Step) -> None: ...
+
+
+# ---------------------------------------------------------------------------------------------
+# Refusals
+
+
+def parse_age(text: str) -> timedelta:
+    """``90m``, ``2h``, ``1d12h``: a duration; anything else is refused."""
+    if not text or not re.fullmatch(r"(\d+[smhdw])+", text):
+        raise ConfigError(
+            key="--older-than",
+            value=text,
+            problem="not a duration",
+            fix="write it like 30m, 2h, 1d or 1d12h",
+        )
+    return sum(
+        (timedelta(**{_UNITS[unit]: int(count)}) for count, unit in _DURATION.findall(text)),
+        timedelta(),
+    )
+
+
+def check_prefix(prefix: str, stacks_dir: Path) -> None:
+    """Refuse a prefix that could reach production or a long-lived stack's identities."""
+    if len(prefix) < MIN_PREFIX or not _PREFIX_CHARS.fullmatch(prefix):
+        raise ConfigError(
+            key="--prefix",
+            value=prefix,
+            problem=f"a sweep prefix is at least {MIN_PREFIX} name characters (letters, digits, . _ -)",
+            fix="pass the prefix of the test stack's names, e.g. pr12-",
+        )
+    if prefix.lower().startswith("prod"):
+        raise ConfigError(
+            key="--prefix",
+            value=prefix,
+            problem="this prefix names production identities",
+            fix="sweep test prefixes only, e.g. pr12-",
+        )
+    for path in sorted(stacks_dir.glob("Pulumi.*.yaml")):
+        stack = path.name.removeprefix("Pulumi.").removesuffix(".yaml")
+        for reason in _reaches(prefix, stack, path):
+            raise ConfigError(
+                key="--prefix",
+                value=prefix,
+                problem=f"it would match {reason} of the long-lived stack {stack!r}",
+                fix="sweep the prefix of a test stack (testStack: true), e.g. pr12-",
+            )
+
+
+def _reaches(prefix: str, stack: str, path: Path) -> Iterable[str]:
+    from baseline.config import load_stack_file, resolve
+
+    config = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
+    if config.get(f"{PROJECT}:testStack") is True:
+        return
+    naming = config.get(f"{PROJECT}:naming") or {}
+    own = str(naming.get("prefix") or "")
+    if own and (own.startswith(prefix) or prefix.startswith(own)):
+        yield f"the naming prefix {own!r}"
+        return
+    # A stack without a prefix (prod) keeps the guides' names: check every name it creates.
+    resolved = resolve(load_stack_file(path))
+    for spec in [*resolved.alicloud, *getattr(resolved, "aws", [])]:
+        for item in (*getattr(spec, "users", ()), *spec.roles, *spec.policies):
+            if item.name.startswith(prefix):
+                yield f"{item.name!r}"
+                return
+
+
+# ---------------------------------------------------------------------------------------------
+# The plan: the same object the dry run prints and --delete executes
+
+
+def plan(cloud: Cloud, prefix: str, older_than: timedelta, now: datetime) -> Plan:
+    found = [i for i in cloud.identities(prefix) if i.name.startswith(prefix)]
+    swept: list[Identity] = []
+    left_alone: list[tuple[Identity, str]] = []
+    for identity in found:
+        if not identity.marked:
+            left_alone.append((identity, "no managed-by=pulumi marker"))
+        elif now - identity.created < older_than:
+            left_alone.append((identity, f"younger than {_age(older_than)}"))
+        else:
+            swept.append(identity)
+    principals = {(i.kind, i.name) for i in swept if i.kind != "policy"}
+    kept_policies = []
+    for policy in [i for i in swept if i.kind == "policy"]:
+        outside = [p for p in cloud.attached_to(policy) if p not in principals]
+        if outside:
+            kind, name = outside[0]
+            left_alone.append((policy, f"attached to {kind} {name!r}, which is not swept"))
+            kept_policies.append(policy)
+    swept = [i for i in swept if i not in kept_policies]
+    order = {"user": 0, "role": 1, "policy": 2}
+    swept.sort(key=lambda i: (order[i.kind], i.name))
+    steps: list[Step] = []
+    for identity in swept:
+        steps.extend(cloud.prerequisites(identity))
+        steps.append(cloud.delete_step(identity))
+    return Plan(swept=swept, left_alone=left_alone, steps=steps)
+
+
+def _age(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def is_marker(key: str, value: str) -> bool:
+    """``managed-by=pulumi`` in any of the spellings tag conventions use (ManagedBy, managed_by)."""
+    normal = re.sub(r"[-_ ]", "", key).lower()
+    return normal == "managedby" and value.strip().lower() == MARKER_TAG[1]
+
+
+# ---------------------------------------------------------------------------------------------
+# AWS (boto3 IAM client)
+
+
+class AwsIam:
+    name = "aws"
+
+    def __init__(self, client: Any) -> None:
+        self.iam = client
+
+    def _pages(self, method: str, key: str, **kwargs: Any) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        for page in self.iam.get_paginator(method).paginate(**kwargs):
+            items.extend(page[key])
+        return items
+
+    def _marked(self, method: str, **kwargs: Any) -> bool:
+        tags = getattr(self.iam, method)(**kwargs).get("Tags", [])
+        return any(is_marker(t["Key"], t["Value"]) for t in tags)
+
+    def identities(self, prefix: str) -> list[Identity]:
+        found = []
+        for user in self._pages("list_users", "Users"):
+            if user["UserName"].startswith(prefix):
+                marked = self._marked("list_user_tags", UserName=user["UserName"])
+                found.append(Identity("user", user["UserName"], user["CreateDate"], marked))
+        for role in self._pages("list_roles", "Roles"):
+            # Service-linked roles belong to AWS services and are deleted through them.
+            if role["RoleName"].startswith(prefix) and not role["Path"].startswith("/aws-service-role/"):
+                marked = self._marked("list_role_tags", RoleName=role["RoleName"])
+                found.append(Identity("role", role["RoleName"], role["CreateDate"], marked))
+        for policy in self._pages("list_policies", "Policies", Scope="Local"):
+            if policy["PolicyName"].startswith(prefix):
+                marked = self._marked("list_policy_tags", PolicyArn=policy["Arn"])
+                found.append(
+                    Identity("policy", policy["PolicyName"], policy["CreateDate"], marked, policy["Arn"])
+                )
+        return found
+
+    def attached_to(self, policy: Identity) -> list[tuple[str, str]]:
+        response = self.iam.list_entities_for_policy(PolicyArn=policy.ref)
+        return (
+            [("user", u["UserName"]) for u in response.get("PolicyUsers", [])]
+            + [("role", r["RoleName"]) for r in response.get("PolicyRoles", [])]
+            + [("group", g["GroupName"]) for g in response.get("PolicyGroups", [])]
+        )
+
+    def prerequisites(self, identity: Identity) -> list[Step]:
+        name = identity.name
+        steps: list[Step] = []
+        if identity.kind == "user":
+            for p in self._pages("list_attached_user_policies", "AttachedPolicies", UserName=name):
+                steps.append(Step("detach-policy", "user", name, p["PolicyName"], (p["PolicyArn"],)))
+            for p in self._pages("list_user_policies", "PolicyNames", UserName=name):
+                steps.append(Step("delete-inline-policy", "user", name, p, (p,)))
+            for g in self._pages("list_groups_for_user", "Groups", UserName=name):
+                steps.append(Step("remove-from-group", "user", name, g["GroupName"], (g["GroupName"],)))
+            for k in self._pages("list_access_keys", "AccessKeyMetadata", UserName=name):
+                steps.append(Step("delete-access-key", "user", name, k["AccessKeyId"], (k["AccessKeyId"],)))
+            try:
+                self.iam.get_login_profile(UserName=name)
+                steps.append(Step("delete-login-profile", "user", name))
+            except self.iam.exceptions.NoSuchEntityException:
+                pass
+            for d in self._pages("list_mfa_devices", "MFADevices", UserName=name):
+                steps.append(Step("deactivate-mfa", "user", name, d["SerialNumber"], (d["SerialNumber"],)))
+        elif identity.kind == "role":
+            for p in self._pages("list_attached_role_policies", "AttachedPolicies", RoleName=name):
+                steps.append(Step("detach-policy", "role", name, p["PolicyName"], (p["PolicyArn"],)))
+            for p in self._pages("list_role_policies", "PolicyNames", RoleName=name):
+                steps.append(Step("delete-inline-policy", "role", name, p, (p,)))
+            for ip in self._pages("list_instance_profiles_for_role", "InstanceProfiles", RoleName=name):
+                profile = ip["InstanceProfileName"]
+                steps.append(Step("remove-from-instance-profile", "role", name, profile, (profile,)))
+        else:
+            for v in self._pages("list_policy_versions", "Versions", PolicyArn=identity.ref):
+                if not v["IsDefaultVersion"]:
+                    steps.append(
+                        Step(
+                            "delete-policy-version",
+                            "policy",
+                            name,
+                            v["VersionId"],
+                            (identity.ref, v["VersionId"]),
+                        )
+                    )
+        return steps
+
+    def delete_step(self, identity: Identity) -> Step:
+        return Step("delete", identity.kind, identity.name, args=(identity.ref,) if identity.ref else ())
+
+    def run(self, step: Step) -> None:
+        iam, name, args = self.iam, step.name, step.args
+        match (step.action, step.kind):
+            case ("detach-policy", "user"):
+                iam.detach_user_policy(UserName=name, PolicyArn=args[0])
+            case ("detach-policy", "role"):
+                iam.detach_role_policy(RoleName=name, PolicyArn=args[0])
+            case ("delete-inline-policy", "user"):
+                iam.delete_user_policy(UserName=name, PolicyName=args[0])
+            case ("delete-inline-policy", "role"):
+                iam.delete_role_policy(RoleName=name, PolicyName=args[0])
+            case ("remove-from-group", _):
+                iam.remove_user_from_group(UserName=name, GroupName=args[0])
+            case ("delete-access-key", _):
+                iam.delete_access_key(UserName=name, AccessKeyId=args[0])
+            case ("delete-login-profile", _):
+                iam.delete_login_profile(UserName=name)
+            case ("deactivate-mfa", _):
+                iam.deactivate_mfa_device(UserName=name, SerialNumber=args[0])
+            case ("remove-from-instance-profile", _):
+                iam.remove_role_from_instance_profile(RoleName=name, InstanceProfileName=args[0])
+            case ("delete-policy-version", _):
+                iam.delete_policy_version(PolicyArn=args[0], VersionId=args[1])
+            case ("delete", "user"):
+                iam.delete_user(UserName=name)
+            case ("delete", "role"):
+                iam.delete_role(RoleName=name)
+            case ("delete", "policy"):
+                iam.delete_policy(PolicyArn=args[0])
+            case _:
+                raise ValueError(f"unknown step {step}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Alibaba Cloud (alibabacloud_ram20150501 client)
+
+
+def _ram_date(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _ram_tags(tags: Any) -> list[tuple[str, str]]:
+    return [(t.tag_key or "", t.tag_value or "") for t in (getattr(tags, "tag", None) or [])]
+
+
+class AlicloudRam:
+    name = "alicloud"
+    PAGE = 1000
+
+    def __init__(self, client: Any) -> None:
+        from alibabacloud_ram20150501 import models
+
+        self.ram = client
+        self.m = models
+
+    def _paged(self, call: Callable[[str | None], Any], items: Callable[[Any], list[Any]]) -> list[Any]:
+        found: list[Any] = []
+        marker = None
+        while True:
+            body = call(marker).body
+            found.extend(items(body) or [])
+            if not body.is_truncated:
+                return found
+            marker = body.marker
+
+    def identities(self, prefix: str) -> list[Identity]:
+        m = self.m
+        found = []
+        users = self._paged(
+            lambda marker: self.ram.list_users(m.ListUsersRequest(marker=marker, max_items=self.PAGE)),
+            lambda body: body.users.user if body.users else [],
+        )
+        for user in users:
+            if user.user_name.startswith(prefix):
+                marked = USER_COMMENT_MARKER in (user.comments or "").lower()
+                found.append(Identity("user", user.user_name, _ram_date(user.create_date), marked))
+        roles = self._paged(
+            lambda marker: self.ram.list_roles(m.ListRolesRequest(marker=marker, max_items=self.PAGE)),
+            lambda body: body.roles.role if body.roles else [],
+        )
+        for role in roles:
+            if role.role_name.startswith(prefix):
+                marked = any(is_marker(k, v) for k, v in _ram_tags(role.tags))
+                found.append(Identity("role", role.role_name, _ram_date(role.create_date), marked))
+        policies = self._paged(
+            lambda marker: self.ram.list_policies(
+                m.ListPoliciesRequest(policy_type="Custom", marker=marker, max_items=self.PAGE)
+            ),
+            lambda body: body.policies.policy if body.policies else [],
+        )
+        for policy in policies:
+            if policy.policy_name.startswith(prefix):
+                marked = any(is_marker(k, v) for k, v in _ram_tags(policy.tags))
+                found.append(Identity("policy", policy.policy_name, _ram_date(policy.create_date), marked))
+        return found
+
+    def attached_to(self, policy: Identity) -> list[tuple[str, str]]:
+        body = self.ram.list_entities_for_policy(
+            self.m.ListEntitiesForPolicyRequest(policy_name=policy.name, policy_type="Custom")
+        ).body
+        users = body.users.user if body.users else []
+        roles = body.roles.role if body.roles else []
+        groups = body.groups.group if body.groups else []
+        return (
+            [("user", u.user_name) for u in users or []]
+            + [("role", r.role_name) for r in roles or []]
+            + [("group", g.group_name) for g in groups or []]
+        )
+
+    def prerequisites(self, identity: Identity) -> list[Step]:
+        m, name = self.m, identity.name
+        steps: list[Step] = []
+        if identity.kind == "user":
+            body = self.ram.list_policies_for_user(m.ListPoliciesForUserRequest(user_name=name)).body
+            for p in body.policies.policy if body.policies else []:
+                label = f"{p.policy_name} ({p.policy_type})"
+                steps.append(Step("detach-policy", "user", name, label, (p.policy_name, p.policy_type)))
+            body = self.ram.list_groups_for_user(m.ListGroupsForUserRequest(user_name=name)).body
+            for g in body.groups.group if body.groups else []:
+                steps.append(Step("remove-from-group", "user", name, g.group_name, (g.group_name,)))
+            body = self.ram.list_access_keys(m.ListAccessKeysRequest(user_name=name)).body
+            for k in body.access_keys.access_key if body.access_keys else []:
+                steps.append(Step("delete-access-key", "user", name, k.access_key_id, (k.access_key_id,)))
+            if self._has_login_profile(name):
+                steps.append(Step("delete-login-profile", "user", name))
+        elif identity.kind == "role":
+            body = self.ram.list_policies_for_role(m.ListPoliciesForRoleRequest(role_name=name)).body
+            for p in body.policies.policy if body.policies else []:
+                label = f"{p.policy_name} ({p.policy_type})"
+                steps.append(Step("detach-policy", "role", name, label, (p.policy_name, p.policy_type)))
+        else:
+            body = self.ram.list_policy_versions(
+                m.ListPolicyVersionsRequest(policy_name=name, policy_type="Custom")
+            ).body
+            for v in body.policy_versions.policy_version if body.policy_versions else []:
+                if not v.is_default_version:
+                    steps.append(Step("delete-policy-version", "policy", name, v.version_id, (v.version_id,)))
+        return steps
+
+    def _has_login_profile(self, name: str) -> bool:
+        try:
+            self.ram.get_login_profile(self.m.GetLoginProfileRequest(user_name=name))
+        except Exception as error:
+            # The SDK raises for a missing profile; only that answer means "none".
+            if "EntityNotExist" in str(getattr(error, "code", "")):
+                return False
+            raise
+        return True
+
+    def delete_step(self, identity: Identity) -> Step:
+        return Step("delete", identity.kind, identity.name)
+
+    def run(self, step: Step) -> None:
+        m, ram, name, args = self.m, self.ram, step.name, step.args
+        match (step.action, step.kind):
+            case ("detach-policy", "user"):
+                ram.detach_policy_from_user(
+                    m.DetachPolicyFromUserRequest(user_name=name, policy_name=args[0], policy_type=args[1])
+                )
+            case ("detach-policy", "role"):
+                ram.detach_policy_from_role(
+                    m.DetachPolicyFromRoleRequest(role_name=name, policy_name=args[0], policy_type=args[1])
+                )
+            case ("remove-from-group", _):
+                ram.remove_user_from_group(m.RemoveUserFromGroupRequest(user_name=name, group_name=args[0]))
+            case ("delete-access-key", _):
+                ram.delete_access_key(m.DeleteAccessKeyRequest(user_name=name, user_access_key_id=args[0]))
+            case ("delete-login-profile", _):
+                ram.delete_login_profile(m.DeleteLoginProfileRequest(user_name=name))
+            case ("delete-policy-version", _):
+                ram.delete_policy_version(m.DeletePolicyVersionRequest(policy_name=name, version_id=args[0]))
+            case ("delete", "user"):
+                ram.delete_user(m.DeleteUserRequest(user_name=name))
+            case ("delete", "role"):
+                ram.delete_role(m.DeleteRoleRequest(role_name=name))
+            case ("delete", "policy"):
+                ram.delete_policy(m.DeletePolicyRequest(policy_name=name))
+            case _:
+                raise ValueError(f"unknown step {step}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Clients and the command
+
+
+def aws_client() -> Any:
+    import boto3
+
+    return boto3.client("iam")
+
+
+def alicloud_client() -> Any:
+    key = os.environ.get("ALICLOUD_ACCESS_KEY")
+    secret = os.environ.get("ALICLOUD_SECRET_KEY")
+    if not (key and secret):
+        raise ConfigError(
+            key="ALICLOUD_ACCESS_KEY",
+            problem="no Alibaba Cloud credentials in the environment",
+            fix="export ALICLOUD_ACCESS_KEY and ALICLOUD_SECRET_KEY (a RAM identity of the test account)",
+        )
+    from alibabacloud_ram20150501.client import Client
+    from alibabacloud_tea_openapi import utils_models
+
+    config = utils_models.Config(
+        access_key_id=key,
+        access_key_secret=secret,
+        security_token=os.environ.get("ALICLOUD_SECURITY_TOKEN") or None,
+        endpoint="ram.aliyuncs.com",
+    )
+    return Client(config)
+
+
+CLOUDS: dict[str, tuple[Callable[[Any], Cloud], Callable[[], Any]]] = {
+    "aws": (AwsIam, aws_client),
+    "alicloud": (AlicloudRam, alicloud_client),
+}
+
+
+def render(report: Plan, out: TextIO) -> None:
+    print(f"Identities to delete ({len(report.swept)}):", file=out)
+    for identity in report.swept:
+        print(f"  {identity.kind:<6} {identity.name}  created {identity.created:%Y-%m-%dT%H:%MZ}", file=out)
+    if report.left_alone:
+        print(f"Left alone ({len(report.left_alone)}):", file=out)
+        for identity, reason in report.left_alone:
+            print(f"  {identity.kind:<6} {identity.name}  {reason}", file=out)
+
+
+def run(
+    cloud: str,
+    prefix: str,
+    *,
+    older_than: str = "2h",
+    delete: bool = False,
+    client: Any = None,
+    now: datetime | None = None,
+    stacks_dir: Path | None = None,
+    out: TextIO | None = None,
+) -> int:
+    from baseline.cli import ROOT
+
+    out = out or sys.stdout
+    age = parse_age(older_than)
+    check_prefix(prefix, stacks_dir or ROOT / "stacks")
+    adapter_class, make_client = CLOUDS[cloud]
+    adapter = adapter_class(client if client is not None else make_client())
+    mode = "deleting" if delete else "dry run: nothing is deleted, add --delete"
+    print(f"Sweep {cloud}: names starting {prefix!r}, older than {_age(age)} ({mode})", file=out)
+    try:
+        report = plan(adapter, prefix, age, now or datetime.now(UTC))
+    except Exception as error:
+        if _is_credentials_error(error):
+            print(f"error: {cloud}: {error}. Fix: provide the test account's credentials", file=sys.stderr)
+            return EXIT_REFUSED
+        raise
+    render(report, out)
+    print(f"Steps ({len(report.steps)}):", file=out)
+    if not delete:
+        for step in report.steps:
+            print(f"  {step}", file=out)
+        return EXIT_DONE
+    for number, step in enumerate(report.steps, 1):
+        try:
+            adapter.run(step)
+        except Exception as error:
+            print(f"  FAILED {step}", file=out)
+            print(
+                f"error: step {number} of {len(report.steps)} failed ({step}): {error}. "
+                "Fix: correct the cause and run the sweep again; finished steps are not repeated",
+                file=sys.stderr,
+            )
+            return EXIT_FAILED
+        print(f"  done {step}", file=out, flush=True)
+    print(f"Deleted {len(report.swept)} identities in {len(report.steps)} steps.", file=out)
+    return EXIT_DONE
+
+
+def _is_credentials_error(error: Exception) -> bool:
+    name = type(error).__name__
+    return name in {"NoCredentialsError", "PartialCredentialsError"} or "InvalidAccessKeyId" in str(
+        getattr(error, "code", "")
+    )

@@ -1,0 +1,585 @@
+"""The sweeper removes what failed test runs left behind, and never anything else.
+
+AWS runs against moto (a real IAM API, in memory); Alibaba Cloud runs against a fake RAM client
+that speaks the official SDK's request and response models and refuses deletes the way RAM does
+(a user with keys, a policy with versions or attachments).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import UTC, datetime, timedelta
+
+import boto3
+import pytest
+from alibabacloud_ram20150501 import models
+from alibabacloud_tea_openapi.exceptions import ClientException
+from conftest import ROOT
+from moto import mock_aws
+
+from baseline import cli, sweep
+
+PREFIX = "pr12-"
+LATER = datetime.now(UTC) + timedelta(hours=3)  # every seeded identity is 3h old by then
+TAGS = [{"Key": "managed-by", "Value": "pulumi"}]
+
+
+def run(cloud, client, *, delete=False, now=LATER, prefix=PREFIX, older_than="2h"):
+    out = io.StringIO()
+    code = sweep.run(cloud, prefix, older_than=older_than, delete=delete, client=client, now=now, out=out)
+    return code, out.getvalue()
+
+
+def section(output: str, header: str) -> list[str]:
+    """The indented lines under a header such as ``Steps (9):``."""
+    lines = output.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(header))
+    block = []
+    for line in lines[start + 1 :]:
+        if not line.startswith("  "):
+            break
+        block.append(line.strip())
+    return block
+
+
+def dry_run_steps(output: str) -> list[str]:
+    return section(output, "Steps")
+
+
+def deletion_log(output: str) -> list[str]:
+    return [line.removeprefix("done ") for line in section(output, "Steps") if line.startswith("done ")]
+
+
+def swept_names(output: str) -> set[str]:
+    return {line.split()[1] for line in section(output, "Identities to delete")}
+
+
+# ---------------------------------------------------------------------------------------------
+# AWS
+
+
+@pytest.fixture
+def iam(monkeypatch):
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(key, value)
+    with mock_aws():
+        client = boto3.client("iam")
+        seed_aws(client)
+        yield client
+
+
+def _policy(client, name, tags=TAGS):
+    document = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ecs:List*","Resource":"*"}]}'
+    return client.create_policy(PolicyName=name, PolicyDocument=document, Tags=tags)["Policy"]["Arn"]
+
+
+def seed_aws(client):
+    trust = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
+            ],
+        }
+    )
+    document = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "ecs:Describe*", "Resource": "*"}],
+        }
+    )
+    # What a failed run of test stack pr12 left: a user with everything, a role, a policy.
+    policy = _policy(client, "pr12-ecs-readonly")
+    client.create_policy_version(PolicyArn=policy, PolicyDocument=document, SetAsDefault=True)
+    client.create_policy_version(PolicyArn=policy, PolicyDocument=document, SetAsDefault=False)
+    client.create_user(UserName="pr12-operator", Tags=TAGS)
+    client.attach_user_policy(UserName="pr12-operator", PolicyArn=policy)
+    client.put_user_policy(UserName="pr12-operator", PolicyName="inline", PolicyDocument=document)
+    client.create_access_key(UserName="pr12-operator")
+    client.create_login_profile(UserName="pr12-operator", Password="Aa1!aaaaaaaaaaaa")
+    client.create_group(GroupName="testers")
+    client.add_user_to_group(UserName="pr12-operator", GroupName="testers")
+    client.create_role(
+        RoleName="pr12-mcp-readonly",
+        AssumeRolePolicyDocument=trust,
+        Tags=[{"Key": "ManagedBy", "Value": "Pulumi"}],
+    )
+    client.attach_role_policy(RoleName="pr12-mcp-readonly", PolicyArn=policy)
+    client.put_role_policy(RoleName="pr12-mcp-readonly", PolicyName="inline", PolicyDocument=document)
+    client.create_instance_profile(InstanceProfileName="pr12-profile")
+    client.add_role_to_instance_profile(InstanceProfileName="pr12-profile", RoleName="pr12-mcp-readonly")
+    # Decoys: the same name without the prefix, the prefix in the middle, an untagged one, and
+    # a tagged policy that a principal outside the prefix still uses.
+    client.create_user(UserName="operator", Tags=TAGS)
+    client.create_user(UserName="app-pr12-operator", Tags=TAGS)
+    client.create_user(UserName="pr12-handmade")
+    shared = _policy(client, "pr12-shared")
+    client.attach_user_policy(UserName="operator", PolicyArn=shared)
+    client.create_role(RoleName="mcp-readonly", AssumeRolePolicyDocument=trust, Tags=TAGS)
+
+
+def aws_names(client) -> set[str]:
+    users = {u["UserName"] for u in client.list_users()["Users"]}
+    roles = {r["RoleName"] for r in client.list_roles()["Roles"]}
+    policies = {p["PolicyName"] for p in client.list_policies(Scope="Local")["Policies"]}
+    return users | roles | policies
+
+
+def test_aws_dry_run_lists_the_leftovers_and_deletes_nothing(iam):
+    before = aws_names(iam)
+    code, out = run("aws", iam)
+    assert code == 0
+    assert swept_names(out) == {"pr12-operator", "pr12-mcp-readonly", "pr12-ecs-readonly"}
+    assert aws_names(iam) == before
+
+
+def test_aws_delete_removes_exactly_what_the_dry_run_listed(iam):
+    _, dry = run("aws", iam)
+    code, out = run("aws", iam, delete=True)
+    assert code == 0
+    assert deletion_log(out) == dry_run_steps(dry)
+    assert aws_names(iam) == {"operator", "app-pr12-operator", "pr12-handmade", "pr12-shared", "mcp-readonly"}
+    assert iam.get_group(GroupName="testers")["Group"]["GroupName"] == "testers"
+    assert iam.get_instance_profile(InstanceProfileName="pr12-profile")["InstanceProfile"]["Roles"] == []
+
+
+def test_aws_names_outside_the_prefix_are_never_touched(iam):
+    _, out = run("aws", iam)
+    for step in dry_run_steps(out):
+        _action, _kind, name, *_ = step.split()
+        assert name.startswith(PREFIX), step
+
+
+def test_aws_untagged_and_shared_identities_are_left_alone_with_a_reason(iam):
+    _, out = run("aws", iam)
+    left = "\n".join(section(out, "Left alone"))
+    assert "pr12-handmade  no managed-by=pulumi marker" in left
+    assert "pr12-shared  attached to user 'operator'" in left
+
+
+def test_aws_steps_run_in_dependency_order(iam):
+    _, out = run("aws", iam)
+    steps = dry_run_steps(out)
+
+    def index(prefix):
+        return next(i for i, s in enumerate(steps) if s.startswith(prefix))
+
+    assert index("delete user pr12-operator") > max(
+        index("detach-policy user"),
+        index("delete-inline-policy user"),
+        index("remove-from-group user"),
+        index("delete-access-key user"),
+        index("delete-login-profile user"),
+    )
+    assert index("delete role pr12-mcp-readonly") > max(
+        index("detach-policy role"), index("delete-inline-policy role"), index("remove-from-instance-profile")
+    )
+    assert index("delete policy pr12-ecs-readonly") > index("delete-policy-version policy pr12-ecs-readonly")
+    assert index("delete user") < index("delete role") < index("delete policy")
+    versions = [s for s in steps if s.startswith("delete-policy-version")]
+    assert len(versions) == 2  # v1 and v3; v2 is the default and goes with the policy
+
+
+def test_aws_identities_younger_than_the_threshold_are_spared(iam):
+    code, out = run("aws", iam, now=datetime.now(UTC), delete=True)
+    assert code == 0
+    assert swept_names(out) == set()
+    assert "pr12-operator" in aws_names(iam)
+    assert "younger than 2h" in "\n".join(section(out, "Left alone"))
+
+
+def test_aws_a_failed_step_stops_the_sweep_with_exit_1(iam, monkeypatch, capsys):
+    monkeypatch.setattr(
+        iam, "delete_login_profile", lambda **kw: (_ for _ in ()).throw(RuntimeError("throttled"))
+    )
+    code, out = run("aws", iam, delete=True)
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "FAILED delete-login-profile user pr12-operator" in out
+    assert "throttled" in err and "Fix:" in err
+    assert "pr12-operator" in aws_names(iam)
+
+
+# ---------------------------------------------------------------------------------------------
+# Alibaba Cloud
+
+
+def created(hours_ago: float) -> str:
+    return (LATER - timedelta(hours=hours_ago)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class FakeRam:
+    """RAM over in-memory data; answers with the SDK's models, pages two items at a time."""
+
+    PAGE = 2
+
+    def __init__(self) -> None:
+        self.users: dict[str, dict] = {}
+        self.roles: dict[str, dict] = {}
+        self.policies: dict[str, dict] = {}
+        self.calls: list[str] = []
+
+    # seeding
+    def user(self, name, comments="Managed by Pulumi (ecs-access-baseline).", age=3, **extra):
+        self.users[name] = {
+            "comments": comments,
+            "created": created(age),
+            "policies": [],
+            "keys": [],
+            "login": False,
+            "groups": [],
+            **extra,
+        }
+
+    def role(self, name, tags=(("managed-by", "pulumi"),), age=3):
+        self.roles[name] = {"tags": list(tags), "created": created(age), "policies": []}
+
+    def policy(self, name, tags=(("managed-by", "pulumi"),), versions=("v1",), default="v1", age=3):
+        self.policies[name] = {
+            "tags": list(tags),
+            "created": created(age),
+            "versions": list(versions),
+            "default": default,
+        }
+
+    def attach(self, kind, principal, policy, policy_type="Custom"):
+        (self.users if kind == "user" else self.roles)[principal]["policies"].append((policy, policy_type))
+
+    # helpers
+    @staticmethod
+    def _page(items, marker):
+        start = int(marker or 0)
+        chunk = items[start : start + FakeRam.PAGE]
+        more = start + FakeRam.PAGE < len(items)
+        return chunk, more, str(start + FakeRam.PAGE) if more else None
+
+    @staticmethod
+    def _error(code):
+        raise ClientException(code=code, message=code, status_code=409)
+
+    def _tags(self, cls, tag_cls, tags):
+        return cls(tag=[tag_cls(tag_key=k, tag_value=v) for k, v in tags])
+
+    # the SDK surface the sweeper uses
+    def list_users(self, request):
+        assert isinstance(request, models.ListUsersRequest)
+        chunk, more, marker = self._page(sorted(self.users), request.marker)
+        users = [
+            models.ListUsersResponseBodyUsersUser(
+                user_name=n, comments=self.users[n]["comments"], create_date=self.users[n]["created"]
+            )
+            for n in chunk
+        ]
+        body = models.ListUsersResponseBody(
+            users=models.ListUsersResponseBodyUsers(user=users), is_truncated=more, marker=marker
+        )
+        return models.ListUsersResponse(body=body)
+
+    def list_roles(self, request):
+        assert isinstance(request, models.ListRolesRequest)
+        chunk, more, marker = self._page(sorted(self.roles), request.marker)
+        roles = [
+            models.ListRolesResponseBodyRolesRole(
+                role_name=n,
+                create_date=self.roles[n]["created"],
+                tags=self._tags(
+                    models.ListRolesResponseBodyRolesRoleTags,
+                    models.ListRolesResponseBodyRolesRoleTagsTag,
+                    self.roles[n]["tags"],
+                ),
+            )
+            for n in chunk
+        ]
+        body = models.ListRolesResponseBody(
+            roles=models.ListRolesResponseBodyRoles(role=roles), is_truncated=more, marker=marker
+        )
+        return models.ListRolesResponse(body=body)
+
+    def list_policies(self, request):
+        assert isinstance(request, models.ListPoliciesRequest) and request.policy_type == "Custom"
+        chunk, more, marker = self._page(sorted(self.policies), request.marker)
+        policies = [
+            models.ListPoliciesResponseBodyPoliciesPolicy(
+                policy_name=n,
+                policy_type="Custom",
+                create_date=self.policies[n]["created"],
+                tags=self._tags(
+                    models.ListPoliciesResponseBodyPoliciesPolicyTags,
+                    models.ListPoliciesResponseBodyPoliciesPolicyTagsTag,
+                    self.policies[n]["tags"],
+                ),
+            )
+            for n in chunk
+        ]
+        body = models.ListPoliciesResponseBody(
+            policies=models.ListPoliciesResponseBodyPolicies(policy=policies),
+            is_truncated=more,
+            marker=marker,
+        )
+        return models.ListPoliciesResponse(body=body)
+
+    def list_entities_for_policy(self, request):
+        assert isinstance(request, models.ListEntitiesForPolicyRequest)
+        name = request.policy_name
+        users = [u for u, d in self.users.items() if any(p == name for p, _ in d["policies"])]
+        roles = [r for r, d in self.roles.items() if any(p == name for p, _ in d["policies"])]
+        body = models.ListEntitiesForPolicyResponseBody(
+            users=models.ListEntitiesForPolicyResponseBodyUsers(
+                user=[models.ListEntitiesForPolicyResponseBodyUsersUser(user_name=u) for u in users]
+            ),
+            roles=models.ListEntitiesForPolicyResponseBodyRoles(
+                role=[models.ListEntitiesForPolicyResponseBodyRolesRole(role_name=r) for r in roles]
+            ),
+            groups=models.ListEntitiesForPolicyResponseBodyGroups(group=[]),
+        )
+        return models.ListEntitiesForPolicyResponse(body=body)
+
+    def list_policies_for_user(self, request):
+        assert isinstance(request, models.ListPoliciesForUserRequest)
+        policies = [
+            models.ListPoliciesForUserResponseBodyPoliciesPolicy(policy_name=p, policy_type=t)
+            for p, t in self.users[request.user_name]["policies"]
+        ]
+        body = models.ListPoliciesForUserResponseBody(
+            policies=models.ListPoliciesForUserResponseBodyPolicies(policy=policies)
+        )
+        return models.ListPoliciesForUserResponse(body=body)
+
+    def list_policies_for_role(self, request):
+        assert isinstance(request, models.ListPoliciesForRoleRequest)
+        policies = [
+            models.ListPoliciesForRoleResponseBodyPoliciesPolicy(policy_name=p, policy_type=t)
+            for p, t in self.roles[request.role_name]["policies"]
+        ]
+        body = models.ListPoliciesForRoleResponseBody(
+            policies=models.ListPoliciesForRoleResponseBodyPolicies(policy=policies)
+        )
+        return models.ListPoliciesForRoleResponse(body=body)
+
+    def list_groups_for_user(self, request):
+        assert isinstance(request, models.ListGroupsForUserRequest)
+        groups = [
+            models.ListGroupsForUserResponseBodyGroupsGroup(group_name=g)
+            for g in self.users[request.user_name]["groups"]
+        ]
+        body = models.ListGroupsForUserResponseBody(
+            groups=models.ListGroupsForUserResponseBodyGroups(group=groups)
+        )
+        return models.ListGroupsForUserResponse(body=body)
+
+    def list_access_keys(self, request):
+        assert isinstance(request, models.ListAccessKeysRequest)
+        keys = [
+            models.ListAccessKeysResponseBodyAccessKeysAccessKey(access_key_id=k, status="Active")
+            for k in self.users[request.user_name]["keys"]
+        ]
+        body = models.ListAccessKeysResponseBody(
+            access_keys=models.ListAccessKeysResponseBodyAccessKeys(access_key=keys)
+        )
+        return models.ListAccessKeysResponse(body=body)
+
+    def get_login_profile(self, request):
+        assert isinstance(request, models.GetLoginProfileRequest)
+        if not self.users[request.user_name]["login"]:
+            self._error("EntityNotExist.User.LoginProfile")
+        return models.GetLoginProfileResponse(body=models.GetLoginProfileResponseBody())
+
+    def list_policy_versions(self, request):
+        assert isinstance(request, models.ListPolicyVersionsRequest)
+        policy = self.policies[request.policy_name]
+        versions = [
+            models.ListPolicyVersionsResponseBodyPolicyVersionsPolicyVersion(
+                version_id=v, is_default_version=v == policy["default"]
+            )
+            for v in policy["versions"]
+        ]
+        body = models.ListPolicyVersionsResponseBody(
+            policy_versions=models.ListPolicyVersionsResponseBodyPolicyVersions(policy_version=versions)
+        )
+        return models.ListPolicyVersionsResponse(body=body)
+
+    def detach_policy_from_user(self, request):
+        assert isinstance(request, models.DetachPolicyFromUserRequest)
+        self.calls.append(f"detach {request.user_name} {request.policy_name}")
+        self.users[request.user_name]["policies"].remove((request.policy_name, request.policy_type))
+
+    def detach_policy_from_role(self, request):
+        assert isinstance(request, models.DetachPolicyFromRoleRequest)
+        self.roles[request.role_name]["policies"].remove((request.policy_name, request.policy_type))
+
+    def remove_user_from_group(self, request):
+        assert isinstance(request, models.RemoveUserFromGroupRequest)
+        self.users[request.user_name]["groups"].remove(request.group_name)
+
+    def delete_access_key(self, request):
+        assert isinstance(request, models.DeleteAccessKeyRequest)
+        self.users[request.user_name]["keys"].remove(request.user_access_key_id)
+
+    def delete_login_profile(self, request):
+        assert isinstance(request, models.DeleteLoginProfileRequest)
+        self.users[request.user_name]["login"] = False
+
+    def delete_user(self, request):
+        assert isinstance(request, models.DeleteUserRequest)
+        user = self.users[request.user_name]
+        if user["policies"] or user["keys"] or user["groups"] or user["login"]:
+            self._error("DeleteConflict.User")
+        del self.users[request.user_name]
+
+    def delete_role(self, request):
+        assert isinstance(request, models.DeleteRoleRequest)
+        if self.roles[request.role_name]["policies"]:
+            self._error("DeleteConflict.Role.Policy")
+        del self.roles[request.role_name]
+
+    def delete_policy_version(self, request):
+        assert isinstance(request, models.DeletePolicyVersionRequest)
+        policy = self.policies[request.policy_name]
+        if request.version_id == policy["default"]:
+            self._error("DeleteConflict.PolicyVersion.Default")
+        policy["versions"].remove(request.version_id)
+
+    def delete_policy(self, request):
+        assert isinstance(request, models.DeletePolicyRequest)
+        assert not request.cascading_delete, "cascading delete would detach principals outside the prefix"
+        name = request.policy_name
+        attached = any(
+            p == name for d in (*self.users.values(), *self.roles.values()) for p, _ in d["policies"]
+        )
+        if attached or len(self.policies[name]["versions"]) > 1:
+            self._error("DeleteConflict.Policy")
+        del self.policies[name]
+
+    def names(self) -> set[str]:
+        return set(self.users) | set(self.roles) | set(self.policies)
+
+
+@pytest.fixture
+def ram():
+    fake = FakeRam()
+    # What a failed run of test stack pr12 left (the S2 scenario's identities).
+    fake.policy("pr12-commandUserPolicy", versions=["v1", "v2", "v3"], default="v3")
+    fake.user("pr12-commandUser", keys=["LTAI-1", "LTAI-2"], login=True, groups=["testers"])
+    fake.attach("user", "pr12-commandUser", "pr12-commandUserPolicy")
+    fake.attach("user", "pr12-commandUser", "AliyunECSReadOnlyAccess", "System")
+    fake.role("pr12-PatchAutomationRole")
+    fake.attach("role", "pr12-PatchAutomationRole", "pr12-commandUserPolicy")
+    # Decoys.
+    fake.user("commandUser")
+    fake.user("dev-pr12-commandUser")
+    fake.user("pr12-handmade", comments="created by hand")
+    fake.role("pr12-untagged", tags=())
+    fake.role("pr12-fresh", age=0.5)
+    fake.policy("pr12-shared")
+    fake.attach("user", "commandUser", "pr12-shared")
+    fake.policy("commandUserPolicy")
+    return fake
+
+
+def test_alicloud_dry_run_lists_the_leftovers_and_deletes_nothing(ram):
+    before = ram.names()
+    code, out = run("alicloud", ram)
+    assert code == 0
+    assert swept_names(out) == {"pr12-commandUser", "pr12-PatchAutomationRole", "pr12-commandUserPolicy"}
+    assert ram.names() == before
+
+
+def test_alicloud_delete_removes_exactly_what_the_dry_run_listed(ram):
+    _, dry = run("alicloud", ram)
+    code, out = run("alicloud", ram, delete=True)
+    assert code == 0, out
+    assert deletion_log(out) == dry_run_steps(dry)
+    assert ram.names() == {
+        "commandUser",
+        "dev-pr12-commandUser",
+        "pr12-handmade",
+        "pr12-untagged",
+        "pr12-fresh",
+        "pr12-shared",
+        "commandUserPolicy",
+    }
+
+
+def test_alicloud_leaves_alone_what_is_unmarked_too_young_or_still_used(ram):
+    _, out = run("alicloud", ram)
+    left = "\n".join(section(out, "Left alone"))
+    assert "pr12-handmade  no managed-by=pulumi marker" in left
+    assert "pr12-untagged  no managed-by=pulumi marker" in left
+    assert "pr12-fresh  younger than 2h" in left
+    assert "pr12-shared  attached to user 'commandUser'" in left
+
+
+def test_alicloud_removes_keys_login_and_non_default_versions_before_the_identities(ram):
+    _, out = run("alicloud", ram)
+    steps = dry_run_steps(out)
+    assert steps.index("delete user pr12-commandUser") > max(
+        steps.index("delete-access-key user pr12-commandUser LTAI-1"),
+        steps.index("delete-access-key user pr12-commandUser LTAI-2"),
+        steps.index("delete-login-profile user pr12-commandUser"),
+        steps.index("detach-policy user pr12-commandUser AliyunECSReadOnlyAccess (System)"),
+        steps.index("remove-from-group user pr12-commandUser testers"),
+    )
+    assert [s for s in steps if s.startswith("delete-policy-version")] == [
+        "delete-policy-version policy pr12-commandUserPolicy v1",
+        "delete-policy-version policy pr12-commandUserPolicy v2",
+    ]
+    assert steps[-1] == "delete policy pr12-commandUserPolicy"
+
+
+def test_alicloud_without_credentials_is_refused(monkeypatch, capsys):
+    monkeypatch.delenv("ALICLOUD_ACCESS_KEY", raising=False)
+    monkeypatch.delenv("ALICLOUD_SECRET_KEY", raising=False)
+    code = cli.main(["sweep", "--cloud", "alicloud", "--prefix", PREFIX])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "ALICLOUD_ACCESS_KEY" in err and "Fix:" in err
+
+
+# ---------------------------------------------------------------------------------------------
+# Prefixes that could reach production or a long-lived stack
+
+
+@pytest.mark.parametrize(
+    ("prefix", "words"),
+    [
+        ("", "at least 3"),
+        ("pr", "at least 3"),
+        ("*", "at least 3"),
+        ("prod-", "production"),
+        ("Prod", "production"),
+        ("dev-", "'dev'"),
+        ("dev-comm", "'dev'"),
+        ("stg", "'staging'"),
+        ("commandUser", "'prod'"),
+        ("Patch", "'prod'"),
+        ("EcsMcp", "'prod'"),
+    ],
+)
+def test_a_prefix_that_could_reach_production_or_long_lived_stacks_is_refused(prefix, words, capsys):
+    code = cli.main(["sweep", "--cloud", "aws", "--prefix", prefix, "--delete"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert len(err.splitlines()) == 1
+    assert "--prefix" in err and words in err and "Fix:" in err
+
+
+def test_test_stack_prefixes_are_accepted():
+    sweep.check_prefix("pr12-", ROOT / "stacks")
+    sweep.check_prefix("pr1", ROOT / "stacks")
+
+
+@pytest.mark.parametrize(("text", "expected"), [("2h", 7200), ("90m", 5400), ("1d12h", 129600), ("0s", 0)])
+def test_older_than_reads_durations(text, expected):
+    assert sweep.parse_age(text).total_seconds() == expected
+
+
+@pytest.mark.parametrize("text", ["", "2", "2 h", "h2", "-1h", "2x"])
+def test_older_than_refuses_what_is_not_a_duration(text, capsys):
+    code = cli.main(["sweep", "--cloud", "aws", "--prefix", PREFIX, f"--older-than={text}"])
+    assert code == 2
+    assert "--older-than" in capsys.readouterr().err

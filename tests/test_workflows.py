@@ -1,0 +1,347 @@
+"""The GitHub Actions workflows call only what exists and deploy only where they should.
+
+actionlint is not run here (its Python wheel builds from a download this machine cannot make);
+these tests check the structure it would, plus what only this project knows: every make target,
+``python -m baseline`` subcommand and stack a workflow names exists, and no pull request can
+deploy a long-lived stack.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import itertools
+import re
+from functools import cache
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import ROOT
+
+from baseline import cli
+
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+LONG_LIVED = ("dev", "staging", "prod")
+EPHEMERAL = re.compile(r"test-pr-\$\{\{github\.event\.pull_request\.number\}\}")
+PINNED = re.compile(r"[\w.-]+/[\w.-]+(/[\w./-]+)?@(v\d+(\.\d+){0,2}|[0-9a-f]{40})")
+# pulumi/actions v6 inputs (its action.yml); a misspelt input is silently ignored by Actions.
+PULUMI_ACTION_INPUTS = {
+    "command", "stack-name", "pulumi-version", "pulumi-version-file", "work-dir", "comment-on-pr",
+    "comment-on-pr-number", "comment-on-summary", "github-token", "cloud-url", "secrets-provider",
+    "parallel", "message", "config-map", "expect-no-changes", "diff", "replace", "target",
+    "target-dependents", "policyPacks", "policyPackConfigs", "refresh", "upsert", "remove",
+    "edit-pr-comment", "color", "exclude-protected", "plan", "suppress-outputs", "suppress-progress",
+    "always-include-summary",
+}  # fmt: skip
+SECRET_ENV = ("PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE", "ALICLOUD_ACCESS_KEY", "ALICLOUD_SECRET_KEY")
+
+
+@cache
+def load(path: Path) -> dict:
+    return yaml.safe_load(path.read_text())
+
+
+def triggers(workflow: dict) -> dict:
+    # YAML 1.1 reads the bare key `on` as the boolean True.
+    on = workflow.get("on", workflow.get(True))
+    return {on: None} if isinstance(on, str) else dict(on)
+
+
+def jobs() -> list[tuple[Path, str, dict, dict]]:
+    return [(path, name, job, load(path)) for path in WORKFLOWS for name, job in load(path)["jobs"].items()]
+
+
+def job_ids():
+    return [f"{path.stem}:{name}" for path, name, _, _ in jobs()]
+
+
+def variants(job: dict) -> list[dict[str, str]]:
+    """One substitution map per matrix combination (one empty map without a matrix)."""
+    matrix = (job.get("strategy") or {}).get("matrix") or {}
+    keys = [k for k, v in matrix.items() if isinstance(v, list)]
+    return [dict(zip(keys, values, strict=True)) for values in itertools.product(*(matrix[k] for k in keys))]
+
+
+def expand(text: str, job: dict, workflow: dict, matrix: dict[str, str]) -> str:
+    """Resolve ${{ matrix.x }}, ${{ env.X }} and $X / "$X" to what the runner would see."""
+    env = {**(workflow.get("env") or {}), **(job.get("env") or {})}
+    for _ in range(3):
+        text = re.sub(r"\$\{\{\s*matrix\.(\w+)\s*\}\}", lambda m: matrix.get(m.group(1), m.group(0)), text)
+        text = re.sub(r"\$\{\{\s*env\.(\w+)\s*\}\}", lambda m: str(env.get(m.group(1), m.group(0))), text)
+        text = re.sub(r'"?\$\{?(\w+)\}?"?', lambda m: str(env.get(m.group(1), m.group(0))), text)
+    # What is left (the PR number) becomes one token, written without spaces.
+    return re.sub(r"\$\{\{\s*(.*?)\s*\}\}", r"${{\1}}", text)
+
+
+def runs(job: dict) -> list[str]:
+    """Every shell command of a job, with continuation lines joined."""
+    commands = []
+    for step in job.get("steps", []):
+        if "run" in step:
+            commands.extend(
+                line.strip() for line in step["run"].replace("\\\n", " ").splitlines() if line.strip()
+            )
+    return commands
+
+
+def pulumi_steps(job: dict) -> list[dict]:
+    return [
+        s.get("with") or {} for s in job.get("steps", []) if s.get("uses", "").startswith("pulumi/actions@")
+    ]
+
+
+def stacks_of(job: dict, workflow: dict) -> list[tuple[str, str, dict]]:
+    """(operation, stack, matrix) for every stack a job operates on."""
+    found = []
+    for matrix in variants(job) or [{}]:
+        for step in pulumi_steps(job):
+            if step.get("command"):
+                found.append((step["command"], expand(step["stack-name"], job, workflow, matrix), matrix))
+        for command in runs(job):
+            resolved = expand(command, job, workflow, matrix)
+            for stack in re.findall(r"\bSTACK=(\S+)", resolved):
+                found.append(("make", stack, matrix))
+            for sub, stack in re.findall(r"-m baseline (\w[\w-]*) .*?--stack (\S+)", resolved):
+                found.append((sub, stack, matrix))
+            for stack in re.findall(r"\bpulumi \w+ .*?(?:-s|--stack) (\S+)", resolved):
+                found.append(("pulumi", stack, matrix))
+    return found
+
+
+def makefile_targets() -> set[str]:
+    text = (ROOT / "Makefile").read_text()
+    return {m.group(1) for m in re.finditer(r"^([A-Za-z][\w.-]*)\s*:(?!=)", text, re.MULTILINE)}
+
+
+def baseline_subcommands() -> set[str]:
+    parser = cli.parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return set(sub.choices)
+
+
+def environment(job: dict, workflow: dict, matrix: dict[str, str]) -> str:
+    return expand(str(job.get("environment", "")), job, workflow, matrix)
+
+
+def test_there_are_workflows_and_each_parses_with_triggers_and_jobs():
+    assert {p.stem for p in WORKFLOWS} >= {"pull-request", "deploy", "drift", "test-stack"}
+    for path in WORKFLOWS:
+        workflow = load(path)
+        assert triggers(workflow), path.name
+        assert workflow["jobs"], path.name
+
+
+@pytest.mark.parametrize(("path", "name", "job", "workflow"), jobs(), ids=job_ids())
+def test_every_job_has_a_runner_and_steps(path, name, job, workflow):
+    assert job.get("runs-on"), f"{path.name}:{name} has no runs-on"
+    assert job.get("steps"), f"{path.name}:{name} has no steps"
+    for step in job["steps"]:
+        assert ("uses" in step) != ("run" in step), f"{path.name}:{name}: a step is `uses` or `run`"
+
+
+@pytest.mark.parametrize(("path", "name", "job", "workflow"), jobs(), ids=job_ids())
+def test_every_action_is_pinned_to_a_version_tag_or_commit(path, name, job, workflow):
+    for step in job["steps"]:
+        if "uses" in step:
+            assert PINNED.fullmatch(step["uses"]), f"{path.name}:{name}: {step['uses']} is not pinned"
+
+
+@pytest.mark.parametrize(("path", "name", "job", "workflow"), jobs(), ids=job_ids())
+def test_pulumi_action_inputs_are_ones_it_reads(path, name, job, workflow):
+    for inputs in pulumi_steps(job):
+        unknown = set(inputs) - PULUMI_ACTION_INPUTS
+        assert not unknown, f"{path.name}:{name}: pulumi/actions ignores {sorted(unknown)}"
+        assert inputs.get("pulumi-version-file") == ".pulumi-version", "pin the CLI to the SDK's version"
+
+
+def test_every_make_target_a_workflow_calls_exists():
+    targets = makefile_targets()
+    called = {
+        (path.name, t)
+        for path, _, job, _ in jobs()
+        for c in runs(job)
+        for t in re.findall(r"\bmake (\w[\w-]*)", c)
+    }
+    assert called
+    missing = sorted(f"{name}: make {target}" for name, target in called if target not in targets)
+    assert not missing, f"not in the Makefile: {missing}"
+
+
+def test_every_baseline_subcommand_and_module_a_workflow_calls_exists():
+    subcommands = baseline_subcommands()
+    called = [(path.name, c) for path, _, job, _ in jobs() for c in runs(job)]
+    seen = 0
+    for name, command in called:
+        for sub in re.findall(r"-m baseline (\w[\w-]*)", command):
+            seen += 1
+            assert sub in subcommands, f"{name}: `python -m baseline {sub}` is not a subcommand"
+        for module in re.findall(r"-m (baseline\.\w+)", command):
+            seen += 1
+            assert importlib.util.find_spec(module), f"{name}: no module {module}"
+    assert seen
+
+
+def test_every_stack_a_workflow_names_exists_or_is_the_pull_requests_own():
+    for path, name, job, workflow in jobs():
+        for operation, stack, _ in stacks_of(job, workflow):
+            if EPHEMERAL.fullmatch(stack):
+                continue
+            assert (ROOT / "stacks" / f"Pulumi.{stack}.yaml").is_file(), (
+                f"{path.name}:{name} {operation} {stack}"
+            )
+
+
+def test_pull_requests_never_change_a_long_lived_stack():
+    for path, name, job, workflow in jobs():
+        if "pull_request" not in triggers(workflow):
+            continue
+        for operation, stack, _ in stacks_of(job, workflow):
+            if operation in ("up", "update", "destroy", "refresh", "teardown", "pulumi"):
+                assert stack not in LONG_LIVED, (
+                    f"{path.name}:{name} would {operation} {stack} from a pull request"
+                )
+        for command in runs(job):
+            assert not re.search(r"\bpulumi (up|destroy|refresh)\b", command), (
+                f"{path.name}:{name}: {command}"
+            )
+
+
+def test_a_job_that_deploys_a_stack_runs_in_that_stacks_environment():
+    deployed = set()
+    for path, name, job, workflow in jobs():
+        for operation, stack, matrix in stacks_of(job, workflow):
+            if operation in ("up", "update", "destroy"):
+                expected = "test" if EPHEMERAL.fullmatch(stack) else stack
+                assert environment(job, workflow, matrix) == expected, f"{path.name}:{name}"
+                deployed.add(stack)
+    assert set(LONG_LIVED) <= deployed
+
+
+def test_every_job_touching_prod_uses_a_prod_environment():
+    for path, name, job, workflow in jobs():
+        for operation, stack, matrix in stacks_of(job, workflow):
+            if stack == "prod" and operation != "make":
+                env = environment(job, workflow, matrix)
+                assert env in ("prod", "prod-preview"), f"{path.name}:{name} touches prod in {env!r}"
+                if operation in ("up", "update", "destroy"):
+                    assert env == "prod"
+
+
+def _up_jobs(trigger: str) -> dict[str, tuple[str, dict]]:
+    found = {}
+    for _path, name, job, workflow in jobs():
+        if trigger in triggers(workflow):
+            for operation, stack, _ in stacks_of(job, workflow):
+                if operation == "up":
+                    found[stack] = (name, job)
+    return found
+
+
+def test_a_merge_to_main_promotes_dev_then_staging_then_prod():
+    ups = _up_jobs("push")
+    assert set(ups) == set(LONG_LIVED)
+    for earlier, later in (("dev", "staging"), ("staging", "prod")):
+        needs = ups[later][1].get("needs")
+        needs = [needs] if isinstance(needs, str) else needs or []
+        assert ups[earlier][0] in needs, f"{later} must wait for {earlier}"
+    for path in WORKFLOWS:
+        if "push" in triggers(load(path)):
+            assert triggers(load(path))["push"]["branches"] == ["main"]
+
+
+def test_pull_requests_preview_every_stack_with_the_policy_pack_and_comment_the_diff():
+    previews = {}
+    for _path, _name, job, workflow in jobs():
+        if "pull_request" in triggers(workflow):
+            for matrix in variants(job):
+                for inputs in pulumi_steps(job):
+                    if inputs.get("command") == "preview":
+                        previews[expand(inputs["stack-name"], job, workflow, matrix)] = inputs
+    assert set(previews) == set(LONG_LIVED)
+    for inputs in previews.values():
+        assert (
+            inputs["comment-on-pr"] is True and inputs["diff"] is True and inputs["policyPacks"] == "policy"
+        )
+
+
+def test_pull_requests_run_the_tests_and_the_policy_checks_for_every_stack():
+    commands = {
+        expand(c, job, workflow, matrix)
+        for path, name, job, workflow in jobs()
+        if "pull_request" in triggers(workflow)
+        for matrix in variants(job) or [{}]
+        for c in runs(job)
+    }
+    assert "make test" in commands
+    assert {f"make policy STACK={stack}" for stack in LONG_LIVED} <= commands
+
+
+def test_the_drift_check_refreshes_every_stack_and_fails_on_any_change():
+    checked = set()
+    for _path, _name, job, workflow in jobs():
+        if "schedule" in triggers(workflow):
+            for matrix in variants(job):
+                for inputs in pulumi_steps(job):
+                    assert inputs["command"] == "preview"
+                    assert inputs["refresh"] is True and inputs["expect-no-changes"] is True
+                    checked.add(expand(inputs["stack-name"], job, workflow, matrix))
+            assert any(
+                step.get("if") == "failure()" and "gh issue create" in step.get("run", "")
+                for step in job["steps"]
+            )
+    assert checked == set(LONG_LIVED)
+
+
+def test_each_pull_request_gets_its_own_stack_created_on_push_and_torn_down_on_close():
+    workflow = next(
+        load(p)
+        for p in WORKFLOWS
+        if "pull_request" in triggers(load(p))
+        and "closed" in (triggers(load(p))["pull_request"] or {}).get("types", [])
+    )
+    assert {"opened", "synchronize", "closed"} <= set(triggers(workflow)["pull_request"]["types"])
+    created = destroyed = False
+    for job in workflow["jobs"].values():
+        for operation, stack, _ in stacks_of(job, workflow):
+            if operation == "up" and EPHEMERAL.fullmatch(stack):
+                assert "!= 'closed'" in job["if"]
+                assert any(i.get("upsert") is True for i in pulumi_steps(job))
+                created = True
+            if operation == "teardown" and EPHEMERAL.fullmatch(stack):
+                assert "== 'closed'" in job["if"]
+                assert any(re.search(r"-m baseline teardown --stack \S+ --yes", c) for c in runs(job))
+                destroyed = True
+    assert created and destroyed
+
+
+@pytest.mark.parametrize(("path", "name", "job", "workflow"), jobs(), ids=job_ids())
+def test_cloud_jobs_get_credentials_from_oidc_and_secrets_never_from_the_file(path, name, job, workflow):
+    touches_cloud = any(i.get("command") for i in pulumi_steps(job)) or any(
+        "-m baseline teardown" in c or "-m baseline sweep" in c for c in runs(job)
+    )
+    if not touches_cloud:
+        return
+    assert (job.get("permissions") or {}).get("id-token") == "write", f"{path.name}:{name}"
+    aws = [s for s in job["steps"] if s.get("uses", "").startswith("aws-actions/configure-aws-credentials@")]
+    assert aws and "role-to-assume" in aws[0]["with"], f"{path.name}:{name} assumes no role"
+    env = job.get("env") or {}
+    for key in SECRET_ENV:
+        assert env.get(key) == f"${{{{ secrets.{key} }}}}", f"{path.name}:{name}: {key}"
+
+
+def test_the_pulumi_cli_version_is_the_sdk_version():
+    pinned = re.search(r"^pulumi==([\d.]+)$", (ROOT / "requirements.txt").read_text(), re.MULTILINE)
+    assert (ROOT / ".pulumi-version").read_text().strip() == pinned.group(1)
+
+
+def test_no_workflow_that_runs_pulumi_cancels_a_run_in_progress():
+    """A Pulumi operation killed mid-way leaves a lock (and, for an update, pending operations)."""
+    for path in WORKFLOWS:
+        workflow = load(path)
+        if any(pulumi_steps(job) or runs_teardown(job) for job in workflow["jobs"].values()):
+            assert (workflow.get("concurrency") or {}).get("cancel-in-progress") is False, path.name
+
+
+def runs_teardown(job: dict) -> bool:
+    return any("-m baseline teardown" in c for c in runs(job))
