@@ -1,0 +1,163 @@
+"""Plan performance, measured against the import floor in the same run.
+
+Usage: .venv/bin/python benchmarks/plan_benchmark.py [--repeat N] [--json PATH]
+
+Measures (each a median of N fresh processes, so imports are counted the way a user pays them):
+- the import floor: ``python -c "import pulumi, pulumi_alicloud, pulumi_aws"``;
+- ``python -m baseline plan --stack S --format json`` for each checked-in stack, as a ratio to
+  the floor;
+- synthetic stacks with 100 and 1,000 ECS instance-role attachments plus 200 RAM users: wall
+  time, peak memory (max RSS of the process) and the growth ratio t(1000)/t(100).
+
+Targets (checked at the end; the script exits 1 when one is missed): the largest real stack
+<= 1.5x the floor; 1,000 attachments < 10 s; growth ratio <= 12 (linear). This is a script,
+not a test: timing targets never run in the unit suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+TARGET_RATIO = 1.5
+TARGET_1000_SECONDS = 10.0
+TARGET_GROWTH = 12.0
+
+
+def timed(command: list[str]) -> tuple[float, int]:
+    """Wall seconds and peak RSS (KiB) of one fresh process (os.wait4 gives its own rusage)."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - start
+    stderr = process.stderr.read().decode() if process.stderr else ""
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{stderr}")
+    return elapsed, usage.ru_maxrss
+
+
+def median_of(command: list[str], repeat: int) -> tuple[float, int]:
+    runs = [timed(command) for _ in range(repeat)]
+    return statistics.median(t for t, _ in runs), max(m for _, m in runs)
+
+
+def instance_id(i: int) -> str:
+    return f"i-bench{i:015d}"
+
+
+def synthetic_stack(attachments: int, users: int) -> str:
+    """A dev-like stack with ``attachments`` instance-role attachments and ``users`` RAM users.
+
+    Attachments come from S4 (one role, many instances); users from S5's ECI users, the one
+    scenario whose user list is open-ended.
+    """
+    lines = [
+        "config:",
+        "  ecs-access-baseline:environment: bench",
+        "  ecs-access-baseline:naming:",
+        "    prefix: bench-",
+        "  ecs-access-baseline:alicloud:",
+        '    accountId: "5012345678901234"',
+        "    region: cn-hangzhou",
+        "    strictScoping: false",
+        "  ecs-access-baseline:ecsInstanceRole:",
+        "    enabled: true",
+        "    instances:",
+        *[f"      - id: {instance_id(i)}" for i in range(attachments)],
+        "  ecs-access-baseline:eciAccess:",
+        "    enabled: true",
+        "    serviceLinkedRole: existing",
+        "    users:",
+        *[f"      - name: eciViewer{i:04d}\n        access: read-only" for i in range(users)],
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5, help="runs per measurement (median)")
+    parser.add_argument("--json", help="also write the figures to this file")
+    args = parser.parse_args()
+
+    results: dict[str, object] = {"python": sys.version.split()[0], "cpus": os.cpu_count()}
+    floor, floor_mem = median_of([PYTHON, "-c", "import pulumi, pulumi_alicloud, pulumi_aws"], args.repeat)
+    results["import_floor_s"] = round(floor, 3)
+    results["import_floor_peak_kib"] = floor_mem
+    print(f"import floor                 {floor:6.3f} s  {floor_mem / 1024:6.1f} MiB")
+
+    stacks = {}
+    for stack in ("dev", "staging", "prod"):
+        seconds, memory = median_of(
+            [PYTHON, "-m", "baseline", "plan", "--stack", stack, "--format", "json"], args.repeat
+        )
+        count = len(
+            json.loads(
+                subprocess.run(
+                    [PYTHON, "-m", "baseline", "plan", "--stack", stack, "--format", "json"],
+                    cwd=ROOT,
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                ).stdout
+            )["resources"]
+        )
+        stacks[stack] = {"seconds": round(seconds, 3), "ratio": round(seconds / floor, 2), "resources": count}
+        print(
+            f"plan {stack:<8} {count:4d} resources {seconds:6.3f} s  {seconds / floor:4.2f}x floor  "
+            f"{memory / 1024:6.1f} MiB"
+        )
+    results["stacks"] = stacks
+
+    synthetic = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for attachments in (100, 1000):
+            path = Path(tmp) / f"Pulumi.bench{attachments}.yaml"
+            path.write_text(synthetic_stack(attachments, users=200))
+            command = [
+                PYTHON,
+                "-m",
+                "baseline",
+                "plan",
+                "--stack",
+                "bench",
+                "--format",
+                "json",
+                "--config-file",
+                str(path),
+            ]
+            seconds, memory = median_of(command, max(1, args.repeat // 2))
+            synthetic[attachments] = {"seconds": round(seconds, 3), "peak_mib": round(memory / 1024, 1)}
+            print(
+                f"synthetic {attachments:5d} attachments + 200 users  {seconds:6.3f} s  "
+                f"{memory / 1024:6.1f} MiB"
+            )
+    growth = synthetic[1000]["seconds"] / synthetic[100]["seconds"]
+    results["synthetic"] = synthetic
+    results["growth_ratio_1000_over_100"] = round(growth, 2)
+    print(f"growth t(1000)/t(100)        {growth:6.2f}")
+
+    largest = max(stacks.values(), key=lambda s: s["resources"])
+    checks = {
+        f"largest real stack <= {TARGET_RATIO}x floor": largest["ratio"] <= TARGET_RATIO,
+        f"1000 attachments < {TARGET_1000_SECONDS} s": synthetic[1000]["seconds"] < TARGET_1000_SECONDS,
+        f"growth ratio <= {TARGET_GROWTH}": growth <= TARGET_GROWTH,
+    }
+    results["targets"] = checks
+    for name, ok in checks.items():
+        print(f"{'PASS' if ok else 'MISS'}  {name}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+    return 0 if all(checks.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
