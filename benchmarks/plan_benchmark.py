@@ -50,6 +50,47 @@ def median_of(command: list[str], repeat: int) -> tuple[float, int]:
     return statistics.median(t for t, _ in runs), max(m for _, m in runs)
 
 
+# Where the largest stack's time goes, phase by phase, in one fresh process.
+BREAKDOWN = """
+import json, sys, time
+from pathlib import Path
+sys.path.insert(0, ".")
+T = time.perf_counter
+t0 = T()
+import pulumi, pulumi_alicloud, pulumi_aws
+t1 = T()
+from baseline.config import load_stack_file, resolve
+import baseline.plan, baseline.program
+t2 = T()
+resolved = resolve(load_stack_file(Path(sys.argv[1])))
+t3 = T()
+import pulumi_alicloud as a, pulumi_aws as w
+used = [a.ram.User, a.ram.Policy, a.ram.Role, a.ram.LoginProfile, a.ram.AccessKey,
+        a.ram.UserPolicyAttachment, a.ram.RolePolicyAttachment, a.ecs.RamRoleAttachment,
+        a.oos.SecretParameter, a.resourcemanager.ResourceGroup, a.resourcemanager.PolicyAttachment,
+        a.resourcemanager.ServiceLinkedRole, w.iam.Role, w.iam.Policy, w.iam.RolePolicyAttachment,
+        a.Provider, w.Provider]
+t4 = T()
+baseline.plan.render(resolved, "bench")
+t5 = T()
+baseline.plan.render(resolved, "bench")
+t6 = T()
+print(json.dumps({"import_floor": t1 - t0, "project_imports": t2 - t1, "config": t3 - t2,
+                  "provider_resource_modules": t4 - t3, "first_render": t5 - t4,
+                  "steady_render": t6 - t5}))
+"""
+
+
+def breakdown(stack_file: Path, repeat: int) -> dict[str, float]:
+    runs = []
+    for _ in range(repeat):
+        result = subprocess.run(
+            [PYTHON, "-c", BREAKDOWN, str(stack_file)], cwd=ROOT, capture_output=True, text=True, check=True
+        )
+        runs.append(json.loads(result.stdout))
+    return {key: round(statistics.median(r[key] for r in runs), 3) for key in runs[0]}
+
+
 def instance_id(i: int) -> str:
     return f"i-bench{i:015d}"
 
@@ -116,6 +157,13 @@ def main() -> int:
             f"{memory / 1024:6.1f} MiB"
         )
     results["stacks"] = stacks
+    largest_name = max(stacks, key=lambda name: stacks[name]["resources"])
+    phases = breakdown(ROOT / "stacks" / f"Pulumi.{largest_name}.yaml", args.repeat)
+    results["breakdown_" + largest_name] = phases
+    print(
+        f"where {largest_name}'s time goes (in-process, median): "
+        + ", ".join(f"{k} {v:.3f} s" for k, v in phases.items())
+    )
 
     synthetic = {}
     with tempfile.TemporaryDirectory() as tmp:
