@@ -33,7 +33,7 @@ from baseline.scenarios.eci_access import EciAccessSettings
 from baseline.scenarios.ecs_instance_role import EcsInstanceRoleSettings
 from baseline.scenarios.ecs_mcp_server import EcsMcpServerSettings
 from baseline.scenarios.patch_management import PatchManagementSettings
-from baseline.settings import Model, fix
+from baseline.settings import Model, check_alicloud_region, fix
 from baseline.spec import AwsScenarioSpec, ScenarioSpec, validate_alicloud, validate_aws
 
 SECRETS_KEY = "secrets"
@@ -91,14 +91,7 @@ class AlicloudSettings(Model):
             )
         return value
 
-    @field_validator("region")
-    @classmethod
-    def _region(cls, value: str) -> str:
-        if value not in limits.ALICLOUD_REGIONS:
-            close = difflib.get_close_matches(value, sorted(limits.ALICLOUD_REGIONS), 1)
-            hint = f"did you mean {close[0]!r}?" if close else "use a region id like 'cn-hangzhou'"
-            raise fix(f"{value!r} is not an Alibaba Cloud region", hint)
-        return value
+    _region = field_validator("region")(check_alicloud_region)
 
 
 class AwsSettings(Model):

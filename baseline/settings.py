@@ -8,6 +8,7 @@ reference names every key.
 
 from __future__ import annotations
 
+import difflib
 import re
 from typing import Literal
 
@@ -27,6 +28,27 @@ def fix(problem: str, remedy: str) -> ValueError:
 
 
 ResourceScope = Literal["wildcard", "arn"]
+
+
+def check_role_name(value: str) -> str:
+    """Shared by every RAM role setting: the cloud's role-name rule, before the naming rule."""
+    if (problem := limits.RAM_ROLE.check(value)) is not None:
+        raise fix(f"a RAM role name {problem}", "choose a name like 'PatchAutomationRole'")
+    return value
+
+
+def check_alicloud_region(value: str | None) -> str | None:
+    if value is not None and value not in limits.ALICLOUD_REGIONS:
+        close = difflib.get_close_matches(value, sorted(limits.ALICLOUD_REGIONS), 1)
+        hint = f"did you mean {close[0]!r}?" if close else "use a region id like 'cn-hangzhou'"
+        raise fix(f"{value!r} is not an Alibaba Cloud region", hint)
+    return value
+
+
+def check_session_duration(value: int) -> int:
+    if not limits.RAM_ROLE_SESSION_MIN <= value <= limits.RAM_ROLE_SESSION_MAX:
+        raise fix("the session duration must be 3600-43200 seconds", "use e.g. 3600")
+    return value
 
 
 class ConsoleLoginSettings(Model):
@@ -91,12 +113,7 @@ class RamRoleSettings(Model):
     )
     max_session_duration: int = Field(3600, description="Longest STS session in seconds (3600-43200).")
 
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        if (problem := limits.RAM_ROLE.check(value)) is not None:
-            raise fix(f"a RAM role name {problem}", "choose a name like 'PatchAutomationRole'")
-        return value
+    _name = field_validator("name")(check_role_name)
 
     @field_validator("trusted_services")
     @classmethod
@@ -110,12 +127,7 @@ class RamRoleSettings(Model):
                 )
         return value
 
-    @field_validator("max_session_duration")
-    @classmethod
-    def _duration(cls, value: int) -> int:
-        if not limits.RAM_ROLE_SESSION_MIN <= value <= limits.RAM_ROLE_SESSION_MAX:
-            raise fix("the session duration must be 3600-43200 seconds", "use e.g. 3600")
-        return value
+    _duration = field_validator("max_session_duration")(check_session_duration)
 
 
 def check_instance_ids(value: list[str]) -> list[str]:

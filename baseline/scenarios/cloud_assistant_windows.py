@@ -20,10 +20,9 @@ from baseline.scenarios.ecs_instance_role import (
     InstanceSettings,
     attachments,
     check_instances,
-    check_region,
     instance_role_spec,
 )
-from baseline.settings import ConsoleLoginSettings, Model, RamUserSettings, fix
+from baseline.settings import ConsoleLoginSettings, Model, RamUserSettings, check_alicloud_region, fix
 from baseline.spec import Grant, PolicySpec, ScenarioSpec, SecretParameterSpec
 
 KEY = "cloudAssistantWindows"
@@ -74,7 +73,7 @@ class SecretParameterSettings(Model):
             raise fix("an OOS parameter description is 1-200 characters", "shorten it")
         return value
 
-    _region = field_validator("region")(check_region)
+    _region = field_validator("region")(check_alicloud_region)
 
 
 def _default_windows_user() -> RamUserSettings:

@@ -6,8 +6,6 @@ Windows secret reader) and S5 (the ECI role) use them too.
 
 from __future__ import annotations
 
-import difflib
-
 from pydantic import Field, field_validator
 
 from baseline import limits
@@ -22,18 +20,18 @@ from baseline.documents.alicloud import (
 from baseline.errors import ConfigError
 from baseline.scenarios import AlicloudContext
 from baseline.scenarios.common import user_spec
-from baseline.settings import Model, RamUserSettings, ResourceScope, fix
+from baseline.settings import (
+    Model,
+    RamUserSettings,
+    ResourceScope,
+    check_alicloud_region,
+    check_role_name,
+    check_session_duration,
+    fix,
+)
 from baseline.spec import Grant, InstanceRoleSpec, PolicySpec, RoleSpec, ScenarioSpec
 
 KEY = "ecsInstanceRole"
-
-
-def check_region(value: str | None) -> str | None:
-    if value is not None and value not in limits.ALICLOUD_REGIONS:
-        close = difflib.get_close_matches(value, sorted(limits.ALICLOUD_REGIONS), 1)
-        hint = f"did you mean {close[0]!r}?" if close else "use a region id like 'cn-hangzhou'"
-        raise fix(f"{value!r} is not an Alibaba Cloud region", hint)
-    return value
 
 
 class InstanceSettings(Model):
@@ -49,7 +47,7 @@ class InstanceSettings(Model):
             raise fix(f"{value!r} is not an ECS instance id", "use ids like 'i-bp1abcdefgh123456789'")
         return value
 
-    _region = field_validator("region")(check_region)
+    _region = field_validator("region")(check_alicloud_region)
 
 
 def check_instances(value: list[InstanceSettings]) -> list[InstanceSettings]:
@@ -68,19 +66,8 @@ class InstanceRoleSettings(Model):
     description: str = Field("", description="Role description shown in the RAM console.")
     max_session_duration: int = Field(3600, description="Longest STS session in seconds (3600-43200).")
 
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        if (problem := limits.RAM_ROLE.check(value)) is not None:
-            raise fix(f"a RAM role name {problem}", "choose a name like 'EcsRamRoleDocumentTesting'")
-        return value
-
-    @field_validator("max_session_duration")
-    @classmethod
-    def _duration(cls, value: int) -> int:
-        if not limits.RAM_ROLE_SESSION_MIN <= value <= limits.RAM_ROLE_SESSION_MAX:
-            raise fix("the session duration must be 3600-43200 seconds", "use e.g. 3600")
-        return value
+    _name = field_validator("name")(check_role_name)
+    _duration = field_validator("max_session_duration")(check_session_duration)
 
 
 def instance_role_spec(
