@@ -460,11 +460,12 @@ def resolve(raw: RawConfig) -> Resolved:
     except ValidationError as error:
         raise _pydantic_error(error, raw.values) from None
     _check_stack(settings, raw)
+    naming = Naming(settings.naming.prefix, settings.naming.suffix)
     specs: list[ScenarioSpec] = []
     if settings.alicloud is not None:
         ctx = AlicloudContext(
             environment=settings.environment,
-            naming=Naming(settings.naming.prefix, settings.naming.suffix),
+            naming=naming,
             account_id=settings.alicloud.account_id,
             region=settings.alicloud.region,
             strict_scoping=settings.alicloud.strict_scoping,
@@ -478,7 +479,7 @@ def resolve(raw: RawConfig) -> Resolved:
     if settings.aws is not None:
         aws_ctx = AwsContext(
             environment=settings.environment,
-            naming=Naming(settings.naming.prefix, settings.naming.suffix),
+            naming=naming,
             account_id=settings.aws.account_id,
             region=settings.aws.region,
         )

@@ -387,19 +387,8 @@ def by_kind(specs: list[ScenarioSpec]) -> dict[str, list[str]]:
 
 
 # --- AWS -----------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class IamPolicySpec:
-    """A customer-managed IAM policy."""
-
-    key: str  # logical name inside the scenario, e.g. "read-only-monitoring"
-    name: str  # cloud name, naming rule applied
-    source: str  # config key the name came from
-    document: Document
-    description: str = ""
-
-    @property
-    def rendered(self) -> str:
-        return canonical_json(self.document)
+# A customer-managed IAM policy has exactly a RAM custom policy's shape.
+IamPolicySpec = PolicySpec
 
 
 @dataclass(frozen=True)

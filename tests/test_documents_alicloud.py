@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from guides import GUIDE_000_ECS, GUIDE_000_OOS, GUIDE_000_SNAPSHOT, GUIDE_001_ACTIONS
 
 from baseline.documents.alicloud import (
     PatchScope,
@@ -13,45 +14,6 @@ from baseline.documents.alicloud import (
     service_trust_policy,
 )
 from baseline.documents.render import canonical_json
-
-# Transcribed from the guides independently of the module's constants, so a typo in either
-# shows up as a difference.
-GUIDE_000_OOS = [
-    "oos:StartExecution",
-    "oos:ListExecutions",
-    "oos:GetExecution",
-    "oos:ListExecutionLogs",
-    "oos:ListTaskExecutions",
-    "oos:CancelExecution",
-    "oos:ListTemplates",
-    "oos:GetTemplate",
-    "oos:ListPatchBaselines",
-    "oos:GetPatchBaseline",
-    "oos:ListInstancePatches",
-    "oos:ListInstancePatchStates",
-]
-GUIDE_000_ECS = [
-    "ecs:DescribeInstances",
-    "ecs:DescribeInvocations",
-    "ecs:DescribeInvocationResults",
-    "ecs:InvokeCommand",
-]
-GUIDE_000_SNAPSHOT = ["ecs:CreateSnapshot", "ecs:DescribeSnapshots"]
-GUIDE_001_ACTIONS = [
-    "ecs:DescribeInstances",
-    "ecs:DescribeTagKeys",
-    "ecs:DescribeTags",
-    "ecs:CreateCommand",
-    "ecs:DescribeCommands",
-    "ecs:InvokeCommand",
-    "ecs:RunCommand",
-    "ecs:DeleteCommand",
-    "ecs:DescribeInvocations",
-    "ecs:DescribeInvocationResults",
-    "ecs:StopInvocation",
-    "ecs:DescribeCloudAssistantStatus",
-    "ecs:InstallCloudAssistant",
-]
 
 
 def all_actions(document: dict) -> list[str]:

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from conftest import ROOT, STACKS, plan_of
+from guides import GUIDE_000_ECS, GUIDE_000_OOS, GUIDE_000_SNAPSHOT
 
 from baseline import access, limits
 from baseline.config import RawConfig, StackSettings, load_stack_file, resolve
@@ -24,27 +25,7 @@ from baseline.plan import render
 # --- the guides' own words -----------------------------------------------------------------------
 
 # Seed 000: the actions of the patch-management policy, statement by statement.
-PATCH_OOS = (
-    "oos:StartExecution",
-    "oos:ListExecutions",
-    "oos:GetExecution",
-    "oos:ListExecutionLogs",
-    "oos:ListTaskExecutions",
-    "oos:CancelExecution",
-    "oos:ListTemplates",
-    "oos:GetTemplate",
-    "oos:ListPatchBaselines",
-    "oos:GetPatchBaseline",
-    "oos:ListInstancePatches",
-    "oos:ListInstancePatchStates",
-)
-PATCH_ECS = (
-    "ecs:DescribeInstances",
-    "ecs:DescribeInvocations",
-    "ecs:DescribeInvocationResults",
-    "ecs:InvokeCommand",
-)
-PATCH_SNAPSHOTS = ("ecs:CreateSnapshot", "ecs:DescribeSnapshots")
+PATCH_OOS, PATCH_ECS, PATCH_SNAPSHOTS = GUIDE_000_OOS, GUIDE_000_ECS, GUIDE_000_SNAPSHOT
 PATCH_TEMPLATE = "ACS-ECS-BulkyApplyPatchBaseline"
 OTHER_TEMPLATE = "ACS-ECS-SomethingElse"
 
