@@ -28,7 +28,7 @@ from typing import Any, Protocol, TextIO
 
 from baseline import PROJECT
 from baseline.errors import ConfigError
-from baseline.stackfile import ROOT, stack_file
+from baseline.stackfile import ROOT, checked_stack_file
 
 EXIT_DONE = 0
 EXIT_FAILED = 1
@@ -134,10 +134,7 @@ def open_workspace(stack: str, config_file: str | None) -> Workspace:
     return AutomationWorkspace(stack, ROOT, config_file)
 
 
-def check_test_stack(stack: str, path: Path) -> None:
-    """Refuse anything that is not a throw-away test stack (raises ConfigError, exit 2)."""
-    from baseline.config import load_stack_file
-
+def refuse_prod_name(stack: str) -> None:
     if stack.rsplit("/", 1)[-1] == "prod":
         raise ConfigError(
             key="--stack",
@@ -145,6 +142,13 @@ def check_test_stack(stack: str, path: Path) -> None:
             problem="teardown never destroys the prod stack",
             fix="teardown is for test stacks; change prod through a reviewed pull request",
         )
+
+
+def check_test_stack(stack: str, path: Path) -> None:
+    """Refuse anything that is not a throw-away test stack (raises ConfigError, exit 2)."""
+    from baseline.config import load_stack_file
+
+    refuse_prod_name(stack)
     if not path.is_file():
         raise ConfigError(
             key="--stack",
@@ -192,6 +196,7 @@ def run(
     *,
     yes: bool = False,
     config_file: str | None = None,
+    as_stack: bool = False,
     workspace_factory: Callable[[str, str | None], Workspace] | None = None,
     stdin: TextIO | None = None,
     out: TextIO | None = None,
@@ -200,7 +205,8 @@ def run(
     stdin = stdin or sys.stdin
     out = out or sys.stdout
     err = sys.stderr
-    check_test_stack(stack, stack_file(stack, config_file))
+    refuse_prod_name(stack)
+    check_test_stack(stack, checked_stack_file(stack, config_file, as_stack=as_stack))
     if not yes and not stdin.isatty():
         print(
             f"error: --stack {stack}: no terminal to confirm the teardown on. "
