@@ -59,8 +59,14 @@ def _can(args: argparse.Namespace) -> int:
     access.check_request(principal, args.action, args.resource)
     context = access.parse_context(args.context)
     grants = access.grants_of(plan, principal)
-    decision = grants.decide(args.action, args.resource, context)
-    result = access.report(args.stack, grants, args.action, args.resource, context, decision)
+    if args.resource == "*":
+        # "*" is not one resource a request names: read it as "any resource" (see decide_any).
+        decision, allowed_on = grants.decide_any(args.action, context)
+        result = access.report(args.stack, grants, args.action, args.resource, context, decision)
+        result["allowedOn"] = allowed_on
+    else:
+        decision = grants.decide(args.action, args.resource, context)
+        result = access.report(args.stack, grants, args.action, args.resource, context, decision)
     text = (
         json.dumps(result, indent=2) + "\n"
         if args.format == "json"
@@ -126,7 +132,7 @@ def parser() -> argparse.ArgumentParser:
     _stack_arguments(can, "use this stack file instead of stacks/Pulumi.<stack>.yaml")
     can.add_argument("--principal", required=True, help="RAM user, RAM role or IAM role name as in the cloud")
     can.add_argument("--action", required=True, help="e.g. ecs:RunCommand")
-    can.add_argument("--resource", required=True, help="an acs:/arn: ARN, or *")
+    can.add_argument("--resource", required=True, help="an acs:/arn: ARN, or * for any resource")
     can.add_argument(
         "--context",
         action="append",

@@ -28,6 +28,7 @@ from typing import Any, Protocol, TextIO
 
 from baseline import PROJECT
 from baseline.errors import ConfigError
+from baseline.ops import faults
 from baseline.stackfile import ROOT, checked_stack_file
 
 EXIT_DONE = 0
@@ -216,11 +217,13 @@ def run(
         return EXIT_REFUSED
 
     try:
-        workspace = (workspace_factory or open_workspace)(stack, config_file)
+        with faults.reported(f"opening stack {stack}"):
+            workspace = (workspace_factory or open_workspace)(stack, config_file)
     except StackMissing:
         print(f"Stack {stack} does not exist in the backend: nothing to tear down.", file=out)
         return EXIT_DONE
-    deployment = workspace.export_stack()
+    with faults.reported(f"exporting the state of {stack}"):
+        deployment = workspace.export_stack()
     rows = resource_rows(deployment)
     print(f"Stack {stack}: {len(rows)} resources will be destroyed:", file=out)
     for row in rows:
@@ -241,7 +244,8 @@ def run(
     started = clock()
     unprotected, count = unprotect(deployment)
     if count:
-        workspace.import_stack(unprotected)
+        with faults.reported(f"unprotecting the resources of {stack}"):
+            workspace.import_stack(unprotected)
         print(f"Unprotected {count} resources in the stack's state.", file=out)
 
     deleted: list[Progress] = []
@@ -269,7 +273,8 @@ def run(
             file=out,
         )
         return EXIT_CANCELLED
-    workspace.remove_stack()
+    with faults.reported(f"removing stack {stack} from the backend"):
+        workspace.remove_stack()
     elapsed = clock() - started
     print(
         f"Tore down {stack}: {len(deleted)} resources destroyed in {elapsed:.1f}s; stack removed.",
