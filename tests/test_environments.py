@@ -49,7 +49,7 @@ def test_the_pack_offers_no_setting_that_redefines_production():
 
 
 def test_the_pipeline_test_stacks_use_an_enumerated_environment():
-    from baseline import ephemeral
+    from baseline.ops import ephemeral
 
     assert ephemeral.ENVIRONMENT in environments.ENVIRONMENTS
     assert not environments.is_production(ephemeral.ENVIRONMENT)
