@@ -26,7 +26,7 @@ def stack_file(stack: str, config_file: str | None) -> Path:
 
 
 def _plan(args: argparse.Namespace) -> int:
-    from baseline.config import load_stack_file, resolve
+    from baseline.config import load_stack_file, resolve, unset_note
     from baseline.plan import render, to_json, to_table
 
     path = stack_file(args.stack, args.config_file)
@@ -37,8 +37,11 @@ def _plan(args: argparse.Namespace) -> int:
             problem=f"no stack file at {path}",
             fix="use dev, staging or prod, or pass --config-file PATH",
         )
-    plan = render(resolve(load_stack_file(path)), args.stack)
+    resolved = resolve(load_stack_file(path, args.stack))
+    plan = render(resolved, args.stack)
     sys.stdout.write(to_json(plan) if args.format == "json" else to_table(plan))
+    if (note := unset_note(resolved)) is not None:
+        print(note, file=sys.stderr)
     return 0
 
 
@@ -54,7 +57,7 @@ def _rendered(args: argparse.Namespace) -> dict:
             problem=f"no stack file at {path}",
             fix="use dev, staging or prod, or pass --config-file PATH",
         )
-    return render(resolve(load_stack_file(path)), args.stack)
+    return render(resolve(load_stack_file(path, args.stack)), args.stack)
 
 
 def _can(args: argparse.Namespace) -> int:
