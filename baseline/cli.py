@@ -12,17 +12,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from baseline.errors import ConfigError, PlanError
+from baseline.stackfile import stack_file
 
-ROOT = Path(__file__).resolve().parent.parent
 EXIT_CONFIG = 2
 EXIT_PLAN = 3
-
-
-def stack_file(stack: str, config_file: str | None) -> Path:
-    return Path(config_file) if config_file else ROOT / "stacks" / f"Pulumi.{stack}.yaml"
 
 
 def _plan(args: argparse.Namespace) -> int:
@@ -99,13 +94,13 @@ def _policy(args: argparse.Namespace) -> int:
 
 
 def _teardown(args: argparse.Namespace) -> int:
-    from baseline import teardown
+    from baseline.ops import teardown
 
     return teardown.run(args.stack, yes=args.yes, config_file=args.config_file)
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from baseline import sweep
+    from baseline.ops import sweep
 
     return sweep.run(args.cloud, args.prefix, older_than=args.older_than, delete=args.delete)
 

@@ -21,6 +21,7 @@ import yaml
 from pydantic import Field, ValidationError, field_validator
 
 from baseline import PROJECT, limits
+from baseline.environments import ENVIRONMENTS, Environment, is_production, is_strict
 from baseline.errors import ConfigError, set_command
 from baseline.naming import Naming
 from baseline.scenarios import AlicloudContext, AwsContext
@@ -36,7 +37,7 @@ from baseline.scenarios.eci_access import EciAccessSettings
 from baseline.scenarios.ecs_instance_role import EcsInstanceRoleSettings
 from baseline.scenarios.ecs_mcp_server import EcsMcpServerSettings
 from baseline.scenarios.patch_management import PatchManagementSettings
-from baseline.settings import Model, check_alicloud_region, fix
+from baseline.settings import AT_KEY_ERROR, Model, check_alicloud_region, fix
 from baseline.spec import (
     AwsScenarioSpec,
     ScenarioSpec,
@@ -159,9 +160,11 @@ class AwsSettings(Model):
 class StackSettings(Model):
     """Everything a stack file says, under the ``ecs-access-baseline:`` namespace."""
 
-    environment: str = Field(
-        description="Environment name: `dev`, `staging`, `prod` or another lowercase word; "
-        "`prod` turns on the production rules. Used in tags and tag-based policies."
+    environment: Environment = Field(
+        description="One of `dev`, `test` (throw-away pull-request stacks), `staging`, `prod`. "
+        "`prod` turns on the production rules, `staging` and `prod` the strict command rules; the "
+        "policy pack reads the same names from the resources' `environment` tag "
+        "(`baseline/environments.py`). Used in tags and tag-based policies."
     )
     naming: NamingSettings = Field(
         default_factory=NamingSettings, description="Naming rule for account-global names."
@@ -201,18 +204,26 @@ class StackSettings(Model):
         description="S6 IAM roles for the Amazon ECS MCP server (seed 004).",
     )
 
-    @field_validator("environment")
+    @field_validator("environment", mode="before")
     @classmethod
-    def _environment(cls, value: str) -> str:
-        import re
-
-        if not re.fullmatch(r"[a-z][a-z0-9-]{1,31}", value):
-            raise fix("an environment is a lowercase word", "use dev, staging or prod")
+    def _environment(cls, value: Any) -> Any:
+        if value not in ENVIRONMENTS:
+            close = difflib.get_close_matches(str(value).lower(), ENVIRONMENTS, 1, 0.5)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise fix(
+                f"the environment is one of {', '.join(ENVIRONMENTS)} (it decides which production "
+                "rules apply, for configuration and the policy pack alike)",
+                f"{hint}use one of {', '.join(ENVIRONMENTS)}",
+            )
         return value
 
     @property
     def is_production(self) -> bool:
-        return self.environment == "prod"
+        return is_production(self.environment)
+
+    @property
+    def is_strict(self) -> bool:
+        return is_strict(self.environment)
 
 
 @dataclass(frozen=True)
@@ -271,10 +282,17 @@ def load_stack_file(path: Path, stack: str | None = None) -> RawConfig:
             key="--config-file",
             value=str(path),
             problem="a stack file is a YAML map with a `config` key",
-            fix="see stacks/Pulumi.dev.yaml for the layout",
+            fix="start the file with 'config:' and indent the ecs-access-baseline:* keys under it",
         )
     _check_encryption_salt(document.get("encryptionsalt"), stack)
     config = document.get("config") or {}
+    if not isinstance(config, dict):
+        raise ConfigError(
+            key="--config-file",
+            value=str(path),
+            problem=f"its `config` is a {_yaml_kind(config)}, but it must be a map of keys to values",
+            fix="write each setting as 'ecs-access-baseline:<key>: <value>' indented under config:",
+        )
     values: dict[str, Any] = {}
     for key, value in config.items():
         namespace, _, name = str(key).partition(":")
@@ -323,6 +341,12 @@ def load_stack_file(path: Path, stack: str | None = None) -> RawConfig:
         secrets[str(name)] = SecretValue(PLAN_PLACEHOLDER)
     _refuse_inline_secrets(values, "", stack)
     return RawConfig(values=values, secrets=secrets, stack=stack)
+
+
+def _yaml_kind(value: Any) -> str:
+    return {list: "list", str: "string", int: "number", float: "number", bool: "boolean"}.get(
+        type(value), type(value).__name__
+    )
 
 
 def _check_encryption_salt(salt: object, stack: str) -> None:
@@ -415,6 +439,14 @@ def _pydantic_error(error: ValidationError, values: dict[str, Any]) -> ConfigErr
     """The first pydantic error as one ConfigError naming the key and a fix."""
     first = sorted(error.errors(), key=lambda e: [str(p) for p in e["loc"]])[0]
     loc = [str(p) for p in first["loc"]]
+    if first["type"] == AT_KEY_ERROR:
+        # A model validator named the setting it refuses; the value there is the user's.
+        loc += first["ctx"]["key"].split(".")
+        problem, remedy = first["ctx"]["problem"], first["ctx"]["remedy"]
+        value = _lookup(values, loc)
+        if value is _ABSENT or isinstance(value, (dict, list)):
+            return ConfigError(key=".".join(loc), problem=problem, fix=remedy)
+        return ConfigError(key=".".join(loc), value=value, problem=problem, fix=remedy)
     key = ".".join(loc)
     kind = first["type"]
     message = first["msg"].removeprefix("Value error, ")
@@ -446,9 +478,26 @@ def _pydantic_error(error: ValidationError, values: dict[str, Any]) -> ConfigErr
             "too_short": "add at least one entry",
         }.get(kind, "see README, Configuration")
     value = first.get("input")
-    if isinstance(value, dict) and kind.startswith("value_error"):
+    # A map, or a list of maps, is the user's own block: naming the key says enough.
+    if kind.startswith("value_error") and (
+        isinstance(value, dict) or (isinstance(value, list) and any(isinstance(v, dict) for v in value))
+    ):
         return ConfigError(key=key, problem=problem, fix=remedy)
     return ConfigError(key=key, value=value, problem=problem, fix=remedy)
+
+
+_ABSENT = object()
+
+
+def _lookup(values: Any, loc: list[str]) -> Any:
+    for part in loc:
+        if isinstance(values, list) and part.isdigit() and int(part) < len(values):
+            values = values[int(part)]
+        elif isinstance(values, dict) and part in values:
+            values = values[part]
+        else:
+            return _ABSENT
+    return values
 
 
 def _known_keys(loc: list[str]) -> list[str]:
@@ -517,6 +566,14 @@ def _check_stack(settings: StackSettings, raw: RawConfig) -> None:
                         value=False,
                         problem="console users in prod must bind an MFA device",
                         fix="set mfaBindRequired: true",
+                    )
+                if user.console and not user.console.password_reset_required:
+                    raise ConfigError(
+                        key=f"{key}.{user_key}.console.passwordResetRequired",
+                        value=False,
+                        problem="console users in prod must replace the initial password at the "
+                        "first logon (whoever set it, and the state file, know it)",
+                        fix="remove passwordResetRequired (default true) or set it to true",
                     )
 
 

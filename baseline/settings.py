@@ -10,21 +10,68 @@ from __future__ import annotations
 
 import difflib
 import re
-from typing import Literal
+from collections.abc import Iterable
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
 
 from baseline import limits
 
-
-class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=False, frozen=True)
+# The error type ``at`` raises; ``baseline.config`` appends its ``key`` to the error's location.
+AT_KEY_ERROR = "config_key"
 
 
 def fix(problem: str, remedy: str) -> ValueError:
     """A validation error whose text says what is wrong and how to fix it."""
     return ValueError(f"{problem}. Fix: {remedy}")
+
+
+def at(key: str, problem: str, remedy: str) -> PydanticCustomError:
+    """Like ``fix``, from a model validator, for the setting ``key`` (camelCase, dotted) of the
+    model: the error then names that setting, not the whole block."""
+    return PydanticCustomError(
+        AT_KEY_ERROR, "{problem}. Fix: {remedy}", {"key": key, "problem": problem, "remedy": remedy}
+    )
+
+
+def _identity(item: Any) -> Any:
+    """What makes two list entries the same: a name or id where the entry has one."""
+    for attribute in ("name", "id"):
+        if isinstance(item, BaseModel) and isinstance(getattr(item, attribute, None), str):
+            return getattr(item, attribute)
+    if isinstance(item, BaseModel):
+        return item.model_dump_json()
+    return item
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=False, frozen=True)
+
+    @field_validator("*")
+    @classmethod
+    def _list_entries(cls, value: Any, info: ValidationInfo) -> Any:
+        """Every list of every setting: no empty entry, no entry twice (a duplicate or a blank is
+        a typo, and a blank OS user or principal would read as "anyone" to a reviewer)."""
+        if not isinstance(value, list):
+            return value
+        seen: set[Any] = set()
+        for index, item in enumerate(value):
+            if isinstance(item, str) and not item.strip():
+                raise fix(f"entry {index} is empty", "remove the empty entry")
+            identity = _identity(item)
+            if identity in seen:
+                raise fix(f"{identity!r} is listed twice", "list each entry once")
+            seen.add(identity)
+        return value
+
+    def refuse_irrelevant(self, keys: Iterable[str], when: str, remedy: str) -> None:
+        """Refuse settings given explicitly that have no effect ``when`` (e.g. "in allow-list mode")."""
+        aliases = {name: info.alias or name for name, info in type(self).model_fields.items()}
+        for name in keys:
+            if name in self.model_fields_set:
+                raise at(aliases[name], f"{aliases[name]} has no effect {when}", remedy)
 
 
 ResourceScope = Literal["wildcard", "arn"]

@@ -53,9 +53,10 @@ def _secret_values(path: Path) -> list[str]:
     import yaml
 
     try:
-        config = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
+        document = yaml.safe_load(path.read_text())
     except yaml.YAMLError:
         return []
+    config = document.get("config") if isinstance(document, dict) else document
     found: list[str] = []
 
     def walk(value, secret: bool) -> None:
