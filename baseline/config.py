@@ -8,8 +8,11 @@ cross-scenario limits (``spec.validate_alicloud``) and returns the settings and 
 
 from __future__ import annotations
 
+import base64
+import binascii
 import difflib
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +22,7 @@ from pydantic import Field, ValidationError, field_validator
 
 from baseline import PROJECT, limits
 from baseline.environments import ENVIRONMENTS, Environment, is_production, is_strict
-from baseline.errors import ConfigError
+from baseline.errors import ConfigError, set_command
 from baseline.naming import Naming
 from baseline.scenarios import AlicloudContext, AwsContext
 from baseline.scenarios import cloud_assistant as s2_module
@@ -35,10 +38,45 @@ from baseline.scenarios.ecs_instance_role import EcsInstanceRoleSettings
 from baseline.scenarios.ecs_mcp_server import EcsMcpServerSettings
 from baseline.scenarios.patch_management import PatchManagementSettings
 from baseline.settings import AT_KEY_ERROR, Model, check_alicloud_region, fix
-from baseline.spec import AwsScenarioSpec, ScenarioSpec, validate_alicloud, validate_aws
+from baseline.spec import (
+    AwsScenarioSpec,
+    ScenarioSpec,
+    SecretNeed,
+    secret_needs,
+    validate_alicloud,
+    validate_aws,
+)
 
 SECRETS_KEY = "secrets"
-PLAN_PLACEHOLDER = "plan-placeholder-secret"  # stands for a `secure:` value the plan cannot decrypt
+# Stands for a secret the plan cannot see: a `secure:` value (never decrypted offline) or one not
+# set yet. Rendered "[secret]" like every secret; never reaches the cloud (a real run refuses an
+# unset secret before registering anything, and decrypts the set ones itself).
+PLAN_PLACEHOLDER = "plan-placeholder-secret"
+UNNAMED_STACK = "<stack>"
+# The form the passphrase and cloud-KMS secrets providers write (Pulumi's symmetric crypter:
+# AES-256-GCM, base64 nonce and ciphertext). The nonce is 12 bytes; GCM adds a 16-byte tag.
+CIPHERTEXT = re.compile(r"v1:(?P<nonce>[A-Za-z0-9+/]+={0,2}):(?P<ciphertext>[A-Za-z0-9+/]+={0,2})")
+NONCE_BYTES = 12
+GCM_TAG_BYTES = 16
+
+
+def is_ciphertext(value: object) -> bool:
+    """True when ``value`` has the shape of a value Pulumi's symmetric crypter wrote."""
+    match = CIPHERTEXT.fullmatch(value) if isinstance(value, str) else None
+    if match is None:
+        return False
+    try:
+        nonce = base64.b64decode(match["nonce"], validate=True)
+        sealed = base64.b64decode(match["ciphertext"], validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return len(nonce) == NONCE_BYTES and len(sealed) >= GCM_TAG_BYTES
+
+
+def stack_of(path: Path) -> str:
+    """The stack a file belongs to by Pulumi's naming (``Pulumi.<stack>.yaml``)."""
+    match = re.fullmatch(r"Pulumi\.(.+)\.ya?ml", path.name)
+    return match[1] if match else UNNAMED_STACK
 
 
 @dataclass(frozen=True)
@@ -54,6 +92,7 @@ class RawConfig:
 
     values: dict[str, Any]
     secrets: dict[str, SecretValue]
+    stack: str = UNNAMED_STACK  # for the commands error messages give
 
 
 class NamingSettings(Model):
@@ -195,6 +234,9 @@ class Resolved:
     alicloud: list[ScenarioSpec]
     secrets: dict[str, SecretValue]
     aws: list[AwsScenarioSpec] = field(default_factory=list)
+    stack: str = UNNAMED_STACK
+    # Referenced but not set: the plan shows them as "[secret]"; a real run refuses them.
+    unset_secrets: tuple[SecretNeed, ...] = ()
 
 
 # Scenario config key -> (settings attribute, spec builder). Order is registration order.
@@ -210,8 +252,13 @@ AWS_SCENARIOS = {
 }
 
 
-def load_stack_file(path: Path) -> RawConfig:
-    """Read a Pulumi stack file; ``secure:`` values stand for secrets without decryption."""
+def load_stack_file(path: Path, stack: str | None = None) -> RawConfig:
+    """Read a Pulumi stack file; ``secure:`` values stand for secrets without decryption.
+
+    ``stack`` names the stack in the commands error messages give; by default it comes from the
+    file name.
+    """
+    stack = stack or stack_of(path)
     try:
         document = yaml.safe_load(path.read_text()) or {}
     except OSError as error:
@@ -237,6 +284,7 @@ def load_stack_file(path: Path) -> RawConfig:
             problem="a stack file is a YAML map with a `config` key",
             fix="start the file with 'config:' and indent the ecs-access-baseline:* keys under it",
         )
+    _check_encryption_salt(document.get("encryptionsalt"), stack)
     config = document.get("config") or {}
     if not isinstance(config, dict):
         raise ConfigError(
@@ -262,20 +310,37 @@ def load_stack_file(path: Path) -> RawConfig:
         raise ConfigError(
             key=SECRETS_KEY,
             problem="secrets is a map of named secret values",
-            fix="run: pulumi config set --secret --path 'secrets.<name>' <value>",
+            fix=f"delete it and set each with: {set_command('<name>', stack)} (it prompts for the value)",
         )
     for name, value in raw_secrets.items():
-        if isinstance(value, dict) and set(value) == {"secure"}:
-            secrets[str(name)] = SecretValue(PLAN_PLACEHOLDER)
-        else:
+        if not (isinstance(value, dict) and set(value) == {"secure"}):
             raise ConfigError(
                 key=f"{SECRETS_KEY}.{name}",
                 problem="this secret is stored in plain text in the stack file",
-                fix=f"delete it from the file and run: pulumi config set --secret --path "
-                f"'secrets.{name}' <value>",
+                fix=f"delete it from the file and run: {set_command(str(name), stack)} "
+                "(it prompts for the value)",
             )
-    _refuse_inline_secrets(values, "")
-    return RawConfig(values=values, secrets=secrets)
+        ciphertext = value["secure"]
+        if not isinstance(ciphertext, str):
+            raise ConfigError(
+                key=f"{SECRETS_KEY}.{name}",
+                problem="a `secure:` value is Pulumi ciphertext, a string; this one is "
+                + {bool: "true/false", int: "a number", float: "a number", dict: "a map", list: "a list"}.get(
+                    type(ciphertext), "empty"
+                ),
+                fix=f"delete the entry and run: {set_command(str(name), stack)} (it prompts for the value)",
+            )
+        if not is_ciphertext(ciphertext):
+            # The value itself is never shown: it may be a pasted secret.
+            raise ConfigError(
+                key=f"{SECRETS_KEY}.{name}",
+                problem="the `secure:` value is not Pulumi ciphertext (v1:<nonce>:<ciphertext>, "
+                "as the passphrase and awskms secrets providers write it)",
+                fix=f"delete the entry and run: {set_command(str(name), stack)} (it prompts for the value)",
+            )
+        secrets[str(name)] = SecretValue(PLAN_PLACEHOLDER)
+    _refuse_inline_secrets(values, "", stack)
+    return RawConfig(values=values, secrets=secrets, stack=stack)
 
 
 def _yaml_kind(value: Any) -> str:
@@ -284,7 +349,27 @@ def _yaml_kind(value: Any) -> str:
     )
 
 
-def from_pulumi_runtime() -> RawConfig:
+def _check_encryption_salt(salt: object, stack: str) -> None:
+    """``encryptionsalt`` (passphrase provider) is ``v1:<salt>:`` plus the ciphertext of "pulumi"."""
+    if salt is None:
+        return
+    parts = salt.split(":", 2) if isinstance(salt, str) else []
+    ok = len(parts) == 3 and parts[0] == "v1" and is_ciphertext(parts[2])
+    if ok:
+        try:
+            ok = bool(base64.b64decode(parts[1], validate=True))
+        except (binascii.Error, ValueError):
+            ok = False
+    if not ok:
+        raise ConfigError(
+            key="encryptionsalt",
+            problem="not a passphrase salt as Pulumi writes it (v1:<salt>:v1:<nonce>:<ciphertext>)",
+            fix=f"delete the line (and every secure: value), then run: pulumi stack select {stack} "
+            "--create --secrets-provider passphrase, which writes a new one",
+        )
+
+
+def from_pulumi_runtime(stack: str = UNNAMED_STACK) -> RawConfig:
     """The configuration a real ``pulumi up`` hands the program (values already decrypted).
 
     The engine passes config either through the runtime settings or the ``PULUMI_CONFIG``
@@ -307,23 +392,23 @@ def from_pulumi_runtime() -> RawConfig:
         raise ConfigError(
             key=SECRETS_KEY,
             problem="secrets are stored in plain text in the stack file",
-            fix="remove them and set each with: pulumi config set --secret --path 'secrets.<name>' <value>",
+            fix=f"remove them and set each with: {set_command('<name>', stack)} (it prompts for the value)",
         )
     if not isinstance(raw_secrets, dict):
         raise ConfigError(
             key=SECRETS_KEY,
             problem="secrets is a map of named secret values",
-            fix="run: pulumi config set --secret --path 'secrets.<name>' <value>",
+            fix=f"delete it and set each with: {set_command('<name>', stack)} (it prompts for the value)",
         )
     secrets = {str(k): SecretValue(str(v)) for k, v in raw_secrets.items()}
-    _refuse_inline_secrets(values, "")
-    return RawConfig(values=values, secrets=secrets)
+    _refuse_inline_secrets(values, "", stack)
+    return RawConfig(values=values, secrets=secrets, stack=stack)
 
 
 _PLAINTEXT_SECRET_KEYS = {"password", "accesskeysecret", "secret", "secretvalue", "value"}
 
 
-def _refuse_inline_secrets(value: Any, path: str) -> None:
+def _refuse_inline_secrets(value: Any, path: str, stack: str = UNNAMED_STACK) -> None:
     """A secret-looking key with a plain value anywhere outside ``secrets`` is refused."""
     if isinstance(value, dict):
         for key, item in value.items():
@@ -333,21 +418,21 @@ def _refuse_inline_secrets(value: Any, path: str) -> None:
                 raise ConfigError(
                     key=where,
                     problem="secret values live under `secrets` and are referenced by name",
-                    fix="run: pulumi config set --secret --path 'secrets.<name>' <value>, and "
-                    "reference <name> here",
+                    fix=f"delete it, run: {set_command('<name>', stack)} (it prompts for the value), "
+                    "and reference <name> here",
                 )
             # Keys a user might reach for when pasting a secret into the file.
             if lowered in _PLAINTEXT_SECRET_KEYS and isinstance(item, str):
                 raise ConfigError(
                     key=where,
                     problem="a secret value is written in plain text in the stack file",
-                    fix="delete it and run: pulumi config set --secret --path 'secrets.<name>' "
-                    "<value>, then reference <name>",
+                    fix=f"delete it, run: {set_command('<name>', stack)} (it prompts for the value), "
+                    "then reference <name>",
                 )
-            _refuse_inline_secrets(item, where)
+            _refuse_inline_secrets(item, where, stack)
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            _refuse_inline_secrets(item, f"{path}[{index}]")
+            _refuse_inline_secrets(item, f"{path}[{index}]", stack)
 
 
 def _pydantic_error(error: ValidationError, values: dict[str, Any]) -> ConfigError:
@@ -538,7 +623,10 @@ def resolve(raw: RawConfig) -> Resolved:
             scenario = getattr(settings, attr)
             if scenario.enabled:
                 specs.append(build(scenario, ctx))
-    validate_alicloud(specs, set(raw.secrets), values=_decrypted(raw.secrets))
+    validate_alicloud(specs, set(raw.secrets), values=_decrypted(raw.secrets), stack=raw.stack)
+    unset = tuple(need for need in secret_needs(specs) if need.name not in raw.secrets)
+    # The program builds the same either way; unset values never leave the plan (require_secrets).
+    secrets = {**raw.secrets, **{need.name: SecretValue(PLAN_PLACEHOLDER) for need in unset}}
     aws_specs: list[AwsScenarioSpec] = []
     if settings.aws is not None:
         aws_ctx = AwsContext(
@@ -552,4 +640,37 @@ def resolve(raw: RawConfig) -> Resolved:
             if scenario.enabled:
                 aws_specs.append(build(scenario, aws_ctx))
     validate_aws(aws_specs)
-    return Resolved(settings=settings, alicloud=specs, secrets=raw.secrets, aws=aws_specs)
+    return Resolved(
+        settings=settings,
+        alicloud=specs,
+        secrets=secrets,
+        aws=aws_specs,
+        stack=raw.stack,
+        unset_secrets=unset,
+    )
+
+
+def require_secrets(resolved: Resolved) -> None:
+    """A real run refuses to start while a referenced secret is not set (ConfigError, one line)."""
+    if not resolved.unset_secrets:
+        return
+    first, *others = resolved.unset_secrets
+    more = f" (also not set: {', '.join(n.name for n in others)})" if others else ""
+    raise ConfigError(
+        key=f"{SECRETS_KEY}.{first.name}",
+        problem=f"the {first.purpose} is not set{more}",
+        fix=f"run: {set_command(first.name, resolved.stack)} (it prompts for the value)"
+        + (f"; `python -m baseline secrets --stack {resolved.stack}` lists the others" if others else ""),
+    )
+
+
+def unset_note(resolved: Resolved) -> str | None:
+    """The one stderr line the offline plan prints about secrets that are not set yet."""
+    if not resolved.unset_secrets:
+        return None
+    names = ", ".join(n.name for n in resolved.unset_secrets)
+    if len(resolved.unset_secrets) == 1:
+        how = f"set it with: {set_command(names, resolved.stack)}"
+    else:
+        how = f"`python -m baseline secrets --stack {resolved.stack}` lists them and how to set each"
+    return f"note: not set yet, shown as [secret]: {names}; pulumi up refuses until then; {how}"

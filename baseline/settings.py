@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
@@ -101,16 +101,31 @@ def check_session_duration(value: int) -> int:
 class ConsoleLoginSettings(Model):
     """Console access (a RAM login profile)."""
 
-    password_secret: str = Field(
+    password_secret: str | None = Field(
+        None,
         description="Name of the entry under `secrets` that holds the initial console password "
-        "(set with `pulumi config set --secret --path 'secrets.<name>' <password>`)."
+        "(set with `pulumi config set --secret --path 'secrets.<name>' -s <stack>`, which prompts "
+        "for it). Default: none, a 32-character password is generated at deploy time (meeting any "
+        "RAM password policy) and handed out only as the secret stack output `initialPasswords`.",
     )
     password_reset_required: bool = Field(
-        True, description="The user must change the password at the first logon (the guides' choice)."
+        True,
+        description="The user must change the password at the first logon (the guides' choice). "
+        "Must stay true for a generated password.",
     )
     mfa_bind_required: bool = Field(
         False, description="The user must bind an MFA device at the next logon. Required in prod."
     )
+
+    @model_validator(mode="after")
+    def _generated_password_is_reset(self) -> ConsoleLoginSettings:
+        # A generated password travels through stack outputs: only its owner may keep one.
+        if self.password_secret is None and not self.password_reset_required:
+            raise fix(
+                "a generated console password must be changed at the first logon",
+                "set passwordResetRequired: true, or name a passwordSecret you set yourself",
+            )
+        return self
 
 
 class AccessKeySettings(Model):

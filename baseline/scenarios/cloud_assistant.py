@@ -35,7 +35,7 @@ CommandPolicyMode = Literal["allow-list", "deny-privileged"]
 def _default_command_user() -> RamUserSettings:
     return RamUserSettings(
         name="commandUser",
-        console=ConsoleLoginSettings(passwordSecret="commandUserPassword"),
+        console=ConsoleLoginSettings(),
     )
 
 
@@ -47,7 +47,7 @@ class CloudAssistantSettings(Model):
     user: RamUserSettings = Field(
         default_factory=_default_command_user,
         description="The RAM user that runs commands (default `commandUser`, console access "
-        "with password secret `commandUserPassword`).",
+        "with a generated password).",
     )
     policy_name: str = Field("commandUserPolicy", description="Name of the Cloud Assistant custom policy.")
     mode: CommandPolicyMode = Field(
