@@ -25,11 +25,14 @@ def _path(args: argparse.Namespace):
 
 
 def _plan(args: argparse.Namespace) -> int:
-    from baseline.config import load_stack_file, resolve
+    from baseline.config import load_stack_file, resolve, unset_note
     from baseline.plan import render, to_json, to_table
 
-    plan = render(resolve(load_stack_file(_path(args))), args.stack)
+    resolved = resolve(load_stack_file(_path(args), args.stack))
+    plan = render(resolved, args.stack)
     sys.stdout.write(to_json(plan) if args.format == "json" else to_table(plan))
+    if (note := unset_note(resolved)) is not None:
+        print(note, file=sys.stderr)
     return 0
 
 
@@ -37,7 +40,7 @@ def _rendered(args: argparse.Namespace) -> dict:
     from baseline.config import load_stack_file, resolve
     from baseline.plan import render
 
-    return render(resolve(load_stack_file(_path(args))), args.stack)
+    return render(resolve(load_stack_file(_path(args), args.stack)), args.stack)
 
 
 def _can(args: argparse.Namespace) -> int:

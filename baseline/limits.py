@@ -25,6 +25,14 @@ RAM_ROLE_SESSION_MAX = 43200
 RAM_POLICY_VERSIONS = 5
 RAM_PASSWORD_MIN = 8
 RAM_PASSWORD_MAX = 32
+# A RAM password policy (SetPasswordPolicy) may demand a minimum length up to 32, each of the four
+# character classes, up to 8 different characters and no user name. Generated console passwords
+# meet the strictest such policy, so they work whatever the account sets: 32 characters, at least
+# one of each class (the rest random, so far more than 8 different characters), symbols from the
+# plain ASCII set below (no quotes, backslash or space, which some consoles and shells mangle).
+RAM_PASSWORD_CLASSES = ("lower", "upper", "numeric", "special")
+RAM_PASSWORD_SYMBOLS = "!@#$%^&*()_+-="
+GENERATED_PASSWORD_LENGTH = RAM_PASSWORD_MAX
 
 ALICLOUD_ACCOUNT_ID = re.compile(r"^[0-9]{16}$")
 # ECS instance ids are "i-" followed by lowercase letters and digits (20 in all today).
@@ -32,6 +40,8 @@ ECS_INSTANCE_ID = re.compile(r"^i-[a-z0-9]{8,30}$")
 KMS_KEY_ID = re.compile(
     r"^(key-[A-Za-z0-9-]{8,64}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|alias/[A-Za-z0-9_/-]{1,255})$"
 )
+# OSS bucket naming: 3-63 lowercase letters, digits or '-', starting and ending with a letter or digit.
+OSS_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 # Resource Manager CreateResourceGroup: 3-50 letters, digits or hyphens, starting with a letter.
 RESOURCE_GROUP_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{2,49}$")
 RESOURCE_GROUP_DISPLAY_NAME_MAX = 50

@@ -19,6 +19,7 @@ from guides import GUIDE_000_ECS, GUIDE_000_OOS, GUIDE_000_SNAPSHOT
 
 from baseline import access, limits
 from baseline.config import RawConfig, StackSettings, load_stack_file, resolve
+from baseline.errors import ConfigError
 from baseline.naming import Naming
 from baseline.plan import render
 
@@ -33,6 +34,8 @@ OTHER_TEMPLATE = "ACS-ECS-SomethingElse"
 # the guide keeps out, and RAM compares the deny-privileged list without letter case.
 RUN_COMMAND_ACTIONS = ("ecs:RunCommand", "ecs:InvokeCommand")
 PRIVILEGED_SPELLINGS = ("root", "ROOT", "Root", "SYSTEM", "system", "System")
+# The Windows administrator, whom an allow-list can never name (and a deny-list stack may add).
+ALLOW_LIST_PRIVILEGED = ("Administrator", "administrator", "ADMINISTRATOR", "NT AUTHORITY\\SYSTEM")
 RUN_AS = "ecs:CommandRunAs"
 MODES = ("allow-list", "deny-privileged")
 
@@ -119,6 +122,13 @@ def patch_principals(stack: str) -> list[tuple[str, access.Grants]]:
     return [(named(settings, n), grants_for(plan, "alicloud", named(settings, n))) for n in names]
 
 
+def runs_patches(stack: str, name: str) -> bool:
+    """Who holds the guide's policy: the automation role, or an operator that has none."""
+    patch = settings_of(stack).patch_management
+    role = patch.automation_role
+    return role is None or name == named(settings_of(stack), role.name)
+
+
 def patch_requests(
     stack: str, region: str, account: str, template: str = PATCH_TEMPLATE
 ) -> list[tuple[str, str]]:
@@ -144,7 +154,30 @@ def test_the_patch_principals_can_scan_and_install_patches_on_their_own_resource
     alicloud = settings_of(stack).alicloud
     for name, grants in patch_principals(stack):
         for action, resource in patch_requests(stack, alicloud.region, alicloud.account_id):
-            assert can(grants, action, resource), f"{name} cannot {action} on {resource}"
+            if runs_patches(stack, name) or action.startswith("oos:"):
+                assert can(grants, action, resource), f"{name} cannot {action} on {resource}"
+
+
+def test_an_operator_starts_executions_that_the_automation_role_runs(stack):
+    """Seed 000 split (issue #10): the person starts the patch template with OOSAssumeRole set to
+    the automation role and may pass that role only; ECS actions live in the role alone."""
+    settings = settings_of(stack)
+    patch = settings.patch_management
+    require(patch.enabled and patch.operator_user and patch.automation_role, f"{stack}: no operator+role")
+    alicloud = settings.alicloud
+    grants = grants_for(plan_of(stack), "alicloud", named(settings, patch.operator_user.name))
+    role = named(settings, patch.automation_role.name)
+    assert can(grants, PASS_ROLE, role_arn(alicloud.account_id, role))
+    for other in ("AliyunOOSDefaultRole", named(settings, "AxtSecretRamRole"), "AdminRole"):
+        assert not can(grants, PASS_ROLE, role_arn(alicloud.account_id, other)), other
+    template = acs("oos", alicloud.region, alicloud.account_id, f"template/{PATCH_TEMPLATE}")
+    assert can(grants, "oos:StartExecution", template)
+    # Any other template (say, one that runs a shell command) cannot be started with the role.
+    other = acs("oos", alicloud.region, alicloud.account_id, "template/ACS-ECS-BulkyRunCommand")
+    assert not can(grants, "oos:StartExecution", other)
+    instance = acs("ecs", alicloud.region, alicloud.account_id, f"instance/{ANY_INSTANCE}")
+    for action in (*PATCH_ECS, "ecs:RunCommand"):
+        assert not can(grants, action, instance), action
 
 
 def test_in_a_strict_stack_the_patch_principals_stay_in_their_region_account_and_template(stack):
@@ -236,7 +269,7 @@ def command_user(plan: Mapping[str, Any], settings: StackSettings, scenario: str
 def privileged_users(settings: StackSettings, scenario: str) -> list[str]:
     """root and system in every spelling, and the stack's own denied users in every case."""
     command = getattr(settings, scenario)
-    extra = command.denied_users if command.mode == "deny-privileged" else []
+    extra = command.denied_users if command.mode == "deny-privileged" else ALLOW_LIST_PRIVILEGED
     spellings = {v for u in extra for v in (u, u.lower(), u.upper(), u.capitalize())}
     return sorted(set(PRIVILEGED_SPELLINGS) | spellings)
 
@@ -305,6 +338,17 @@ def _in_mode(stack: str, mode: str) -> tuple[dict, StackSettings]:
     for key in COMMAND_KEYS:
         if key in values:
             values[key]["mode"] = mode
+            if mode == "allow-list":
+                for irrelevant in ("deniedUsers", "allowCommandsWithoutRunAs"):
+                    values[key].pop(irrelevant, None)
+            else:
+                values[key].pop("runAsUsers", None)
+                values[key]["allowCommandsWithoutRunAs"] = True
+    if mode != "allow-list":
+        # The deny-list is a dev-only form (staging and prod refuse it, see the test below), so
+        # its root/system refusal is checked on the stack's own settings as a dev stack.
+        values["environment"] = "dev"
+        values["protectIdentities"] = False
     resolved = resolve(RawConfig(values=values, secrets=raw.secrets))
     return render(resolved, stack), resolved.settings
 
@@ -316,6 +360,26 @@ def test_both_policy_modes_keep_root_and_system_out(stack, mode, scenario):
     plan, settings = _in_mode(stack, mode)
     assert getattr(settings, scenario).mode == mode
     check_regular_users_only(plan, settings, scenario)
+
+
+@pytest.mark.parametrize("scenario", COMMAND_SCENARIOS)
+def test_strict_stacks_refuse_the_deny_list_form(stack, scenario):
+    """Staging and prod: a deny-list lets a command that names no OS user run as root/system."""
+    settings = require_command(stack, scenario)
+    require_strict_environment(settings)
+    raw = load_stack_file(ROOT / "stacks" / f"Pulumi.{stack}.yaml")
+    key = COMMAND_KEYS[COMMAND_SCENARIOS.index(scenario)]
+    values = copy.deepcopy(raw.values)
+    values[key] = {**values[key], "mode": "deny-privileged", "allowCommandsWithoutRunAs": True}
+    values[key].pop("runAsUsers", None)
+    with pytest.raises(ConfigError) as refused:
+        resolve(RawConfig(values=values, secrets=raw.secrets))
+    assert refused.value.key == f"{key}.mode"
+    assert "requires allow-list mode" in refused.value.problem
+
+
+def require_strict_environment(settings: StackSettings) -> None:
+    require(settings.is_strict, f"{settings.environment} is not staging or prod")
 
 
 # --- S3 the Windows logon password in OOS (seed 001) ---------------------------------------------
@@ -333,9 +397,9 @@ def secret_reader(stack: str) -> tuple[access.Grants, str, str, str]:
 def test_the_windows_instance_role_reads_its_own_secret_parameter(stack):
     grants, region, account, name = secret_reader(stack)
     assert can(grants, "oos:GetSecretParameter", acs("oos", region, account, f"secretparameter/{name}"))
-    # kms:GetSecretValue stays on "*" as in the guide: the parameter is encrypted with the
-    # account's default service key unless a key id is given, so no narrower resource is known.
-    assert can(grants, "kms:GetSecretValue", acs("kms", region, account, "secret/any"))
+    # OOS keeps a secret parameter as the KMS secret oos/<name>; the role reads that one only.
+    assert can(grants, "kms:GetSecretValue", acs("kms", region, account, f"secret/oos/{name}"))
+    assert not can(grants, "kms:GetSecretValue", acs("kms", region, account, "secret/any"))
 
 
 def test_in_a_strict_stack_the_windows_instance_role_reads_no_other_secret_parameter(stack):

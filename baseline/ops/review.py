@@ -72,7 +72,7 @@ def _render(path: Path | None, stack: str, side: str) -> dict[str, Any]:
     if path is None:
         return {"stack": stack, "resources": [], "outputs": {}}
     try:
-        return render(resolve(load_stack_file(path)), stack)
+        return render(resolve(load_stack_file(path, stack)), stack)
     except ConfigError as error:
         error.problem = f"{error.problem} (in the {side} stack file {path})"
         raise

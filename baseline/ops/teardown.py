@@ -157,7 +157,7 @@ def check_test_stack(stack: str, path: Path) -> None:
             problem=f"no stack file at {path}",
             fix="pass the stack's file with --config-file PATH",
         )
-    values = load_stack_file(path).values
+    values = load_stack_file(path, stack).values
     if values.get("environment") == "prod":
         raise ConfigError(
             key=f"{PROJECT}:environment",
