@@ -12,21 +12,16 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from baseline.errors import ConfigError, PlanError
+from baseline.stackfile import stack_file
 
-ROOT = Path(__file__).resolve().parent.parent
 EXIT_CONFIG = 2
 EXIT_PLAN = 3
 
 
-def stack_file(stack: str, config_file: str | None) -> Path:
-    return Path(config_file) if config_file else ROOT / "stacks" / f"Pulumi.{stack}.yaml"
-
-
 def _plan(args: argparse.Namespace) -> int:
-    from baseline.config import load_stack_file, resolve
+    from baseline.config import load_stack_file, resolve, unset_note
     from baseline.plan import render, to_json, to_table
 
     path = stack_file(args.stack, args.config_file)
@@ -37,8 +32,11 @@ def _plan(args: argparse.Namespace) -> int:
             problem=f"no stack file at {path}",
             fix="use dev, staging or prod, or pass --config-file PATH",
         )
-    plan = render(resolve(load_stack_file(path)), args.stack)
+    resolved = resolve(load_stack_file(path, args.stack))
+    plan = render(resolved, args.stack)
     sys.stdout.write(to_json(plan) if args.format == "json" else to_table(plan))
+    if (note := unset_note(resolved)) is not None:
+        print(note, file=sys.stderr)
     return 0
 
 
@@ -54,7 +52,7 @@ def _rendered(args: argparse.Namespace) -> dict:
             problem=f"no stack file at {path}",
             fix="use dev, staging or prod, or pass --config-file PATH",
         )
-    return render(resolve(load_stack_file(path)), args.stack)
+    return render(resolve(load_stack_file(path, args.stack)), args.stack)
 
 
 def _can(args: argparse.Namespace) -> int:
@@ -96,13 +94,13 @@ def _policy(args: argparse.Namespace) -> int:
 
 
 def _teardown(args: argparse.Namespace) -> int:
-    from baseline import teardown
+    from baseline.ops import teardown
 
     return teardown.run(args.stack, yes=args.yes, config_file=args.config_file)
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from baseline import sweep
+    from baseline.ops import sweep
 
     return sweep.run(args.cloud, args.prefix, older_than=args.older_than, delete=args.delete)
 

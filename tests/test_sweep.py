@@ -18,7 +18,8 @@ from alibabacloud_tea_openapi.exceptions import ClientException
 from conftest import ROOT
 from moto import mock_aws
 
-from baseline import cli, sweep
+from baseline import cli
+from baseline.ops import sweep
 
 PREFIX = "pr12-"
 LATER = datetime.now(UTC) + timedelta(hours=3)  # every seeded identity is 3h old by then

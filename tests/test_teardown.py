@@ -16,8 +16,9 @@ import pytest
 import yaml
 from conftest import ROOT
 
-from baseline import cli, ephemeral, teardown
-from baseline.teardown import DestroyFailed, Progress
+from baseline import cli
+from baseline.ops import ephemeral, teardown
+from baseline.ops.teardown import DestroyFailed, Progress
 
 ALIYUN_POLICY = "alicloud:ram/policy:Policy"
 ALIYUN_USER = "alicloud:ram/user:User"

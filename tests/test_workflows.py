@@ -24,17 +24,21 @@ from baseline import cli
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 LONG_LIVED = ("dev", "staging", "prod")
 EPHEMERAL = re.compile(r"test-pr-\$\{\{github\.event\.pull_request\.number\}\}")
-PINNED = re.compile(r"[\w.-]+/[\w.-]+(/[\w./-]+)?@(v\d+(\.\d+){0,2}|[0-9a-f]{40})")
-# pulumi/actions v6 inputs (its action.yml); a misspelt input is silently ignored by Actions.
+PINNED = re.compile(r"[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}")  # a tag can be moved; a commit cannot
+# pulumi/actions v7 inputs (its action.yml); a misspelt input is silently ignored by Actions.
 PULUMI_ACTION_INPUTS = {
     "command", "stack-name", "pulumi-version", "pulumi-version-file", "work-dir", "comment-on-pr",
     "comment-on-pr-number", "comment-on-summary", "github-token", "cloud-url", "secrets-provider",
-    "parallel", "message", "config-map", "expect-no-changes", "diff", "replace", "target",
-    "target-dependents", "policyPacks", "policyPackConfigs", "refresh", "upsert", "remove",
-    "edit-pr-comment", "color", "exclude-protected", "plan", "suppress-outputs", "suppress-progress",
-    "always-include-summary",
+    "parallel", "message", "config-map", "expect-no-changes", "diff", "replace", "exclude",
+    "exclude-dependents", "target", "target-dependents", "policyPacks", "policyPackConfigs", "refresh",
+    "upsert", "remove", "edit-pr-comment", "color", "exclude-protected", "plan", "suppress-outputs",
+    "suppress-progress", "always-include-summary", "continue-on-error", "log-verbosity", "log-flow",
+    "debug",
 }  # fmt: skip
-SECRET_ENV = ("PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE", "ALICLOUD_ACCESS_KEY", "ALICLOUD_SECRET_KEY")
+# The state backend's URL and passphrase: the only secrets a cloud job reads. Cloud access itself
+# is OIDC (no stored key): the roles come from the `pipeline` stack's outputs, set as variables.
+SECRET_ENV = ("PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE")
+SUPPORTED_PYTHONS = ["3.11", "3.12", "3.13"]
 
 
 @cache
@@ -75,13 +79,21 @@ def expand(text: str, job: dict, workflow: dict, matrix: dict[str, str]) -> str:
 
 
 def runs(job: dict) -> list[str]:
-    """Every shell command of a job, with continuation lines joined."""
+    """Every shell command of a job, continuation lines joined, the step's own `env:` resolved.
+
+    Expressions reach `run:` only through `env:` (tests/test_workflow_security.py), so a step's
+    `$STACK` stands for its `env: {STACK: ${{ matrix.stack }}}`.
+    """
     commands = []
     for step in job.get("steps", []):
         if "run" in step:
-            commands.extend(
-                line.strip() for line in step["run"].replace("\\\n", " ").splitlines() if line.strip()
+            env = {k: str(v) for k, v in (step.get("env") or {}).items()}
+            text = re.sub(
+                r'"?\$\{?(\w+)\}?"?',
+                lambda m, env=env: env.get(m.group(1), m.group(0)),
+                step["run"].replace("\\\n", " "),
             )
+            commands.extend(line.strip() for line in text.splitlines() if line.strip())
     return commands
 
 
@@ -141,7 +153,7 @@ def test_every_job_has_a_runner_and_steps(path, name, job, workflow):
 
 
 @pytest.mark.parametrize(("path", "name", "job", "workflow"), jobs(), ids=job_ids())
-def test_every_action_is_pinned_to_a_version_tag_or_commit(path, name, job, workflow):
+def test_every_action_is_pinned_to_a_commit(path, name, job, workflow):
     for step in job["steps"]:
         if "uses" in step:
             assert PINNED.fullmatch(step["uses"]), f"{path.name}:{name}: {step['uses']} is not pinned"
@@ -315,19 +327,49 @@ def test_each_pull_request_gets_its_own_stack_created_on_push_and_torn_down_on_c
     assert created and destroyed
 
 
+def _step_of(job: dict, action: str) -> dict | None:
+    return next((s for s in job["steps"] if s.get("uses", "").startswith(f"{action}@")), None)
+
+
 @pytest.mark.parametrize(("path", "name", "job", "workflow"), jobs(), ids=job_ids())
-def test_cloud_jobs_get_credentials_from_oidc_and_secrets_never_from_the_file(path, name, job, workflow):
+def test_cloud_jobs_assume_their_environments_roles_through_oidc(path, name, job, workflow):
     touches_cloud = any(i.get("command") for i in pulumi_steps(job)) or any(
         "-m baseline teardown" in c or "-m baseline sweep" in c for c in runs(job)
     )
     if not touches_cloud:
         return
     assert (job.get("permissions") or {}).get("id-token") == "write", f"{path.name}:{name}"
-    aws = [s for s in job["steps"] if s.get("uses", "").startswith("aws-actions/configure-aws-credentials@")]
-    assert aws and "role-to-assume" in aws[0]["with"], f"{path.name}:{name} assumes no role"
+    assert job.get("environment"), f"{path.name}:{name}: the roles trust a GitHub environment's subject"
+    aws = _step_of(job, "aws-actions/configure-aws-credentials")
+    assert aws and aws["with"]["role-to-assume"] == "${{ vars.AWS_ROLE_ARN }}", f"{path.name}:{name}"
+    assert not {"aws-access-key-id", "aws-secret-access-key"} & set(aws["with"])
+    alicloud = _step_of(job, "aliyun/configure-aliyun-credentials-action")
+    assert alicloud, f"{path.name}:{name} gets no Alibaba Cloud role"
+    # Both inputs select the action's OIDC path (AssumeRoleWithOIDC); the audience is the client
+    # id the pipeline stack registers on the RAM OIDC provider.
+    assert alicloud["with"]["role-to-assume"] == "${{ vars.ALICLOUD_ROLE_ARN }}"
+    assert alicloud["with"]["oidc-provider-arn"] == "${{ vars.ALICLOUD_OIDC_PROVIDER_ARN }}"
+    assert alicloud["with"]["audience"] == "sts.aliyuncs.com"
+    steps = job["steps"]
+    first_cloud = min(
+        [i for i, s in enumerate(steps) if s.get("uses", "").startswith("pulumi/actions@")]
+        + [i for i, s in enumerate(steps) if "-m baseline teardown" in s.get("run", "")]
+    )
+    assert steps.index(aws) < first_cloud and steps.index(alicloud) < first_cloud, f"{path.name}:{name}"
     env = job.get("env") or {}
+    assert set(env) == set(SECRET_ENV), f"{path.name}:{name}: {sorted(env)}"
     for key in SECRET_ENV:
         assert env.get(key) == f"${{{{ secrets.{key} }}}}", f"{path.name}:{name}: {key}"
+
+
+def test_pull_requests_test_every_supported_python():
+    tested = set()
+    for _path, _name, job, workflow in jobs():
+        if "pull_request" in triggers(workflow) and "make test" in runs(job):
+            python = next(s for s in job["steps"] if s.get("uses", "").startswith("actions/setup-python@"))
+            for matrix in variants(job) or [{}]:
+                tested.add(expand(str(python["with"]["python-version"]), job, workflow, matrix))
+    assert sorted(tested) == SUPPORTED_PYTHONS
 
 
 def test_the_pulumi_cli_version_is_the_sdk_version():

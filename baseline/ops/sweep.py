@@ -43,6 +43,7 @@ import yaml
 
 from baseline import PROJECT
 from baseline.errors import ConfigError
+from baseline.stackfile import STACKS_DIR
 
 EXIT_DONE = 0
 EXIT_FAILED = 1
@@ -548,11 +549,9 @@ def run(
     stacks_dir: Path | None = None,
     out: TextIO | None = None,
 ) -> int:
-    from baseline.cli import ROOT
-
     out = out or sys.stdout
     age = parse_age(older_than)
-    check_prefix(prefix, stacks_dir or ROOT / "stacks")
+    check_prefix(prefix, stacks_dir or STACKS_DIR)
     adapter_class, make_client = CLOUDS[cloud]
     adapter = adapter_class(client if client is not None else make_client())
     mode = "deleting" if delete else "dry run: nothing is deleted, add --delete"

@@ -28,6 +28,7 @@ from typing import Any, Protocol, TextIO
 
 from baseline import PROJECT
 from baseline.errors import ConfigError
+from baseline.stackfile import ROOT, stack_file
 
 EXIT_DONE = 0
 EXIT_FAILED = 1
@@ -130,8 +131,6 @@ class AutomationWorkspace:
 
 
 def open_workspace(stack: str, config_file: str | None) -> Workspace:
-    from baseline.cli import ROOT
-
     return AutomationWorkspace(stack, ROOT, config_file)
 
 
@@ -198,8 +197,6 @@ def run(
     out: TextIO | None = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> int:
-    from baseline.cli import stack_file
-
     stdin = stdin or sys.stdin
     out = out or sys.stdout
     err = sys.stderr
