@@ -347,3 +347,18 @@ def test_the_cli_answers_deny_for_a_sample_of_the_catalogue(stack):
 def catalogue_size(stack: str) -> int:
     """Requests asked of one stack (README figure): every principal's catalogue, every context."""
     return sum(len(list(contexts(stack, r))) for p in principals(stack) for r in catalogue(stack, p))
+
+
+def test_the_readme_gives_these_figures():
+    readme = (ROOT / "README.md").read_text()
+    rows = {
+        "RAM users and roles": [len(principals(s)) for s in STACKS],
+        "RAM escalation requests asked": [sum(len(catalogue(s, p)) for p in principals(s)) for s in STACKS],
+        "decisions (each request also inside every resource group the stack grants in)": [
+            catalogue_size(s) for s in STACKS
+        ],
+        "allowed": [sum(len(allowed(s, p)) for p in principals(s)) for s in STACKS],
+    }
+    for label, figures in rows.items():
+        line = f"| {label} | " + " | ".join(f"{n:,}" for n in figures) + " |"
+        assert line in readme, f"README 'Least privilege, proven' should read: {line}"
