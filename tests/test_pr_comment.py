@@ -40,8 +40,8 @@ def pr_checkout(tmp_path, monkeypatch):
     repo = tmp_path / "checkout"
     stacks = repo / "stacks"
     stacks.mkdir(parents=True)
-    for name in ("dev", "prod"):
-        shutil.copy(ROOT / "stacks" / f"Pulumi.{name}.yaml", stacks)
+    shutil.copy(ROOT / "stacks" / "Pulumi.prod.yaml", stacks)
+    (stacks / "Pulumi.example.yaml").write_text((ROOT / "stacks" / "Pulumi.example.yaml").read_text())
     subprocess.run(["git", "init", "-q", "-b", "main"], cwd=repo, check=True)
     commit(repo, "base")
     document = yaml.safe_load((stacks / "Pulumi.prod.yaml").read_text())
@@ -60,7 +60,7 @@ def test_the_comment_rendered_from_the_event_shows_what_the_change_grants(pr_che
     assert pr_comment.main(["render", "--event", str(EVENT), "--out", str(out)]) == 0
     body = (out / pr_comment.BODY_FILE).read_text()
     assert body.startswith("## Access diff for #42 at 9b2d6e1c4a7f")
-    assert "**1 stack(s) change**: prod; unchanged: dev." in body
+    assert "**1 stack(s) change**: prod; unchanged: example." in body
     assert f"cloud-assistant-windows-secret-reader-{NEW_WINDOWS}" in body  # the new role attachment
     assert "! alicloud:ram/policy:Policy  cloud-assistant-windows-command-policy" in body  # widened policy
     assert f"Resource + acs:ecs:cn-hangzhou:5098765432109876:instance/{NEW_WINDOWS}" in body
@@ -74,7 +74,8 @@ def test_an_unchanged_pull_request_says_so(pr_checkout, tmp_path):
     out = tmp_path / "artifact"
     assert pr_comment.main(["render", "--event", str(EVENT), "--base", "HEAD", "--out", str(out)]) == 0
     assert (
-        "No stack changes what it creates or grants (dev, prod)." in (out / pr_comment.BODY_FILE).read_text()
+        "No stack changes what it creates or grants (example, prod)."
+        in (out / pr_comment.BODY_FILE).read_text()
     )
 
 
