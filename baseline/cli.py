@@ -147,6 +147,10 @@ def parser() -> argparse.ArgumentParser:
     sweep.add_argument("--older-than", default="2h", help="spare anything younger (default 2h)")
     sweep.add_argument("--delete", action="store_true", help="delete what the dry run lists")
     sweep.set_defaults(run=_sweep)
+    from baseline import adopt, stack_secrets
+
+    stack_secrets.add_parser(commands)
+    adopt.add_parser(commands)
     return root
 
 
