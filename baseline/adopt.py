@@ -496,18 +496,11 @@ def run(
 ) -> int:
     from baseline.config import load_stack_file, resolve
     from baseline.plan import render
-    from baseline.stackfile import stack_file
+    from baseline.stackfile import checked_stack_file
 
     out = out or sys.stdout
     err = err or sys.stderr
-    path = stack_file(stack, config_file)
-    if not path.is_file():
-        raise ConfigError(
-            key="--stack",
-            value=stack,
-            problem=f"no stack file at {path}",
-            fix="use dev, staging or prod, or pass --config-file PATH",
-        )
+    path = checked_stack_file(stack, config_file)
     resolved = resolve(load_stack_file(path, stack))
     plan = render(resolved, stack)
     aws_account = resolved.settings.aws.account_id if resolved.settings.aws else None

@@ -100,16 +100,9 @@ class Status:
 def statuses(stack: str, config_file: str | None = None) -> list[Status]:
     """Every secret the stack references, and whether its file holds a value for it."""
     from baseline.config import load_stack_file, resolve
-    from baseline.stackfile import stack_file
+    from baseline.stackfile import checked_stack_file
 
-    path = stack_file(stack, config_file)
-    if not path.is_file():
-        raise ConfigError(
-            key="--stack",
-            value=stack,
-            problem=f"no stack file at {path}",
-            fix="use dev, staging or prod, or pass --config-file PATH",
-        )
+    path = checked_stack_file(stack, config_file)
     raw = load_stack_file(path, stack)
     resolved = resolve(raw)
     unset = {need.name for need in resolved.unset_secrets}

@@ -7,8 +7,6 @@ import inspect
 import io
 import json
 import re
-import subprocess
-import sys
 from typing import ClassVar
 
 import boto3
@@ -293,18 +291,14 @@ def test_without_lookup_cloud_only_rows_are_named_on_stderr_never_guessed():
     assert "pulumi import --file FILE --generate-code=false -s prod" in text
 
 
-def test_the_cli_writes_the_document_for_prod(tmp_path):
+def test_the_cli_writes_the_document_for_prod(tmp_path, capsys):
+    from baseline.cli import main
+
     target = tmp_path / "adopt-prod.json"
-    result = subprocess.run(
-        [sys.executable, "-m", "baseline", "adopt", "--stack", "prod", "--out", str(target)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout == ""
+    assert main(["adopt", "--stack", "prod", "--out", str(target)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == ""
     document = json.loads(target.read_text())
     assert set(document) == {"nameTable", "resources"}
     assert {"type", "name", "id", "provider"} <= set(document["resources"][-1])
-    assert "Traceback" not in result.stderr
+    assert "Traceback" not in captured.err
