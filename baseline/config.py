@@ -27,14 +27,23 @@ from baseline.scenarios import eci_access as s5_module
 from baseline.scenarios import ecs_instance_role as s4_module
 from baseline.scenarios import ecs_mcp_server as s6_module
 from baseline.scenarios import patch_management as s1_module
+from baseline.scenarios import pipeline as s7_module
 from baseline.scenarios.cloud_assistant import CloudAssistantSettings
 from baseline.scenarios.cloud_assistant_windows import CloudAssistantWindowsSettings
 from baseline.scenarios.eci_access import EciAccessSettings
 from baseline.scenarios.ecs_instance_role import EcsInstanceRoleSettings
 from baseline.scenarios.ecs_mcp_server import EcsMcpServerSettings
 from baseline.scenarios.patch_management import PatchManagementSettings
+from baseline.scenarios.pipeline import PipelineSettings
 from baseline.settings import Model, check_alicloud_region, fix
-from baseline.spec import AwsScenarioSpec, ScenarioSpec, validate_alicloud, validate_aws
+from baseline.spec import (
+    AwsScenarioSpec,
+    PipelineSpec,
+    ScenarioSpec,
+    validate_alicloud,
+    validate_aws,
+    validate_pipeline,
+)
 
 SECRETS_KEY = "secrets"
 PLAN_PLACEHOLDER = "plan-placeholder-secret"  # stands for a `secure:` value the plan cannot decrypt
@@ -161,6 +170,10 @@ class StackSettings(Model):
         default_factory=EcsMcpServerSettings,
         description="S6 IAM roles for the Amazon ECS MCP server (seed 004).",
     )
+    pipeline: PipelineSettings = Field(
+        default_factory=PipelineSettings,
+        description="S7 the pipeline's own GitHub OIDC providers and deploy/preview roles (the `pipeline` stack).",
+    )
 
     @field_validator("environment")
     @classmethod
@@ -184,6 +197,7 @@ class Resolved:
     alicloud: list[ScenarioSpec]
     secrets: dict[str, SecretValue]
     aws: list[AwsScenarioSpec] = field(default_factory=list)
+    pipeline: PipelineSpec | None = None
 
 
 # Scenario config key -> (settings attribute, spec builder). Order is registration order.
@@ -488,4 +502,13 @@ def resolve(raw: RawConfig) -> Resolved:
             if scenario.enabled:
                 aws_specs.append(build(scenario, aws_ctx))
     validate_aws(aws_specs)
-    return Resolved(settings=settings, alicloud=specs, secrets=raw.secrets, aws=aws_specs)
+    pipeline = None
+    if settings.pipeline.enabled:
+        home = {
+            cloud: getattr(settings, cloud).account_id
+            for cloud in ("alicloud", "aws")
+            if getattr(settings, cloud)
+        }
+        pipeline = s7_module.build(settings.pipeline, home)
+        validate_pipeline(pipeline)
+    return Resolved(settings=settings, alicloud=specs, secrets=raw.secrets, aws=aws_specs, pipeline=pipeline)
