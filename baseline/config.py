@@ -172,7 +172,7 @@ class StackSettings(Model):
     )
     pipeline: PipelineSettings = Field(
         default_factory=PipelineSettings,
-        description="S7 the pipeline's own GitHub OIDC providers and deploy/preview roles (the `pipeline` stack).",
+        description="S7 the pipeline's GitHub OIDC providers and deploy/preview roles (`pipeline` stack).",
     )
 
     @field_validator("environment")

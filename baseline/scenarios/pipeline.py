@@ -368,5 +368,6 @@ def _role(
         policy=policy,
         source=f"{source}.name",
         max_session_duration=settings.max_session_duration,
-        description=f"GitHub Actions of {settings.repository} ({github_environment}) {what} {environment.name}",
+        description=f"GitHub Actions of {settings.repository} ({github_environment}) {what} "
+        f"{environment.name}",
     )
