@@ -21,7 +21,7 @@ EXIT_PLAN = 3
 
 
 def _plan(args: argparse.Namespace) -> int:
-    from baseline.config import load_stack_file, resolve
+    from baseline.config import load_stack_file, resolve, unset_note
     from baseline.plan import render, to_json, to_table
 
     path = stack_file(args.stack, args.config_file)
@@ -32,8 +32,11 @@ def _plan(args: argparse.Namespace) -> int:
             problem=f"no stack file at {path}",
             fix="use dev, staging or prod, or pass --config-file PATH",
         )
-    plan = render(resolve(load_stack_file(path)), args.stack)
+    resolved = resolve(load_stack_file(path, args.stack))
+    plan = render(resolved, args.stack)
     sys.stdout.write(to_json(plan) if args.format == "json" else to_table(plan))
+    if (note := unset_note(resolved)) is not None:
+        print(note, file=sys.stderr)
     return 0
 
 
@@ -49,7 +52,7 @@ def _rendered(args: argparse.Namespace) -> dict:
             problem=f"no stack file at {path}",
             fix="use dev, staging or prod, or pass --config-file PATH",
         )
-    return render(resolve(load_stack_file(path)), args.stack)
+    return render(resolve(load_stack_file(path, args.stack)), args.stack)
 
 
 def _can(args: argparse.Namespace) -> int:

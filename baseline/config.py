@@ -8,8 +8,11 @@ cross-scenario limits (``spec.validate_alicloud``) and returns the settings and 
 
 from __future__ import annotations
 
+import base64
+import binascii
 import difflib
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +21,8 @@ import yaml
 from pydantic import Field, ValidationError, field_validator
 
 from baseline import PROJECT, limits
-from baseline.errors import ConfigError
+from baseline.environments import ENVIRONMENTS, Environment, is_production, is_strict
+from baseline.errors import ConfigError, set_command
 from baseline.naming import Naming
 from baseline.scenarios import AlicloudContext, AwsContext
 from baseline.scenarios import cloud_assistant as s2_module
@@ -35,18 +39,48 @@ from baseline.scenarios.ecs_instance_role import EcsInstanceRoleSettings
 from baseline.scenarios.ecs_mcp_server import EcsMcpServerSettings
 from baseline.scenarios.patch_management import PatchManagementSettings
 from baseline.scenarios.pipeline import PipelineSettings
-from baseline.settings import Model, check_alicloud_region, fix
+from baseline.settings import AT_KEY_ERROR, Model, check_alicloud_region, fix
 from baseline.spec import (
     AwsScenarioSpec,
     PipelineSpec,
     ScenarioSpec,
+    SecretNeed,
+    secret_needs,
     validate_alicloud,
     validate_aws,
     validate_pipeline,
 )
 
 SECRETS_KEY = "secrets"
-PLAN_PLACEHOLDER = "plan-placeholder-secret"  # stands for a `secure:` value the plan cannot decrypt
+# Stands for a secret the plan cannot see: a `secure:` value (never decrypted offline) or one not
+# set yet. Rendered "[secret]" like every secret; never reaches the cloud (a real run refuses an
+# unset secret before registering anything, and decrypts the set ones itself).
+PLAN_PLACEHOLDER = "plan-placeholder-secret"
+UNNAMED_STACK = "<stack>"
+# The form the passphrase and cloud-KMS secrets providers write (Pulumi's symmetric crypter:
+# AES-256-GCM, base64 nonce and ciphertext). The nonce is 12 bytes; GCM adds a 16-byte tag.
+CIPHERTEXT = re.compile(r"v1:(?P<nonce>[A-Za-z0-9+/]+={0,2}):(?P<ciphertext>[A-Za-z0-9+/]+={0,2})")
+NONCE_BYTES = 12
+GCM_TAG_BYTES = 16
+
+
+def is_ciphertext(value: object) -> bool:
+    """True when ``value`` has the shape of a value Pulumi's symmetric crypter wrote."""
+    match = CIPHERTEXT.fullmatch(value) if isinstance(value, str) else None
+    if match is None:
+        return False
+    try:
+        nonce = base64.b64decode(match["nonce"], validate=True)
+        sealed = base64.b64decode(match["ciphertext"], validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return len(nonce) == NONCE_BYTES and len(sealed) >= GCM_TAG_BYTES
+
+
+def stack_of(path: Path) -> str:
+    """The stack a file belongs to by Pulumi's naming (``Pulumi.<stack>.yaml``)."""
+    match = re.fullmatch(r"Pulumi\.(.+)\.ya?ml", path.name)
+    return match[1] if match else UNNAMED_STACK
 
 
 @dataclass(frozen=True)
@@ -62,6 +96,7 @@ class RawConfig:
 
     values: dict[str, Any]
     secrets: dict[str, SecretValue]
+    stack: str = UNNAMED_STACK  # for the commands error messages give
 
 
 class NamingSettings(Model):
@@ -129,9 +164,11 @@ class AwsSettings(Model):
 class StackSettings(Model):
     """Everything a stack file says, under the ``ecs-access-baseline:`` namespace."""
 
-    environment: str = Field(
-        description="Environment name: `dev`, `staging`, `prod` or another lowercase word; "
-        "`prod` turns on the production rules. Used in tags and tag-based policies."
+    environment: Environment = Field(
+        description="One of `dev`, `test` (throw-away pull-request stacks), `staging`, `prod`. "
+        "`prod` turns on the production rules, `staging` and `prod` the strict command rules; the "
+        "policy pack reads the same names from the resources' `environment` tag "
+        "(`baseline/environments.py`). Used in tags and tag-based policies."
     )
     naming: NamingSettings = Field(
         default_factory=NamingSettings, description="Naming rule for account-global names."
@@ -175,18 +212,26 @@ class StackSettings(Model):
         description="S7 the pipeline's GitHub OIDC providers and deploy/preview roles (`pipeline` stack).",
     )
 
-    @field_validator("environment")
+    @field_validator("environment", mode="before")
     @classmethod
-    def _environment(cls, value: str) -> str:
-        import re
-
-        if not re.fullmatch(r"[a-z][a-z0-9-]{1,31}", value):
-            raise fix("an environment is a lowercase word", "use dev, staging or prod")
+    def _environment(cls, value: Any) -> Any:
+        if value not in ENVIRONMENTS:
+            close = difflib.get_close_matches(str(value).lower(), ENVIRONMENTS, 1, 0.5)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise fix(
+                f"the environment is one of {', '.join(ENVIRONMENTS)} (it decides which production "
+                "rules apply, for configuration and the policy pack alike)",
+                f"{hint}use one of {', '.join(ENVIRONMENTS)}",
+            )
         return value
 
     @property
     def is_production(self) -> bool:
-        return self.environment == "prod"
+        return is_production(self.environment)
+
+    @property
+    def is_strict(self) -> bool:
+        return is_strict(self.environment)
 
 
 @dataclass(frozen=True)
@@ -197,6 +242,9 @@ class Resolved:
     alicloud: list[ScenarioSpec]
     secrets: dict[str, SecretValue]
     aws: list[AwsScenarioSpec] = field(default_factory=list)
+    stack: str = UNNAMED_STACK
+    # Referenced but not set: the plan shows them as "[secret]"; a real run refuses them.
+    unset_secrets: tuple[SecretNeed, ...] = ()
     pipeline: PipelineSpec | None = None
 
 
@@ -213,8 +261,13 @@ AWS_SCENARIOS = {
 }
 
 
-def load_stack_file(path: Path) -> RawConfig:
-    """Read a Pulumi stack file; ``secure:`` values stand for secrets without decryption."""
+def load_stack_file(path: Path, stack: str | None = None) -> RawConfig:
+    """Read a Pulumi stack file; ``secure:`` values stand for secrets without decryption.
+
+    ``stack`` names the stack in the commands error messages give; by default it comes from the
+    file name.
+    """
+    stack = stack or stack_of(path)
     try:
         document = yaml.safe_load(path.read_text()) or {}
     except OSError as error:
@@ -233,7 +286,22 @@ def load_stack_file(path: Path) -> RawConfig:
             problem=f"not valid YAML{where}",
             fix="correct the YAML syntax",
         ) from None
+    if not isinstance(document, dict):
+        raise ConfigError(
+            key="--config-file",
+            value=str(path),
+            problem="a stack file is a YAML map with a `config` key",
+            fix="start the file with 'config:' and indent the ecs-access-baseline:* keys under it",
+        )
+    _check_encryption_salt(document.get("encryptionsalt"), stack)
     config = document.get("config") or {}
+    if not isinstance(config, dict):
+        raise ConfigError(
+            key="--config-file",
+            value=str(path),
+            problem=f"its `config` is a {_yaml_kind(config)}, but it must be a map of keys to values",
+            fix="write each setting as 'ecs-access-baseline:<key>: <value>' indented under config:",
+        )
     values: dict[str, Any] = {}
     for key, value in config.items():
         namespace, _, name = str(key).partition(":")
@@ -251,23 +319,66 @@ def load_stack_file(path: Path) -> RawConfig:
         raise ConfigError(
             key=SECRETS_KEY,
             problem="secrets is a map of named secret values",
-            fix="run: pulumi config set --secret --path 'secrets.<name>' <value>",
+            fix=f"delete it and set each with: {set_command('<name>', stack)} (it prompts for the value)",
         )
     for name, value in raw_secrets.items():
-        if isinstance(value, dict) and set(value) == {"secure"}:
-            secrets[str(name)] = SecretValue(PLAN_PLACEHOLDER)
-        else:
+        if not (isinstance(value, dict) and set(value) == {"secure"}):
             raise ConfigError(
                 key=f"{SECRETS_KEY}.{name}",
                 problem="this secret is stored in plain text in the stack file",
-                fix=f"delete it from the file and run: pulumi config set --secret --path "
-                f"'secrets.{name}' <value>",
+                fix=f"delete it from the file and run: {set_command(str(name), stack)} "
+                "(it prompts for the value)",
             )
-    _refuse_inline_secrets(values, "")
-    return RawConfig(values=values, secrets=secrets)
+        ciphertext = value["secure"]
+        if not isinstance(ciphertext, str):
+            raise ConfigError(
+                key=f"{SECRETS_KEY}.{name}",
+                problem="a `secure:` value is Pulumi ciphertext, a string; this one is "
+                + {bool: "true/false", int: "a number", float: "a number", dict: "a map", list: "a list"}.get(
+                    type(ciphertext), "empty"
+                ),
+                fix=f"delete the entry and run: {set_command(str(name), stack)} (it prompts for the value)",
+            )
+        if not is_ciphertext(ciphertext):
+            # The value itself is never shown: it may be a pasted secret.
+            raise ConfigError(
+                key=f"{SECRETS_KEY}.{name}",
+                problem="the `secure:` value is not Pulumi ciphertext (v1:<nonce>:<ciphertext>, "
+                "as the passphrase and awskms secrets providers write it)",
+                fix=f"delete the entry and run: {set_command(str(name), stack)} (it prompts for the value)",
+            )
+        secrets[str(name)] = SecretValue(PLAN_PLACEHOLDER)
+    _refuse_inline_secrets(values, "", stack)
+    return RawConfig(values=values, secrets=secrets, stack=stack)
 
 
-def from_pulumi_runtime() -> RawConfig:
+def _yaml_kind(value: Any) -> str:
+    return {list: "list", str: "string", int: "number", float: "number", bool: "boolean"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def _check_encryption_salt(salt: object, stack: str) -> None:
+    """``encryptionsalt`` (passphrase provider) is ``v1:<salt>:`` plus the ciphertext of "pulumi"."""
+    if salt is None:
+        return
+    parts = salt.split(":", 2) if isinstance(salt, str) else []
+    ok = len(parts) == 3 and parts[0] == "v1" and is_ciphertext(parts[2])
+    if ok:
+        try:
+            ok = bool(base64.b64decode(parts[1], validate=True))
+        except (binascii.Error, ValueError):
+            ok = False
+    if not ok:
+        raise ConfigError(
+            key="encryptionsalt",
+            problem="not a passphrase salt as Pulumi writes it (v1:<salt>:v1:<nonce>:<ciphertext>)",
+            fix=f"delete the line (and every secure: value), then run: pulumi stack select {stack} "
+            "--create --secrets-provider passphrase, which writes a new one",
+        )
+
+
+def from_pulumi_runtime(stack: str = UNNAMED_STACK) -> RawConfig:
     """The configuration a real ``pulumi up`` hands the program (values already decrypted).
 
     The engine passes config either through the runtime settings or the ``PULUMI_CONFIG``
@@ -290,23 +401,23 @@ def from_pulumi_runtime() -> RawConfig:
         raise ConfigError(
             key=SECRETS_KEY,
             problem="secrets are stored in plain text in the stack file",
-            fix="remove them and set each with: pulumi config set --secret --path 'secrets.<name>' <value>",
+            fix=f"remove them and set each with: {set_command('<name>', stack)} (it prompts for the value)",
         )
     if not isinstance(raw_secrets, dict):
         raise ConfigError(
             key=SECRETS_KEY,
             problem="secrets is a map of named secret values",
-            fix="run: pulumi config set --secret --path 'secrets.<name>' <value>",
+            fix=f"delete it and set each with: {set_command('<name>', stack)} (it prompts for the value)",
         )
     secrets = {str(k): SecretValue(str(v)) for k, v in raw_secrets.items()}
-    _refuse_inline_secrets(values, "")
-    return RawConfig(values=values, secrets=secrets)
+    _refuse_inline_secrets(values, "", stack)
+    return RawConfig(values=values, secrets=secrets, stack=stack)
 
 
 _PLAINTEXT_SECRET_KEYS = {"password", "accesskeysecret", "secret", "secretvalue", "value"}
 
 
-def _refuse_inline_secrets(value: Any, path: str) -> None:
+def _refuse_inline_secrets(value: Any, path: str, stack: str = UNNAMED_STACK) -> None:
     """A secret-looking key with a plain value anywhere outside ``secrets`` is refused."""
     if isinstance(value, dict):
         for key, item in value.items():
@@ -316,27 +427,35 @@ def _refuse_inline_secrets(value: Any, path: str) -> None:
                 raise ConfigError(
                     key=where,
                     problem="secret values live under `secrets` and are referenced by name",
-                    fix="run: pulumi config set --secret --path 'secrets.<name>' <value>, and "
-                    "reference <name> here",
+                    fix=f"delete it, run: {set_command('<name>', stack)} (it prompts for the value), "
+                    "and reference <name> here",
                 )
             # Keys a user might reach for when pasting a secret into the file.
             if lowered in _PLAINTEXT_SECRET_KEYS and isinstance(item, str):
                 raise ConfigError(
                     key=where,
                     problem="a secret value is written in plain text in the stack file",
-                    fix="delete it and run: pulumi config set --secret --path 'secrets.<name>' "
-                    "<value>, then reference <name>",
+                    fix=f"delete it, run: {set_command('<name>', stack)} (it prompts for the value), "
+                    "then reference <name>",
                 )
-            _refuse_inline_secrets(item, where)
+            _refuse_inline_secrets(item, where, stack)
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            _refuse_inline_secrets(item, f"{path}[{index}]")
+            _refuse_inline_secrets(item, f"{path}[{index}]", stack)
 
 
 def _pydantic_error(error: ValidationError, values: dict[str, Any]) -> ConfigError:
     """The first pydantic error as one ConfigError naming the key and a fix."""
     first = sorted(error.errors(), key=lambda e: [str(p) for p in e["loc"]])[0]
     loc = [str(p) for p in first["loc"]]
+    if first["type"] == AT_KEY_ERROR:
+        # A model validator named the setting it refuses; the value there is the user's.
+        loc += first["ctx"]["key"].split(".")
+        problem, remedy = first["ctx"]["problem"], first["ctx"]["remedy"]
+        value = _lookup(values, loc)
+        if value is _ABSENT or isinstance(value, (dict, list)):
+            return ConfigError(key=".".join(loc), problem=problem, fix=remedy)
+        return ConfigError(key=".".join(loc), value=value, problem=problem, fix=remedy)
     key = ".".join(loc)
     kind = first["type"]
     message = first["msg"].removeprefix("Value error, ")
@@ -368,9 +487,26 @@ def _pydantic_error(error: ValidationError, values: dict[str, Any]) -> ConfigErr
             "too_short": "add at least one entry",
         }.get(kind, "see README, Configuration")
     value = first.get("input")
-    if isinstance(value, dict) and kind.startswith("value_error"):
+    # A map, or a list of maps, is the user's own block: naming the key says enough.
+    if kind.startswith("value_error") and (
+        isinstance(value, dict) or (isinstance(value, list) and any(isinstance(v, dict) for v in value))
+    ):
         return ConfigError(key=key, problem=problem, fix=remedy)
     return ConfigError(key=key, value=value, problem=problem, fix=remedy)
+
+
+_ABSENT = object()
+
+
+def _lookup(values: Any, loc: list[str]) -> Any:
+    for part in loc:
+        if isinstance(values, list) and part.isdigit() and int(part) < len(values):
+            values = values[int(part)]
+        elif isinstance(values, dict) and part in values:
+            values = values[part]
+        else:
+            return _ABSENT
+    return values
 
 
 def _known_keys(loc: list[str]) -> list[str]:
@@ -440,6 +576,14 @@ def _check_stack(settings: StackSettings, raw: RawConfig) -> None:
                         problem="console users in prod must bind an MFA device",
                         fix="set mfaBindRequired: true",
                     )
+                if user.console and not user.console.password_reset_required:
+                    raise ConfigError(
+                        key=f"{key}.{user_key}.console.passwordResetRequired",
+                        value=False,
+                        problem="console users in prod must replace the initial password at the "
+                        "first logon (whoever set it, and the state file, know it)",
+                        fix="remove passwordResetRequired (default true) or set it to true",
+                    )
 
 
 def _users_of(scenario: Model, prefix: str = "") -> list[tuple[str, Any]]:
@@ -488,7 +632,10 @@ def resolve(raw: RawConfig) -> Resolved:
             scenario = getattr(settings, attr)
             if scenario.enabled:
                 specs.append(build(scenario, ctx))
-    validate_alicloud(specs, set(raw.secrets), values=_decrypted(raw.secrets))
+    validate_alicloud(specs, set(raw.secrets), values=_decrypted(raw.secrets), stack=raw.stack)
+    unset = tuple(need for need in secret_needs(specs) if need.name not in raw.secrets)
+    # The program builds the same either way; unset values never leave the plan (require_secrets).
+    secrets = {**raw.secrets, **{need.name: SecretValue(PLAN_PLACEHOLDER) for need in unset}}
     aws_specs: list[AwsScenarioSpec] = []
     if settings.aws is not None:
         aws_ctx = AwsContext(
@@ -511,4 +658,38 @@ def resolve(raw: RawConfig) -> Resolved:
         }
         pipeline = s7_module.build(settings.pipeline, home)
         validate_pipeline(pipeline)
-    return Resolved(settings=settings, alicloud=specs, secrets=raw.secrets, aws=aws_specs, pipeline=pipeline)
+    return Resolved(
+        settings=settings,
+        alicloud=specs,
+        secrets=secrets,
+        aws=aws_specs,
+        stack=raw.stack,
+        unset_secrets=unset,
+        pipeline=pipeline,
+    )
+
+
+def require_secrets(resolved: Resolved) -> None:
+    """A real run refuses to start while a referenced secret is not set (ConfigError, one line)."""
+    if not resolved.unset_secrets:
+        return
+    first, *others = resolved.unset_secrets
+    more = f" (also not set: {', '.join(n.name for n in others)})" if others else ""
+    raise ConfigError(
+        key=f"{SECRETS_KEY}.{first.name}",
+        problem=f"the {first.purpose} is not set{more}",
+        fix=f"run: {set_command(first.name, resolved.stack)} (it prompts for the value)"
+        + (f"; `python -m baseline secrets --stack {resolved.stack}` lists the others" if others else ""),
+    )
+
+
+def unset_note(resolved: Resolved) -> str | None:
+    """The one stderr line the offline plan prints about secrets that are not set yet."""
+    if not resolved.unset_secrets:
+        return None
+    names = ", ".join(n.name for n in resolved.unset_secrets)
+    if len(resolved.unset_secrets) == 1:
+        how = f"set it with: {set_command(names, resolved.stack)}"
+    else:
+        how = f"`python -m baseline secrets --stack {resolved.stack}` lists them and how to set each"
+    return f"note: not set yet, shown as [secret]: {names}; pulumi up refuses until then; {how}"

@@ -88,9 +88,12 @@ def reference() -> str:
         escaped = description.replace("|", "\\|")
         lines.append(f"| `{key}` | {type_} | {default} | {escaped} |")
     lines.append(
-        f"| `{SECRETS_KEY}` | map of secrets | none | Named secret values, each set with "
-        "`pulumi config set --secret --path 'secrets.<name>' <value>`; referenced by name from "
-        "the settings above. A plain-text value is refused. |"
+        f"| `{SECRETS_KEY}` | map of secrets | none | Named secret values that must come from outside "
+        "(S3's Windows logon password, a console password you choose), referenced by name from the "
+        "settings above. Set each with `python -m baseline secrets --stack <stack> --set <name>` or "
+        "`pulumi config set --secret --path 'secrets.<name>' -s <stack>` (both prompt for the value); "
+        "never written by hand: a plain-text value, or a `secure:` value that is not Pulumi "
+        "ciphertext (`v1:<nonce>:<ciphertext>`), is refused. |"
     )
     lines += ["", END]
     return "\n".join(lines)

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from baseline import PROJECT
 
 _MISSING = object()
+# Top-level keys of a stack file beside `config` (the secrets provider's state): no namespace.
+STACK_FILE_KEYS = frozenset({"encryptionsalt", "encryptedkey", "secretsprovider"})
 
 
 @dataclass
@@ -21,7 +23,7 @@ class ConfigError(Exception):
     def __str__(self) -> str:
         # Config keys get their namespace; command-line options (--stack) and keys that already
         # carry one (aws:region) are shown as they are.
-        bare = ":" in self.key or self.key.startswith("-")
+        bare = ":" in self.key or self.key.startswith("-") or self.key in STACK_FILE_KEYS
         key = self.key if bare else f"{PROJECT}:{self.key}"
         shown = "" if self.value is _MISSING else f" = {self.value!r}"
         return f"{key}{shown}: {self.problem}. Fix: {self.fix}"
@@ -29,3 +31,8 @@ class ConfigError(Exception):
 
 class PlanError(Exception):
     """The strict mocks refused a registration: the program produced what the cloud refuses."""
+
+
+def set_command(name: str, stack: str) -> str:
+    """The command that sets ``secrets.<name>``; the CLI prompts for the value (no shell history)."""
+    return f"pulumi config set --secret --path 'secrets.{name}' -s {stack}"

@@ -25,6 +25,14 @@ RAM_ROLE_SESSION_MAX = 43200
 RAM_POLICY_VERSIONS = 5
 RAM_PASSWORD_MIN = 8
 RAM_PASSWORD_MAX = 32
+# A RAM password policy (SetPasswordPolicy) may demand a minimum length up to 32, each of the four
+# character classes, up to 8 different characters and no user name. Generated console passwords
+# meet the strictest such policy, so they work whatever the account sets: 32 characters, at least
+# one of each class (the rest random, so far more than 8 different characters), symbols from the
+# plain ASCII set below (no quotes, backslash or space, which some consoles and shells mangle).
+RAM_PASSWORD_CLASSES = ("lower", "upper", "numeric", "special")
+RAM_PASSWORD_SYMBOLS = "!@#$%^&*()_+-="
+GENERATED_PASSWORD_LENGTH = RAM_PASSWORD_MAX
 
 ALICLOUD_ACCOUNT_ID = re.compile(r"^[0-9]{16}$")
 # ECS instance ids are "i-" followed by lowercase letters and digits (20 in all today).

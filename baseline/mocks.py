@@ -126,6 +126,8 @@ class StrictMocks(pulumi.runtime.Mocks):
             secret = "mock-secret-never-shown"
             encrypted = "bW9jay1lbmNyeXB0ZWQ=" if inputs.get("pgpKey") else None
             return {"secret": secret, "encryptedSecret": encrypted, "status": "Active"}
+        if type_ == RANDOM_PASSWORD:
+            return {"result": _mock_password(name, inputs)}
         if type_ == "aws:iam/role:Role":
             return {
                 "arn": f"arn:aws:iam::{self.account['aws']}:role{inputs.get('path', '/')}{inputs['name']}"
@@ -198,6 +200,61 @@ def _login_profile(m: StrictMocks, owner: str, inputs: dict[str, Any]) -> None:
     ):
         # The value itself is never part of the message.
         raise Refused("alicloud:ram/loginProfile:LoginProfile", owner, "password must be 8-32 characters")
+
+
+RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
+# pulumi-random's input names for the character classes: (toggle, minimum count).
+_PASSWORD_CLASSES = {
+    "lower": ("lower", "minLower"),
+    "upper": ("upper", "minUpper"),
+    "numeric": ("numeric", "minNumeric"),
+    "special": ("special", "minSpecial"),
+}
+
+
+@check(RANDOM_PASSWORD)
+def _random_password(m: StrictMocks, owner: str, inputs: dict[str, Any]) -> None:
+    """Only console passwords are generated: RAM must accept them whatever the account's policy."""
+    length = _whole(inputs.get("length"))
+    if length is None or not limits.RAM_PASSWORD_MIN <= length <= limits.RAM_PASSWORD_MAX:
+        raise Refused(RANDOM_PASSWORD, owner, f"length {length!r}: a RAM password is 8-32 characters")
+    if length < limits.GENERATED_PASSWORD_LENGTH:
+        raise Refused(
+            RANDOM_PASSWORD,
+            owner,
+            f"length {length}: a password policy may demand up to {limits.GENERATED_PASSWORD_LENGTH}",
+        )
+    required = 0
+    for name in limits.RAM_PASSWORD_CLASSES:
+        toggle, minimum = _PASSWORD_CLASSES[name]
+        count = _whole(inputs.get(minimum, 0))
+        if inputs.get(toggle, True) is False or count is None or count < 1:
+            raise Refused(
+                RANDOM_PASSWORD, owner, f"no {minimum} >= 1: a password policy may require {name} characters"
+            )
+        required += count
+    if required > length:
+        raise Refused(RANDOM_PASSWORD, owner, f"the class minimums add up to {required} > length {length}")
+    symbols = inputs.get("overrideSpecial")
+    if not isinstance(symbols, str) or not symbols or set(symbols) - set(limits.RAM_PASSWORD_SYMBOLS):
+        raise Refused(
+            RANDOM_PASSWORD, owner, f"overrideSpecial must use only {limits.RAM_PASSWORD_SYMBOLS!r}"
+        )
+
+
+def _whole(value: Any) -> int | None:
+    """Numbers cross the wire as floats; a whole one is the int the program passed."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+        return None
+    return int(value)
+
+
+def _mock_password(name: str, inputs: dict[str, Any]) -> str:
+    """A deterministic stand-in meeting the requested classes; secret, never rendered."""
+    length = _whole(inputs.get("length")) or limits.GENERATED_PASSWORD_LENGTH
+    seed = f"{zlib.crc32(name.encode()):010d}"
+    stem = "Aa" + seed + (inputs.get("overrideSpecial") or "!")[0]
+    return (stem * (length // len(stem) + 1))[:length]
 
 
 @check("alicloud:ram/accessKey:AccessKey")

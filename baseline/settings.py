@@ -10,21 +10,68 @@ from __future__ import annotations
 
 import difflib
 import re
-from typing import Literal
+from collections.abc import Iterable
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
 
 from baseline import limits
 
-
-class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=False, frozen=True)
+# The error type ``at`` raises; ``baseline.config`` appends its ``key`` to the error's location.
+AT_KEY_ERROR = "config_key"
 
 
 def fix(problem: str, remedy: str) -> ValueError:
     """A validation error whose text says what is wrong and how to fix it."""
     return ValueError(f"{problem}. Fix: {remedy}")
+
+
+def at(key: str, problem: str, remedy: str) -> PydanticCustomError:
+    """Like ``fix``, from a model validator, for the setting ``key`` (camelCase, dotted) of the
+    model: the error then names that setting, not the whole block."""
+    return PydanticCustomError(
+        AT_KEY_ERROR, "{problem}. Fix: {remedy}", {"key": key, "problem": problem, "remedy": remedy}
+    )
+
+
+def _identity(item: Any) -> Any:
+    """What makes two list entries the same: a name or id where the entry has one."""
+    for attribute in ("name", "id"):
+        if isinstance(item, BaseModel) and isinstance(getattr(item, attribute, None), str):
+            return getattr(item, attribute)
+    if isinstance(item, BaseModel):
+        return item.model_dump_json()
+    return item
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=False, frozen=True)
+
+    @field_validator("*")
+    @classmethod
+    def _list_entries(cls, value: Any, info: ValidationInfo) -> Any:
+        """Every list of every setting: no empty entry, no entry twice (a duplicate or a blank is
+        a typo, and a blank OS user or principal would read as "anyone" to a reviewer)."""
+        if not isinstance(value, list):
+            return value
+        seen: set[Any] = set()
+        for index, item in enumerate(value):
+            if isinstance(item, str) and not item.strip():
+                raise fix(f"entry {index} is empty", "remove the empty entry")
+            identity = _identity(item)
+            if identity in seen:
+                raise fix(f"{identity!r} is listed twice", "list each entry once")
+            seen.add(identity)
+        return value
+
+    def refuse_irrelevant(self, keys: Iterable[str], when: str, remedy: str) -> None:
+        """Refuse settings given explicitly that have no effect ``when`` (e.g. "in allow-list mode")."""
+        aliases = {name: info.alias or name for name, info in type(self).model_fields.items()}
+        for name in keys:
+            if name in self.model_fields_set:
+                raise at(aliases[name], f"{aliases[name]} has no effect {when}", remedy)
 
 
 ResourceScope = Literal["wildcard", "arn"]
@@ -54,16 +101,31 @@ def check_session_duration(value: int) -> int:
 class ConsoleLoginSettings(Model):
     """Console access (a RAM login profile)."""
 
-    password_secret: str = Field(
+    password_secret: str | None = Field(
+        None,
         description="Name of the entry under `secrets` that holds the initial console password "
-        "(set with `pulumi config set --secret --path 'secrets.<name>' <password>`)."
+        "(set with `pulumi config set --secret --path 'secrets.<name>' -s <stack>`, which prompts "
+        "for it). Default: none, a 32-character password is generated at deploy time (meeting any "
+        "RAM password policy) and handed out only as the secret stack output `initialPasswords`.",
     )
     password_reset_required: bool = Field(
-        True, description="The user must change the password at the first logon (the guides' choice)."
+        True,
+        description="The user must change the password at the first logon (the guides' choice). "
+        "Must stay true for a generated password.",
     )
     mfa_bind_required: bool = Field(
         False, description="The user must bind an MFA device at the next logon. Required in prod."
     )
+
+    @model_validator(mode="after")
+    def _generated_password_is_reset(self) -> ConsoleLoginSettings:
+        # A generated password travels through stack outputs: only its owner may keep one.
+        if self.password_secret is None and not self.password_reset_required:
+            raise fix(
+                "a generated console password must be changed at the first logon",
+                "set passwordResetRequired: true, or name a passwordSecret you set yourself",
+            )
+        return self
 
 
 class AccessKeySettings(Model):

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from baseline import limits
 from baseline.documents.render import canonical_json
-from baseline.errors import ConfigError
+from baseline.errors import ConfigError, set_command
 
 Document = dict[str, Any]
 SECRETS_KEY = "secrets"
@@ -26,7 +26,7 @@ PrincipalKind = Literal["user", "role"]
 
 @dataclass(frozen=True)
 class ConsoleSpec:
-    password_secret: str
+    password_secret: str | None  # None: generated at deploy time (random.RandomPassword)
     password_reset_required: bool
     mfa_bind_required: bool
 
@@ -176,12 +176,17 @@ def _check_unique(kind: str, items: list[tuple[str, str]]) -> None:
 
 
 def validate_alicloud(
-    specs: list[ScenarioSpec], secrets: set[str], values: Mapping[str, str] | None = None
+    specs: list[ScenarioSpec],
+    secrets: set[str],
+    values: Mapping[str, str] | None = None,
+    stack: str = "<stack>",
 ) -> None:
     """Check a stack's Alibaba Cloud specs against the cloud's limits, across scenarios.
 
     ``values`` are the decrypted secrets of a real run; the offline plan cannot decrypt and
-    passes None, and the strict mocks check the lengths again at registration.
+    passes None, and the strict mocks check the lengths again at registration. Secrets that are
+    referenced but not set (``secrets`` lacks them) are not an error here: ``secret_needs``
+    lists them, the plan notes them, and a real run refuses them (``config.require_secrets``).
     """
     users = [(u.name, u.source) for s in specs for u in s.users]
     roles = [(r.name, r.source) for s in specs for r in s.roles]
@@ -216,15 +221,6 @@ def validate_alicloud(
                     problem=f"the policy document is {size} characters; RAM accepts at most "
                     f"{limits.RAM_POLICY_DOCUMENT_MAX}",
                     fix="list fewer instance ids or split the grant",
-                )
-        for user in spec.users:
-            if user.console and user.console.password_secret not in secrets:
-                name = user.console.password_secret
-                raise ConfigError(
-                    key=f"{user.source.rsplit('.', 1)[0]}.console.passwordSecret",
-                    value=name,
-                    problem=f"the console password secret {name!r} is not set",
-                    fix=f"run: pulumi config set --secret --path 'secrets.{name}' <password>",
                 )
         for grant in spec.grants:
             principal = (grant.principal_kind, spec.principal_name(grant))
@@ -280,14 +276,6 @@ def validate_alicloud(
                     fix="give one of them another name",
                 )
             parameters[where] = parameter.source
-            if parameter.secret not in secrets:
-                raise ConfigError(
-                    key=f"{parameter.source.rsplit('.', 1)[0]}.valueSecret",
-                    value=parameter.secret,
-                    problem=f"the secret {parameter.secret!r} holding the value of OOS parameter "
-                    f"{parameter.name!r} is not set",
-                    fix=f"run: pulumi config set --secret --path 'secrets.{parameter.secret}' <value>",
-                )
             value = (values or {}).get(parameter.secret)
             if value is not None and not 1 <= len(value) <= limits.OOS_VALUE_MAX:
                 # The value is secret: the message gives its length only.
@@ -295,12 +283,49 @@ def validate_alicloud(
                     key=f"{SECRETS_KEY}.{parameter.secret}",
                     problem=f"the value of OOS parameter {parameter.name!r} is {len(value)} characters; "
                     f"OOS accepts 1-{limits.OOS_VALUE_MAX}",
-                    fix=f"run: pulumi config set --secret --path 'secrets.{parameter.secret}' <value>",
+                    fix=f"set it again: {set_command(parameter.secret, stack)} (it prompts for the value)",
                 )
 
     _check_regional_parameters(specs)
     _check_service_linked_roles(specs)
     _check_resource_groups(specs)
+
+
+@dataclass(frozen=True)
+class SecretNeed:
+    """A value the stack reads from ``secrets``: it must come from outside the program."""
+
+    name: str  # entry under `secrets`
+    key: str  # the config key that names it
+    purpose: str
+
+
+def secret_needs(specs: list[ScenarioSpec]) -> list[SecretNeed]:
+    """Every secret the stack's specs reference, in registration order, each once."""
+    needs: dict[str, SecretNeed] = {}
+    for spec in specs:
+        for user in spec.users:
+            if user.console and user.console.password_secret:
+                name = user.console.password_secret
+                needs.setdefault(
+                    name,
+                    SecretNeed(
+                        name=name,
+                        key=f"{user.source.rsplit('.', 1)[0]}.console.passwordSecret",
+                        purpose=f"initial console password of RAM user {user.name} (8-32 characters)",
+                    ),
+                )
+        for parameter in spec.secret_parameters:
+            needs.setdefault(
+                parameter.secret,
+                SecretNeed(
+                    name=parameter.secret,
+                    key=f"{parameter.source.rsplit('.', 1)[0]}.valueSecret",
+                    purpose=f"Windows logon password stored in the OOS parameter {parameter.name} "
+                    f"(1-{limits.OOS_VALUE_MAX} characters)",
+                ),
+            )
+    return list(needs.values())
 
 
 def _check_regional_parameters(specs: list[ScenarioSpec]) -> None:

@@ -52,7 +52,9 @@ def register_identities(
             f"{name}-{user.key}",
             RamUserArgs(
                 spec=user,
-                password=options.secrets.get(user.console.password_secret) if user.console else None,
+                password=options.secrets[user.console.password_secret]
+                if user.console and user.console.password_secret
+                else None,
                 tags=options.tags,
                 protect=options.protect,
             ),
@@ -114,6 +116,10 @@ def identity_outputs(found: Identities) -> dict[str, pulumi.Input[object]]:
         "roleArns": [r.arn for r in found.roles.values()],
         "policyNames": [p.policy_name for p in found.policies.values()],
     }
+    generated = {u.spec.name: u.initial_password for u in found.users.values() if u.initial_password}
+    if generated:
+        # `pulumi stack output <scenario> --show-secrets`: RAM user name -> first-logon password.
+        outputs["initialPasswords"] = generated
     return outputs
 
 

@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_alicloud as alicloud
+import pulumi_random as random
 
+from baseline import limits
 from baseline.spec import UserSpec
 from components import PACKAGE
 
@@ -14,7 +16,8 @@ from components import PACKAGE
 @dataclass
 class RamUserArgs:
     spec: UserSpec
-    password: pulumi.Input[str] | None = None  # required when spec.console is set
+    # The stack secret named by console.passwordSecret; None generates one (console users only).
+    password: pulumi.Input[str] | None = None
     tags: dict[str, str] | None = None
     protect: bool = False
 
@@ -24,7 +27,7 @@ class RamUser(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: RamUserArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(f"{PACKAGE}:alicloud:RamUser", name, None, opts)
-        spec = args.spec
+        spec = self.spec = args.spec
         child = pulumi.ResourceOptions(parent=self)
         self.user = alicloud.ram.User(
             f"{name}-user",
@@ -38,13 +41,29 @@ class RamUser(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(protect=args.protect)),
         )
         self.login_profile = None
+        self.generated_password: random.RandomPassword | None = None
+        self.initial_password: pulumi.Output[str] | None = None
         if spec.console is not None:
-            if args.password is None:
-                raise ValueError(f"RAM user {spec.name} has console access but no password")
+            password = args.password
+            if password is None:
+                # Generated in the deployment, kept encrypted in state, handed out only as a secret
+                # output; the user must change it at the first logon (settings enforce that).
+                self.generated_password = random.RandomPassword(
+                    f"{name}-password",
+                    length=limits.GENERATED_PASSWORD_LENGTH,
+                    min_lower=1,
+                    min_upper=1,
+                    min_numeric=1,
+                    min_special=1,
+                    override_special=limits.RAM_PASSWORD_SYMBOLS,
+                    opts=child,
+                )
+                password = self.generated_password.result
+                self.initial_password = pulumi.Output.secret(self.generated_password.result)
             self.login_profile = alicloud.ram.LoginProfile(
                 f"{name}-login",
                 user_name=self.user.name,
-                password=pulumi.Output.secret(args.password),
+                password=pulumi.Output.secret(password),
                 password_reset_required=spec.console.password_reset_required,
                 mfa_bind_required=spec.console.mfa_bind_required,
                 # The provider schema does not mark the password secret. Listing it here keeps it
@@ -78,4 +97,6 @@ class RamUser(pulumi.ComponentResource):
         if self.access_key is not None:
             outputs["accessKeyId"] = self.access_key.id
             outputs["accessKeySecret"] = self.access_key_secret
+        if self.initial_password is not None:
+            outputs["initialPassword"] = self.initial_password
         self.register_outputs(outputs)

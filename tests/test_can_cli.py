@@ -45,16 +45,17 @@ def test_the_dev_command_user_cannot_run_a_command_as_root(capsys):
     assert out.startswith("deny\n") and "StringEquals ecs:CommandRunAs failed (request: root" in out
 
 
-def test_staging_deny_privileged_mode_refuses_root_in_any_case_and_allows_others():
+def test_staging_allow_list_refuses_root_in_any_case_and_a_command_naming_no_user():
     plan = plan_of("staging")
     [user] = access.find_principal(plan, "stg-commandUser")
     grants = access.grants_of(plan, user)
-    for run_as in ("root", "Root", "admin"):
+    for run_as in ("root", "Root", "admin", "deploy"):
         assert not grants.decide("ecs:RunCommand", STAGING_INSTANCE, {"ecs:CommandRunAs": [run_as]}).allowed
-    assert grants.decide("ecs:RunCommand", STAGING_INSTANCE, {"ecs:CommandRunAs": ["deploy"]}).allowed
+    assert not grants.decide("ecs:RunCommand", STAGING_INSTANCE, {}).allowed
+    assert grants.decide("ecs:RunCommand", STAGING_INSTANCE, {"ecs:CommandRunAs": ["user01"]}).allowed
     # The staging policy is scoped to its own region: a Hangzhou instance is out of reach.
     hangzhou = STAGING_INSTANCE.replace("cn-shanghai", "cn-hangzhou")
-    assert not grants.decide("ecs:RunCommand", hangzhou, {"ecs:CommandRunAs": ["deploy"]}).allowed
+    assert not grants.decide("ecs:RunCommand", hangzhou, {"ecs:CommandRunAs": ["user01"]}).allowed
 
 
 def test_prod_command_user_reaches_only_the_listed_instances():

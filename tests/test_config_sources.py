@@ -12,16 +12,27 @@ from pulumi.runtime import config as runtime_config
 from baseline.config import from_pulumi_runtime, load_stack_file, resolve
 from baseline.errors import ConfigError
 
+SECRETS = "ecs-access-baseline:secrets"
 
-def engine_config(stack: str, secret_value: str = "Decrypted-Pa55word!") -> tuple[dict[str, str], list[str]]:
-    """What the engine hands the program: JSON text per key, secrets decrypted."""
-    document = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())["config"]
+
+def engine_config(
+    stack: str, secret_value: str | None = "Decrypted-Pa55word!"
+) -> tuple[dict[str, str], list[str]]:
+    """What the engine hands the program: JSON text per key, secrets decrypted.
+
+    With ``secret_value`` every secret the stack references is set (as after `baseline secrets
+    --set`); with None none is, as on a fresh clone.
+    """
+    path = ROOT / "stacks" / f"Pulumi.{stack}.yaml"
+    document = yaml.safe_load(path.read_text())["config"]
+    assert SECRETS not in document, "the checked-in stacks ship no secrets"
     config, secret_keys = {}, []
     for key, value in document.items():
-        if key.endswith(":secrets"):
-            value = {name: secret_value for name in value}
-            secret_keys.append(key)
         config[key] = value if isinstance(value, str) else json.dumps(value)
+    if secret_value is not None:
+        needed = resolve(load_stack_file(path)).unset_secrets
+        config[SECRETS] = json.dumps({need.name: secret_value for need in needed})
+        secret_keys.append(SECRETS)
     return config, secret_keys
 
 
@@ -82,3 +93,35 @@ def test_the_pulumi_entry_point_reports_bad_config_as_one_line(restore_runtime_c
         pulumi.RunError, match=r"protectIdentities = False: .* Fix: set protectIdentities: true"
     ):
         runpy.run_path(str(ROOT / "__main__.py"))
+
+
+def test_a_real_run_refuses_an_unset_secret_with_the_command_to_type(restore_runtime_config):
+    """A fresh clone plans fine, but `pulumi up` stops before registering anything."""
+    import runpy
+
+    import pulumi
+
+    config, secret_keys = engine_config("prod", secret_value=None)
+    runtime_config.set_all_config(config, secret_keys)
+    with pytest.raises(pulumi.RunError) as raised:
+        runpy.run_path(str(ROOT / "__main__.py"))
+    message = str(raised.value)
+    assert len(message.splitlines()) == 1
+    assert "secrets.axtSecretPassword" in message and "is not set" in message
+    # The exact command, for the stack being run, with no value on the command line (it prompts).
+    stack = pulumi.get_stack()
+    assert message.endswith(
+        f"Fix: run: pulumi config set --secret --path 'secrets.axtSecretPassword' -s {stack} "
+        "(it prompts for the value)"
+    )
+
+
+def test_a_real_run_with_every_secret_set_starts(restore_runtime_config):
+    from baseline.config import require_secrets
+
+    config, secret_keys = engine_config("dev")
+    runtime_config.set_all_config(config, secret_keys)
+    resolved = resolve(from_pulumi_runtime("dev"))
+    require_secrets(resolved)  # nothing left to set
+    assert resolved.unset_secrets == ()
+    assert set(resolved.secrets) == {"axtSecretPassword"}

@@ -19,6 +19,7 @@ from guides import GUIDE_000_ECS, GUIDE_000_OOS, GUIDE_000_SNAPSHOT
 
 from baseline import access, limits
 from baseline.config import RawConfig, StackSettings, load_stack_file, resolve
+from baseline.errors import ConfigError
 from baseline.naming import Naming
 from baseline.plan import render
 
@@ -33,6 +34,8 @@ OTHER_TEMPLATE = "ACS-ECS-SomethingElse"
 # the guide keeps out, and RAM compares the deny-privileged list without letter case.
 RUN_COMMAND_ACTIONS = ("ecs:RunCommand", "ecs:InvokeCommand")
 PRIVILEGED_SPELLINGS = ("root", "ROOT", "Root", "SYSTEM", "system", "System")
+# The Windows administrator, whom an allow-list can never name (and a deny-list stack may add).
+ALLOW_LIST_PRIVILEGED = ("Administrator", "administrator", "ADMINISTRATOR", "NT AUTHORITY\\SYSTEM")
 RUN_AS = "ecs:CommandRunAs"
 MODES = ("allow-list", "deny-privileged")
 
@@ -236,7 +239,7 @@ def command_user(plan: Mapping[str, Any], settings: StackSettings, scenario: str
 def privileged_users(settings: StackSettings, scenario: str) -> list[str]:
     """root and system in every spelling, and the stack's own denied users in every case."""
     command = getattr(settings, scenario)
-    extra = command.denied_users if command.mode == "deny-privileged" else []
+    extra = command.denied_users if command.mode == "deny-privileged" else ALLOW_LIST_PRIVILEGED
     spellings = {v for u in extra for v in (u, u.lower(), u.upper(), u.capitalize())}
     return sorted(set(PRIVILEGED_SPELLINGS) | spellings)
 
@@ -305,6 +308,17 @@ def _in_mode(stack: str, mode: str) -> tuple[dict, StackSettings]:
     for key in COMMAND_KEYS:
         if key in values:
             values[key]["mode"] = mode
+            if mode == "allow-list":
+                for irrelevant in ("deniedUsers", "allowCommandsWithoutRunAs"):
+                    values[key].pop(irrelevant, None)
+            else:
+                values[key].pop("runAsUsers", None)
+                values[key]["allowCommandsWithoutRunAs"] = True
+    if mode != "allow-list":
+        # The deny-list is a dev-only form (staging and prod refuse it, see the test below), so
+        # its root/system refusal is checked on the stack's own settings as a dev stack.
+        values["environment"] = "dev"
+        values["protectIdentities"] = False
     resolved = resolve(RawConfig(values=values, secrets=raw.secrets))
     return render(resolved, stack), resolved.settings
 
@@ -316,6 +330,26 @@ def test_both_policy_modes_keep_root_and_system_out(stack, mode, scenario):
     plan, settings = _in_mode(stack, mode)
     assert getattr(settings, scenario).mode == mode
     check_regular_users_only(plan, settings, scenario)
+
+
+@pytest.mark.parametrize("scenario", COMMAND_SCENARIOS)
+def test_strict_stacks_refuse_the_deny_list_form(stack, scenario):
+    """Staging and prod: a deny-list lets a command that names no OS user run as root/system."""
+    settings = require_command(stack, scenario)
+    require_strict_environment(settings)
+    raw = load_stack_file(ROOT / "stacks" / f"Pulumi.{stack}.yaml")
+    key = COMMAND_KEYS[COMMAND_SCENARIOS.index(scenario)]
+    values = copy.deepcopy(raw.values)
+    values[key] = {**values[key], "mode": "deny-privileged", "allowCommandsWithoutRunAs": True}
+    values[key].pop("runAsUsers", None)
+    with pytest.raises(ConfigError) as refused:
+        resolve(RawConfig(values=values, secrets=raw.secrets))
+    assert refused.value.key == f"{key}.mode"
+    assert "requires allow-list mode" in refused.value.problem
+
+
+def require_strict_environment(settings: StackSettings) -> None:
+    require(settings.is_strict, f"{settings.environment} is not staging or prod")
 
 
 # --- S3 the Windows logon password in OOS (seed 001) ---------------------------------------------

@@ -142,7 +142,11 @@ def test_resource_counts_follow_the_config(stack):
     user = config["user"]
     expected = {
         "alicloud:ram/user:User": 1,
-        "alicloud:ram/loginProfile:LoginProfile": 1 if user.get("console") else 0,
+        "alicloud:ram/loginProfile:LoginProfile": 1 if "console" in user else 0,
+        # No passwordSecret: the password is generated (and handed out as a secret output).
+        "random:index/randomPassword:RandomPassword": 1
+        if "console" in user and not (user["console"] or {}).get("passwordSecret")
+        else 0,
         "alicloud:ram/accessKey:AccessKey": 1 if "accessKey" in user else 0,
         "alicloud:ram/policy:Policy": 3,
         "alicloud:ram/userPolicyAttachment:UserPolicyAttachment": 4,

@@ -48,7 +48,7 @@ GUIDE = json.loads((ROOT / "tests" / "data" / "seed004_ecs_mcp_policies.json").r
 
 # Every use case on, every option used: the documents no checked-in stack shows (express mode).
 ALL_USE_CASES = {
-    "environment": "sandbox",
+    "environment": "dev",
     "naming": {"prefix": "sbx-"},
     "aws": {"accountId": "123456789012", "region": "eu-west-1"},
     "ecsMcpServer": {

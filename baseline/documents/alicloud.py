@@ -54,8 +54,29 @@ CLOUD_ASSISTANT_ACTIONS = (
     "ecs:InstallCloudAssistant",
 )
 CLOUD_ASSISTANT_RESOURCES = ("acs:ecs:*:*:instance/*", "acs:ecs:*:*:command/*")
-PRIVILEGED_OS_USERS = ("root", "system")
+PRIVILEGED_OS_USERS = ("root", "system")  # what the guide's deny-list names; the least it must hold
 RUN_AS_KEY = "ecs:CommandRunAs"
+# OS accounts an allow-list may never name, compared without letter case and without a Windows
+# domain or UPN part (``NT AUTHORITY\SYSTEM``, ``.\Administrator``, ``admin@corp``): each runs with
+# full control of the instance, or reaches it with one sudo.
+PRIVILEGED_RUN_AS = frozenset(
+    {
+        "root",  # Linux uid 0
+        "system",  # Cloud Assistant's name for Windows LocalSystem (seed 001)
+        "localsystem",  # the same account under its service-control name
+        "administrator",  # Windows built-in administrator (Windows names ignore case)
+        "trustedinstaller",  # NT SERVICE\TrustedInstaller owns the Windows system files
+        "admin",  # Debian cloud images' login user, passwordless sudo
+        "ecs-user",  # ECS's recommended Linux login user, which "runs sudo" for root (ECS docs)
+        "ubuntu",  # Ubuntu cloud images' login user, passwordless sudo
+    }
+)
+
+
+def is_privileged_os_user(name: str) -> bool:
+    """Whether ``name`` is (or, with a domain/UPN part, spells) a privileged OS account."""
+    bare = name.strip().lower().rsplit("\\", 1)[-1].split("@", 1)[0]
+    return bare in PRIVILEGED_RUN_AS
 
 
 def arn(service: str, region: str, account: str, resource: str) -> str:

@@ -1,8 +1,10 @@
 """Throw-away stacks for pull requests: ``python -m baseline.ephemeral --pr 12``.
 
 Writes ``stacks/Pulumi.test-pr-12.yaml`` from the dev stack: the same scenarios and secrets
-(the ciphertext is copied with its ``encryptionsalt``, so the test stack decrypts with dev's
-passphrase or key), ``testStack: true`` so ``baseline teardown`` may destroy it, the naming
+(once dev has a salt and ``secure:`` values, they are copied with its ``encryptionsalt``, so the
+test stack decrypts with dev's passphrase or key; the shipped dev has neither, and generated
+console passwords need none, so only what ``python -m baseline secrets`` lists must be set on the
+test stack), ``testStack: true`` so ``baseline teardown`` may destroy it, the naming
 prefix ``pr12-`` so its names never collide with dev's or another PR's in the shared test
 account, and ``protectIdentities: false``. Two things cannot be copied: instance attachments
 (an ECS instance takes one RAM role, and dev's instances already have dev's) are emptied, and

@@ -11,7 +11,9 @@ from baseline.documents.alicloud import (
     PRIVILEGED_OS_USERS,
     arn,
     command_user_policy,
+    is_privileged_os_user,
 )
+from baseline.environments import is_strict
 from baseline.errors import ConfigError
 from baseline.scenarios import AlicloudContext
 from baseline.scenarios.common import user_spec
@@ -20,6 +22,7 @@ from baseline.settings import (
     Model,
     RamUserSettings,
     ResourceScope,
+    at,
     check_instance_ids,
     fix,
 )
@@ -32,7 +35,7 @@ CommandPolicyMode = Literal["allow-list", "deny-privileged"]
 def _default_command_user() -> RamUserSettings:
     return RamUserSettings(
         name="commandUser",
-        console=ConsoleLoginSettings(passwordSecret="commandUserPassword"),
+        console=ConsoleLoginSettings(),
     )
 
 
@@ -44,21 +47,31 @@ class CloudAssistantSettings(Model):
     user: RamUserSettings = Field(
         default_factory=_default_command_user,
         description="The RAM user that runs commands (default `commandUser`, console access "
-        "with password secret `commandUserPassword`).",
+        "with a generated password).",
     )
     policy_name: str = Field("commandUserPolicy", description="Name of the Cloud Assistant custom policy.")
     mode: CommandPolicyMode = Field(
         "allow-list",
         description="`allow-list`: only `runAsUsers` (StringEquals ecs:CommandRunAs); "
-        "`deny-privileged`: anyone but `deniedUsers` (StringNotEqualsIgnoreCase).",
+        "`deny-privileged`: anyone but `deniedUsers` (StringNotEqualsIgnoreCase), only in dev/test "
+        "and only with `allowCommandsWithoutRunAs: true` (see there); staging and prod refuse it.",
     )
     run_as_users: list[str] = Field(
         default_factory=lambda: ["user01", "user02"],
-        description="OS users commands may run as in `allow-list` mode.",
+        description="OS users commands may run as in `allow-list` mode; privileged accounts (root, "
+        "system, Administrator, LocalSystem, TrustedInstaller, admin, ecs-user, ubuntu, in any case "
+        "and with any domain part) are refused.",
     )
     denied_users: list[str] = Field(
         default_factory=lambda: list(PRIVILEGED_OS_USERS),
         description="OS users refused in `deny-privileged` mode; must include root and system.",
+    )
+    allow_commands_without_run_as: bool = Field(
+        False,
+        description="`deny-privileged` mode only, and only outside staging/prod: the stack accepts "
+        "that a command naming no OS user passes the deny-list and runs as root/system (RAM "
+        "conditions have no `Null` operator to refuse a missing `ecs:CommandRunAs`). Required "
+        "with that mode.",
     )
     resource_scope: ResourceScope | None = Field(
         None,
@@ -76,26 +89,58 @@ class CloudAssistantSettings(Model):
     @model_validator(mode="after")
     def _os_users(self) -> CloudAssistantSettings:
         if self.mode == "allow-list":
+            self.refuse_irrelevant(
+                ["denied_users", "allow_commands_without_run_as"],
+                "in allow-list mode",
+                "remove it; runAsUsers alone decides who commands run as",
+            )
             if not self.run_as_users:
                 raise fix(
                     "allow-list mode with an empty runAsUsers list allows nobody",
                     "list the regular OS users, e.g. [user01, user02]",
                 )
-            privileged = [u for u in self.run_as_users if u.lower() in PRIVILEGED_OS_USERS]
+            privileged = [u for u in self.run_as_users if is_privileged_os_user(u)]
             if privileged:
-                raise fix(
-                    f"runAsUsers lists the privileged user {privileged[0]!r}, which the guide "
+                raise at(
+                    "runAsUsers",
+                    f"runAsUsers lists the privileged OS account {privileged[0]!r}, which the guide "
                     "exists to keep out",
                     "remove it; commands run as regular users only",
                 )
         else:
+            self.refuse_irrelevant(
+                ["run_as_users"],
+                "in deny-privileged mode",
+                "remove it, or set mode: allow-list to use it",
+            )
             missing = [u for u in PRIVILEGED_OS_USERS if u not in {d.lower() for d in self.denied_users}]
             if missing:
-                raise fix(
+                raise at(
+                    "deniedUsers",
                     f"deniedUsers must include {missing[0]!r}",
                     "keep root and system in deniedUsers and add others as needed",
                 )
+            if not self.allow_commands_without_run_as:
+                raise at(
+                    "mode",
+                    "deny-privileged mode lets a command that names no OS user run as root/system "
+                    "(RAM has no Null condition to refuse a missing ecs:CommandRunAs)",
+                    "use mode: allow-list, or in dev accept the gap with allowCommandsWithoutRunAs: true",
+                )
         return self
+
+
+def check_command_mode(settings: CloudAssistantSettings, environment: str, key: str) -> None:
+    """Staging and prod: no person's credentials may run a command as root/system or without
+    naming the OS user, which only the allow-list guarantees."""
+    if settings.mode != "allow-list" and is_strict(environment):
+        raise ConfigError(
+            key=f"{key}.mode",
+            value=settings.mode,
+            problem=f"{environment} requires allow-list mode: deny-privileged lets a command that names "
+            "no OS user (no ecs:CommandRunAs) run as root/system, and RAM has no Null condition to stop it",
+            fix="set mode: allow-list with runAsUsers (regular OS users), and remove deniedUsers",
+        )
 
 
 def command_resources(settings: CloudAssistantSettings, ctx: AlicloudContext, key: str) -> tuple[str, ...]:
@@ -127,6 +172,7 @@ def command_user_parts(
     settings: CloudAssistantSettings, ctx: AlicloudContext, key: str
 ) -> tuple[list, list[PolicySpec], list[Grant]]:
     """The user, its commandUserPolicy and its grants: all of S2, and the first part of S3."""
+    check_command_mode(settings, ctx.environment, key)
     user = user_spec("command-user", settings.user, ctx, f"{key}.user")
     policy = PolicySpec(
         key="command-policy",

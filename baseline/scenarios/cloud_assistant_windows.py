@@ -35,7 +35,8 @@ class SecretParameterSettings(Model):
     name: str = Field("axtSecretPassword", description="Parameter name (naming rule applied).")
     value_secret: str = Field(
         "axtSecretPassword",
-        description="Entry of `secrets` holding the logon password (only ever a Pulumi secret).",
+        description="Entry of `secrets` holding the Windows logon password (only ever a Pulumi "
+        "secret); it must come from outside: set it with `python -m baseline secrets --set <name>`.",
     )
     kms_key_id: str | None = Field(
         None,
@@ -79,7 +80,7 @@ class SecretParameterSettings(Model):
 def _default_windows_user() -> RamUserSettings:
     return RamUserSettings(
         name="winCommandUser",
-        console=ConsoleLoginSettings(passwordSecret="winCommandUserPassword"),
+        console=ConsoleLoginSettings(),
     )
 
 
@@ -97,7 +98,7 @@ class CloudAssistantWindowsSettings(CloudAssistantSettings):
     user: RamUserSettings = Field(
         default_factory=_default_windows_user,
         description="The RAM user that runs commands (default `winCommandUser`, so it never "
-        "collides with S2's `commandUser`; console password secret `winCommandUserPassword`).",
+        "collides with S2's `commandUser`; console access with a generated password).",
     )
     policy_name: str = Field(
         "winCommandUserPolicy", description="Name of the Cloud Assistant custom policy (S2's is separate)."

@@ -160,6 +160,31 @@ class EciAccessSettings(Model):
     )
 
     @model_validator(mode="after")
+    def _irrelevant(self) -> EciAccessSettings:
+        if not any(u.access == "tag-scoped" for u in self.users):
+            self.refuse_irrelevant(
+                ["tag_key", "tag_value", "tag_policy_name"],
+                "without a user of access: tag-scoped",
+                "remove it, or give a user access: tag-scoped",
+            )
+        if not any(u.pass_instance_role for u in self.users):
+            self.refuse_irrelevant(
+                ["pass_role_policy_name"],
+                "without a user with passInstanceRole",
+                "remove it, or set passInstanceRole on the user that launches container groups",
+            )
+        console = any(u.console for u in self.users) or any(
+            g.administrator is not None and g.administrator.console for g in self.resource_groups
+        )
+        if not console:
+            self.refuse_irrelevant(
+                ["console_policy_name"],
+                "without a console user",
+                "remove it, or give a user console access",
+            )
+        return self
+
+    @model_validator(mode="after")
     def _pass_role(self) -> EciAccessSettings:
         for user in self.users:
             if user.pass_instance_role and self.instance_role is None:

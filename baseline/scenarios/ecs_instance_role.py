@@ -6,7 +6,7 @@ Windows secret reader) and S5 (the ECI role) use them too.
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from baseline import limits
 from baseline.documents.alicloud import (
@@ -133,6 +133,16 @@ class EcsInstanceRoleSettings(Model):
     )
 
     _check_instances = field_validator("instances")(check_instances)
+
+    @model_validator(mode="after")
+    def _operator_settings(self) -> EcsInstanceRoleSettings:
+        if self.operator_user is None:
+            self.refuse_irrelevant(
+                ["operator_policy_name", "allow_create_instance", "resource_scope"],
+                "without operatorUser (they shape the operator's policy)",
+                "remove it, or set operatorUser",
+            )
+        return self
 
 
 def build(settings: EcsInstanceRoleSettings, ctx: AlicloudContext) -> ScenarioSpec:

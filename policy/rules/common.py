@@ -21,6 +21,7 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UnknownValueError
 
+from baseline.environments import ENVIRONMENTS, is_production
 from baseline.evaluator import action_matches, as_list
 
 UNKNOWN = object()
@@ -52,18 +53,16 @@ PERMISSION_DOCUMENTS = {
 }
 TRUST_DOCUMENTS = {ALI_ROLE: "assumeRolePolicyDocument", AWS_ROLE: "assumeRolePolicy"}
 
+# Which environments are production is not configurable here: the pack reads the names the
+# program's configuration accepts (baseline/environments.py), so the two cannot disagree.
 ENVIRONMENT_SCHEMA = PolicyConfigSchema(
     properties={
         "environment": {
             "type": "string",
+            "enum": ["", *ENVIRONMENTS],
             "default": "",
-            "description": "Force the environment (e.g. prod); empty = read the resources' tags.",
-        },
-        "productionEnvironments": {
-            "type": "array",
-            "items": {"type": "string"},
-            "default": ["prod", "production"],
-            "description": "Environment tag values that count as production.",
+            "description": "Force the environment (one of the stack environments, e.g. prod); "
+            "empty = read the resources' tags.",
         },
     }
 )
@@ -138,9 +137,8 @@ def environment_of(
 
 
 def production(config: Mapping[str, Any], environment: str | None) -> bool:
-    return environment is not None and environment in config.get(
-        "productionEnvironments", ["prod", "production"]
-    )
+    """``prod``, or a name configuration never produces (fail closed); see baseline.environments."""
+    return is_production(environment)
 
 
 def resource_is_production(args: ResourceValidationArgs) -> bool:
