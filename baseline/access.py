@@ -469,3 +469,19 @@ def decide_trust(
     issuer, request = token_context(principal.cloud, context)
     caller = github_caller(plan, principal.cloud, issuer)
     return trust, request, evaluate_trust(trust, action, caller, request)
+
+
+def trust_question(
+    stack: str, plan: Mapping[str, Any], principal: Principal, action: str | None, pairs: list[str], fmt: str
+) -> tuple[str, bool]:
+    """``can --trust``: the answer as text or JSON, and whether the role may be assumed."""
+    import json
+
+    action = action or ASSUME_ACTIONS[principal.cloud]
+    trust, context, decision = decide_trust(plan, principal, action, parse_context(pairs))
+    grants = Grants(principal, policies=[trust])
+    result = report(stack, grants, action, f"role {principal.name}", context, decision)
+    result["trust"] = True
+    if fmt == "json":
+        return json.dumps(result, indent=2) + "\n", decision.allowed
+    return to_text(result, decision, principal), decision.allowed

@@ -462,4 +462,6 @@ def evaluate_trust(
     if not allows:
         why = "no trust statement names the caller" if not near else "a trust condition does not hold"
         return Decision(False, f"{what}: {why} (implicit deny)", (), tuple(near))
-    return Decision(True, f"{what} is allowed by " + ", ".join(a.label for a in allows), tuple(allows), tuple(near))
+    return Decision(
+        True, f"{what} is allowed by " + ", ".join(a.label for a in allows), tuple(allows), tuple(near)
+    )

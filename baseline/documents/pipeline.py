@@ -13,7 +13,7 @@ Pure functions of typed data, no Pulumi import. Two things live here:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -361,10 +361,13 @@ RESOURCE_ACTIONS: dict[str, ResourceActions] = {
         ),
         resources=lambda s: [iam_oidc_provider_arn(s.account)],
     ),
-    # No cloud API: the stack, components and explicit providers.
+    # No cloud API: the stack, components, explicit providers, and passwords pulumi-random
+    # generates locally (console passwords; they reach the cloud through LoginProfile).
     "pulumi:pulumi:Stack": _NONE,
     "pulumi:providers:alicloud": _NONE,
     "pulumi:providers:aws": _NONE,
+    "pulumi:providers:random": _NONE,
+    "random:index/randomPassword:RandomPassword": _NONE,
 }
 COMPONENT_PREFIX = "ecs-access-baseline:"  # ComponentResources: no cloud API either
 
@@ -490,7 +493,12 @@ def deployer_policy(
     for type_ in sorted(set(types)):
         spec = actions_for(type_)
         if spec is None:
-            raise KeyError(f"no actions are known for resource type {type_}")
+            from baseline.errors import PlanError
+
+            raise PlanError(
+                f"no deployer actions are known for resource type {type_}; add it to "
+                "baseline/documents/pipeline.py RESOURCE_ACTIONS (a program bug: please report it)"
+            )
         if spec.cloud != cloud:
             continue
         resources = spec.resources(scope)
@@ -551,3 +559,42 @@ def iam_pipeline_boundary(scope: Scope, policies: Iterable[Document]) -> Documen
         # List* calls that IAM authorises on "*" only (ListRoles, ListPolicies, ListUsers).
         statements.append(_statement("Allow", "PipelineListing", listing, ["*"]))
     return _policy("aws", statements + _protections("aws", scope))
+
+
+def human_deployer_policy(resolved: Any, plan: Mapping[str, Any], cloud: Cloud) -> str:
+    """The JSON policy a person needs to run ``pulumi up`` (and destroy) on a stack.
+
+    The same mapping as the pipeline's deploy roles, for the types this stack's plan registers,
+    in the stack's own account and naming prefix. For the ``pipeline`` stack it also allows
+    assuming the administrator role in the environments' other accounts.
+    """
+    import json
+
+    from baseline.errors import ConfigError
+
+    settings = resolved.settings
+    account_settings = getattr(settings, cloud)
+    if account_settings is None:
+        raise ConfigError(
+            key=cloud,
+            problem=f"this stack has no {cloud} account",
+            fix=f"ask for the other cloud, or set {cloud}",
+        )
+    types = {r["type"] for r in plan["resources"]}
+    scope = Scope(account=account_settings.account_id, prefix=settings.naming.prefix)
+    policy = deployer_policy(cloud, scope, types)
+    pipeline = resolved.pipeline
+    if pipeline is not None:
+        others = [a for a in pipeline.accounts(cloud) if a != account_settings.account_id]
+        role = pipeline.admin_roles[cloud]
+        arns = (
+            [f"acs:ram::{a}:role/{role.lower()}" for a in others]
+            if cloud == "alicloud"
+            else [f"arn:aws:iam::{a}:role/{role}" for a in others]
+        )
+        if arns:
+            statement = _statement("Allow", "AssumeAdministratorRole", ("sts:AssumeRole",), arns)
+            if cloud == "alicloud":
+                statement.pop("Sid")
+            policy["Statement"].append(statement)
+    return json.dumps(policy, indent=2, sort_keys=True) + "\n"
