@@ -203,15 +203,22 @@ def _aws_policy_key(arn: str) -> str:
 
 def _aws_grants(plan: Mapping[str, Any], principal: Principal) -> Grants:
     grants = Grants(principal)
-    managed: dict[str, tuple[str, Any]] = {}
+    # Path and name, per provider: a stack that spans accounts (S7) has one policy name in each,
+    # and the role's own provider picks the one in its account.
+    managed: dict[str, dict[str | None, tuple[str, Any]]] = {}
     for r in _of(plan, AWS_POLICY):
         inputs = r["inputs"]
         name = inputs.get("name", "")
-        managed[f"{inputs.get('path') or '/'}{name}"] = (name, inputs.get("policy"))
+        managed.setdefault(f"{inputs.get('path') or '/'}{name}", {})[r.get("provider")] = (
+            name,
+            inputs.get("policy"),
+        )
+    own_provider = next(r for r in plan["resources"] if r["name"] == principal.resource).get("provider")
 
     def add_managed(arn: Any, into: list[NamedPolicy], what: str) -> None:
         arn = str(arn)
-        found = managed.get(_aws_policy_key(arn))
+        candidates = managed.get(_aws_policy_key(arn)) or {}
+        found = candidates.get(own_provider) or next(iter(candidates.values()), None)
         document = _document(found[1]) if found else None
         if found is None or document is None:
             grants.not_evaluated.append(f"{what} {arn} (not evaluated offline)")

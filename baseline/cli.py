@@ -102,7 +102,6 @@ def _can(args: argparse.Namespace) -> int:
 
 def _deployer_policy(args: argparse.Namespace) -> int:
     from baseline.documents import pipeline
-
     from baseline.plan import render
 
     resolved = _resolved(args)

@@ -220,7 +220,7 @@ def build(settings: PipelineSettings, home: dict[str, str]) -> PipelineSpec:
         if any(getattr(e, attr) for e in settings.environments) and cloud not in home:
             raise ConfigError(
                 key=cloud,
-                problem=f"an environment names a {cloud} account but the stack has no {cloud} settings",
+                problem=f"an environment names an account in {cloud} but the stack has no {cloud} settings",
                 fix=f"set {cloud}.accountId (the administrator's account) and {cloud}.region",
             )
     if any(e.alicloud_account_id for e in settings.environments) and not settings.alicloud_fingerprints:
