@@ -507,7 +507,7 @@ def deployer_policy(
         statements.append(_statement("Allow", _sid(type_), plain, resources))
         for action, condition in sorted(conditions.items()):
             statements.append(
-                _statement("Allow", _sid(type_) + "Conditional", (action,), resources, condition)
+                _statement("Allow", _sid(type_) + action.split(":", 1)[1], (action,), resources, condition)
             )
         if write:
             for actions, extra_resources in spec.extra(scope):
@@ -524,7 +524,10 @@ def deployer_policy(
                 f"arn:aws:iam::{scope.account}:mfa/*",
             ]
         )
-        listing = [a for a in SWEEP_ACTIONS[cloud] if a.split(":")[1].startswith("List") and "For" not in a]
+        # Listing the account is authorised on "*" only; everything else stays on the prefix.
+        listing = [
+            a for a in SWEEP_ACTIONS[cloud] if a.split(":")[1] in ("ListUsers", "ListRoles", "ListPolicies")
+        ]
         statements.append(_statement("Allow", "SweepList", listing, ["*"]))
         statements.append(
             _statement(
@@ -552,11 +555,11 @@ def iam_pipeline_boundary(scope: Scope, policies: Iterable[Document]) -> Documen
             for action in statement["Action"]
         }
     )
-    allow = _statement("Allow", "PipelineActions", actions, [f"arn:aws:iam::{scope.account}:*"])
-    listing = [a for a in actions if a.split(":")[1].startswith("List")]
-    statements = [allow]
+    # ListRoles, ListPolicies and ListUsers are authorised on "*" only.
+    listing = [a for a in actions if a in ("iam:ListRoles", "iam:ListPolicies", "iam:ListUsers")]
+    scoped = [a for a in actions if a not in listing]
+    statements = [_statement("Allow", "PipelineActions", scoped, [f"arn:aws:iam::{scope.account}:*"])]
     if listing:
-        # List* calls that IAM authorises on "*" only (ListRoles, ListPolicies, ListUsers).
         statements.append(_statement("Allow", "PipelineListing", listing, ["*"]))
     return _policy("aws", statements + _protections("aws", scope))
 
