@@ -590,3 +590,23 @@ def test_parliament_finds_nothing_in_the_pipelines_iam_documents():
                 finding = parliament.enhance_finding(finding)
                 findings.append((resource["inputs"]["name"], finding.issue, finding.severity, finding.detail))
     assert not findings
+
+
+def test_every_github_environment_a_cloud_job_runs_in_has_roles_in_the_pipeline_stack():
+    import test_workflows as workflows
+
+    variables = plan()["outputs"]["pipeline"]["githubVariables"]
+    seen = set()
+    for path, name, job, workflow in workflows.jobs():
+        if (job.get("permissions") or {}).get("id-token") != "write":
+            continue
+        for matrix in workflows.variants(job) or [{}]:
+            environment = workflows.environment(job, workflow, matrix)
+            assert environment in variables, f"{path.name}:{name} runs in {environment!r}, which has no roles"
+            assert set(variables[environment]) == {
+                "ALICLOUD_ROLE_ARN",
+                "ALICLOUD_OIDC_PROVIDER_ARN",
+                "AWS_ROLE_ARN",
+            }
+            seen.add(environment)
+    assert seen == set(variables), f"roles no workflow uses: {sorted(set(variables) - seen)}"
