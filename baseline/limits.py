@@ -40,6 +40,8 @@ ECS_INSTANCE_ID = re.compile(r"^i-[a-z0-9]{8,30}$")
 KMS_KEY_ID = re.compile(
     r"^(key-[A-Za-z0-9-]{8,64}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|alias/[A-Za-z0-9_/-]{1,255})$"
 )
+# OSS bucket naming: 3-63 lowercase letters, digits or '-', starting and ending with a letter or digit.
+OSS_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 # Resource Manager CreateResourceGroup: 3-50 letters, digits or hyphens, starting with a letter.
 RESOURCE_GROUP_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{2,49}$")
 RESOURCE_GROUP_DISPLAY_NAME_MAX = 50

@@ -199,3 +199,16 @@ def check_instance_ids(value: list[str]) -> list[str]:
     if len(set(value)) != len(value):
         raise fix("an instance id is listed twice", "list each instance once")
     return value
+
+
+def check_oss_buckets(value: list[str]) -> list[str]:
+    """Bucket names, or ``*`` alone (the guides' form, refused in strict stacks by the builder)."""
+    if "*" in value and len(value) > 1:
+        raise fix("'*' already covers every bucket", "list bucket names, or '*' alone")
+    for bucket in value:
+        if bucket != "*" and not limits.OSS_BUCKET_NAME.fullmatch(bucket):
+            raise fix(
+                f"{bucket!r} is not an OSS bucket name",
+                "use 3-63 lowercase letters, digits or '-', e.g. 'prod-web-assets'",
+            )
+    return value

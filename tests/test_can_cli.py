@@ -83,7 +83,7 @@ def test_the_boundary_stops_the_prod_deployment_role_deleting_production_service
     base = ["--stack", "prod", "--principal", "EcsMcpDeploymentManagementRole", "--resource", service]
     code, out, _ = can(
         capsys, *base, "--action", "ecs:DeleteService",
-        "--context", "aws:RequestedRegion=us-east-1", "--context", "aws:ResourceTag/Environment=production",
+        "--context", "aws:RequestedRegion=us-east-1", "--context", "aws:ResourceTag/Environment=prod",
     )  # fmt: skip
     assert code == 1 and "ProductionProtection" in out
     code, out, _ = can(

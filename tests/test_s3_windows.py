@@ -80,12 +80,22 @@ def test_the_user_can_run_a_command_as_user01_on_a_windows_instance_and_not_as_s
         assert not evaluate(policies, "ecs:RunCommand", target, {"ecs:CommandRunAs": privileged}).allowed
 
 
-def test_the_user_may_use_kms_as_the_guide_says(stack):
+def test_the_user_reads_key_metadata_and_never_encrypts_or_decrypts(stack):
+    """Pulumi writes the parameter and the instance role reads it: the guide's Encrypt, Decrypt
+    and GenerateDataKey served only the hand-made parameter, so the user keeps key metadata."""
+    config = stack_config(stack)
+    account = config["alicloud"]["accountId"]
+    region = windows(stack)["windowsInstances"][0].get("region", config["alicloud"]["region"])
+    key_id = windows(stack)["secretParameter"].get("kmsKeyId", "key-default0000000001")
+    key = f"acs:kms:{region}:{account}:key/{key_id}"
     document = policy_documents(plan_of(stack))[f"{prefix(stack)}kmsPolicy"]
     policies = [NamedPolicy("kmsPolicy", document)]
-    for action in ("kms:ListKeys", "kms:DescribeKey", "kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"):
-        assert evaluate(policies, action, "acs:kms:cn-hangzhou:1:key/k").allowed
-    assert not evaluate(policies, "kms:ScheduleKeyDeletion", "acs:kms:cn-hangzhou:1:key/k").allowed
+    assert evaluate(policies, "kms:DescribeKey", key).allowed
+    for action in ("kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:ScheduleKeyDeletion"):
+        assert not evaluate(policies, action, key).allowed, action
+    if config["alicloud"].get("strictScoping", True):
+        other = f"acs:kms:{region}:{'9' * 16}:key/{key_id}"
+        assert not evaluate(policies, "kms:DescribeKey", other).allowed
 
 
 def test_the_instance_role_is_trusted_by_ecs_and_reads_only_the_password(stack):
@@ -95,15 +105,19 @@ def test_the_instance_role_is_trusted_by_ecs_and_reads_only_the_password(stack):
     trust = json.loads(role["inputs"]["assumeRolePolicyDocument"])
     assert [s["Principal"] for s in trust["Statement"]] == [{"Service": ["ecs.aliyuncs.com"]}]
     config = stack_config(stack)
-    account, strict = config["alicloud"]["accountId"], config["alicloud"].get("strictScoping", True)
+    account = config["alicloud"]["accountId"]
     region = windows(stack)["windowsInstances"][0].get("region", config["alicloud"]["region"])
     document = policy_documents(plan)[f"{p}AxtSecretRamRolePolicy"]
     policies = [NamedPolicy("role", document)]
     own = secret_parameter_arn(region, account, f"{p}axtSecretPassword")
     assert evaluate(policies, "oos:GetSecretParameter", own).allowed
-    assert evaluate(policies, "kms:GetSecretValue", "acs:kms:cn-hangzhou:1:secret/s").allowed
+    own_secret = f"acs:kms:{region}:{account}:secret/oos/{p}axtSecretPassword"
+    assert evaluate(policies, "kms:GetSecretValue", own_secret).allowed
+    # Nothing else, in any stack: the role's credentials are every OS user's on the instance.
     other = secret_parameter_arn(region, account, "somebodyElsesPassword")
-    assert evaluate(policies, "oos:GetSecretParameter", other).allowed is not strict
+    assert not evaluate(policies, "oos:GetSecretParameter", other).allowed
+    for secret in ("secret/oos/somebodyElsesPassword", "secret/db-root-password"):
+        assert not evaluate(policies, "kms:GetSecretValue", f"acs:kms:{region}:{account}:{secret}").allowed
 
 
 def test_the_role_is_attached_to_each_listed_windows_instance_in_its_region(stack):

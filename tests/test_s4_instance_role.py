@@ -51,9 +51,13 @@ def test_the_role_is_trusted_by_ecs_and_reads_oss_only(stack):
     trust = json.loads(role["inputs"]["assumeRolePolicyDocument"])
     assert [s["Principal"] for s in trust["Statement"]] == [{"Service": ["ecs.aliyuncs.com"]}]
     policies = [NamedPolicy("p", policy_documents(plan)[f"{p}EcsRamRoleDocumentTestingPolicy"])]
-    assert evaluate(policies, "oss:GetObject", "acs:oss:*:*:bucket/object").allowed
-    assert evaluate(policies, "oss:ListObjects", "acs:oss:*:*:bucket").allowed
-    assert not evaluate(policies, "oss:PutObject", "acs:oss:*:*:bucket/object").allowed
+    account = stack_config(stack)["alicloud"]["accountId"]
+    for bucket in s4(stack)["ossBuckets"]:
+        assert evaluate(policies, "oss:GetObject", f"acs:oss:*:{account}:{bucket}/object").allowed
+        assert evaluate(policies, "oss:ListObjects", f"acs:oss:*:{account}:{bucket}").allowed
+        assert not evaluate(policies, "oss:PutObject", f"acs:oss:*:{account}:{bucket}/object").allowed
+    # Only the buckets the stack names: another bucket of the account is out of reach.
+    assert not evaluate(policies, "oss:GetObject", f"acs:oss:*:{account}:other-bucket/object").allowed
     (attached,) = of_component(plan, "alicloud:ram/rolePolicyAttachment:RolePolicyAttachment")
     assert (attached["inputs"]["policyType"], attached["inputs"]["policyName"]) == (
         "Custom",
@@ -211,12 +215,13 @@ def test_the_strict_mock_refuses_a_second_role_on_one_instance():
         execute(program, "test", StrictMocks())
 
 
-def test_pass_role_names_the_account_in_strict_stacks_and_any_account_in_dev():
-    assert role_arn(ACCOUNT, "R") == f"acs:ram:*:{ACCOUNT}:role/R"
+def test_pass_role_names_the_role_in_the_stacks_account_in_every_stack():
+    assert role_arn(ACCOUNT, "R") == f"acs:ram::{ACCOUNT}:role/R"
     dev = policy_documents(plan_of("dev"))["dev-EcsRamRoleDocumentTestingOperatorPolicy"]
     prod = policy_documents(plan_of("prod"))["EcsRamRoleDocumentTestingOperatorPolicy"]
     pass_dev = [s for s in dev["Statement"] if s["Action"] == ["ram:PassRole"]]
     pass_prod = [s for s in prod["Statement"] if s["Action"] == ["ram:PassRole"]]
-    assert pass_dev[0]["Resource"] == ["acs:ram:*:*:role/dev-EcsRamRoleDocumentTesting"]
+    dev_account = stack_config("dev")["alicloud"]["accountId"]
+    assert pass_dev[0]["Resource"] == [f"acs:ram::{dev_account}:role/dev-EcsRamRoleDocumentTesting"]
     prod_account = stack_config("prod")["alicloud"]["accountId"]
-    assert pass_prod[0]["Resource"] == [f"acs:ram:*:{prod_account}:role/EcsRamRoleDocumentTesting"]
+    assert pass_prod[0]["Resource"] == [f"acs:ram::{prod_account}:role/EcsRamRoleDocumentTesting"]

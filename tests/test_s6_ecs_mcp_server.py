@@ -58,6 +58,9 @@ ALL_USE_CASES = {
         "externalId": "ecs-mcp-sandbox",
         "maxSessionDuration": 7200,
         "passRoles": ["ecsTaskExecutionRole", "arn:aws:iam::123456789012:role/app/web-task"],
+        "clusters": ["sandbox", "sandbox-*"],
+        "repositories": ["sandbox/*"],
+        "cloudFormationStacks": ["ecs-mcp-*"],
         "readOnlyMonitoring": {
             "enabled": True,
             "managedPolicyArns": ["arn:aws:iam::aws:policy/CloudWatchReadOnlyAccess"],
@@ -137,8 +140,10 @@ def _condition_holds(condition: dict, context: dict[str, str]) -> bool:
             actual, values = context.get(key), _listed(expected)
             if operator in ("StringEquals", "ArnEquals"):
                 holds = actual in values
-            elif operator == "StringNotEquals":
+            elif operator in ("StringNotEquals", "ArnNotEquals"):
                 holds = actual is None or actual not in values  # an absent key matches a negation
+            elif operator == "Null":
+                holds = (actual is None) == (values == ["true"])
             elif operator in ("StringLike", "ArnLike"):
                 holds = actual is not None and any(fnmatch.fnmatchcase(actual, v) for v in values)
             else:
@@ -194,8 +199,11 @@ class Role:
     def ecs(self, resource: str) -> str:
         return f"arn:aws:ecs:{self.region}:{self.account}:{resource}"
 
+    def arn(self, service: str, resource: str) -> str:
+        return f"arn:aws:{service}:{self.region}:{self.account}:{resource}"
 
-PRODUCTION = {"aws:ResourceTag/Environment": "production"}
+
+PRODUCTION = {"aws:ResourceTag/Environment": "prod"}
 STAGING = {"aws:ResourceTag/Environment": "staging"}
 
 
@@ -307,18 +315,20 @@ def test_outputs_give_the_role_arns_and_the_write_switch(source):
 # --- What the roles can do: identity policy and boundary together --------------------------------
 def test_the_read_only_role_can_describe_services_and_cannot_update_them(stack):
     role = Role(stack, "read-only-monitoring")
-    assert role.can("ecs:DescribeServices")
-    assert role.can("ecr:DescribeImages")
-    assert not role.can("ecs:UpdateService")
-    assert not role.can("ecs:DeleteService")
+    service = role.ecs("service/any-cluster/any-service")
+    assert role.can("ecs:DescribeServices", service)
+    assert role.can("ecr:DescribeImages", role.arn("ecr", "repository/any"))
+    assert not role.can("ecs:UpdateService", service)
+    assert not role.can("ecs:DeleteService", service)
 
 
 def test_the_troubleshooting_role_reads_logs_and_cannot_write_them(stack):
     role = Role(stack, "troubleshooting")
-    assert role.can("logs:FilterLogEvents")
+    log_group = role.arn("logs", "log-group:/ecs/any")
+    assert role.can("logs:FilterLogEvents", log_group)
     assert role.can("elasticloadbalancing:DescribeTargetHealth")
-    assert not role.can("logs:CreateLogGroup")
-    assert not role.can("ec2:AuthorizeSecurityGroupIngress")
+    assert not role.can("logs:CreateLogGroup", log_group)
+    assert not role.can("ec2:AuthorizeSecurityGroupIngress", role.arn("ec2", "security-group/sg-1"))
 
 
 @pytest.mark.parametrize("stack", ["dev", "staging"])
@@ -333,9 +343,12 @@ def test_no_role_of_a_read_only_stack_can_change_ecs(stack):
 
 def test_the_deployment_role_creates_services_in_its_region_and_not_in_another():
     role = Role("prod", "deployment-management")
-    assert role.identity_allows("ecs:CreateService")
-    assert role.can("ecs:CreateService")
-    assert not role.can("ecs:CreateService", region="eu-central-1")  # the boundary's region deny
+    service = role.ecs("service/prod-cluster/web-api")
+    assert role.identity_allows("ecs:CreateService", service)
+    assert role.can("ecs:CreateService", service)
+    assert not role.can("ecs:CreateService", service, region="eu-central-1")  # the boundary's region deny
+    # Only in the clusters the stack names (the guide's ecs:* reached every cluster).
+    assert not role.identity_allows("ecs:CreateService", role.ecs("service/other-cluster/web-api"))
 
 
 def test_the_deployment_role_cannot_delete_what_is_tagged_production():
@@ -347,18 +360,27 @@ def test_the_deployment_role_cannot_delete_what_is_tagged_production():
     assert role.can("ecs:DeleteService", service, **STAGING)
     assert not role.can("ecs:DeleteCluster", role.ecs("cluster/prod-cluster"), **PRODUCTION)
     # prod's boundary protects more than the guide's three actions.
-    assert role.identity_allows("ecr:DeleteRepository", "*", **PRODUCTION)
-    assert not role.can("ecr:DeleteRepository", "*", **PRODUCTION)
+    repository = role.arn("ecr", "repository/web-api")
+    assert role.identity_allows("ecr:DeleteRepository", repository, **PRODUCTION)
+    assert not role.can("ecr:DeleteRepository", repository, **PRODUCTION)
 
 
-def test_the_deployment_role_cannot_attach_administrator_policies_in_prod():
+def test_the_deployment_role_attaches_only_the_task_policy_to_its_own_bounded_roles_in_prod():
     role = Role("prod", "deployment-management")
-    admin = {"iam:PolicyARN": "arn:aws:iam::aws:policy/AdministratorAccess"}
-    logs = {"iam:PolicyARN": "arn:aws:iam::aws:policy/CloudWatchLogsFullAccess"}
-    assert role.identity_allows("iam:AttachRolePolicy", **admin)
-    assert not role.can("iam:AttachRolePolicy", **admin)
-    assert role.can("iam:AttachRolePolicy", **logs)
-    assert not role.can("iam:DeleteRolePermissionsBoundary")
+    owned = f"arn:aws:iam::{role.account}:role/ecs-mcp-web-api-TaskExecutionRole"
+    bounded = {
+        "iam:PermissionsBoundary": f"arn:aws:iam::{role.account}:policy/EcsMcpServerPermissionsBoundary"
+    }
+    admin = {"iam:PolicyARN": "arn:aws:iam::aws:policy/AdministratorAccess", **bounded}
+    task = {"iam:PolicyARN": documents.TASK_EXECUTION_POLICY_ARN}
+    assert not role.identity_allows("iam:AttachRolePolicy", owned, **admin)
+    assert role.can("iam:AttachRolePolicy", owned, **task, **bounded)
+    assert not role.can("iam:AttachRolePolicy", owned, **task)  # a role without the boundary
+    assert not role.can("iam:AttachRolePolicy", f"arn:aws:iam::{role.account}:role/Admin", **task, **bounded)
+    assert role.can("iam:CreateRole", owned, **bounded)
+    assert not role.can("iam:CreateRole", owned)
+    assert not role.can("iam:PutRolePolicy", owned, **bounded)
+    assert not role.can("iam:DeleteRolePermissionsBoundary", owned)
 
 
 def test_the_deployment_role_passes_only_the_named_roles_and_only_to_ecs_tasks():
@@ -378,8 +400,10 @@ def test_the_service_role_sees_its_cluster_and_not_another(stack):
     in_cluster = {"ecs:cluster": role.ecs(f"cluster/{cluster}")}
     assert role.can("ecs:DescribeServices", role.ecs(f"service/{cluster}/{service}"))
     assert not role.can("ecs:DescribeServices", role.ecs(f"service/other-cluster/{service}"))
-    assert role.can("ecs:ListTasks", "*", **in_cluster)
-    assert not role.can("ecs:ListTasks", "*", **{"ecs:cluster": role.ecs("cluster/other-cluster")})
+    instances = role.ecs(f"container-instance/{cluster}/0123")
+    assert role.can("ecs:ListTasks", instances, **in_cluster)
+    assert not role.can("ecs:ListTasks", instances, **{"ecs:cluster": role.ecs("cluster/other-cluster")})
+    assert role.can("ecs:ListServices", "*", **in_cluster)
     log_group = f"arn:aws:logs:{role.region}:{role.account}:log-group:/ecs/{service}:log-stream:x"
     assert role.can("logs:GetLogEvents", log_group)
     assert not role.can("logs:GetLogEvents", log_group.replace(f"/ecs/{service}:", "/ecs/other:"))
@@ -427,8 +451,12 @@ def test_express_mode_is_region_bound_too():
     role = Role("all-use-cases", "express-mode")
     assert role.can("ecs-dev:CreateService")
     assert not role.can("ecs-dev:CreateService", region="us-east-1")
-    assert not role.can("iam:CreateRole", f"arn:aws:iam::{role.account}:role/Admin")
-    assert role.can("iam:CreateRole", f"arn:aws:iam::{role.account}:role/ecr-pull")
+    bounded = {
+        "iam:PermissionsBoundary": f"arn:aws:iam::{role.account}:policy/sbx-EcsMcpServerPermissionsBoundary"
+    }
+    assert not role.can("iam:CreateRole", f"arn:aws:iam::{role.account}:role/Admin", **bounded)
+    assert role.can("iam:CreateRole", f"arn:aws:iam::{role.account}:role/ecr-pull", **bounded)
+    assert not role.can("iam:CreateRole", f"arn:aws:iam::{role.account}:role/ecr-pull")
 
 
 # --- AWS accepts every document: moto's IAM --------------------------------------------------------
@@ -539,10 +567,6 @@ EXPLAINED_FINDINGS = {
     ),
     ("RESOURCE_STAR", "express-mode", ""): (
         "Express mode creates repositories and stacks named at run time (the guide's `*`)."
-    ),
-    ("RESOURCE_STAR", "service-specific", "ecs:ListTasks"): (
-        "ListTasks is authorized against container instances, which a Fargate service has none "
-        "of; `*` narrowed by ArnEquals ecs:cluster is AWS's documented way to list one cluster's tasks."
     ),
 }
 
@@ -715,7 +739,11 @@ def test_the_mocks_refuse_a_trust_policy_over_2048_characters():
 
 def test_the_mocks_refuse_a_managed_policy_over_6144_characters():
     roles = [f"arn:aws:iam::123456789012:role/task-role-{i:03d}" for i in range(200)]
-    big = documents.deployment_management_policy(roles)
+    scope = documents.Scope("123456789012", "eu-west-1").with_names(
+        ClusterName=["sandbox"], RepositoryName=["sandbox"], StackName=["ecs-mcp-sandbox"]
+    )
+    owned = documents.RoleManagement("arn:aws:iam::123456789012:policy/B", (), ())
+    big = documents.deployment_management_policy(scope, roles, owned)
 
     def change(spec):
         policies = tuple(

@@ -37,8 +37,11 @@ def test_every_custom_resource_is_parented_by_a_component(stack):
 def test_patch_management_policy_has_the_guide_actions(stack):
     config = stack_config(stack)["patchManagement"]
     plan = plan_of(stack)
+    name = config.get("policyName", "OOSPatchManagementPolicy")
     (policy,) = [
-        r for r in resources(plan, "alicloud:ram/policy:Policy") if r["parent"] == "patch-management"
+        r
+        for r in resources(plan, "alicloud:ram/policy:Policy")
+        if r["parent"] == "patch-management" and r["inputs"]["policyName"].endswith(name)
     ]
     document = json.loads(policy["inputs"]["policyDocument"])
     statements = document["Statement"]

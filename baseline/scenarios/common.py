@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from baseline.documents.alicloud import service_trust_policy
+from baseline.documents.alicloud import oss_bucket_arns, service_trust_policy
+from baseline.errors import ConfigError
 from baseline.scenarios import AlicloudContext
 from baseline.settings import RamRoleSettings, RamUserSettings
 from baseline.spec import ConsoleSpec, RoleSpec, UserSpec
@@ -37,3 +38,23 @@ def role_spec(key: str, settings: RamRoleSettings, ctx: AlicloudContext, source:
         description=settings.description,
         max_session_duration=settings.max_session_duration,
     )
+
+
+def oss_resources(buckets: list[str], ctx: AlicloudContext, key: str) -> list[str]:
+    """The resources an OSS-reading instance role may read: the named buckets and their objects.
+
+    No buckets, or ``*``, is the guides' "every bucket": accepted only where the stack is not strict.
+    """
+    if not buckets or buckets == ["*"]:
+        if ctx.strict_scoping:
+            error = ConfigError(
+                key=key,
+                problem="this stack is strict (alicloud.strictScoping): an instance role may not "
+                "read every OSS bucket of the account",
+                fix="list the buckets the applications read, e.g. [prod-web-assets]",
+            )
+            if buckets:
+                error.value = buckets
+            raise error
+        return ["*"]
+    return [resource for bucket in buckets for resource in oss_bucket_arns(ctx.account_id, bucket)]

@@ -23,9 +23,9 @@ from baseline.documents.alicloud import (
 )
 from baseline.errors import ConfigError
 from baseline.scenarios import AlicloudContext
-from baseline.scenarios.common import user_spec
+from baseline.scenarios.common import oss_resources, user_spec
 from baseline.scenarios.ecs_instance_role import InstanceRoleSettings, instance_role_spec
-from baseline.settings import Model, RamUserSettings, fix
+from baseline.settings import Model, RamUserSettings, check_oss_buckets, fix
 from baseline.spec import (
     Grant,
     PolicySpec,
@@ -152,15 +152,24 @@ class EciAccessSettings(Model):
     instance_role: InstanceRoleSettings | None = Field(
         None,
         description="Instance role for container groups, e.g. `{name: ECIRamRoleTest, policyName: "
-        "ECIRamRoleTestPolicy}` (`oss:Get*`, `oss:List*`); omit for none.",
+        "ECIRamRoleTestPolicy}` (`oss:Get*`, `oss:List*` on `ossBuckets`); omit for none.",
+    )
+    oss_buckets: list[str] = Field(
+        default_factory=list,
+        description="OSS buckets `instanceRole` reads (`oss:Get*`, `oss:List*` on each bucket and its "
+        'objects). Empty or `["*"]` is the guide\'s every bucket, refused in strict stacks.',
     )
     pass_role_policy_name: str = Field(
         "ECIRamRoleTestPassRolePolicy",
         description="Custom policy with `ram:PassRole` on `instanceRole` for users with `passInstanceRole`.",
     )
 
+    _check_buckets = field_validator("oss_buckets")(check_oss_buckets)
+
     @model_validator(mode="after")
     def _irrelevant(self) -> EciAccessSettings:
+        if self.instance_role is None:
+            self.refuse_irrelevant(["oss_buckets"], "without instanceRole", "remove it, or set instanceRole")
         if not any(u.access == "tag-scoped" for u in self.users):
             self.refuse_irrelevant(
                 ["tag_key", "tag_value", "tag_policy_name"],
@@ -318,7 +327,7 @@ def build(settings: EciAccessSettings, ctx: AlicloudContext) -> ScenarioSpec:
                 key="eci-role-policy",
                 name=ctx.naming.name(settings.instance_role.policy_name),
                 source=f"{KEY}.instanceRole.policyName",
-                document=oss_read_policy(),
+                document=oss_read_policy(oss_resources(settings.oss_buckets, ctx, f"{KEY}.ossBuckets")),
                 description="Instance role of elastic container instances: OSS read (seed 002).",
             )
         )
@@ -326,13 +335,12 @@ def build(settings: EciAccessSettings, ctx: AlicloudContext) -> ScenarioSpec:
             Grant("role", "eci-role", "Custom", "eci-role-policy", f"{KEY}.instanceRole.policyName")
         )
         if any(u.pass_instance_role for u in settings.users):
-            account = ctx.account_id if ctx.strict_scoping else "*"
             policies.append(
                 PolicySpec(
                     key="pass-role-policy",
                     name=ctx.naming.name(settings.pass_role_policy_name),
                     source=f"{KEY}.passRolePolicyName",
-                    document=pass_role_policy([role_arn(account, role.name)]),
+                    document=pass_role_policy([role_arn(ctx.account_id, role.name)]),
                     description=f"Pass {role.name} to container groups (seed 002).",
                 )
             )

@@ -19,12 +19,13 @@ from baseline.documents.alicloud import (
 )
 from baseline.errors import ConfigError
 from baseline.scenarios import AlicloudContext
-from baseline.scenarios.common import user_spec
+from baseline.scenarios.common import oss_resources, user_spec
 from baseline.settings import (
     Model,
     RamUserSettings,
     ResourceScope,
     check_alicloud_region,
+    check_oss_buckets,
     check_role_name,
     check_session_duration,
     fix,
@@ -108,12 +109,17 @@ class EcsInstanceRoleSettings(Model):
     role: InstanceRoleSettings = Field(
         default_factory=_default_role,
         description="The instance role (default `EcsRamRoleDocumentTesting` with policy "
-        "`EcsRamRoleDocumentTestingPolicy`: `oss:Get*`, `oss:List*`).",
+        "`EcsRamRoleDocumentTestingPolicy`: `oss:Get*`, `oss:List*` on `ossBuckets`).",
     )
     instances: list[InstanceSettings] = Field(
         default_factory=list,
         description="Instances the role is attached to. Removing one from the list detaches the "
         "role from it. An instance takes one RAM role: an instance listed by two scenarios is refused.",
+    )
+    oss_buckets: list[str] = Field(
+        default_factory=list,
+        description="OSS buckets the role reads (`oss:Get*`, `oss:List*` on each bucket and its "
+        'objects). Empty or `["*"]` is the guide\'s every bucket, refused in strict stacks.',
     )
     operator_user: RamUserSettings | None = Field(
         None,
@@ -133,6 +139,7 @@ class EcsInstanceRoleSettings(Model):
     )
 
     _check_instances = field_validator("instances")(check_instances)
+    _check_buckets = field_validator("oss_buckets")(check_oss_buckets)
 
     @model_validator(mode="after")
     def _operator_settings(self) -> EcsInstanceRoleSettings:
@@ -152,7 +159,7 @@ def build(settings: EcsInstanceRoleSettings, ctx: AlicloudContext) -> ScenarioSp
             key="instance-policy",
             name=ctx.naming.name(settings.role.policy_name),
             source=f"{KEY}.role.policyName",
-            document=oss_read_policy(),
+            document=oss_read_policy(oss_resources(settings.oss_buckets, ctx, f"{KEY}.ossBuckets")),
             description="Instance RAM role: OSS read (seed 003).",
         )
     ]
@@ -192,7 +199,7 @@ def _operator_policy(settings: EcsInstanceRoleSettings, ctx: AlicloudContext, ro
             )
         return instance_role_operator_policy(
             instance_resources=["*"],
-            role_arns=[role_arn("*", role_name)],
+            role_arns=[role_arn(ctx.account_id, role_name)],
             create_instance_resources=["*"] if settings.allow_create_instance else [],
         )
     regions = sorted({i.region or ctx.region for i in settings.instances} or {ctx.region})

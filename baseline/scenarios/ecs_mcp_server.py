@@ -10,7 +10,7 @@ cannot hand the MCP server a role that writes.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
@@ -29,6 +29,20 @@ ROLE_ARN = re.compile(rf"^arn:aws:iam::[0-9]{{12}}:role/([\x21-\x7e]*/)?{_IAM_NA
 PRINCIPAL_ARN = re.compile(rf"^arn:aws:iam::[0-9]{{12}}:(role|user)/([\x21-\x7e]*/)?{_IAM_NAME}{{1,64}}$")
 EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
 ECS_NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
+# Names a write use case may act on; `*` and `?` match like IAM's ARN wildcards.
+ECS_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_*?-]{1,255}$")
+ECR_NAME_PATTERN = re.compile(r"^(?:\*|(?=.{2,256}$)[a-z0-9*?]+(?:[._/-][a-z0-9*?]+)*)$")
+STACK_NAME_PATTERN = re.compile(r"^(?=.{1,128}$)[A-Za-z*?][A-Za-z0-9*?-]*$")
+ROLE_PREFIX = re.compile(rf"^{_IAM_NAME}{{1,32}}$")
+# AWS-managed policies that hand out IAM or everything: never attachable by a role of this scenario.
+ADMINISTRATOR_POLICIES = frozenset(
+    {
+        "arn:aws:iam::aws:policy/AdministratorAccess",
+        "arn:aws:iam::aws:policy/IAMFullAccess",
+        "arn:aws:iam::aws:policy/PowerUserAccess",
+        "arn:aws:iam::aws:policy/AmazonECS_FullAccess",
+    }
+)
 ACTION = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9*?]+$")
 SID = re.compile(r"^[A-Za-z0-9]{1,128}$")
 # IAM condition operators; each may end in IfExists and take a ForAllValues:/ForAnyValue: prefix.
@@ -241,8 +255,9 @@ class BoundarySettings(Model):
     )
     production_tag_value: str = Field(
         documents.PRODUCTION_TAG_VALUE,
-        description="Resources tagged `Environment` with this value (StringLike, the guide's "
-        "`production`) cannot be deleted by any role.",
+        description="Resources tagged `Environment` with this value (StringLike) cannot be deleted "
+        "by any role. Default `prod`: the tag this project's prod stack puts on everything (the "
+        "guide's `production` matches nothing here). A prod stack must keep its own environment.",
     )
     additional_protected_actions: list[str] = Field(
         default_factory=list,
@@ -262,6 +277,15 @@ class BoundarySettings(Model):
 
 
 # --- The scenario -----------------------------------------------------------------------------
+def _names(value: list[str], pattern: re.Pattern[str], what: str, example: str) -> list[str]:
+    for name in value:
+        if not pattern.fullmatch(name):
+            raise fix(f"{name!r} is not {what}", f"use e.g. {example!r} (`*` matches any characters)")
+    if len(set(value)) != len(value):
+        raise fix("a name is listed twice", "list each name once")
+    return value
+
+
 class EcsMcpServerSettings(Model):
     """S6: IAM roles for the Amazon ECS MCP server, one per use case, behind one boundary."""
 
@@ -284,6 +308,41 @@ class EcsMcpServerSettings(Model):
         default_factory=lambda: ["ecsTaskExecutionRole"],
         description="Roles the write use cases may pass, to ecs-tasks.amazonaws.com only: names "
         "(placed in the stack's account) or role ARNs. Empty: no iam:PassRole at all.",
+    )
+    resource_scope: Literal["wildcard", "account"] | None = Field(
+        None,
+        description="Where reads (describe, list) may look: `wildcard` keeps the guide's `*`, "
+        "`account` holds them to the stack's account and region ARNs. Default: `account` in "
+        "prod (required there), `wildcard` elsewhere. Writes are always held to what is named below.",
+    )
+    clusters: list[str] = Field(
+        default_factory=list,
+        description="ECS cluster names the write use cases may create, change and delete "
+        "(`*` wildcards allowed; a lone `*` only outside prod). Required by deploymentManagement.",
+    )
+    repositories: list[str] = Field(
+        default_factory=list,
+        description="ECR repository names the write use cases may create, push to and delete "
+        "(`*` wildcards allowed; a lone `*` only outside prod). Required by deploymentManagement "
+        "and expressMode.",
+    )
+    cloud_formation_stacks: list[str] = Field(
+        default_factory=list,
+        description="CloudFormation stack names the write use cases may create, update and delete, "
+        "and whose security groups they may open (`*` wildcards allowed; a lone `*` only outside "
+        "prod). Required by deploymentManagement and expressMode.",
+    )
+    role_name_prefix: str = Field(
+        "ecs-mcp-",
+        description="Roles the deployment use case creates (e.g. a stack's task execution role) "
+        "must be named with this prefix (naming rule applied) and carry the boundary; name the "
+        "CloudFormation stacks with it and their generated role names follow.",
+    )
+    attachable_policy_arns: list[str] = Field(
+        default_factory=lambda: [documents.TASK_EXECUTION_POLICY_ARN],
+        description="Managed policies the write use cases may attach to the roles they create "
+        "(condition `iam:PolicyARN`). AdministratorAccess, IAMFullAccess, PowerUserAccess and "
+        "AmazonECS_FullAccess are refused.",
     )
     read_only_monitoring: ReadOnlyMonitoringSettings = Field(
         default_factory=ReadOnlyMonitoringSettings, description="Read-only monitoring use case."
@@ -334,6 +393,49 @@ class EcsMcpServerSettings(Model):
     def _duration(cls, value: int) -> int:
         if not limits.IAM_ROLE_SESSION_MIN <= value <= limits.IAM_ROLE_SESSION_MAX:
             raise fix("the session duration must be 3600-43200 seconds", "use e.g. 3600")
+        return value
+
+    @field_validator("clusters")
+    @classmethod
+    def _clusters(cls, value: list[str]) -> list[str]:
+        return _names(value, ECS_NAME_PATTERN, "an ECS cluster name", "prod-cluster")
+
+    @field_validator("repositories")
+    @classmethod
+    def _repositories(cls, value: list[str]) -> list[str]:
+        return _names(value, ECR_NAME_PATTERN, "an ECR repository name", "web-api")
+
+    @field_validator("cloud_formation_stacks")
+    @classmethod
+    def _stacks(cls, value: list[str]) -> list[str]:
+        return _names(value, STACK_NAME_PATTERN, "a CloudFormation stack name", "ecs-mcp-web-api")
+
+    @field_validator("role_name_prefix")
+    @classmethod
+    def _role_prefix(cls, value: str) -> str:
+        if not ROLE_PREFIX.fullmatch(value):
+            raise fix(
+                f"{value!r} is not an IAM role name prefix",
+                "use 1-32 of letters, digits and +=,.@_-, e.g. 'ecs-mcp-'",
+            )
+        return value
+
+    @field_validator("attachable_policy_arns")
+    @classmethod
+    def _attachable(cls, value: list[str]) -> list[str]:
+        for arn in value:
+            if not limits.IAM_POLICY_ARN.fullmatch(arn):
+                raise fix(
+                    f"{arn!r} is not a managed policy ARN",
+                    "use e.g. arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy",
+                )
+            if arn in ADMINISTRATOR_POLICIES:
+                raise fix(
+                    f"{arn} would let a role the MCP server creates administer the account",
+                    "list only what the task roles need, e.g. AmazonECSTaskExecutionRolePolicy",
+                )
+        if len(set(value)) != len(value):
+            raise fix("a managed policy ARN is listed twice", "list each policy once")
         return value
 
     @field_validator("pass_roles")
@@ -395,15 +497,76 @@ def _refuse_write(settings: EcsMcpServerSettings) -> None:
         )
 
 
+def _production(ctx: AwsContext) -> bool:
+    return ctx.environment == "prod"
+
+
+def _scope_reads(settings: EcsMcpServerSettings, ctx: AwsContext) -> bool:
+    if _production(ctx) and settings.resource_scope == "wildcard":
+        raise ConfigError(
+            key=f"{KEY}.resourceScope",
+            value="wildcard",
+            problem="prod holds every read to its account and region; the guide's '*' is its trial form",
+            fix=f"remove {KEY}.resourceScope (prod defaults to 'account') or set it to 'account'",
+        )
+    return (settings.resource_scope or ("account" if _production(ctx) else "wildcard")) == "account"
+
+
+# Config list -> (ARN placeholder, what the list names, the use cases that need it).
+WRITE_SCOPES = {
+    "clusters": ("ClusterName", "cluster", ("deploymentManagement",)),
+    "repositories": ("RepositoryName", "repository", ("deploymentManagement", "expressMode")),
+    "cloudFormationStacks": ("StackName", "stack", ("deploymentManagement", "expressMode")),
+}
+
+
+def _write_scope(settings: EcsMcpServerSettings, ctx: AwsContext, enabled: list[str]) -> documents.Scope:
+    """The stack's account, region and the names its write use cases may act on."""
+    names: dict[str, list[str]] = {}
+    for key, (placeholder, what, users) in WRITE_SCOPES.items():
+        attr = {"cloudFormationStacks": "cloud_formation_stacks"}.get(key, key)
+        values = getattr(settings, attr)
+        needed_by = [u for u in users if u in enabled]
+        if needed_by and not values:
+            raise ConfigError(
+                key=f"{KEY}.{key}",
+                problem=f"{needed_by[0]} writes, but no {what} is named for it to write to",
+                fix=f"list the {what} names under {KEY}.{key} (e.g. the ones the MCP server deploys)",
+            )
+        if needed_by and _production(ctx) and "*" in values:
+            raise ConfigError(
+                key=f"{KEY}.{key}",
+                value="*",
+                problem=f"a lone '*' lets the prod roles change every {what} of the account",
+                fix=f"name the {what}s, or a prefix such as 'web-*'",
+            )
+        names[placeholder] = values
+    return documents.Scope(ctx.account_id, ctx.region).with_names(**names)
+
+
 def _policy_document(
-    use_case: str, settings: EcsMcpServerSettings, ctx: AwsContext, pass_role_arns: list[str]
+    use_case: str,
+    settings: EcsMcpServerSettings,
+    ctx: AwsContext,
+    pass_role_arns: list[str],
+    boundary_arn: str,
+    enabled: list[str],
 ) -> dict[str, Any]:
+    scope_reads = _scope_reads(settings, ctx)
+    reads = documents.Scope(ctx.account_id, ctx.region) if scope_reads else None
+    attachable = tuple(settings.attachable_policy_arns)
     if use_case == "readOnlyMonitoring":
-        return documents.read_only_monitoring_policy()
+        return documents.read_only_monitoring_policy(reads)
     if use_case == "troubleshooting":
-        return documents.troubleshooting_policy()
+        return documents.troubleshooting_policy(reads)
     if use_case == "deploymentManagement":
-        return documents.deployment_management_policy(pass_role_arns)
+        prefix = ctx.naming.name(settings.role_name_prefix)
+        roles = documents.RoleManagement(
+            boundary_arn, (documents.role_arn(ctx.account_id, f"{prefix}*"),), attachable
+        )
+        return documents.deployment_management_policy(
+            _write_scope(settings, ctx, enabled), pass_role_arns, roles, scope_reads=scope_reads
+        )
     if use_case == "serviceSpecific":
         service = settings.service_specific
         for field_key in ("cluster", "service"):
@@ -418,7 +581,14 @@ def _policy_document(
             ctx.region, ctx.account_id, service.cluster, service.service, management=service.management
         )
     if use_case == "expressMode":
-        return documents.express_mode_policy(ctx.account_id, pass_role_arns)
+        roles = documents.RoleManagement(
+            boundary_arn,
+            tuple(documents.role_arn(ctx.account_id, name) for name in documents.EXPRESS_IAM_ROLES),
+            attachable,
+        )
+        return documents.express_mode_policy(
+            _write_scope(settings, ctx, enabled), pass_role_arns, roles, scope_reads=scope_reads
+        )
     raise ValueError(f"unknown use case {use_case!r}")
 
 
@@ -437,8 +607,17 @@ def build(settings: EcsMcpServerSettings, ctx: AwsContext) -> AwsScenarioSpec:
             fix="list the IAM role or user ARN the MCP server runs as (or its account id)",
         )
     _refuse_write(settings)
-    builtin_sids = {"MaximumPermissions", "RegionRestriction", "ProductionProtection"}
-    for index, statement in enumerate(settings.boundary.extra_deny_statements):
+    boundary = settings.boundary
+    if _production(ctx) and boundary.production_tag_value != ctx.environment:
+        raise ConfigError(
+            key=f"{KEY}.boundary.productionTagValue",
+            value=boundary.production_tag_value,
+            problem=f"this stack tags its resources Environment: {ctx.environment}, so the "
+            "production guard would protect nothing it deploys",
+            fix=f"remove {KEY}.boundary.productionTagValue or set it to {ctx.environment!r}",
+        )
+    builtin_sids = set(documents.BUILTIN_BOUNDARY_SIDS)
+    for index, statement in enumerate(boundary.extra_deny_statements):
         if statement.sid in builtin_sids:
             raise ConfigError(
                 key=f"{KEY}.boundary.extraDenyStatements.{index}.sid",
@@ -447,6 +626,8 @@ def build(settings: EcsMcpServerSettings, ctx: AwsContext) -> AwsScenarioSpec:
                 fix="choose another sid, e.g. 'Deny' followed by what it denies",
             )
         builtin_sids.add(statement.sid)
+    boundary_name = ctx.naming.name(boundary.policy_name)
+    boundary_arn = documents.policy_arn(ctx.account_id, boundary_name)
     pass_role_arns = [documents.role_arn(ctx.account_id, r) for r in settings.pass_roles]
     trust = documents.trust_policy(settings.trusted_principals, settings.external_id)
     policies: list[IamPolicySpec] = []
@@ -460,7 +641,7 @@ def build(settings: EcsMcpServerSettings, ctx: AwsContext) -> AwsScenarioSpec:
                 key=key,
                 name=ctx.naming.name(use.policy_name),
                 source=f"{source}.policyName",
-                document=_policy_document(use_case, settings, ctx, pass_role_arns),
+                document=_policy_document(use_case, settings, ctx, pass_role_arns, boundary_arn, enabled),
                 description=f"ECS MCP server, {described} (seed 004). Managed by Pulumi.",
             )
         )
@@ -479,13 +660,12 @@ def build(settings: EcsMcpServerSettings, ctx: AwsContext) -> AwsScenarioSpec:
                 description=f"Assumed by the Amazon ECS MCP server for {described}.",
             )
         )
-    express = settings.express_mode.enabled
-    boundary = settings.boundary
     boundary_document = documents.permissions_boundary(
         region=ctx.region,
+        account=ctx.account_id,
+        boundary_arn=boundary_arn,
         allowed_actions=[a for p in policies for a in documents.actions_of(p.document)],
-        region_restricted_actions=documents.REGION_RESTRICTED_ACTIONS
-        + (documents.EXPRESS_REGION_RESTRICTED_ACTIONS if express else ()),
+        scope_resources=_scope_reads(settings, ctx),
         protected_delete_actions=documents.PRODUCTION_DELETE_ACTIONS
         + tuple(
             a for a in boundary.additional_protected_actions if a not in documents.PRODUCTION_DELETE_ACTIONS
@@ -502,7 +682,7 @@ def build(settings: EcsMcpServerSettings, ctx: AwsContext) -> AwsScenarioSpec:
         0,
         IamPolicySpec(
             key=BOUNDARY_KEY,
-            name=ctx.naming.name(boundary.policy_name),
+            name=boundary_name,
             source=f"{KEY}.boundary.policyName",
             document=boundary_document,
             description="Permissions boundary of the ECS MCP server roles (seed 004). Managed by Pulumi.",

@@ -6,7 +6,13 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from baseline.documents.alicloud import PatchScope, patch_management_policy
+from baseline.documents.alicloud import (
+    PatchScope,
+    patch_management_policy,
+    patch_operator_policy,
+    role_arn,
+)
+from baseline.environments import is_strict
 from baseline.errors import ConfigError
 from baseline.scenarios import AlicloudContext
 from baseline.scenarios.common import role_spec, user_spec
@@ -25,8 +31,9 @@ PatchSystemPolicy = Literal["AliyunOOSFullAccess", "AliyunECSFullAccess"]
 
 
 class PatchManagementSettings(Model):
-    """S1: one custom policy for OOS patch scanning/installing, attached to an operator user
-    and/or an automation role."""
+    """S1: OOS patch scanning/installing. With an automation role, the role holds the guide's
+    policy and runs the executions; the operator user only starts and follows them, passing the
+    role (`OOSAssumeRole`). Without a role (dev/test only) the operator holds the guide's policy."""
 
     enabled: bool = Field(False, description="Create this scenario's resources.")
     policy_name: str = Field(
@@ -50,12 +57,21 @@ class PatchManagementSettings(Model):
         None, description="A RAM user for a human operator; omit for none."
     )
     automation_role: RamRoleSettings | None = Field(
-        None, description="A RAM role for automation (trusted by `oos.aliyuncs.com`); omit for none."
+        None,
+        description="A RAM role OOS runs patch executions under (trusted by `oos.aliyuncs.com`), "
+        "holding the guide's policy (`policyName`); start executions with `OOSAssumeRole` set to "
+        "its name. Required with an operator user in staging and prod.",
+    )
+    operator_policy_name: str = Field(
+        "OOSPatchOperatorPolicy",
+        description="With both `operatorUser` and `automationRole`: the operator's policy (the guide's "
+        "OOS actions, starting only the patch template, and `ram:PassRole` on the automation role).",
     )
     system_policies: list[PatchSystemPolicy] = Field(
         default_factory=list,
         description="Broad system policies to attach as well, only where a stack asks: "
-        "`AliyunOOSFullAccess`, `AliyunECSFullAccess`.",
+        "`AliyunOOSFullAccess`, `AliyunECSFullAccess`; to the automation role when there is one "
+        "(never to the operator then: either would let the person start any template or command).",
     )
 
     _check_instances = field_validator("instance_ids")(check_instance_ids)
@@ -66,6 +82,12 @@ class PatchManagementSettings(Model):
             raise fix(
                 "patch management needs a principal to attach its policy to",
                 "set operatorUser, automationRole or both",
+            )
+        if not (self.operator_user and self.automation_role):
+            self.refuse_irrelevant(
+                ["operator_policy_name"],
+                "without both operatorUser and automationRole",
+                "remove it; the operator then holds policyName",
             )
         return self
 
@@ -92,6 +114,14 @@ def build(settings: PatchManagementSettings, ctx: AlicloudContext) -> ScenarioSp
         if scope_kind == "arn"
         else PatchScope.wildcard()
     )
+    if settings.operator_user and not settings.automation_role and is_strict(ctx.environment):
+        raise ConfigError(
+            key=f"{KEY}.automationRole",
+            problem=f"{ctx.environment} lets no person hold ecs:InvokeCommand (a command naming no OS "
+            "user runs as root); the operator starts executions that OOS runs under a role instead",
+            fix="add automationRole (trustedServices: [oos.aliyuncs.com]); the operator then only "
+            "starts the patch template with OOSAssumeRole set to it",
+        )
     policy = PolicySpec(
         key="policy",
         name=ctx.naming.name(settings.policy_name),
@@ -99,22 +129,37 @@ def build(settings: PatchManagementSettings, ctx: AlicloudContext) -> ScenarioSp
         document=patch_management_policy(scope, create_snapshot=settings.whether_create_snapshot),
         description="OOS patch scanning and installing on ECS (seed 000), managed by Pulumi.",
     )
-    users, roles, grants = [], [], []
-    principals: list[tuple[str, str, str]] = []
+    users, roles, grants, policies = [], [], [], [policy]
+    # Who holds the guide's policy (and any system policies): the role that runs executions, or,
+    # without one, the operator.
+    runner: tuple[str, str, str]
+    if settings.automation_role:
+        role = role_spec("automation", settings.automation_role, ctx, f"{KEY}.automationRole")
+        roles.append(role)
+        runner = ("role", "automation", f"{KEY}.automationRole")
     if settings.operator_user:
         users.append(user_spec("operator", settings.operator_user, ctx, f"{KEY}.operatorUser"))
-        principals.append(("user", "operator", f"{KEY}.operatorUser"))
-    if settings.automation_role:
-        roles.append(role_spec("automation", settings.automation_role, ctx, f"{KEY}.automationRole"))
-        principals.append(("role", "automation", f"{KEY}.automationRole"))
-    for kind, key, source in principals:
-        grants.append(Grant(kind, key, "Custom", "policy", source))
-        for system_policy in settings.system_policies:
-            grants.append(Grant(kind, key, "System", system_policy, f"{KEY}.systemPolicies"))
+        if settings.automation_role:
+            policies.append(
+                PolicySpec(
+                    key="operator-policy",
+                    name=ctx.naming.name(settings.operator_policy_name),
+                    source=f"{KEY}.operatorPolicyName",
+                    document=patch_operator_policy(scope, [role_arn(ctx.account_id, role.name)]),
+                    description=f"Start patch executions that OOS runs as {role.name} (seed 000).",
+                )
+            )
+            grants.append(Grant("user", "operator", "Custom", "operator-policy", f"{KEY}.operatorPolicyName"))
+        else:
+            runner = ("user", "operator", f"{KEY}.operatorUser")
+    kind, key, source = runner
+    grants.append(Grant(kind, key, "Custom", "policy", source))
+    for system_policy in settings.system_policies:
+        grants.append(Grant(kind, key, "System", system_policy, f"{KEY}.systemPolicies"))
     return ScenarioSpec(
         scenario=KEY,
         users=tuple(users),
         roles=tuple(roles),
-        policies=(policy,),
+        policies=tuple(policies),
         grants=tuple(grants),
     )

@@ -80,14 +80,18 @@ def prod_console_mfa(args: StackValidationArgs, report_violation) -> None:
             )
 
 
-# Policies the guides narrow to ARNs in production: component type -> suffix of the policy's
-# resource name ("" = every policy of the component). Seed 000's hardening covers S1; seed 001
-# scopes the Cloud Assistant command policies (S2, and S3's copy of it). Other policies keep the
-# guides' "*" (list actions without resource-level permissions, tag-conditioned statements).
+# Policies narrowed to ARNs in production: component type -> suffix of the policy's resource
+# name ("" = every policy of the component). Seed 000's hardening covers S1; seed 001 scopes the
+# Cloud Assistant command policies (S2, S3); issue #10 scopes S3's KMS and secret-reader policies,
+# S4's instance role and operator, and S5's container-group role to the stack's keys, secret,
+# buckets and roles. Other policies keep the guides' "*" (list actions without resource-level
+# permissions, tag-conditioned statements).
 SCOPED_POLICIES = {
     "ecs-access-baseline:alicloud:PatchManagement": "",
     "ecs-access-baseline:alicloud:CloudAssistantLinux": "",
-    "ecs-access-baseline:alicloud:CloudAssistantWindows": "-command-policy",
+    "ecs-access-baseline:alicloud:CloudAssistantWindows": "",
+    "ecs-access-baseline:alicloud:EcsInstanceRole": "",
+    "ecs-access-baseline:alicloud:EciAccess": "-eci-role-policy",
 }
 
 
@@ -95,6 +99,10 @@ def _wide(resource: str) -> str | None:
     if resource == "*":
         return "every resource"
     parts = resource.split(":", 4)
+    # OSS names a bucket account-wide, not per region (acs:oss:*:<account>:<bucket>): a named
+    # bucket of a named account is scoped.
+    if len(parts) == 5 and parts[1] == "oss" and parts[2] == "*" and parts[3] != "*" and parts[4] != "*":
+        return None
     if len(parts) == 5 and resource.startswith("acs:") and "*" in (parts[2], parts[3]):
         return "every region or account"
     return None

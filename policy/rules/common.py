@@ -245,7 +245,7 @@ def _passrole_problems(statement: Mapping[str, Any]) -> list[str]:
             )
     if allows(statement, "ram:PassRole") and unbounded:
         problems.append(
-            "allows ram:PassRole on any role; use the role's ARN, e.g. acs:ram:*:<account>:role/<name>."
+            "allows ram:PassRole on any role; use the role's ARN, e.g. acs:ram::<account>:role/<name>."
         )
     return problems
 

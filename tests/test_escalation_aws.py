@@ -1,0 +1,392 @@
+"""AWS escalation catalogue: every IAM principal of every stack is asked the known ways to raise
+privileges, through the evaluator ``python -m baseline can`` uses (``baseline.access``), and
+must be denied.
+
+The methods are the ones cloudsplaining ships (``PRIVILEGE_ESCALATION_METHODS``, from Rhino
+Security Labs' research) plus the requests issue #10 names: role creation without the
+boundary, boundary removal or replacement, policy versions, assuming other roles, running
+commands in others' tasks, repository policies and opening security groups. Each request is
+aimed where it would escalate: other roles and policies of the account, the scenario's own roles
+and boundary, roles the stack may create but with an administrator policy or another boundary.
+The few requests the guide intends and that raise nothing (pass the named task roles to ECS
+tasks; create an ``ecs-mcp-*`` role behind this very boundary with the task execution policy)
+are checked to stay allowed, so the catalogue cannot pass by denying everything.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from functools import cache
+
+import pytest
+from cloudsplaining.shared.constants import PRIVILEGE_ESCALATION_METHODS
+from conftest import ROOT, STACKS, plan_of
+from test_s6_ecs_mcp_server import ALL_USE_CASES, plan
+
+from baseline import access
+from baseline.config import RawConfig, load_stack_file, resolve
+from baseline.documents import aws as documents
+from baseline.documents.aws_actions import RESOURCE_ARNS
+from baseline.naming import Naming
+
+SOURCES = (*STACKS, "all-use-cases")
+ADMIN_POLICY = "arn:aws:iam::aws:policy/AdministratorAccess"
+# Services a passed role would work for; ECS tasks are the one the guide passes roles to.
+PASSED_TO = (
+    "ec2.amazonaws.com",
+    "lambda.amazonaws.com",
+    "glue.amazonaws.com",
+    "cloudformation.amazonaws.com",
+    "datapipeline.amazonaws.com",
+    "apprunner.amazonaws.com",
+    "codebuild.amazonaws.com",
+    "sagemaker.amazonaws.com",
+    "ecs-tasks.amazonaws.com",
+)
+ELSEWHERE = "escalation-check"  # a name no stack uses: "someone else's" resource
+
+
+@dataclass(frozen=True)
+class Request:
+    action: str
+    resource: str
+    context: tuple[tuple[str, str], ...] = ()
+    why: str = ""
+
+    def decide(self, grants: access.Grants) -> access.Decision:
+        context: dict[str, list[str]] = {}
+        for key, value in self.context:
+            context.setdefault(key, []).append(value)
+        return grants.decide(self.action, self.resource, context)
+
+
+@dataclass
+class Stack:
+    """What the requests are aimed at, from the stack's own settings."""
+
+    name: str
+    account: str
+    region: str
+    boundary_arn: str
+    scenario_roles: list[str]
+    pass_roles: list[str]
+    owned_role: str  # a role the deployment use case may create (its name prefix)
+    clusters: list[str] = field(default_factory=list)
+    repositories: list[str] = field(default_factory=list)
+    stacks: list[str] = field(default_factory=list)
+
+    def arn(self, kind: str, name: str) -> str:
+        return f"arn:aws:iam::{self.account}:{kind}/{name}"
+
+
+@cache
+def stack(source: str) -> Stack:
+    if source == "all-use-cases":
+        resolved = resolve(RawConfig(values=ALL_USE_CASES, secrets={}))
+    else:
+        resolved = resolve(load_stack_file(ROOT / "stacks" / f"Pulumi.{source}.yaml"))
+    settings = resolved.settings
+    server = settings.ecs_mcp_server
+    naming = Naming(settings.naming.prefix, settings.naming.suffix)
+    account, region = settings.aws.account_id, settings.aws.region
+    (spec,) = resolved.aws
+    return Stack(
+        name=source,
+        account=account,
+        region=region,
+        boundary_arn=documents.policy_arn(account, naming.name(server.boundary.policy_name)),
+        scenario_roles=[documents.role_arn(account, r.name) for r in spec.roles],
+        pass_roles=[documents.role_arn(account, r) for r in server.pass_roles],
+        owned_role=documents.role_arn(account, f"{naming.name(server.role_name_prefix)}web-task"),
+        clusters=server.clusters,
+        repositories=server.repositories,
+        stacks=server.cloud_formation_stacks,
+    )
+
+
+def rendered(source: str) -> dict:
+    return plan(source) if source == "all-use-cases" else plan_of(source)
+
+
+def aws_principals(source: str) -> list[access.Principal]:
+    return [p for p in access.principals(rendered(source)) if p.cloud == "aws"]
+
+
+# --- The requests --------------------------------------------------------------------------------
+def _region(s: Stack) -> tuple[tuple[str, str], ...]:
+    return (("aws:RequestedRegion", s.region),)
+
+
+def generic_resources(s: Stack, action: str) -> list[str]:
+    """``*``, and every ARN the action takes, both someone else's and the stack's own names."""
+    found = ["*"]
+    formats = RESOURCE_ARNS.get(action, ())
+    for names in ((ELSEWHERE,), None):
+        placeholders = {p for f in formats for p in documents._PLACEHOLDER.findall(f)}
+        own = {
+            "ClusterName": tuple(s.clusters) or (ELSEWHERE,),
+            "RepositoryName": tuple(s.repositories) or (ELSEWHERE,),
+            "StackName": tuple(s.stacks) or (ELSEWHERE,),
+        }
+        filled = {p: names or own.get(p, ("*",)) for p in placeholders - {"Partition", "Region", "Account"}}
+        scope = documents.Scope(s.account, s.region, filled or {"_": ("*",)})
+        found += [a for a in scope.arns(action) if a not in found] if action in RESOURCE_ARNS else []
+    return found
+
+
+def role_targets(s: Stack) -> list[str]:
+    """Roles whose permissions nobody here may touch: another role of the account, the
+    scenario's own roles (their policies are the limit of the MCP server)."""
+    return [s.arn("role", "AdministratorRole"), *s.scenario_roles]
+
+
+def requests_for(s: Stack, action: str) -> list[Request]:
+    """Escalating requests of one action, aimed where they would raise privileges."""
+    region = _region(s)
+    other_boundary = s.arn("policy", "SomeOtherPolicy")
+    if action == "iam:PassRole":
+        everything = [
+            Request(action, role, (*region, ("iam:PassedToService", service)), "pass another role")
+            for role in role_targets(s)
+            for service in PASSED_TO
+        ]
+        # The roles the stack passes (and may create) go to ECS tasks only.
+        return everything + [
+            Request(action, role, (*region, ("iam:PassedToService", service)), "pass to another service")
+            for role in [*s.pass_roles, s.owned_role]
+            for service in PASSED_TO
+            if service != documents.ECS_TASKS_SERVICE
+        ]
+    if action in ("iam:AttachRolePolicy", "iam:PutRolePolicy"):
+        attach = [
+            Request(action, role, (("iam:PolicyARN", ADMIN_POLICY),), "administrator policy on a role")
+            for role in [*role_targets(s), s.owned_role]
+        ]
+        attach += [
+            Request(
+                action,
+                s.owned_role,
+                (("iam:PolicyARN", ADMIN_POLICY), ("iam:PermissionsBoundary", s.boundary_arn)),
+                "administrator policy on a role the stack may create",
+            ),
+            Request(
+                action,
+                s.owned_role,
+                (("iam:PolicyARN", documents.TASK_EXECUTION_POLICY_ARN),),
+                "a policy on a role without the boundary",
+            ),
+            Request(
+                action,
+                s.owned_role,
+                (("iam:PermissionsBoundary", s.boundary_arn),),
+                "an inline policy on a role the stack may create",
+            ),
+        ]
+        return attach
+    if action == "iam:CreateRole":
+        return [
+            Request(action, role, context, why)
+            for role in [s.owned_role, s.arn("role", ELSEWHERE), s.arn("role", "ecsTaskExecutionRole")]
+            for context, why in (
+                ((), "a role without a boundary"),
+                ((("iam:PermissionsBoundary", other_boundary),), "a role behind another boundary"),
+            )
+        ] + [
+            Request(
+                action,
+                s.arn("role", ELSEWHERE),
+                (("iam:PermissionsBoundary", s.boundary_arn),),
+                "a role outside the stack's name prefix",
+            )
+        ]
+    if action == "iam:PutRolePermissionsBoundary":
+        return [
+            Request(action, role, (("iam:PermissionsBoundary", other_boundary),), "replace the boundary")
+            for role in [*role_targets(s), s.owned_role]
+        ]
+    if action == "iam:DeleteRolePermissionsBoundary":
+        return [Request(action, role, (), "remove the boundary") for role in [*role_targets(s), s.owned_role]]
+    if action in ("iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion", "iam:DeletePolicy"):
+        return [
+            Request(action, arn, (), "rewrite a policy")
+            for arn in (s.boundary_arn, s.arn("policy", ELSEWHERE), "*")
+        ]
+    if action in ("iam:UpdateAssumeRolePolicy", "sts:AssumeRole"):
+        return [Request(action, role, (), "take over a role") for role in [*role_targets(s), s.owned_role]]
+    if action == "cloudformation:CreateStack":
+        # A stack run by a service role does what that role may, not what the caller may.
+        return [
+            Request(action, arn, (*region, ("cloudformation:RoleArn", role)), "stack with a service role")
+            for arn in generic_resources(s, action)
+            for role in role_targets(s)
+        ] + [
+            Request(action, arn, region, "stack not named in config")
+            for arn in generic_resources(s, action)[:2]
+        ]
+    if action in ("ecs:RunTask", "ecs:StartTask"):
+        other = documents.ecs_arn(s.region, s.account, f"cluster/{ELSEWHERE}")
+        return [
+            Request(action, arn, (*region, ("ecs:cluster", other)), "task in another cluster")
+            for arn in generic_resources(s, action)
+        ]
+    if action == "ec2:AuthorizeSecurityGroupIngress":
+        group = f"arn:aws:ec2:{s.region}:{s.account}:security-group/sg-0123456789abcdef0"
+        return [
+            Request(action, group, region, "open a security group no stack of ours made"),
+            Request(
+                action,
+                group,
+                (*region, (f"aws:ResourceTag/{documents.STACK_NAME_TAG}", ELSEWHERE)),
+                "open another stack's security group",
+            ),
+            Request(action, "*", region, "open any security group"),
+        ]
+    return [Request(action, r, region, "escalating action") for r in generic_resources(s, action)]
+
+
+# Issue #10's catalogue on top of cloudsplaining's methods.
+NAMED_ACTIONS = (
+    "iam:CreateRole",
+    "iam:DeleteRolePermissionsBoundary",
+    "iam:PutRolePermissionsBoundary",
+    "iam:DeletePolicy",
+    "iam:CreateUser",
+    "sts:AssumeRole",
+    "ecs:ExecuteCommand",
+    "ecr:SetRepositoryPolicy",
+    "ecr:PutRegistryPolicy",
+    "ec2:AuthorizeSecurityGroupIngress",
+    "ecs:RunTask",
+    "ecs:StartTask",
+    "lambda:InvokeFunction",
+)
+
+
+def escalating_actions() -> list[str]:
+    """Actions that escalate on their own, aimed as ``requests_for`` aims them: cloudsplaining's
+    one-action methods, iam:PassRole (every pass method's key) and issue #10's list. Actions that
+    escalate only together with others (ecs:DescribeTasks beside ecs:ExecuteCommand) are judged
+    by method, in the next test. Spelled as AWS does where the table knows the action."""
+    spelled = {a.lower(): a for a in RESOURCE_ARNS}
+    single = {m[0] for m in PRIVILEGE_ESCALATION_METHODS.values() if len(m) == 1}
+    return sorted({spelled.get(a, a) for a in single} | {"iam:PassRole", *NAMED_ACTIONS}, key=str.lower)
+
+
+@cache
+def catalogue(source: str) -> tuple[Request, ...]:
+    s = stack(source)
+    return tuple(r for action in escalating_actions() for r in requests_for(s, action))
+
+
+# --- The tests -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("source", SOURCES)
+def test_every_principal_is_denied_every_escalation(source):
+    allowed = []
+    for principal in aws_principals(source):
+        grants = access.grants_of(rendered(source), principal)
+        # An AWS read-only policy attached beside the use case's own (all-use-cases does) is not
+        # evaluated offline: it grants no IAM action, and the boundary caps it anyway.
+        assert all("ReadOnlyAccess" in item for item in grants.not_evaluated), grants.not_evaluated
+        assert grants.boundary, principal.name
+        allowed += [
+            (principal.name, r.action, r.resource, r.context, r.why)
+            for r in catalogue(source)
+            if r.decide(grants).allowed
+        ]
+    assert not allowed
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_no_cloudsplaining_method_is_complete_for_any_principal(source):
+    # A method escalates only when every one of its actions goes through; the per-request test
+    # above is stricter, this one reads like cloudsplaining's report.
+    s = stack(source)
+    spelled = {a.lower(): a for a in RESOURCE_ARNS}
+    for principal in aws_principals(source):
+        grants = access.grants_of(rendered(source), principal)
+        for method, actions in PRIVILEGE_ESCALATION_METHODS.items():
+            possible = [
+                any(r.decide(grants).allowed for r in requests_for(s, spelled.get(a, a))) for a in actions
+            ]
+            assert not all(possible), (principal.name, method)
+
+
+def test_the_catalogue_covers_every_method_and_every_principal():
+    for source in SOURCES:
+        assert aws_principals(source), source
+        asked = {r.action.lower() for r in catalogue(source)}
+        for method, actions in PRIVILEGE_ESCALATION_METHODS.items():
+            # One-action methods and every pass method are asked request by request; the
+            # others are judged as whole methods by the test above.
+            if len(actions) == 1 or "iam:passrole" in actions:
+                assert set(actions) & asked, (source, method)
+    assert len(catalogue("prod")) > 100
+
+
+def test_what_the_guide_intends_still_goes_through_in_prod():
+    # The catalogue is not passing by denying everything: the deployment role passes the named
+    # task roles to ECS tasks and creates its stacks' roles behind this very boundary.
+    s = stack("prod")
+    (deployer,) = [p for p in aws_principals("prod") if p.name == "EcsMcpDeploymentManagementRole"]
+    grants = access.grants_of(plan_of("prod"), deployer)
+    region = _region(s)
+    with_boundary = ("iam:PermissionsBoundary", s.boundary_arn)
+    intended = [
+        Request("iam:PassRole", role, (*region, ("iam:PassedToService", documents.ECS_TASKS_SERVICE)))
+        for role in [*s.pass_roles, s.owned_role]
+    ] + [
+        Request("iam:CreateRole", s.owned_role, (with_boundary,)),
+        Request(
+            "iam:AttachRolePolicy",
+            s.owned_role,
+            (with_boundary, ("iam:PolicyARN", documents.TASK_EXECUTION_POLICY_ARN)),
+        ),
+        Request(
+            "cloudformation:CreateStack",
+            f"arn:aws:cloudformation:{s.region}:{s.account}:stack/{s.stacks[0]}/1",
+            region,
+        ),
+    ]
+    for request in intended:
+        assert request.decide(grants).allowed, request
+
+
+@pytest.mark.parametrize(
+    ("action", "resource", "context"),
+    [
+        # Issue #10, item 1: the deployment role could create an unbounded role, put *:* on it
+        # and attach any customer policy.
+        ("iam:CreateRole", "arn:aws:iam::444455556666:role/any", ()),
+        ("iam:PutRolePolicy", "arn:aws:iam::444455556666:role/any", ()),
+        (
+            "iam:AttachRolePolicy",
+            "arn:aws:iam::444455556666:role/any",
+            (("iam:PolicyARN", "arn:aws:iam::444455556666:policy/AnyCustomerPolicy"),),
+        ),
+        # Item 5: ecs:*, ecr:* and elasticloadbalancing:* on "*".
+        ("ecs:ExecuteCommand", "arn:aws:ecs:us-east-1:444455556666:task/prod-cluster/0123", ()),
+        ("ecr:SetRepositoryPolicy", "arn:aws:ecr:us-east-1:444455556666:repository/web-api", ()),
+        ("ec2:AuthorizeSecurityGroupIngress", "arn:aws:ec2:us-east-1:444455556666:security-group/sg-1", ()),
+        (
+            "elasticloadbalancing:DeleteLoadBalancer",
+            "arn:aws:elasticloadbalancing:eu-west-1:444455556666:loadbalancer/app/web/1",
+            (),
+        ),
+    ],
+)
+def test_the_requests_issue_10_names_are_denied_on_prod(action, resource, context):
+    (deployer,) = [p for p in aws_principals("prod") if p.name == "EcsMcpDeploymentManagementRole"]
+    grants = access.grants_of(plan_of("prod"), deployer)
+    region = "eu-west-1" if ":eu-west-1:" in resource else "us-east-1"
+    decision = Request(action, resource, (("aws:RequestedRegion", region), *context)).decide(grants)
+    assert not decision.allowed
+
+
+def test_every_request_is_asked_of_every_principal_count():
+    # The figure the README gives: requests x principals, per stack.
+    counts = {source: len(catalogue(source)) * len(aws_principals(source)) for source in SOURCES}
+    assert all(count > 0 for count in counts.values())
+    assert len(list(itertools.chain.from_iterable(catalogue(s) for s in SOURCES))) == sum(
+        len(catalogue(s)) for s in SOURCES
+    )
