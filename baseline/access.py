@@ -89,6 +89,29 @@ class Grants:
     def decide(self, action: str, resource: str, context: Mapping[str, Any] | None = None) -> Decision:
         return evaluate(self.policies, action, resource, context, boundary=self.boundary)
 
+    def decide_any(self, action: str, context: Mapping[str, Any] | None = None) -> tuple[Decision, list[str]]:
+        """``--resource '*'`` read as "any resource": allowed when some resource is.
+
+        Each resource pattern an Allow statement of the principal names is asked as a request
+        (a pattern as a literal: a Deny on a wider pattern still applies). Returns the first
+        allowing decision (or the decision on ``*``) and every pattern the action is allowed on.
+        """
+        patterns: list[str] = []
+        for policy in self.policies:
+            for statement in _statements(policy.document):
+                if statement.get("Effect") == "Allow":
+                    patterns += [
+                        str(r) for r in _as_list(statement.get("Resource")) if str(r) not in patterns
+                    ]
+        allowed_on = []
+        first: Decision | None = None
+        for pattern in ["*", *(p for p in patterns if p != "*")]:
+            decision = self.decide(action, pattern, context)
+            if decision.allowed:
+                allowed_on.append(pattern)
+                first = first or decision
+        return first or self.decide(action, "*", context), allowed_on
+
 
 def _of(plan: Mapping[str, Any], *types: str) -> list[Mapping[str, Any]]:
     return [r for r in plan["resources"] if r["type"] in types]
@@ -194,6 +217,10 @@ def _scoped(name: str, document: Mapping[str, Any], group: str) -> NamedPolicy:
 def _statements(document: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     statements = document.get("Statement", [])
     return [statements] if isinstance(statements, Mapping) else list(statements)
+
+
+def _as_list(value: Any) -> list[Any]:
+    return [] if value is None else list(value) if isinstance(value, (list, tuple)) else [value]
 
 
 def _aws_policy_key(arn: str) -> str:
@@ -362,6 +389,9 @@ def to_text(result: Mapping[str, Any], decision: Decision, principal: Principal)
     lines.append(f"  evaluated: {', '.join(policies)}")
     if result["boundary"] is not None:
         lines.append(f"  permissions boundary: {', '.join(result['boundary']) or 'none'}")
+    if "allowedOn" in result:
+        on = ", ".join(result["allowedOn"]) or "no resource"
+        lines.insert(3, f"  resource:  '*' read as any resource; allowed on: {on}")
     for item in result["notEvaluated"]:
         lines.append(f"  also attached: {item}")
     return "\n".join(lines) + "\n"

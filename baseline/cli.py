@@ -13,26 +13,22 @@ from __future__ import annotations
 import argparse
 import sys
 
-from baseline.errors import ConfigError, PlanError
-from baseline.stackfile import stack_file
+from baseline.errors import ConfigError, Fault, PlanError
+from baseline.stackfile import checked_stack_file
 
 EXIT_CONFIG = 2
 EXIT_PLAN = 3
+
+
+def _path(args: argparse.Namespace):
+    return checked_stack_file(args.stack, args.config_file, as_stack=args.as_stack)
 
 
 def _plan(args: argparse.Namespace) -> int:
     from baseline.config import load_stack_file, resolve, unset_note
     from baseline.plan import render, to_json, to_table
 
-    path = stack_file(args.stack, args.config_file)
-    if not path.is_file():
-        raise ConfigError(
-            key="--stack",
-            value=args.stack,
-            problem=f"no stack file at {path}",
-            fix="use dev, staging or prod, or pass --config-file PATH",
-        )
-    resolved = resolve(load_stack_file(path, args.stack))
+    resolved = resolve(load_stack_file(_path(args), args.stack))
     plan = render(resolved, args.stack)
     sys.stdout.write(to_json(plan) if args.format == "json" else to_table(plan))
     if (note := unset_note(resolved)) is not None:
@@ -44,15 +40,7 @@ def _rendered(args: argparse.Namespace) -> dict:
     from baseline.config import load_stack_file, resolve
     from baseline.plan import render
 
-    path = stack_file(args.stack, args.config_file)
-    if not path.is_file():
-        raise ConfigError(
-            key="--stack",
-            value=args.stack,
-            problem=f"no stack file at {path}",
-            fix="use dev, staging or prod, or pass --config-file PATH",
-        )
-    return render(resolve(load_stack_file(path, args.stack)), args.stack)
+    return render(resolve(load_stack_file(_path(args), args.stack)), args.stack)
 
 
 def _can(args: argparse.Namespace) -> int:
@@ -74,8 +62,14 @@ def _can(args: argparse.Namespace) -> int:
     access.check_request(principal, args.action, args.resource)
     context = access.parse_context(args.context)
     grants = access.grants_of(plan, principal)
-    decision = grants.decide(args.action, args.resource, context)
-    result = access.report(args.stack, grants, args.action, args.resource, context, decision)
+    if args.resource == "*":
+        # "*" is not one resource a request names: read it as "any resource" (see decide_any).
+        decision, allowed_on = grants.decide_any(args.action, context)
+        result = access.report(args.stack, grants, args.action, args.resource, context, decision)
+        result["allowedOn"] = allowed_on
+    else:
+        decision = grants.decide(args.action, args.resource, context)
+        result = access.report(args.stack, grants, args.action, args.resource, context, decision)
     text = (
         json.dumps(result, indent=2) + "\n"
         if args.format == "json"
@@ -96,7 +90,7 @@ def _policy(args: argparse.Namespace) -> int:
 def _teardown(args: argparse.Namespace) -> int:
     from baseline.ops import teardown
 
-    return teardown.run(args.stack, yes=args.yes, config_file=args.config_file)
+    return teardown.run(args.stack, yes=args.yes, config_file=args.config_file, as_stack=args.as_stack)
 
 
 def _sweep(args: argparse.Namespace) -> int:
@@ -105,21 +99,43 @@ def _sweep(args: argparse.Namespace) -> int:
     return sweep.run(args.cloud, args.prefix, older_than=args.older_than, delete=args.delete)
 
 
+def _diff(args: argparse.Namespace) -> int:
+    from baseline.ops import review
+
+    return review.run(
+        args.stack,
+        base=args.base,
+        base_config_file=args.base_config_file,
+        config_file=args.config_file,
+        as_stack=args.as_stack,
+        output=args.format,
+    )
+
+
+def _stack_arguments(command: argparse.ArgumentParser, config_help: str) -> None:
+    command.add_argument("--stack", required=True, help="stack name: dev, staging, prod, ...")
+    command.add_argument("--config-file", help=config_help)
+    command.add_argument(
+        "--as-stack",
+        action="store_true",
+        help="use --config-file although its name (Pulumi.<other>.yaml) says it is another stack's",
+    )
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="python -m baseline", description=__doc__.splitlines()[0])
     commands = root.add_subparsers(dest="command", required=True)
     plan = commands.add_parser("plan", help="render every resource a stack would create, offline")
-    plan.add_argument("--stack", required=True, help="stack name: dev, staging, prod, ...")
+    _stack_arguments(plan, "render this stack file instead of stacks/Pulumi.<stack>.yaml")
     plan.add_argument("--format", choices=("table", "json"), default="table")
-    plan.add_argument("--config-file", help="render this stack file instead of stacks/Pulumi.<stack>.yaml")
     plan.set_defaults(run=_plan)
     can = commands.add_parser(
         "can", help="may a principal of the stack do an action on a resource? (offline)"
     )
-    can.add_argument("--stack", required=True, help="stack name: dev, staging, prod, ...")
+    _stack_arguments(can, "use this stack file instead of stacks/Pulumi.<stack>.yaml")
     can.add_argument("--principal", required=True, help="RAM user, RAM role or IAM role name as in the cloud")
     can.add_argument("--action", required=True, help="e.g. ecs:RunCommand")
-    can.add_argument("--resource", required=True, help="an acs:/arn: ARN, or *")
+    can.add_argument("--resource", required=True, help="an acs:/arn: ARN, or * for any resource")
     can.add_argument(
         "--context",
         action="append",
@@ -128,18 +144,15 @@ def parser() -> argparse.ArgumentParser:
         help="request context; repeat a key for a list",
     )
     can.add_argument("--format", choices=("text", "json"), default="text")
-    can.add_argument("--config-file", help="use this stack file instead of stacks/Pulumi.<stack>.yaml")
     can.set_defaults(run=_can)
     policy = commands.add_parser("policy", help="run the CrossGuard policy pack over the offline plan")
-    policy.add_argument("--stack", required=True, help="stack name: dev, staging, prod, ...")
-    policy.add_argument("--config-file", help="use this stack file instead of stacks/Pulumi.<stack>.yaml")
+    _stack_arguments(policy, "use this stack file instead of stacks/Pulumi.<stack>.yaml")
     policy.set_defaults(run=_policy)
     teardown = commands.add_parser(
         "teardown", help="destroy a test stack (testStack: true) and remove it; never prod"
     )
-    teardown.add_argument("--stack", required=True, help="the test stack, e.g. test-pr-12")
+    _stack_arguments(teardown, "the stack file, instead of stacks/Pulumi.<stack>.yaml")
     teardown.add_argument("--yes", action="store_true", help="do not ask for the stack name (automation)")
-    teardown.add_argument("--config-file", help="the stack file, instead of stacks/Pulumi.<stack>.yaml")
     teardown.set_defaults(run=_teardown)
     sweep = commands.add_parser("sweep", help="list (or --delete) identities failed test runs left behind")
     sweep.add_argument("--cloud", required=True, choices=("aws", "alicloud"))
@@ -147,6 +160,19 @@ def parser() -> argparse.ArgumentParser:
     sweep.add_argument("--older-than", default="2h", help="spare anything younger (default 2h)")
     sweep.add_argument("--delete", action="store_true", help="delete what the dry run lists")
     sweep.set_defaults(run=_sweep)
+    diff = commands.add_parser(
+        "diff", help="what a change to a stack file adds, removes and grants (two offline plans)"
+    )
+    _stack_arguments(diff, "the new side's stack file (default: stacks/Pulumi.<stack>.yaml in the work tree)")
+    base = diff.add_mutually_exclusive_group()
+    base.add_argument(
+        "--base",
+        metavar="REV",
+        help="git revision of the base stack file (default: git merge-base HEAD main)",
+    )
+    base.add_argument("--base-config-file", metavar="OLD", help="the base side's stack file")
+    diff.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    diff.set_defaults(run=_diff)
     return root
 
 
@@ -160,3 +186,6 @@ def main(argv: list[str] | None = None) -> int:
     except PlanError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_PLAN
+    except Fault as error:
+        print(f"error: {error}", file=sys.stderr)
+        return error.code

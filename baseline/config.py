@@ -459,6 +459,21 @@ def _pydantic_error(error: ValidationError, values: dict[str, Any]) -> ConfigErr
             key=key, problem=f"unknown {what}", fix=f"remove it or correct the spelling; {hint}"
         )
     if kind == "missing":
+        # A misspelt required key shows as two errors: the required one missing and an unknown
+        # key beside it. Name the key the user wrote, with the spelling it should have.
+        parent = first["loc"][:-1]
+        unknown = [
+            str(e["loc"][-1])
+            for e in error.errors()
+            if e["type"] == "extra_forbidden" and tuple(e["loc"][:-1]) == tuple(parent)
+        ]
+        if close := difflib.get_close_matches(loc[-1], unknown, 1):
+            written = ".".join([*loc[:-1], close[0]])
+            return ConfigError(
+                key=written,
+                problem=f"unknown setting, and the required setting {loc[-1]!r} is missing",
+                fix=f"did you mean {loc[-1]!r}? rename {close[0]} to {loc[-1]}",
+            )
         return ConfigError(
             key=key, problem="this setting is required", fix="set it (see README, Configuration)"
         )

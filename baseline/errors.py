@@ -33,6 +33,21 @@ class PlanError(Exception):
     """The strict mocks refused a registration: the program produced what the cloud refuses."""
 
 
+@dataclass
+class Fault(Exception):
+    """An operator command met an ordinary fault (no CLI, no credentials, no network, throttling,
+    access denied): what failed, where the setting comes from, and what to do, in one line."""
+
+    what: str
+    fix: str
+    where: str = ""
+    code: int = 1
+
+    def __str__(self) -> str:
+        where = f" ({self.where})" if self.where else ""
+        return f"{self.what}{where}. Fix: {self.fix}"
+
+
 def set_command(name: str, stack: str) -> str:
     """The command that sets ``secrets.<name>``; the CLI prompts for the value (no shell history)."""
     return f"pulumi config set --secret --path 'secrets.{name}' -s {stack}"

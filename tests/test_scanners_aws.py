@@ -137,3 +137,24 @@ def test_checkovs_iam_checks_fail_the_guides_deployment_policy():
     guide = json.loads((ROOT / "tests" / "data" / "seed004_ecs_mcp_policies.json").read_text())
     failed = checkov_iam_failures(guide["deploymentManagement"])
     assert {"CKV_AWS_286", "CKV_AWS_289", "CKV_AWS_290", "CKV_AWS_355"} <= set(failed)
+
+
+def readme_row(label: str) -> list[str]:
+    text = (ROOT / "README.md").read_text()
+    line = next(line for line in text.splitlines() if line.startswith(f"| {label} |"))
+    return [cell.strip().replace(",", "") for cell in line.strip("|").split("|")[1:]]
+
+
+def test_the_readme_gives_these_figures():
+    stacks = ("dev", "staging", "prod")
+    count = {s: [f for f in findings() if f[0] == s] for s in stacks}
+    assert readme_row("policy documents scanned") == [str(len(documents_of(s))) for s in stacks]
+    assert readme_row("parliament findings (all severities)") == [
+        str(sum(f[2] == "parliament" for f in count[s])) for s in stacks
+    ]
+    assert readme_row("cloudsplaining findings") == [
+        str(sum(f[2] == "cloudsplaining" for f in count[s])) for s in stacks
+    ]
+    assert readme_row("checkov IAM checks failed (CKV_AWS_286-290, 355, 62, 63)") == [
+        str(sum(len(checkov_iam_failures(d)) for d in documents_of(s).values())) for s in stacks
+    ]

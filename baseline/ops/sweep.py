@@ -42,7 +42,8 @@ from typing import Any, Protocol, TextIO
 import yaml
 
 from baseline import PROJECT
-from baseline.errors import ConfigError
+from baseline.errors import ConfigError, Fault
+from baseline.ops import faults
 from baseline.stackfile import STACKS_DIR
 
 EXIT_DONE = 0
@@ -498,17 +499,18 @@ class AlicloudRam:
 def aws_client() -> Any:
     import boto3
 
-    return boto3.client("iam")
+    return boto3.client("iam", config=faults.aws_config())
 
 
 def alicloud_client() -> Any:
     key = os.environ.get("ALICLOUD_ACCESS_KEY")
     secret = os.environ.get("ALICLOUD_SECRET_KEY")
     if not (key and secret):
-        raise ConfigError(
-            key="ALICLOUD_ACCESS_KEY",
-            problem="no Alibaba Cloud credentials in the environment",
-            fix="export ALICLOUD_ACCESS_KEY and ALICLOUD_SECRET_KEY (a RAM identity of the test account)",
+        raise Fault(
+            what="no Alibaba Cloud credentials: the environment variables ALICLOUD_ACCESS_KEY and "
+            "ALICLOUD_SECRET_KEY are not set",
+            fix="export both (a RAM identity of the test account), or ALICLOUD_SECURITY_TOKEN too for STS",
+            code=EXIT_REFUSED,
         )
     from alibabacloud_ram20150501.client import Client
     from alibabacloud_tea_openapi import utils_models
@@ -518,6 +520,7 @@ def alicloud_client() -> Any:
         access_key_secret=secret,
         security_token=os.environ.get("ALICLOUD_SECURITY_TOKEN") or None,
         endpoint="ram.aliyuncs.com",
+        retry_options=faults.alicloud_retry_options(),
     )
     return Client(config)
 
@@ -553,16 +556,11 @@ def run(
     age = parse_age(older_than)
     check_prefix(prefix, stacks_dir or STACKS_DIR)
     adapter_class, make_client = CLOUDS[cloud]
-    adapter = adapter_class(client if client is not None else make_client())
     mode = "deleting" if delete else "dry run: nothing is deleted, add --delete"
-    print(f"Sweep {cloud}: names starting {prefix!r}, older than {_age(age)} ({mode})", file=out)
-    try:
+    with faults.reported(f"listing {cloud} identities"):
+        adapter = adapter_class(client if client is not None else make_client())
+        print(f"Sweep {cloud}: names starting {prefix!r}, older than {_age(age)} ({mode})", file=out)
         report = plan(adapter, prefix, age, now or datetime.now(UTC))
-    except Exception as error:
-        if _is_credentials_error(error):
-            print(f"error: {cloud}: {error}. Fix: provide the test account's credentials", file=sys.stderr)
-            return EXIT_REFUSED
-        raise
     render(report, out)
     print(f"Steps ({len(report.steps)}):", file=out)
     if not delete:
@@ -573,20 +571,20 @@ def run(
         try:
             adapter.run(step)
         except Exception as error:
+            if faults.is_gone(error):
+                # An earlier, interrupted run got this far: the thing is already deleted.
+                print(f"  gone {step}", file=out, flush=True)
+                continue
+            fault = faults.classify(error, f"step {number} of {len(report.steps)} ({step})")
             print(f"  FAILED {step}", file=out)
+            what = fault.what if fault else f"step {number} of {len(report.steps)} failed ({step}): {error}"
+            where = f" ({fault.where})" if fault and fault.where else ""
             print(
-                f"error: step {number} of {len(report.steps)} failed ({step}): {error}. "
-                "Fix: correct the cause and run the sweep again; finished steps are not repeated",
+                f"error: {what}{where}. Fix: correct the cause and run the sweep again; finished steps are "
+                "not repeated",
                 file=sys.stderr,
             )
             return EXIT_FAILED
         print(f"  done {step}", file=out, flush=True)
     print(f"Deleted {len(report.swept)} identities in {len(report.steps)} steps.", file=out)
     return EXIT_DONE
-
-
-def _is_credentials_error(error: Exception) -> bool:
-    name = type(error).__name__
-    return name in {"NoCredentialsError", "PartialCredentialsError"} or "InvalidAccessKeyId" in str(
-        getattr(error, "code", "")
-    )

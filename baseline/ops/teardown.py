@@ -28,7 +28,8 @@ from typing import Any, Protocol, TextIO
 
 from baseline import PROJECT
 from baseline.errors import ConfigError
-from baseline.stackfile import ROOT, stack_file
+from baseline.ops import faults
+from baseline.stackfile import ROOT, checked_stack_file
 
 EXIT_DONE = 0
 EXIT_FAILED = 1
@@ -134,10 +135,7 @@ def open_workspace(stack: str, config_file: str | None) -> Workspace:
     return AutomationWorkspace(stack, ROOT, config_file)
 
 
-def check_test_stack(stack: str, path: Path) -> None:
-    """Refuse anything that is not a throw-away test stack (raises ConfigError, exit 2)."""
-    from baseline.config import load_stack_file
-
+def refuse_prod_name(stack: str) -> None:
     if stack.rsplit("/", 1)[-1] == "prod":
         raise ConfigError(
             key="--stack",
@@ -145,6 +143,13 @@ def check_test_stack(stack: str, path: Path) -> None:
             problem="teardown never destroys the prod stack",
             fix="teardown is for test stacks; change prod through a reviewed pull request",
         )
+
+
+def check_test_stack(stack: str, path: Path) -> None:
+    """Refuse anything that is not a throw-away test stack (raises ConfigError, exit 2)."""
+    from baseline.config import load_stack_file
+
+    refuse_prod_name(stack)
     if not path.is_file():
         raise ConfigError(
             key="--stack",
@@ -152,7 +157,7 @@ def check_test_stack(stack: str, path: Path) -> None:
             problem=f"no stack file at {path}",
             fix="pass the stack's file with --config-file PATH",
         )
-    values = load_stack_file(path).values
+    values = load_stack_file(path, stack).values
     if values.get("environment") == "prod":
         raise ConfigError(
             key=f"{PROJECT}:environment",
@@ -192,6 +197,7 @@ def run(
     *,
     yes: bool = False,
     config_file: str | None = None,
+    as_stack: bool = False,
     workspace_factory: Callable[[str, str | None], Workspace] | None = None,
     stdin: TextIO | None = None,
     out: TextIO | None = None,
@@ -200,7 +206,8 @@ def run(
     stdin = stdin or sys.stdin
     out = out or sys.stdout
     err = sys.stderr
-    check_test_stack(stack, stack_file(stack, config_file))
+    refuse_prod_name(stack)
+    check_test_stack(stack, checked_stack_file(stack, config_file, as_stack=as_stack))
     if not yes and not stdin.isatty():
         print(
             f"error: --stack {stack}: no terminal to confirm the teardown on. "
@@ -210,11 +217,13 @@ def run(
         return EXIT_REFUSED
 
     try:
-        workspace = (workspace_factory or open_workspace)(stack, config_file)
+        with faults.reported(f"opening stack {stack}"):
+            workspace = (workspace_factory or open_workspace)(stack, config_file)
     except StackMissing:
         print(f"Stack {stack} does not exist in the backend: nothing to tear down.", file=out)
         return EXIT_DONE
-    deployment = workspace.export_stack()
+    with faults.reported(f"exporting the state of {stack}"):
+        deployment = workspace.export_stack()
     rows = resource_rows(deployment)
     print(f"Stack {stack}: {len(rows)} resources will be destroyed:", file=out)
     for row in rows:
@@ -235,7 +244,8 @@ def run(
     started = clock()
     unprotected, count = unprotect(deployment)
     if count:
-        workspace.import_stack(unprotected)
+        with faults.reported(f"unprotecting the resources of {stack}"):
+            workspace.import_stack(unprotected)
         print(f"Unprotected {count} resources in the stack's state.", file=out)
 
     deleted: list[Progress] = []
@@ -263,7 +273,8 @@ def run(
             file=out,
         )
         return EXIT_CANCELLED
-    workspace.remove_stack()
+    with faults.reported(f"removing stack {stack} from the backend"):
+        workspace.remove_stack()
     elapsed = clock() - started
     print(
         f"Tore down {stack}: {len(deleted)} resources destroyed in {elapsed:.1f}s; stack removed.",

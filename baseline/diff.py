@@ -1,0 +1,686 @@
+"""``python -m baseline diff``: what a change to a stack file grants, not only what it registers.
+
+Two offline plans of one stack (``baseline.plan.render``) are compared:
+
+- **resources** added, removed and changed (matched by type and logical name), with the inputs
+  that changed; policy documents are parsed and compared statement by statement (statements
+  paired by ``Sid``, then by effect and overlap), never as strings;
+- **effective access** per principal (matched by cloud, kind and name): every Allow statement of
+  its policies is flattened into (action, resource, condition) grants as written, and a grant is
+  *gained* when the new plan's policies allow it and the base plan's do not, decided by the
+  evaluator (``baseline.evaluator``, through ``access.grants_of``: explicit denies, permissions
+  boundaries and resource-group scoping included). The request asked of the evaluator is the
+  grant itself: its action and resource as written (a pattern is asked as a literal, so
+  ``instance/*`` is covered only by a pattern at least as wide) and a context that satisfies its
+  condition. A gained grant whose action and condition the base already allowed on a narrower
+  resource is flagged *widened* (``instance/i-1`` -> ``instance/*``). Lost grants the same way
+  round. Deny statements added or removed, and attached policies the offline evaluator cannot
+  read (system policies), are listed beside them;
+- **escalation-relevant** gains are highlighted: role passing, policy and role management,
+  credential creation, and ``RunCommand``/``InvokeCommand`` a principal may use as ``root`` or
+  ``system`` (no ``ecs:CommandRunAs`` restriction).
+
+Only configuration is compared: both plans are rendered by the working tree's program. A change
+to the program itself (a document function) shows in the plan snapshots' diff instead.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from baseline import access
+from baseline.evaluator import action_matches, as_list, resource_matches
+
+# Inputs that hold a policy document as JSON text (both clouds' providers).
+DOCUMENT_INPUTS = {"policyDocument", "policy", "assumeRolePolicyDocument"}
+
+# Actions with which a principal can raise its own or another's privileges (escalation catalogue
+# of the review: role passing, policy and role management, credentials for other identities).
+ESCALATION_ACTIONS = (
+    "ram:PassRole",
+    "ram:CreatePolicy",
+    "ram:CreatePolicyVersion",
+    "ram:SetDefaultPolicyVersion",
+    "ram:AttachPolicyToUser",
+    "ram:AttachPolicyToRole",
+    "ram:AttachPolicyToGroup",
+    "ram:AttachPolicy",
+    "ram:CreateRole",
+    "ram:UpdateRole",
+    "ram:CreateAccessKey",
+    "ram:CreateLoginProfile",
+    "ram:UpdateLoginProfile",
+    "ram:AddUserToGroup",
+    "iam:PassRole",
+    "iam:CreatePolicy",
+    "iam:CreatePolicyVersion",
+    "iam:SetDefaultPolicyVersion",
+    "iam:AttachRolePolicy",
+    "iam:AttachUserPolicy",
+    "iam:AttachGroupPolicy",
+    "iam:PutRolePolicy",
+    "iam:PutUserPolicy",
+    "iam:PutGroupPolicy",
+    "iam:CreateRole",
+    "iam:UpdateAssumeRolePolicy",
+    "iam:PutRolePermissionsBoundary",
+    "iam:DeleteRolePermissionsBoundary",
+    "iam:CreateAccessKey",
+    "iam:CreateLoginProfile",
+    "iam:UpdateLoginProfile",
+    "iam:AddUserToGroup",
+)
+COMMAND_ACTIONS = ("ecs:RunCommand", "ecs:InvokeCommand")
+COMMAND_RUN_AS = "ecs:CommandRunAs"
+PRIVILEGED_USERS = ("root", "system")  # Linux and Windows: the accounts the guides forbid
+
+# Operators whose first policy value, put in the request, satisfies the condition.
+_SATISFIED_BY_VALUE = {
+    "stringequals",
+    "stringequalsignorecase",
+    "arnequals",
+    "bool",
+    "numericequals",
+    "dateequals",
+    "foranyvalue:stringequals",
+    "forallvalues:stringequals",
+}
+
+
+# --- resources -----------------------------------------------------------------------------------
+
+
+def _key(resource: Mapping[str, Any]) -> tuple[str, str]:
+    return resource["type"], resource["name"]
+
+
+def _parse_document(value: Any) -> dict[str, Any] | None:
+    if isinstance(value, str) and value.lstrip().startswith("{"):
+        try:
+            parsed = json.loads(value)
+        except json.JSONDecodeError:
+            return None
+        return parsed if isinstance(parsed, dict) and "Statement" in parsed else None
+    return None
+
+
+def _flatten(value: Any, path: str = "") -> dict[str, Any]:
+    """Nested inputs as ``a.b[0].c`` paths; policy documents stay whole (compared separately)."""
+    if isinstance(value, Mapping) and value:
+        flat: dict[str, Any] = {}
+        for key, item in value.items():
+            flat.update(_flatten(item, f"{path}.{key}" if path else str(key)))
+        return flat
+    if isinstance(value, list) and value and not all(isinstance(v, (str, int, float, bool)) for v in value):
+        flat = {}
+        for index, item in enumerate(value):
+            flat.update(_flatten(item, f"{path}[{index}]"))
+        return flat
+    return {path: value}
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def _statements(document: Mapping[str, Any]) -> list[dict[str, Any]]:
+    statements = document.get("Statement", [])
+    return [dict(statements)] if isinstance(statements, Mapping) else [dict(s) for s in statements]
+
+
+def _overlap(old: Mapping[str, Any], new: Mapping[str, Any]) -> int:
+    score = 0
+    for field in ("Action", "NotAction", "Resource", "NotResource", "Principal"):
+        score += len(
+            {_canonical(v) for v in as_list(old.get(field))}
+            & {_canonical(v) for v in as_list(new.get(field))}
+        )
+    return score + (2 if _canonical(old.get("Condition")) == _canonical(new.get("Condition")) else 0)
+
+
+def _statement_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    for field in sorted(set(old) | set(new)):
+        before, after = old.get(field), new.get(field)
+        if _canonical(before) == _canonical(after):
+            continue
+        if field in ("Action", "NotAction", "Resource", "NotResource"):
+            was, now = [str(v) for v in as_list(before)], [str(v) for v in as_list(after)]
+            changes[field] = {
+                "added": [v for v in now if v not in was],
+                "removed": [v for v in was if v not in now],
+            }
+        else:
+            changes[field] = {"old": before, "new": after}
+    return changes
+
+
+def compare_documents(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
+    """Statement by statement: added, removed, and changed (with the fields that changed)."""
+    before, after = _statements(old), _statements(new)
+    unmatched_old = list(range(len(before)))
+    unmatched_new = list(range(len(after)))
+    pairs: list[tuple[int, int]] = []
+
+    def pair(test) -> None:
+        for j in list(unmatched_new):
+            for i in unmatched_old:
+                if test(before[i], after[j]):
+                    pairs.append((i, j))
+                    unmatched_old.remove(i)
+                    unmatched_new.remove(j)
+                    break
+
+    pair(lambda a, b: _canonical(a) == _canonical(b))
+    pair(lambda a, b: a.get("Sid") is not None and a.get("Sid") == b.get("Sid"))
+    # Then the most similar statement of the same effect.
+    for j in list(unmatched_new):
+        candidates = [
+            (i, _overlap(before[i], after[j]))
+            for i in unmatched_old
+            if before[i].get("Effect") == after[j].get("Effect")
+        ]
+        candidates = [c for c in candidates if c[1] > 0]
+        if candidates:
+            i = max(candidates, key=lambda c: c[1])[0]
+            pairs.append((i, j))
+            unmatched_old.remove(i)
+            unmatched_new.remove(j)
+    changed = [
+        {"old": i, "new": j, "sid": after[j].get("Sid"), "changes": _statement_changes(before[i], after[j])}
+        for i, j in sorted(pairs, key=lambda p: p[1])
+        if _canonical(before[i]) != _canonical(after[j])
+    ]
+    extra_old = {k: v for k, v in old.items() if k != "Statement"}
+    extra_new = {k: v for k, v in new.items() if k != "Statement"}
+    return {
+        "added": [{"index": j, "statement": after[j]} for j in unmatched_new],
+        "removed": [{"index": i, "statement": before[i]} for i in unmatched_old],
+        "changed": changed,
+        **(
+            {"other": {"old": extra_old, "new": extra_new}}
+            if _canonical(extra_old) != _canonical(extra_new)
+            else {}
+        ),
+    }
+
+
+def _input_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[dict[str, Any]]:
+    changes: list[dict[str, Any]] = []
+    flat_old, flat_new = _flatten(old), _flatten(new)
+    for path in sorted(set(flat_old) | set(flat_new)):
+        before, after = flat_old.get(path), flat_new.get(path)
+        if _canonical(before) == _canonical(after):
+            continue
+        doc_old, doc_new = _parse_document(before), _parse_document(after)
+        leaf = path.rsplit(".", 1)[-1]
+        if leaf in DOCUMENT_INPUTS and (doc_old is not None or doc_new is not None):
+            changes.append({"input": path, "document": compare_documents(doc_old or {}, doc_new or {})})
+        else:
+            changes.append({"input": path, "old": before, "new": after})
+    return changes
+
+
+def compare_resources(base: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
+    old_by_key = {_key(r): r for r in base["resources"]}
+    new_by_key = {_key(r): r for r in new["resources"]}
+    added = [_summary(new_by_key[k]) for k in new_by_key if k not in old_by_key]
+    removed = [_summary(old_by_key[k]) for k in old_by_key if k not in new_by_key]
+    changed = []
+    for k in new_by_key:
+        if k not in old_by_key:
+            continue
+        before, after = old_by_key[k], new_by_key[k]
+        changes = _input_changes(before["inputs"], after["inputs"])
+        for field in ("protect", "parent", "provider", "depends_on"):
+            if _canonical(before.get(field)) != _canonical(after.get(field)):
+                changes.append({"option": field, "old": before.get(field), "new": after.get(field)})
+        if changes:
+            changed.append({"type": k[0], "name": k[1], "changes": changes})
+    return {"added": added, "removed": removed, "changed": changed}
+
+
+def _summary(resource: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "type": resource["type"],
+        "name": resource["name"],
+        "protect": resource.get("protect", False),
+        "inputs": resource["inputs"],
+    }
+
+
+# --- effective access ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One (action, resource, condition) an identity policy statement grants, as written."""
+
+    action: str
+    resource: str
+    condition: str  # canonical JSON of the statement's Condition ("" when none)
+    not_action: bool = False
+    not_resource: bool = False
+
+    @property
+    def condition_dict(self) -> dict[str, Any] | None:
+        return json.loads(self.condition) if self.condition else None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "action": ("NotAction " if self.not_action else "") + self.action,
+            "resource": ("NotResource " if self.not_resource else "") + self.resource,
+            "condition": self.condition_dict,
+        }
+
+
+def flatten_statements(policies: Iterable[Any], effect: str) -> dict[Grant, list[str]]:
+    """Every grant of ``effect`` in ``policies`` -> the policies (and statements) that give it."""
+    grants: dict[Grant, list[str]] = {}
+    for policy in policies:
+        for index, statement in enumerate(_statements(policy.document)):
+            if statement.get("Effect") != effect:
+                continue
+            condition = statement.get("Condition")
+            cond = _canonical(condition) if condition else ""
+            not_action = "Action" not in statement
+            not_resource = "Resource" not in statement
+            actions = as_list(statement.get("NotAction" if not_action else "Action"))
+            resources = as_list(statement.get("NotResource" if not_resource else "Resource"))
+            if not_action:
+                actions = [", ".join(str(a) for a in actions)]
+            if not_resource:
+                resources = [", ".join(str(r) for r in resources)]
+            for action in actions:
+                for resource in resources:
+                    grant = Grant(str(action), str(resource), cond, not_action, not_resource)
+                    grants.setdefault(grant, []).append(f"{policy.name} statement {index}")
+    return grants
+
+
+MAX_CONTEXTS = 32  # alternatives asked per grant; beyond it the grant is compared as written
+
+
+def contexts_for(condition: Mapping[str, Any] | None) -> list[dict[str, list[str]]] | None:
+    """Request contexts under which ``condition`` holds, one per alternative value it lists.
+
+    ``StringEquals ecs:CommandRunAs [user01, user02]`` gives two contexts, so dropping user02 is
+    seen as a loss. None when no context can be derived simply (the grant is then compared as
+    written).
+    """
+    contexts: list[dict[str, list[str]]] = [{}]
+    for operator, block in (condition or {}).items():
+        op = operator.lower()
+        if not isinstance(block, Mapping):
+            return None
+        for key, values in block.items():
+            values = [str(v) for v in as_list(values)]
+            literal = op in ("stringlike", "arnlike", "foranyvalue:stringlike") and not any(
+                "*" in v or "?" in v for v in values
+            )
+            if op in _SATISFIED_BY_VALUE or literal:
+                if not values:
+                    return None
+                contexts = [{**c, key: [*c.get(key, []), v]} for c in contexts for v in values]
+            elif op.endswith("ifexists") or "not" in op.split(":")[-1][:9]:
+                continue  # negated operators and ...IfExists hold when the key is absent
+            elif op == "null":
+                if any(v.lower() == "false" for v in values):
+                    contexts = [{**c, key: ["present"]} for c in contexts]
+            else:
+                return None
+            if len(contexts) > MAX_CONTEXTS:
+                return None
+    return contexts
+
+
+def _decisions(grants: access.Grants | None, grant: Grant) -> list[bool] | None:
+    """Per context of the grant's condition: does this side allow it (by the evaluator)?"""
+    contexts = contexts_for(grant.condition_dict)
+    if grant.not_action or grant.not_resource or contexts is None:
+        return None
+    if grants is None:
+        return [False] * len(contexts)
+    return [grants.decide(grant.action, grant.resource, c).allowed for c in contexts]
+
+
+def _change(grant: Grant, gaining: access.Grants | None, losing: access.Grants | None) -> list | None:
+    """The contexts in which ``gaining`` allows the grant and ``losing`` does not (None: none)."""
+    now, before = _decisions(gaining, grant), _decisions(losing, grant)
+    if now is None or before is None:
+        # Not decidable offline as a request: compared as written.
+        gained = gaining is not None and grant in flatten_statements(gaining.policies, "Allow")
+        kept = losing is not None and grant in flatten_statements(losing.policies, "Allow")
+        return [] if gained and not kept else None
+    contexts = contexts_for(grant.condition_dict) or [{}]
+    differing = [c for c, a, b in zip(contexts, now, before, strict=True) if a and not b]
+    if not differing:
+        return None
+    return [] if len(differing) == len(contexts) else differing
+
+
+def _widened_from(grant: Grant, base_grants: Iterable[Grant]) -> dict[str, str] | None:
+    """A narrower grant of the base that this one replaces (same condition, wider pattern)."""
+    for old in base_grants:
+        if old.condition != grant.condition or old == grant or old.not_action or old.not_resource:
+            continue
+        same_action = action_matches(grant.action, old.action) and action_matches(old.action, grant.action)
+        if same_action and old.resource != grant.resource and resource_matches(grant.resource, old.resource):
+            return {"what": "resource", "from": old.resource, "to": grant.resource}
+        same_resource = old.resource == grant.resource
+        if (
+            same_resource
+            and old.action.lower() != grant.action.lower()
+            and action_matches(grant.action, old.action)
+        ):
+            return {"what": "action", "from": old.action, "to": grant.action}
+    return None
+
+
+def escalation(grant: Grant, grants: access.Grants) -> str | None:
+    """Why a gained grant matters for privilege escalation, or None."""
+    if grant.not_action:
+        return "NotAction grant: allows every action but the listed ones"
+    hits = [a for a in ESCALATION_ACTIONS if action_matches(grant.action, a)]
+    if hits:
+        shown = ", ".join(hits[:3]) + (f" (+{len(hits) - 3} more)" if len(hits) > 3 else "")
+        return f"privilege management: {shown}"
+    for command in COMMAND_ACTIONS:
+        if not action_matches(grant.action, command):
+            continue
+        context = next(iter(contexts_for(grant.condition_dict) or [{}]))
+        resource = grant.resource if not grant.not_resource else "*"
+        privileged = [
+            user
+            for user in PRIVILEGED_USERS
+            if grants.decide(command, resource, {**context, COMMAND_RUN_AS: [user]}).allowed
+        ]
+        if privileged:
+            return (
+                f"{command} without {COMMAND_RUN_AS} restriction: may run commands as {', '.join(privileged)}"
+            )
+    return None
+
+
+def _principal_dict(principal: access.Principal) -> dict[str, str]:
+    return {
+        "cloud": principal.cloud,
+        "kind": principal.kind,
+        "name": principal.name,
+        "label": principal.label,
+    }
+
+
+def compare_access(base: Mapping[str, Any], new: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Per principal: grants gained and lost, denies added and removed, unevaluated attachments."""
+    by_key: dict[tuple[str, str, str], dict[str, access.Principal]] = {}
+    for side, plan in (("base", base), ("new", new)):
+        for principal in access.principals(plan):
+            by_key.setdefault((principal.cloud, principal.kind, principal.name), {})[side] = principal
+    result = []
+    for key in sorted(by_key):
+        sides = by_key[key]
+        old = access.grants_of(base, sides["base"]) if "base" in sides else None
+        now = access.grants_of(new, sides["new"]) if "new" in sides else None
+        old_allows = flatten_statements(old.policies, "Allow") if old else {}
+        new_allows = flatten_statements(now.policies, "Allow") if now else {}
+        gained, lost = [], []
+        for grant, via in new_allows.items():
+            if (only := _change(grant, now, old)) is None:
+                continue
+            entry = {**grant.as_dict(), "via": via, **({"only": only} if only else {})}
+            if widened := _widened_from(grant, old_allows):
+                entry["widened"] = widened
+            if reason := escalation(grant, now):
+                entry["escalation"] = reason
+            gained.append(entry)
+        for grant, via in old_allows.items():
+            if (only := _change(grant, old, now)) is not None:
+                lost.append({**grant.as_dict(), "via": via, **({"only": only} if only else {})})
+        old_denies = flatten_statements(old.policies, "Deny") if old else {}
+        new_denies = flatten_statements(now.policies, "Deny") if now else {}
+        old_boundary = flatten_statements(old.boundary or [], "Allow") if old else {}
+        new_boundary = flatten_statements(now.boundary or [], "Allow") if now else {}
+        entry = {
+            "principal": _principal_dict(sides.get("new") or sides["base"]),
+            "status": "added" if old is None else "removed" if now is None else "kept",
+            "gained": gained,
+            "lost": lost,
+            "denies": _set_change(old_denies, new_denies),
+            "boundary": _set_change(old_boundary, new_boundary),
+            "notEvaluated": {
+                "added": sorted(
+                    set(now.not_evaluated if now else []) - set(old.not_evaluated if old else [])
+                ),
+                "removed": sorted(
+                    set(old.not_evaluated if old else []) - set(now.not_evaluated if now else [])
+                ),
+            },
+        }
+        if any(entry[k] for k in ("gained", "lost")) or any(
+            entry[k][side] for k in ("denies", "boundary", "notEvaluated") for side in ("added", "removed")
+        ):
+            result.append(entry)
+    return result
+
+
+def _set_change(old: Mapping[Grant, list[str]], new: Mapping[Grant, list[str]]) -> dict[str, list]:
+    return {
+        "added": [{**g.as_dict(), "via": v} for g, v in new.items() if g not in old],
+        "removed": [{**g.as_dict(), "via": v} for g, v in old.items() if g not in new],
+    }
+
+
+# --- the whole difference ------------------------------------------------------------------------
+
+
+def compare(
+    base: Mapping[str, Any], new: Mapping[str, Any], *, stack: str, sources: Mapping[str, str]
+) -> dict[str, Any]:
+    resources = compare_resources(base, new)
+    principals = compare_access(base, new)
+    escalations = [
+        {
+            "principal": p["principal"]["label"],
+            **{k: g[k] for k in ("action", "resource", "condition")},
+            "why": g["escalation"],
+        }
+        for p in principals
+        for g in p["gained"]
+        if "escalation" in g
+    ]
+    old_outputs, new_outputs = _flatten(base.get("outputs") or {}), _flatten(new.get("outputs") or {})
+    outputs_changed = sorted(
+        k
+        for k in set(old_outputs) | set(new_outputs)
+        if _canonical(old_outputs.get(k)) != _canonical(new_outputs.get(k))
+    )
+    changed = bool(any(resources.values()) or principals or outputs_changed)
+    return {
+        "stack": stack,
+        "base": sources.get("base", ""),
+        "new": sources.get("new", ""),
+        "changed": changed,
+        "summary": {
+            "added": len(resources["added"]),
+            "removed": len(resources["removed"]),
+            "changed": len(resources["changed"]),
+            "principalsWithAccessChanges": len(principals),
+            "escalations": len(escalations),
+        },
+        "resources": resources,
+        "access": principals,
+        "escalations": escalations,
+        "outputsChanged": outputs_changed,
+    }
+
+
+# --- rendering -----------------------------------------------------------------------------------
+
+
+def grouped(grants: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Grants that differ only in their action, as one entry listing the actions (for reading)."""
+    groups: dict[str, dict[str, Any]] = {}
+    for grant in grants:
+        rest = {k: v for k, v in grant.items() if k not in ("action", "via")}
+        entry = groups.setdefault(_canonical(rest), {**rest, "actions": []})
+        entry["actions"].append(grant["action"])
+    return [{**g, "action": ", ".join(g.pop("actions"))} for g in groups.values()]
+
+
+def _grant_line(grant: Mapping[str, Any]) -> str:
+    condition = f" if {_canonical(grant['condition'])}" if grant.get("condition") else ""
+    line = f"{grant['action']} on {grant['resource']}{condition}"
+    if only := grant.get("only"):
+        line += " [only for " + "; ".join(_context_text(c) for c in only) + "]"
+    if widened := grant.get("widened"):
+        line += f" [WIDENED {widened['what']}: {widened['from']} -> {widened['to']}]"
+    if reason := grant.get("escalation"):
+        line += f" [ESCALATION: {reason}]"
+    return line
+
+
+def _context_text(context: Mapping[str, list[str]]) -> str:
+    return ", ".join(f"{k}={v}" for k, values in context.items() for v in values) or "no context"
+
+
+def _change_lines(change: Mapping[str, Any]) -> list[str]:
+    if "option" in change:
+        return [f"{change['option']}: {_canonical(change['old'])} -> {_canonical(change['new'])}"]
+    if "document" not in change:
+        return [f"{change['input']}: {_canonical(change['old'])} -> {_canonical(change['new'])}"]
+    doc = change["document"]
+    lines = [f"{change['input']} (policy document):"]
+    for item in doc["added"]:
+        lines.append(f"  + statement {item['index']}: {_canonical(item['statement'])}")
+    for item in doc["removed"]:
+        lines.append(f"  - statement {item['index']}: {_canonical(item['statement'])}")
+    for item in doc["changed"]:
+        sid = f" ({item['sid']})" if item.get("sid") else ""
+        lines.append(f"  ~ statement {item['new']}{sid}:")
+        for field, what in item["changes"].items():
+            if "added" in what:
+                lines.extend(f"      {field} + {v}" for v in what["added"])
+                lines.extend(f"      {field} - {v}" for v in what["removed"])
+            else:
+                lines.append(f"      {field}: {_canonical(what['old'])} -> {_canonical(what['new'])}")
+    if "other" in doc:
+        lines.append(f"  ~ {_canonical(doc['other']['old'])} -> {_canonical(doc['other']['new'])}")
+    return lines
+
+
+def to_text(diff: Mapping[str, Any]) -> str:
+    s = diff["summary"]
+    lines = [
+        f"stack {diff['stack']}: {diff['base']} -> {diff['new']}",
+        f"{s['added']} added, {s['removed']} removed, {s['changed']} changed; "
+        f"access changes for {s['principalsWithAccessChanges']} principals; "
+        f"{s['escalations']} escalation-relevant",
+    ]
+    if not diff["changed"]:
+        return "\n".join([*lines, "no change"]) + "\n"
+    res = diff["resources"]
+    for r in res["added"]:
+        lines.append(f"+ {r['type']}  {r['name']}" + ("  (protected)" if r["protect"] else ""))
+    for r in res["removed"]:
+        lines.append(f"- {r['type']}  {r['name']}")
+    for r in res["changed"]:
+        lines.append(f"~ {r['type']}  {r['name']}")
+        for change in r["changes"]:
+            lines.extend(f"    {line}" for line in _change_lines(change))
+    if diff["escalations"]:
+        lines.append("")
+        lines.append("ESCALATION-RELEVANT GAINS:")
+        lines.extend(f"  ! {e['principal']}: {_grant_line(e)} ({e['why']})" for e in diff["escalations"])
+    if diff["access"]:
+        lines.append("")
+        lines.append("Effective access:")
+    for p in diff["access"]:
+        status = {"added": " (new principal)", "removed": " (removed principal)"}.get(p["status"], "")
+        lines.append(f"  {p['principal']['label']}{status}")
+        lines.extend(f"    + {_grant_line(g)}" for g in grouped(p["gained"]))
+        lines.extend(f"    - {_grant_line(g)}" for g in grouped(p["lost"]))
+        lines.extend(f"    + Deny {_grant_line(g)}" for g in p["denies"]["added"])
+        lines.extend(f"    - Deny {_grant_line(g)}" for g in p["denies"]["removed"])
+        lines.extend(f"    + boundary allows {_grant_line(g)}" for g in p["boundary"]["added"])
+        lines.extend(f"    - boundary allows {_grant_line(g)}" for g in p["boundary"]["removed"])
+        lines.extend(f"    + attached, not evaluated offline: {n}" for n in p["notEvaluated"]["added"])
+        lines.extend(f"    - attached, not evaluated offline: {n}" for n in p["notEvaluated"]["removed"])
+    if diff["outputsChanged"]:
+        lines.append("")
+        lines.append(f"Stack outputs changed: {', '.join(diff['outputsChanged'])}")
+    return "\n".join(lines) + "\n"
+
+
+def _md(text: str) -> str:
+    """Inline code for a Markdown table cell: no backticks or pipes can break out of it."""
+    return "`" + str(text).replace("`", "'").replace("|", "\\|").replace("\n", " ") + "`"
+
+
+def to_markdown(diff: Mapping[str, Any]) -> str:
+    s = diff["summary"]
+    lines = [f"### Stack `{diff['stack']}`", ""]
+    if not diff["changed"]:
+        return "\n".join([*lines, "No change.", ""])
+    lines.append(
+        f"{s['added']} added, {s['removed']} removed, {s['changed']} changed; access changes for "
+        f"{s['principalsWithAccessChanges']} principal(s); **{s['escalations']} escalation-relevant**."
+    )
+    lines.append("")
+    if diff["escalations"]:
+        lines.append("> [!WARNING]")
+        lines.append("> Escalation-relevant gains:")
+        for e in diff["escalations"]:
+            lines.append(f"> - {_md(e['principal'])}: {_md(_grant_line(e))}, {e['why']}")
+        lines.append("")
+    if diff["access"]:
+        lines += [
+            "#### Effective access",
+            "",
+            "| principal | change | action | resource | condition | note |",
+        ]
+        lines.append("| --- | --- | --- | --- | --- | --- |")
+        for p in diff["access"]:
+            who = p["principal"]["label"] + {"added": " (new)", "removed": " (removed)"}.get(p["status"], "")
+            rows = [("gains", g) for g in grouped(p["gained"])] + [("loses", g) for g in grouped(p["lost"])]
+            rows += [("deny added", g) for g in p["denies"]["added"]]
+            rows += [("deny removed", g) for g in p["denies"]["removed"]]
+            for change, g in rows:
+                notes = []
+                if only := g.get("only"):
+                    notes.append("only for " + "; ".join(_md(_context_text(c)) for c in only))
+                if w := g.get("widened"):
+                    notes.append(f"**widened** {w['what']}: {_md(w['from'])} → {_md(w['to'])}")
+                if g.get("escalation"):
+                    notes.append(f"**escalation**: {g['escalation']}")
+                condition = _md(_canonical(g["condition"])) if g.get("condition") else ""
+                cells = [_md(who), change, _md(g["action"]), _md(g["resource"]), condition, "; ".join(notes)]
+                lines.append("| " + " | ".join(cells) + " |")
+            for change, items in (
+                ("attached", p["notEvaluated"]["added"]),
+                ("detached", p["notEvaluated"]["removed"]),
+            ):
+                for item in items:
+                    lines.append(f"| {_md(who)} | {change} | | | | {_md(item)} |")
+        lines.append("")
+    res = diff["resources"]
+    lines += ["#### Resources", "", "```diff"]
+    lines += [f"+ {r['type']}  {r['name']}" for r in res["added"]]
+    lines += [f"- {r['type']}  {r['name']}" for r in res["removed"]]
+    for r in res["changed"]:
+        lines.append(f"! {r['type']}  {r['name']}")
+        lines.extend(
+            f"    {line}".replace("```", "'''") for change in r["changes"] for line in _change_lines(change)
+        )
+    lines += ["```", ""]
+    return "\n".join(lines)
+
+
+def to_json(diff: Mapping[str, Any]) -> str:
+    return json.dumps(diff, indent=2) + "\n"
+
+
+FORMATS = {"text": to_text, "markdown": to_markdown, "json": to_json}

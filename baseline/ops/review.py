@@ -1,0 +1,132 @@
+"""``python -m baseline diff``: find the two stack files, render both plans, print the difference.
+
+The base is ``--base-config-file``, or the stack file at ``--base REV``, or by default at
+``git merge-base HEAD main``; a stack file that did not exist at the base revision makes an
+empty base (everything is added). The new side is ``--config-file`` or the work tree's
+``stacks/Pulumi.<stack>.yaml``.
+
+Exit codes: 0 no change; 1 a change; 2 bad input (a stack file that does not exist or does not
+validate, an unknown revision); git missing or failing is one line too (exit 2).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, TextIO
+
+from baseline.errors import ConfigError, Fault
+from baseline.stackfile import ROOT, checked_stack_file
+
+EXIT_SAME = 0
+EXIT_CHANGED = 1
+DEFAULT_BRANCH = "main"
+
+
+def _git(*argv: str) -> subprocess.CompletedProcess[str]:
+    git = shutil.which("git")
+    if git is None:
+        raise Fault(
+            what="git is not installed or not on PATH",
+            where="the default base is the stack file at `git merge-base HEAD main`",
+            fix="install git, or pass --base-config-file OLD",
+            code=2,
+        )
+    return subprocess.run([git, *argv], cwd=ROOT, capture_output=True, text=True, check=False)
+
+
+def merge_base() -> str:
+    result = _git("merge-base", "HEAD", DEFAULT_BRANCH)
+    if result.returncode != 0:
+        first = (result.stderr.strip().splitlines() or ["no common ancestor"])[0]
+        raise Fault(
+            what=f"git merge-base HEAD {DEFAULT_BRANCH} failed: {first}",
+            where=f"the default base is the stack file where this branch left {DEFAULT_BRANCH}",
+            fix="fetch main (git fetch origin main:main), or pass --base REV or --base-config-file OLD",
+            code=2,
+        )
+    return result.stdout.strip()
+
+
+def file_at(revision: str, stack: str) -> str | None:
+    """The stack file's text at ``revision``; None when the file did not exist there."""
+    check = _git("rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}")
+    if check.returncode != 0:
+        raise ConfigError(
+            key="--base",
+            value=revision,
+            problem="not a git revision here",
+            fix="pass a commit, branch or tag",
+        )
+    shown = _git("show", f"{revision}:stacks/Pulumi.{stack}.yaml")
+    return shown.stdout if shown.returncode == 0 else None
+
+
+def _render(path: Path | None, stack: str, side: str) -> dict[str, Any]:
+    from baseline.config import load_stack_file, resolve
+    from baseline.plan import render
+
+    if path is None:
+        return {"stack": stack, "resources": [], "outputs": {}}
+    try:
+        return render(resolve(load_stack_file(path, stack)), stack)
+    except ConfigError as error:
+        error.problem = f"{error.problem} (in the {side} stack file {path})"
+        raise
+
+
+def plans(
+    stack: str,
+    *,
+    base: str | None = None,
+    base_config_file: str | None = None,
+    config_file: str | None = None,
+    as_stack: bool = False,
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
+    """Both plans of the stack and a label of where each side came from."""
+    new_path = checked_stack_file(stack, config_file, as_stack=as_stack)
+    if base_config_file is not None:
+        base_path = checked_stack_file(
+            stack, base_config_file, as_stack=as_stack, option="--base-config-file"
+        )
+        base_plan = _render(base_path, stack, "base")
+        label = str(base_config_file)
+    else:
+        revision = base or merge_base()
+        text = file_at(revision, stack)
+        label = f"{revision[:12] if base is None else revision}:stacks/Pulumi.{stack}.yaml"
+        if text is None:
+            base_plan = _render(None, stack, "base")
+            label += " (absent)"
+        else:
+            with tempfile.TemporaryDirectory() as tmp:
+                path = Path(tmp) / f"Pulumi.{stack}.yaml"
+                path.write_text(text)
+                base_plan = _render(path, stack, "base")
+    new_plan = _render(new_path, stack, "new")
+    new_label = str(config_file) if config_file else f"stacks/Pulumi.{stack}.yaml (work tree)"
+    return base_plan, new_plan, {"base": label, "new": new_label}
+
+
+def run(
+    stack: str,
+    *,
+    base: str | None = None,
+    base_config_file: str | None = None,
+    config_file: str | None = None,
+    as_stack: bool = False,
+    output: str = "text",
+    out: TextIO | None = None,
+) -> int:
+    from baseline import diff
+
+    out = out or sys.stdout
+    base_plan, new_plan, sources = plans(
+        stack, base=base, base_config_file=base_config_file, config_file=config_file, as_stack=as_stack
+    )
+    result = diff.compare(base_plan, new_plan, stack=stack, sources=sources)
+    out.write(diff.FORMATS[output](result))
+    return EXIT_CHANGED if result["changed"] else EXIT_SAME

@@ -1,0 +1,321 @@
+"""`python -m baseline diff`: two offline plans of one stack, compared by resources and access."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import ROOT
+
+from baseline import diff
+from baseline.cli import main
+from baseline.ops import review
+
+PROD = ROOT / "stacks" / "Pulumi.prod.yaml"
+NEW_WINDOWS = "i-bp1prodwin000000003"
+NEW_WINDOWS_ARN = f"acs:ecs:cn-hangzhou:5098765432109876:instance/{NEW_WINDOWS}"
+WINDOWS_COMMAND_ACTIONS = {
+    "ecs:RunCommand", "ecs:InvokeCommand", "ecs:CreateCommand", "ecs:DescribeInvocations",
+    "ecs:DescribeInvocationResults", "ecs:StopInvocation",
+}  # fmt: skip
+
+
+def edited(tmp_path: Path, source: Path, name: str, edit) -> Path:
+    document = yaml.safe_load(source.read_text())
+    edit(document["config"])
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    return path
+
+
+def prod_plus_one_windows_instance(tmp_path: Path) -> Path:
+    def add(config):
+        config["ecs-access-baseline:cloudAssistantWindows"]["windowsInstances"].append({"id": NEW_WINDOWS})
+
+    return edited(tmp_path, PROD, "prod-plus-windows.yaml", add)
+
+
+def run_diff(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(["diff", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def one_line_error(err: str) -> str:
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    return lines[0]
+
+
+def test_one_more_windows_instance_in_prod_shows_the_attachment_the_widened_policy_and_the_new_access(
+    tmp_path, capsys
+):
+    new = prod_plus_one_windows_instance(tmp_path)
+    code, out, err = run_diff(
+        capsys,
+        "--stack",
+        "prod",
+        "--base-config-file",
+        str(PROD),
+        "--config-file",
+        str(new),
+        "--format",
+        "json",
+    )
+    assert code == 1 and err == ""
+    result = json.loads(out)
+    [added] = result["resources"]["added"]
+    assert added["type"] == "alicloud:ecs/ramRoleAttachment:RamRoleAttachment"
+    assert added["inputs"] == {"instanceId": NEW_WINDOWS, "ramRoleName": "AxtSecretRamRole"}
+    assert result["resources"]["removed"] == []
+    [policy] = result["resources"]["changed"]
+    assert policy["name"] == "cloud-assistant-windows-command-policy"
+    [change] = policy["changes"]
+    # Compared statement by statement: the one statement gained one resource, nothing else.
+    assert change["input"] == "policyDocument"
+    assert change["document"]["added"] == change["document"]["removed"] == []
+    [statement] = change["document"]["changed"]
+    assert statement["changes"] == {"Resource": {"added": [NEW_WINDOWS_ARN], "removed": []}}
+    [principal] = result["access"]
+    assert principal["principal"]["name"] == "winCommandUser" and principal["lost"] == []
+    gained = {g["action"] for g in principal["gained"] if g["resource"] == NEW_WINDOWS_ARN}
+    assert gained >= WINDOWS_COMMAND_ACTIONS
+    invoke = next(g for g in principal["gained"] if g["action"] == "ecs:InvokeCommand")
+    # Still only as user01: the condition travels with the grant, and nothing is an escalation.
+    assert invoke["condition"] == {"StringEquals": {"ecs:CommandRunAs": ["user01"]}}
+    assert invoke["via"] == ["winCommandUserPolicy statement 0"]
+    assert result["escalations"] == [] and "widened" not in invoke
+
+
+def test_the_same_file_on_both_sides_is_no_change_even_rendered_in_one_process(capsys):
+    # Two renders in one process: a leaked root stack would change every parent and differ.
+    code, out, _ = run_diff(
+        capsys, "--stack", "prod", "--base-config-file", str(PROD), "--config-file", str(PROD)
+    )
+    assert code == 0
+    assert out.rstrip().endswith("no change")
+
+
+def test_text_and_markdown_name_the_attachment_the_policy_and_the_grants(tmp_path, capsys):
+    new = prod_plus_one_windows_instance(tmp_path)
+    base = ["--stack", "prod", "--base-config-file", str(PROD), "--config-file", str(new)]
+    _, text, _ = run_diff(capsys, *base)
+    attachment = f"cloud-assistant-windows-secret-reader-{NEW_WINDOWS}"
+    assert f"+ alicloud:ecs/ramRoleAttachment:RamRoleAttachment  {attachment}" in text
+    assert f"Resource + {NEW_WINDOWS_ARN}" in text
+    assert "RAM user winCommandUser" in text and "ecs:InvokeCommand" in text
+    _, markdown, _ = run_diff(capsys, *base, "--format", "markdown")
+    assert markdown.startswith("### Stack `prod`")
+    assert "| `RAM user winCommandUser` | gains |" in markdown and "ecs:InvokeCommand" in markdown
+
+
+def plan_with(*resources: dict) -> dict:
+    return {"stack": "t", "resources": list(resources), "outputs": {}}
+
+
+def ram_user(name: str) -> dict:
+    return {"type": "alicloud:ram/user:User", "name": f"{name}-user", "parent": None, "provider": None,
+            "protect": False, "depends_on": [], "inputs": {"name": name}}  # fmt: skip
+
+
+def ram_policy(name: str, *statements: dict) -> list[dict]:
+    document = json.dumps({"Version": "1", "Statement": list(statements)})
+    return [
+        {"type": "alicloud:ram/policy:Policy", "name": f"{name}-policy", "parent": None, "provider": None,
+         "protect": False, "depends_on": [], "inputs": {"policyName": name, "policyDocument": document}},
+        {"type": "alicloud:ram/userPolicyAttachment:UserPolicyAttachment", "name": f"{name}-attach",
+         "parent": None, "provider": None, "protect": False, "depends_on": [],
+         "inputs": {"policyName": name, "policyType": "Custom", "userName": "op"}},
+    ]  # fmt: skip
+
+
+INSTANCE = "acs:ecs:cn-hangzhou:5012345678901234:instance/"
+
+
+def test_a_specific_instance_replaced_by_a_wildcard_is_flagged_as_widened():
+    run_as = {"StringEquals": {"ecs:CommandRunAs": ["user01"]}}
+    before = {
+        "Effect": "Allow",
+        "Action": "ecs:RunCommand",
+        "Resource": INSTANCE + "i-1",
+        "Condition": run_as,
+    }
+    after = {**before, "Resource": INSTANCE + "*"}
+    result = diff.compare(
+        plan_with(ram_user("op"), *ram_policy("opPolicy", before)),
+        plan_with(ram_user("op"), *ram_policy("opPolicy", after)),
+        stack="t",
+        sources={},
+    )
+    [principal] = result["access"]
+    [gained] = principal["gained"]
+    assert gained["resource"] == INSTANCE + "*"  # shown as written
+    assert gained["widened"] == {"what": "resource", "from": INSTANCE + "i-1", "to": INSTANCE + "*"}
+    # The narrower grant is covered by the wider one: nothing is lost.
+    assert principal["lost"] == []
+    assert result["escalations"] == []
+
+
+def test_policy_management_and_unrestricted_run_command_are_escalations_but_a_run_as_user_is_not():
+    restricted = {"Effect": "Allow", "Action": "ecs:RunCommand", "Resource": INSTANCE + "i-1",
+                  "Condition": {"StringEquals": {"ecs:CommandRunAs": ["user01"]}}}  # fmt: skip
+    gains = [
+        {"Effect": "Allow", "Action": "ram:AttachPolicyToUser", "Resource": "*"},
+        {"Effect": "Allow", "Action": "ecs:InvokeCommand", "Resource": INSTANCE + "i-1"},
+        {"Effect": "Allow", "Action": "ram:PassRole", "Resource": "acs:ram::5012345678901234:role/x"},
+    ]
+    result = diff.compare(
+        plan_with(ram_user("op")),
+        plan_with(ram_user("op"), *ram_policy("opPolicy", restricted, *gains)),
+        stack="t",
+        sources={},
+    )
+    why = {e["action"]: e["why"] for e in result["escalations"]}
+    assert set(why) == {"ram:AttachPolicyToUser", "ecs:InvokeCommand", "ram:PassRole"}
+    assert "may run commands as root, system" in why["ecs:InvokeCommand"]
+    assert why["ram:PassRole"] == "privilege management: ram:PassRole"
+
+
+def test_a_deny_on_root_keeps_run_command_from_being_an_escalation():
+    allow = {"Effect": "Allow", "Action": "ecs:RunCommand", "Resource": "*"}
+    deny = {"Effect": "Deny", "Action": "ecs:RunCommand", "Resource": "*",
+            "Condition": {"StringEquals": {"ecs:CommandRunAs": ["root", "system"]}}}  # fmt: skip
+    result = diff.compare(
+        plan_with(ram_user("op")),
+        plan_with(ram_user("op"), *ram_policy("p", allow, deny)),
+        stack="t",
+        sources={},
+    )
+    [principal] = result["access"]
+    assert [g["action"] for g in principal["gained"]] == ["ecs:RunCommand"]
+    assert len(principal["denies"]["added"]) == 1
+    assert result["escalations"] == []
+
+
+def test_narrowing_a_condition_loses_the_grant_for_the_dropped_user_only():
+    def statement(*users):
+        return {"Effect": "Allow", "Action": "ecs:RunCommand", "Resource": INSTANCE + "i-1",
+                "Condition": {"StringEquals": {"ecs:CommandRunAs": list(users)}}}  # fmt: skip
+
+    result = diff.compare(
+        plan_with(ram_user("op"), *ram_policy("p", statement("user01", "user02"))),
+        plan_with(ram_user("op"), *ram_policy("p", statement("user01"))),
+        stack="t",
+        sources={},
+    )
+    [principal] = result["access"]
+    # The evaluator decides per listed user: user01 still may (no gain); user02 no longer may.
+    assert principal["gained"] == []
+    [lost] = principal["lost"]
+    assert lost["only"] == [{"ecs:CommandRunAs": ["user02"]}]
+    [changed] = result["resources"]["changed"]
+    [statement_change] = changed["changes"][0]["document"]["changed"]
+    assert "Condition" in statement_change["changes"]
+
+
+def test_renaming_a_user_shows_it_losing_and_the_new_name_gaining_every_grant():
+    allow = {"Effect": "Allow", "Action": "ecs:DescribeInstances", "Resource": "*"}
+    renamed = [dict(r) for r in ram_policy("p", allow)]
+    renamed[1] = {**renamed[1], "inputs": {**renamed[1]["inputs"], "userName": "operator"}}
+    result = diff.compare(
+        plan_with(ram_user("op"), *ram_policy("p", allow)),
+        plan_with({**ram_user("operator"), "name": "op-user"}, *renamed),
+        stack="t",
+        sources={},
+    )
+    statuses = {p["principal"]["name"]: p["status"] for p in result["access"]}
+    assert statuses == {"op": "removed", "operator": "added"}
+    changed = {(c["name"], ch["input"]) for c in result["resources"]["changed"] for ch in c["changes"]}
+    assert ("op-user", "name") in changed and ("p-attach", "userName") in changed
+
+
+def git(repo: Path, *argv: str) -> None:
+    subprocess.run(["git", *argv], cwd=repo, check=True, capture_output=True)
+
+
+@pytest.fixture
+def repo(tmp_path, monkeypatch):
+    """A repository whose main has prod's stack file and whose branch HEAD is one commit on."""
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    root = tmp_path / "repo"
+    (root / "stacks").mkdir(parents=True)
+    shutil.copy(PROD, root / "stacks" / "Pulumi.prod.yaml")
+    git(root, "init", "-q", "-b", "main")
+    git(root, "-c", "user.name=t", "-c", "user.email=t@example.com", "add", ".")
+    git(root, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "base")
+    git(root, "checkout", "-q", "-b", "feature")
+    (root / "README").write_text("x")
+    git(root, "-c", "user.name=t", "-c", "user.email=t@example.com", "add", ".")
+    git(root, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "feature")
+    monkeypatch.setattr(review, "ROOT", root)
+    return root
+
+
+def test_by_default_the_base_is_the_stack_file_at_the_merge_base_with_main(repo, tmp_path, capsys):
+    new = prod_plus_one_windows_instance(tmp_path)
+    code, out, _ = run_diff(capsys, "--stack", "prod", "--config-file", str(new), "--format", "json")
+    result = json.loads(out)
+    assert code == 1 and result["base"].endswith(":stacks/Pulumi.prod.yaml")
+    assert result["summary"]["added"] == 1
+
+
+def test_a_stack_file_new_since_the_base_revision_is_all_added(repo, capsys):
+    code, out, _ = run_diff(capsys, "--stack", "prod", "--base", "HEAD", "--config-file", str(PROD),
+                            "--format", "json")  # fmt: skip
+    assert code == 0  # same file at HEAD of the fixture repository
+    git(repo, "rm", "-q", "stacks/Pulumi.prod.yaml")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "drop")
+    code, out, _ = run_diff(capsys, "--stack", "prod", "--base", "HEAD", "--config-file", str(PROD),
+                            "--format", "json")  # fmt: skip
+    result = json.loads(out)
+    assert code == 1 and result["base"].endswith("(absent)")
+    assert result["resources"]["removed"] == [] and len(result["resources"]["added"]) > 50
+
+
+def test_without_a_main_branch_the_default_base_is_one_line_naming_the_alternatives(repo, capsys):
+    git(repo, "branch", "-q", "-D", "main")
+    code, _, err = run_diff(capsys, "--stack", "prod", "--config-file", str(PROD))
+    assert code == 2
+    line = one_line_error(err)
+    assert "git merge-base HEAD main failed" in line and "--base-config-file" in line
+
+
+def test_without_git_the_default_base_is_one_line(monkeypatch, capsys):
+    monkeypatch.setattr(review.shutil, "which", lambda name: None)
+    code, _, err = run_diff(capsys, "--stack", "prod")
+    assert code == 2 and "git is not installed" in one_line_error(err)
+
+
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [
+        (["--base-config-file", "missing.yaml"], "--base-config-file = 'missing.yaml': no such file"),
+        (
+            ["--base-config-file", str(PROD), "--config-file", "missing.yaml"],
+            "--config-file = 'missing.yaml'",
+        ),
+        (["--base", "no-such-revision"], "--base = 'no-such-revision': not a git revision"),
+        (["--base-config-file", str(ROOT / "stacks" / "Pulumi.dev.yaml")], "this is stack 'dev''s file"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(argv, named, capsys):
+    code, out, err = run_diff(capsys, "--stack", "prod", *argv)
+    assert code == 2 and out == ""
+    assert named in one_line_error(err)
+
+
+def test_a_bad_base_file_is_named_as_the_base(tmp_path, capsys):
+    def misspell(config):
+        config["ecs-access-baseline:protectIdentities"] = "maybe"
+
+    bad = edited(tmp_path, PROD, "bad.yaml", misspell)
+    code, _, err = run_diff(
+        capsys, "--stack", "prod", "--base-config-file", str(bad), "--config-file", str(PROD)
+    )
+    assert code == 2 and f"(in the base stack file {bad})" in one_line_error(err)

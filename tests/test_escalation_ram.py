@@ -1,0 +1,364 @@
+"""The RAM escalation catalogue (issue #10, item 6): every Alibaba Cloud principal of every stack
+is asked the known ways to raise privileges in RAM, and must be denied.
+
+Requests are decided by ``baseline.access`` (what ``python -m baseline can`` runs) on the offline
+plan, so they cover exactly the documents a real run would attach. The catalogue follows the RAM
+equivalents of the Rhino Security / cloudsplaining escalation methods: changing policies (new
+versions, default versions, new policies), attaching or detaching them, credentials of other
+users (AccessKeys, login profiles), creating or re-trusting roles, passing or assuming roles other
+than a principal's own task needs, attaching instance roles, group membership, running commands
+as a privileged OS user (or naming none), and reading keys, secrets and buckets beyond the task.
+
+Staging and prod must deny all of it; dev too (the guides' broad "*" forms in dev never reach an
+escalation). The one principal allowed to run a command as root is documented in
+``RUN_AS_EXCEPTIONS`` with the reason, and a test fails when the exception is no longer needed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import pytest
+from conftest import ROOT, STACKS, plan_of
+
+from baseline import access
+from baseline.cli import main
+from baseline.config import StackSettings, load_stack_file, resolve
+from baseline.documents.alicloud import PATCH_TEMPLATE
+
+OTHER_USER = "escalationVictimUser"
+OTHER_ROLE = "AdminRole"
+OTHER_POLICY = "AdministratorAccess"
+OTHER_GROUP = "Administrators"
+OTHER_BUCKET = "another-teams-bucket"
+OTHER_KEY = "key-anotherteam000000001"
+PRIVILEGED = ("root", "system", "Administrator", "ROOT")
+# Templates a person could start with a passed role to run an arbitrary command.
+COMMAND_TEMPLATES = ("ACS-ECS-BulkyRunCommand", "ACS-ECS-RunCommand")
+
+
+@dataclass(frozen=True)
+class Request:
+    category: str
+    action: str
+    resource: str
+    context: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def describe(self) -> str:
+        ctx = ", ".join(f"{k}={'/'.join(v)}" for k, v in self.context) or "no context"
+        return f"{self.category}: {self.action} on {self.resource} ({ctx})"
+
+
+@cache
+def settings_of(stack: str) -> StackSettings:
+    return resolve(load_stack_file(ROOT / "stacks" / f"Pulumi.{stack}.yaml")).settings
+
+
+def ram(account: str, resource: str) -> str:
+    return f"acs:ram::{account}:{resource}"
+
+
+def acs(service: str, region: str, account: str, resource: str) -> str:
+    return f"acs:{service}:{region}:{account}:{resource}"
+
+
+@cache
+def principals(stack: str) -> tuple[access.Principal, ...]:
+    return tuple(p for p in access.principals(plan_of(stack)) if p.cloud == "alicloud")
+
+
+def own_roles(settings: StackSettings, principal: access.Principal) -> set[str]:
+    """Roles a principal's task passes (the guides' PassRole grants), and nothing else."""
+    naming = settings.naming
+    name = lambda n: f"{naming.prefix}{n}{naming.suffix}"  # noqa: E731
+    mine: set[str] = set()
+    s1, s4, s5 = settings.patch_management, settings.ecs_instance_role, settings.eci_access
+    if (
+        s1.enabled
+        and s1.operator_user
+        and s1.automation_role
+        and principal.name == name(s1.operator_user.name)
+    ):
+        mine.add(name(s1.automation_role.name))
+    if s4.enabled and s4.operator_user and principal.name == name(s4.operator_user.name):
+        mine.add(name(s4.role.name))
+    if s5.enabled and s5.instance_role:
+        for user in s5.users:
+            if user.pass_instance_role and principal.name == name(user.name):
+                mine.add(name(s5.instance_role.name))
+    return mine
+
+
+def attaches_instance_roles(settings: StackSettings, principal: access.Principal) -> bool:
+    """Seed 003 step 6: the S4 operator attaches (its one) role to instances; nobody else does."""
+    s4 = settings.ecs_instance_role
+    naming = settings.naming
+    return bool(
+        s4.enabled
+        and s4.operator_user
+        and principal.name == f"{naming.prefix}{s4.operator_user.name}{naming.suffix}"
+    )
+
+
+def own_secrets(settings: StackSettings, principal: access.Principal) -> set[str]:
+    """The S3 instance role reads its one parameter (and the KMS secret OOS keeps it in)."""
+    s3 = settings.cloud_assistant_windows
+    naming = settings.naming
+    if s3.enabled and principal.name == f"{naming.prefix}{s3.instance_role.name}{naming.suffix}":
+        return {f"{naming.prefix}{s3.secret_parameter.name}{naming.suffix}"}
+    return set()
+
+
+def catalogue(stack: str, principal: access.Principal) -> list[Request]:
+    settings = settings_of(stack)
+    plan = plan_of(stack)
+    account, region = settings.alicloud.account_id, settings.alicloud.region
+    users = sorted(p.name for p in principals(stack) if p.kind == "user")
+    roles = sorted(p.name for p in principals(stack) if p.kind == "role")
+    policies = sorted(r["inputs"]["policyName"] for r in plan["resources"] if r["type"] == access.ALI_POLICY)
+    others = [u for u in users if u != principal.name] + [OTHER_USER]
+    requests: list[Request] = []
+    add = lambda category, action, resource, **ctx: requests.append(  # noqa: E731
+        Request(category, action, resource, tuple(sorted((k, tuple(v)) for k, v in ctx.items())))
+    )
+
+    # Policies: new versions or a new default version of any custom policy (its own included),
+    # new policies, and attaching/detaching any policy to anyone.
+    for policy in [*policies, OTHER_POLICY]:
+        for action in ("ram:CreatePolicyVersion", "ram:SetDefaultPolicyVersion", "ram:DeletePolicyVersion"):
+            add("policy versions", action, ram(account, f"policy/{policy}"))
+    add("policy creation", "ram:CreatePolicy", ram(account, "policy/escalate"))
+    for target in [*users, OTHER_USER]:
+        add("attach/detach", "ram:AttachPolicyToUser", ram(account, f"user/{target}"))
+        add("attach/detach", "ram:DetachPolicyFromUser", ram(account, f"user/{target}"))
+    for target in [*roles, OTHER_ROLE]:
+        add("attach/detach", "ram:AttachPolicyToRole", ram(account, f"role/{target}"))
+        add("attach/detach", "ram:DetachPolicyFromRole", ram(account, f"role/{target}"))
+    add("attach/detach", "ram:AttachPolicyToGroup", ram(account, f"group/{OTHER_GROUP}"))
+    add("attach/detach", "ram:DetachPolicyFromGroup", ram(account, f"group/{OTHER_GROUP}"))
+    add("groups", "ram:AddUserToGroup", ram(account, f"group/{OTHER_GROUP}"))
+    add("groups", "ram:CreateGroup", ram(account, "group/escalate"))
+    # Credentials of other users.
+    for target in others:
+        for action in (
+            "ram:CreateAccessKey",
+            "ram:UpdateAccessKey",
+            "ram:CreateLoginProfile",
+            "ram:UpdateLoginProfile",
+            "ram:DeleteLoginProfile",
+            "ram:UnbindMFADevice",
+        ):
+            add("other users' credentials", action, ram(account, f"user/{target}"))
+    add("users", "ram:CreateUser", ram(account, "user/escalate"))
+    # Roles: creating one, changing a trust policy, passing or assuming one the task does not need.
+    add("roles", "ram:CreateRole", ram(account, "role/escalate"))
+    mine = own_roles(settings, principal)
+    for target in [*roles, OTHER_ROLE]:
+        add("roles", "ram:UpdateRole", ram(account, f"role/{target}"))
+        add("roles", "sts:AssumeRole", ram(account, f"role/{target}"))
+        if target not in mine:
+            add("pass other roles", "ram:PassRole", ram(account, f"role/{target}"))
+    # Instance role attachment: only the S4 operator's task (its own role, through PassRole above).
+    instance = acs("ecs", region, account, "instance/i-escalation000000001")
+    if not attaches_instance_roles(settings, principal):
+        add("instance roles", "ecs:AttachInstanceRamRole", instance)
+    # Commands as a privileged OS user, or naming none (which runs as root/system).
+    for action in ("ecs:InvokeCommand", "ecs:RunCommand"):
+        for target in command_targets(settings):
+            add("commands as root", action, target)
+            for user in PRIVILEGED:
+                add("commands as root", action, target, **{"ecs:CommandRunAs": [user]})
+    for action in ("ecs:ModifyInstanceAttribute", "ecs:ReplaceSystemDisk", "ecs:ResetDisk"):
+        add("instance takeover", action, instance)
+    # OOS: templates that run arbitrary commands (with a passed role), other secret parameters.
+    for template in COMMAND_TEMPLATES:
+        add("other templates", "oos:StartExecution", acs("oos", region, account, f"template/{template}"))
+    readable = own_secrets(settings, principal)
+    for parameter in ("anotherSecretPassword", *sorted({"axtSecretPassword"} - readable)):
+        add("secrets", "oos:GetSecretParameter", acs("oos", region, account, f"secretparameter/{parameter}"))
+        add("secrets", "kms:GetSecretValue", acs("kms", region, account, f"secret/oos/{parameter}"))
+    add("secrets", "kms:GetSecretValue", acs("kms", region, account, "secret/db-root-password"))
+    # Keys: no principal decrypts anything (Pulumi writes the parameter, OOS reads it for the role).
+    key_id = settings.cloud_assistant_windows.secret_parameter.kms_key_id
+    for key in sorted({OTHER_KEY, key_id or "key-default0000000001"}):
+        for action in ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:CreateGrant"):
+            add("keys", action, acs("kms", region, account, f"key/{key}"))
+    # Buckets nobody's task names.
+    for action in ("oss:GetObject", "oss:ListObjects", "oss:PutObject", "oss:PutBucketPolicy"):
+        suffix = "/object" if "Object" in action and action != "oss:ListObjects" else ""
+        add("other buckets", action, f"acs:oss:*:{account}:{OTHER_BUCKET}{suffix}")
+    return requests
+
+
+def command_targets(settings: StackSettings) -> list[str]:
+    """Instances of the stack's commands and patches, and one no setting lists."""
+    account, region = settings.alicloud.account_id, settings.alicloud.region
+    ids = {"i-escalation000000001"}
+    for scenario in (settings.cloud_assistant_linux, settings.cloud_assistant_windows):
+        if scenario.enabled:
+            ids |= set(scenario.instance_ids)
+    windows = settings.cloud_assistant_windows
+    targets = [acs("ecs", region, account, f"instance/{i}") for i in sorted(ids)]
+    if windows.enabled:
+        for instance in windows.windows_instances:
+            targets.append(acs("ecs", instance.region or region, account, f"instance/{instance.id}"))
+    if settings.patch_management.enabled:
+        targets += [
+            acs("ecs", region, account, f"instance/{i}") for i in settings.patch_management.instance_ids
+        ]
+    return sorted(set(targets))
+
+
+def contexts(stack: str, request: Request) -> Iterator[dict[str, Any]]:
+    """The request as asked, and once inside each resource group the stack grants in."""
+    base = {k: list(v) for k, v in request.context}
+    yield base
+    for group in resource_groups(stack):
+        yield {**base, access.RESOURCE_GROUP_KEY: group}
+
+
+@cache
+def resource_groups(stack: str) -> tuple[str, ...]:
+    return tuple(
+        sorted(
+            {
+                str(r["inputs"].get("resourceGroupId"))
+                for r in plan_of(stack)["resources"]
+                if r["type"] == access.ALI_RG_ATTACHMENT
+            }
+        )
+    )
+
+
+# The automation role of seed 000 runs the patch command, which needs root, and holds the
+# guide's OOS actions (in dev on "*", the guide's trial form). It is no person: trusted by
+# oos.aliyuncs.com only, started only through the patch template, passed only by the operator
+# (all checked below), so its credentials only ever serve the patch template. Every other
+# principal is denied both.
+RUN_AS_EXCEPTIONS = {("commands as root", "automation role"), ("other templates", "automation role")}
+
+
+def exception_for(stack: str, principal: access.Principal, request: Request) -> str | None:
+    s1 = settings_of(stack).patch_management
+    naming = settings_of(stack).naming
+    if (
+        request.category in ("commands as root", "other templates")
+        and s1.enabled
+        and s1.automation_role
+        and principal.kind == "role"
+        and principal.name == f"{naming.prefix}{s1.automation_role.name}{naming.suffix}"
+    ):
+        return "automation role"
+    return None
+
+
+def allowed(stack: str, principal: access.Principal) -> list[str]:
+    grants = access.grants_of(plan_of(stack), principal)
+    found = []
+    for request in catalogue(stack, principal):
+        if (request.category, exception_for(stack, principal, request)) in RUN_AS_EXCEPTIONS:
+            continue
+        for context in contexts(stack, request):
+            if grants.decide(request.action, request.resource, context).allowed:
+                found.append(request.describe())
+                break
+    return found
+
+
+def cases() -> list[tuple[str, access.Principal]]:
+    return [(stack, p) for stack in STACKS for p in principals(stack)]
+
+
+@pytest.mark.parametrize(("stack", "principal"), cases(), ids=lambda v: v.name if hasattr(v, "name") else v)
+def test_no_alicloud_principal_can_escalate(stack, principal):
+    assert allowed(stack, principal) == []
+
+
+def test_every_stack_has_its_principals_in_the_catalogue():
+    for stack in STACKS:
+        kinds = {p.kind for p in principals(stack)}
+        assert kinds == {"user", "role"}, stack
+        for principal in principals(stack):
+            assert len(catalogue(stack, principal)) >= 60, principal
+
+
+def test_the_run_as_exception_is_still_needed_and_bounded():
+    """The automation role does run commands as root (else drop the exception), and only OOS can
+    assume it, only the patch template can be started with it, only the operator may pass it."""
+    for stack in STACKS:
+        settings = settings_of(stack)
+        s1 = settings.patch_management
+        if not (s1.enabled and s1.automation_role):
+            continue
+        plan = plan_of(stack)
+        name = f"{settings.naming.prefix}{s1.automation_role.name}{settings.naming.suffix}"
+        [role] = access.find_principal(plan, f"alicloud:{name}")
+        grants = access.grants_of(plan, role)
+        instance = s1.instance_ids[0] if s1.instance_ids else "i-escalation000000001"
+        target = acs("ecs", settings.alicloud.region, settings.alicloud.account_id, f"instance/{instance}")
+        assert grants.decide("ecs:InvokeCommand", target, {}).allowed, stack
+        trust = next(
+            r["inputs"]["assumeRolePolicyDocument"]
+            for r in plan["resources"]
+            if r["type"] == access.ALI_ROLE and r["inputs"].get("roleName") == name
+        )
+        assert '"Service":["oos.aliyuncs.com"]' in trust.replace(" ", ""), stack
+        for principal in principals(stack):
+            passes = access.grants_of(plan, principal).decide(
+                "ram:PassRole", ram(settings.alicloud.account_id, f"role/{name}"), {}
+            )
+            operator = (
+                s1.operator_user and principal.name == f"{settings.naming.prefix}{s1.operator_user.name}"
+            )
+            assert passes.allowed == bool(operator), (stack, principal.name)
+            if operator:
+                template = acs("oos", settings.alicloud.region, settings.alicloud.account_id, "template/x")
+                assert (
+                    not access.grants_of(plan, principal).decide("oos:StartExecution", template, {}).allowed
+                )
+                patch = template.replace("template/x", f"template/{PATCH_TEMPLATE}")
+                assert access.grants_of(plan, principal).decide("oos:StartExecution", patch, {}).allowed
+
+
+SAMPLED = ("policy versions", "other users' credentials", "commands as root", "keys")
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_the_cli_answers_deny_for_a_sample_of_the_catalogue(stack):
+    """The same answers through ``python -m baseline can`` (exit 1 = deny)."""
+    principal = principals(stack)[0]
+    requests = catalogue(stack, principal)
+    # One request of each kind: a policy version, another user's key, root on an instance, a key.
+    sample = [next(r for r in requests if r.category == c) for c in SAMPLED]
+    for request in sample:
+        argv = ["can", "--stack", stack, "--principal", f"alicloud:{principal.name}"]
+        argv += ["--action", request.action, "--resource", request.resource]
+        for key, values in request.context:
+            argv += [arg for value in values for arg in ("--context", f"{key}={value}")]
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            assert main(argv) == 1, request.describe()
+
+
+def catalogue_size(stack: str) -> int:
+    """Requests asked of one stack (README figure): every principal's catalogue, every context."""
+    return sum(len(list(contexts(stack, r))) for p in principals(stack) for r in catalogue(stack, p))
+
+
+def test_the_readme_gives_these_figures():
+    readme = (ROOT / "README.md").read_text()
+    rows = {
+        "RAM users and roles": [len(principals(s)) for s in STACKS],
+        "RAM escalation requests asked": [sum(len(catalogue(s, p)) for p in principals(s)) for s in STACKS],
+        "decisions (each request also inside every resource group the stack grants in)": [
+            catalogue_size(s) for s in STACKS
+        ],
+        "allowed": [sum(len(allowed(s, p)) for p in principals(s)) for s in STACKS],
+    }
+    for label, figures in rows.items():
+        line = f"| {label} | " + " | ".join(f"{n:,}" for n in figures) + " |"
+        assert line in readme, f"README 'Least privilege, proven' should read: {line}"
