@@ -305,6 +305,7 @@ def test_boundary_allows_every_action_a_use_case_allows():
 
 BUILTIN = [
     "MaximumPermissions",
+    "MaximumPermissionsWithoutResourceArn",
     "RegionRestriction",
     "ProductionProtection",
     "DenyRoleChangesWithoutThisBoundary",
