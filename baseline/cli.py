@@ -173,6 +173,10 @@ def parser() -> argparse.ArgumentParser:
     base.add_argument("--base-config-file", metavar="OLD", help="the base side's stack file")
     diff.add_argument("--format", choices=("text", "markdown", "json"), default="text")
     diff.set_defaults(run=_diff)
+    from baseline import adopt, stack_secrets
+
+    stack_secrets.add_parser(commands)
+    adopt.add_parser(commands)
     return root
 
 

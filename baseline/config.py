@@ -75,8 +75,9 @@ def is_ciphertext(value: object) -> bool:
 
 def stack_of(path: Path) -> str:
     """The stack a file belongs to by Pulumi's naming (``Pulumi.<stack>.yaml``)."""
-    match = re.fullmatch(r"Pulumi\.(.+)\.ya?ml", path.name)
-    return match[1] if match else UNNAMED_STACK
+    from baseline import stackfile
+
+    return stackfile.stack_of(path) or UNNAMED_STACK
 
 
 @dataclass(frozen=True)

@@ -257,6 +257,7 @@ def exception_for(stack: str, principal: access.Principal, request: Request) -> 
     return None
 
 
+@cache
 def allowed(stack: str, principal: access.Principal) -> list[str]:
     grants = access.grants_of(plan_of(stack), principal)
     found = []
