@@ -101,15 +101,16 @@ def test_the_same_file_on_both_sides_is_no_change_even_rendered_in_one_process(c
     assert out.rstrip().endswith("no change")
 
 
-def test_text_and_markdown_name_the_attachment_the_policy_and_the_grants(tmp_path, capsys):
+def test_text_and_markdown_name_the_attachment_the_policy_and_the_grants(tmp_path):
     new = prod_plus_one_windows_instance(tmp_path)
-    base = ["--stack", "prod", "--base-config-file", str(PROD), "--config-file", str(new)]
-    _, text, _ = run_diff(capsys, *base)
+    base_plan, new_plan, sources = review.plans("prod", base_config_file=str(PROD), config_file=str(new))
+    result = diff.compare(base_plan, new_plan, stack="prod", sources=sources)
+    text = diff.to_text(result)
     attachment = f"cloud-assistant-windows-secret-reader-{NEW_WINDOWS}"
     assert f"+ alicloud:ecs/ramRoleAttachment:RamRoleAttachment  {attachment}" in text
     assert f"Resource + {NEW_WINDOWS_ARN}" in text
     assert "RAM user winCommandUser" in text and "ecs:InvokeCommand" in text
-    _, markdown, _ = run_diff(capsys, *base, "--format", "markdown")
+    markdown = diff.to_markdown(result)
     assert markdown.startswith("### Stack `prod`")
     assert "| `RAM user winCommandUser` | gains |" in markdown and "ecs:InvokeCommand" in markdown
 
