@@ -320,3 +320,36 @@ def test_a_bad_base_file_is_named_as_the_base(tmp_path, capsys):
         capsys, "--stack", "prod", "--base-config-file", str(bad), "--config-file", str(PROD)
     )
     assert code == 2 and f"(in the base stack file {bad})" in one_line_error(err)
+
+
+def ram_role(name: str, subject_operator: str, subject: str) -> dict:
+    trust = {
+        "Version": "1",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "sts:AssumeRole",
+                "Principal": {"Federated": ["acs:ram::5012345678901234:oidc-provider/github-actions"]},
+                "Condition": {subject_operator: {"oidc:sub": subject}},
+            }
+        ],
+    }
+    return {"type": "alicloud:ram/role:Role", "name": f"{name}-role", "parent": None, "provider": None,
+            "protect": False, "depends_on": [],
+            "inputs": {"roleName": name, "assumeRolePolicyDocument": json.dumps(trust)}}  # fmt: skip
+
+
+def test_a_trust_widened_to_any_subject_is_an_escalation_and_shown_statement_by_statement():
+    before = ram_role("deploy", "StringEquals", "repo:acme/x:environment:prod")
+    after = ram_role("deploy", "StringLike", "repo:acme/x:*")
+    result = diff.compare(plan_with(before), plan_with(after), stack="t", sources={})
+    [principal] = result["access"]
+    [added], [removed] = principal["trust"]["added"], principal["trust"]["removed"]
+    assert added["resource"] == "Federated: acs:ram::5012345678901234:oidc-provider/github-actions"
+    assert added["condition"] == {"StringLike": {"oidc:sub": "repo:acme/x:*"}}
+    assert removed["condition"] == {"StringEquals": {"oidc:sub": "repo:acme/x:environment:prod"}}
+    [escalation] = result["escalations"]
+    assert escalation["why"] == "a wildcard in the token subject condition"
+    [changed] = result["resources"]["changed"]
+    [statement] = changed["changes"][0]["document"]["changed"]
+    assert set(statement["changes"]) == {"Condition"}
