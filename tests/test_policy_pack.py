@@ -478,3 +478,39 @@ def test_a_secret_input_reaches_validators_as_plaintext_so_the_rule_reads_secret
     assert "no-plaintext-secret-inputs" in analyze([])
     # ...so the component lists it in additionalSecretOutputs, which the engine forwards.
     assert "no-plaintext-secret-inputs" not in analyze(["password"])
+
+
+def test_role_changes_need_the_boundary_condition_and_never_put_role_policy():
+    rule = aws_rules.ROLE_CHANGES_NEED_BOUNDARY
+    guide = aws_policy(
+        "Deploy",
+        {
+            "Sid": "IAMRoleManagement",
+            "Effect": "Allow",
+            "Action": ["iam:CreateRole", "iam:AttachRolePolicy"],
+            "Resource": "*",
+        },
+    )
+    [message] = stack(rule, (common.AWS_POLICY, guide))
+    assert "IAMRoleManagement" in message and "iam:PermissionsBoundary" in message
+    bounded = aws_policy(
+        "Deploy",
+        {
+            "Effect": "Allow",
+            "Action": ["iam:CreateRole"],
+            "Resource": "arn:aws:iam::111122223333:role/ecs-mcp-*",
+            "Condition": {"ArnEquals": {"iam:PermissionsBoundary": "arn:aws:iam::111122223333:policy/B"}},
+        },
+    )
+    assert not stack(rule, (common.AWS_POLICY, bounded))
+    inline = aws_policy("Deploy", {"Effect": "Allow", "Action": "iam:PutRolePolicy", "Resource": "*"})
+    [message] = stack(rule, (common.AWS_POLICY, inline))
+    assert "PutRolePolicy" in message
+    # iam:* grants role changes too; a boundary's own ceiling is not a grant.
+    assert stack(
+        rule, (common.AWS_POLICY, aws_policy("Wide", {"Effect": "Allow", "Action": "iam:*", "Resource": "*"}))
+    )
+    ceiling = aws_policy("Boundary", {"Effect": "Allow", "Action": "iam:CreateRole", "Resource": "*"})
+    role = {"name": "R", "permissionsBoundary": "arn:aws:iam::111122223333:policy/Boundary"}
+    assert not stack(rule, (common.AWS_POLICY, ceiling), (common.AWS_ROLE, role))
+    assert rule.enforcement_level == EnforcementLevel.MANDATORY
