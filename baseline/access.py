@@ -230,15 +230,22 @@ def _aws_policy_key(arn: str) -> str:
 
 def _aws_grants(plan: Mapping[str, Any], principal: Principal) -> Grants:
     grants = Grants(principal)
-    managed: dict[str, tuple[str, Any]] = {}
+    # Path and name, per provider: a stack that spans accounts (S7) has one policy name in each,
+    # and the role's own provider picks the one in its account.
+    managed: dict[str, dict[str | None, tuple[str, Any]]] = {}
     for r in _of(plan, AWS_POLICY):
         inputs = r["inputs"]
         name = inputs.get("name", "")
-        managed[f"{inputs.get('path') or '/'}{name}"] = (name, inputs.get("policy"))
+        managed.setdefault(f"{inputs.get('path') or '/'}{name}", {})[r.get("provider")] = (
+            name,
+            inputs.get("policy"),
+        )
+    own_provider = next(r for r in plan["resources"] if r["name"] == principal.resource).get("provider")
 
     def add_managed(arn: Any, into: list[NamedPolicy], what: str) -> None:
         arn = str(arn)
-        found = managed.get(_aws_policy_key(arn))
+        candidates = managed.get(_aws_policy_key(arn)) or {}
+        found = candidates.get(own_provider) or next(iter(candidates.values()), None)
         document = _document(found[1]) if found else None
         if found is None or document is None:
             grants.not_evaluated.append(f"{what} {arn} (not evaluated offline)")
@@ -395,3 +402,123 @@ def to_text(result: Mapping[str, Any], decision: Decision, principal: Principal)
     for item in result["notEvaluated"]:
         lines.append(f"  also attached: {item}")
     return "\n".join(lines) + "\n"
+
+
+# --- trust questions: may a GitHub Actions token assume this role? -------------------------------
+ALI_OIDC_PROVIDER = "alicloud:ims/oidcProvider:OidcProvider"
+AWS_OIDC_PROVIDER = "aws:iam/openIdConnectProvider:OpenIdConnectProvider"
+# The claims of a GitHub token, as each cloud exposes them to a trust policy's conditions.
+CLAIM_KEYS: dict[str, dict[str, str]] = {
+    "alicloud": {"sub": "oidc:sub", "aud": "oidc:aud", "iss": "oidc:iss"},
+    "aws": {
+        "sub": "token.actions.githubusercontent.com:sub",
+        "aud": "token.actions.githubusercontent.com:aud",
+    },
+}
+ASSUME_ACTIONS = {"alicloud": "sts:AssumeRole", "aws": "sts:AssumeRoleWithWebIdentity"}
+
+
+def trust_document(plan: Mapping[str, Any], principal: Principal) -> NamedPolicy:
+    from baseline.errors import ConfigError
+
+    own = next(r for r in plan["resources"] if r["name"] == principal.resource)
+    key = "assumeRolePolicyDocument" if principal.cloud == "alicloud" else "assumeRolePolicy"
+    document = _document(own["inputs"].get(key)) if principal.kind == "role" else None
+    if document is None:
+        raise ConfigError(
+            key="--principal",
+            value=principal.name,
+            problem="only a role has a trust policy",
+            fix="name a role, e.g. github-prod-deploy",
+        )
+    return NamedPolicy(f"trust policy of {principal.name}", document)
+
+
+def token_context(cloud: str, context: Mapping[str, list[str]]) -> tuple[str, dict[str, list[str]]]:
+    """A GitHub token's issuer and its request context, from claims given in either cloud's spelling.
+
+    ``oidc:sub=...`` and ``token.actions.githubusercontent.com:sub=...`` both set the token's
+    ``sub``; ``iss`` defaults to GitHub's issuer and ``aud`` to the audience the cloud's
+    credentials action requests. Other keys pass through unchanged.
+    """
+    from baseline.documents import pipeline as documents
+    from baseline.errors import ConfigError
+
+    claims: dict[str, list[str]] = {}
+    found: dict[str, list[str]] = {}
+    for key, values in context.items():
+        prefix, _, claim = key.lower().rpartition(":")
+        if prefix in ("oidc", documents.GITHUB_ISSUER_HOST) and claim in ("sub", "aud", "iss"):
+            claims.setdefault(claim, []).extend(values)
+        else:
+            found[key] = list(values)
+    if "sub" not in claims:
+        raise ConfigError(
+            key="--context",
+            problem="a trust question needs the token's subject",
+            fix="add --context token.actions.githubusercontent.com:sub=repo:<owner>/<repo>:environment:<env>",
+        )
+    claims.setdefault("iss", [documents.GITHUB_ISSUER])
+    audience = documents.ALICLOUD_AUDIENCE if cloud == "alicloud" else documents.AWS_AUDIENCE
+    claims.setdefault("aud", [audience])
+    for claim, key in CLAIM_KEYS[cloud].items():
+        found[key] = claims[claim]
+    return claims["iss"][0], found
+
+
+def github_caller(plan: Mapping[str, Any], cloud: str, issuer: str):
+    """Which Federated principals stand for ``issuer``: the OIDC providers the plan registers for it.
+
+    STS accepts the token only through a provider registered for its issuer, so a trust naming
+    any other provider (or one outside this stack) does not name this caller.
+    """
+    import re
+
+    if cloud == "alicloud":
+        providers = _of(plan, ALI_OIDC_PROVIDER)
+        names = {
+            r["inputs"].get("oidcProviderName") for r in providers if r["inputs"].get("issuerUrl") == issuer
+        }
+        pattern = re.compile(r"acs:ram::[0-9]{16}:oidc-provider/(.+)")
+    else:
+        providers = _of(plan, AWS_OIDC_PROVIDER)
+        names = {
+            str(r["inputs"].get("url")).removeprefix("https://")
+            for r in providers
+            if r["inputs"].get("url") == issuer
+        }
+        pattern = re.compile(r"arn:aws:iam::[0-9]{12}:oidc-provider/(.+)")
+
+    def test(kind: str, value: str) -> bool:
+        match = pattern.fullmatch(value)
+        return kind == "Federated" and match is not None and match.group(1) in names
+
+    return test
+
+
+def decide_trust(
+    plan: Mapping[str, Any], principal: Principal, action: str, context: Mapping[str, list[str]]
+) -> tuple[NamedPolicy, dict[str, list[str]], Decision]:
+    """May a GitHub Actions token with these claims assume ``principal`` (a role)?"""
+    from baseline.evaluator import evaluate_trust
+
+    trust = trust_document(plan, principal)
+    issuer, request = token_context(principal.cloud, context)
+    caller = github_caller(plan, principal.cloud, issuer)
+    return trust, request, evaluate_trust(trust, action, caller, request)
+
+
+def trust_question(
+    stack: str, plan: Mapping[str, Any], principal: Principal, action: str | None, pairs: list[str], fmt: str
+) -> tuple[str, bool]:
+    """``can --trust``: the answer as text or JSON, and whether the role may be assumed."""
+    import json
+
+    action = action or ASSUME_ACTIONS[principal.cloud]
+    trust, context, decision = decide_trust(plan, principal, action, parse_context(pairs))
+    grants = Grants(principal, policies=[trust])
+    result = report(stack, grants, action, f"role {principal.name}", context, decision)
+    result["trust"] = True
+    if fmt == "json":
+        return json.dumps(result, indent=2) + "\n", decision.allowed
+    return to_text(result, decision, principal), decision.allowed

@@ -4,7 +4,8 @@ Exit codes: 0 success; 2 bad configuration or usage (one line on stderr, nothing
 3 the strict mocks refused a registration (a program bug: please report it).
 ``teardown`` and ``sweep`` add 1 (a cloud operation failed) and 130 (cancelled); see their modules.
 ``can`` exits 0 when the request is allowed, 1 when it is denied, 2 on bad input (unknown
-principal, malformed action or ARN, bad --context). ``policy`` exits 0 when no mandatory rule of
+principal, malformed action or ARN, bad --context); ``can --trust`` answers whether a GitHub
+Actions token may assume a role, with the same codes. ``policy`` exits 0 when no mandatory rule of
 the policy pack is violated (advisories are printed), 1 when one is.
 """
 
@@ -37,10 +38,15 @@ def _plan(args: argparse.Namespace) -> int:
 
 
 def _rendered(args: argparse.Namespace) -> dict:
-    from baseline.config import load_stack_file, resolve
     from baseline.plan import render
 
-    return render(resolve(load_stack_file(_path(args), args.stack)), args.stack)
+    return render(_resolved(args), args.stack)
+
+
+def _resolved(args: argparse.Namespace):
+    from baseline.config import load_stack_file, resolve
+
+    return resolve(load_stack_file(_path(args), args.stack))
 
 
 def _can(args: argparse.Namespace) -> int:
@@ -59,6 +65,15 @@ def _can(args: argparse.Namespace) -> int:
             fix=f"use one of: {known}" if not found else "prefix it with alicloud: or aws:",
         )
     principal = found[0]
+    if args.trust:
+        text, allowed = access.trust_question(
+            args.stack, plan, principal, args.action, args.context, args.format
+        )
+        sys.stdout.write(text)
+        return 0 if allowed else 1
+    for flag, value in (("--action", args.action), ("--resource", args.resource)):
+        if value is None:
+            raise ConfigError(key=flag, problem="required unless --trust", fix=f"add {flag}, or --trust")
     access.check_request(principal, args.action, args.resource)
     context = access.parse_context(args.context)
     grants = access.grants_of(plan, principal)
@@ -77,6 +92,16 @@ def _can(args: argparse.Namespace) -> int:
     )
     sys.stdout.write(text)
     return 0 if decision.allowed else 1
+
+
+def _deployer_policy(args: argparse.Namespace) -> int:
+    from baseline.documents import pipeline
+    from baseline.plan import render
+
+    resolved = _resolved(args)
+    text = pipeline.human_deployer_policy(resolved, render(resolved, args.stack), args.cloud)
+    sys.stdout.write(text)
+    return 0
 
 
 def _policy(args: argparse.Namespace) -> int:
@@ -134,8 +159,16 @@ def parser() -> argparse.ArgumentParser:
     )
     _stack_arguments(can, "use this stack file instead of stacks/Pulumi.<stack>.yaml")
     can.add_argument("--principal", required=True, help="RAM user, RAM role or IAM role name as in the cloud")
-    can.add_argument("--action", required=True, help="e.g. ecs:RunCommand")
-    can.add_argument("--resource", required=True, help="an acs:/arn: ARN, or * for any resource")
+    can.add_argument(
+        "--action", help="e.g. ecs:RunCommand (with --trust: the STS call, by default the cloud's)"
+    )
+    can.add_argument("--resource", help="an acs:/arn: ARN, or * (not used with --trust)")
+    can.add_argument(
+        "--trust",
+        action="store_true",
+        help="ask the role's trust policy instead: may a GitHub Actions token with the --context "
+        "claims (token.actions.githubusercontent.com:sub=..., or oidc:sub=...) assume it?",
+    )
     can.add_argument(
         "--context",
         action="append",
@@ -145,6 +178,12 @@ def parser() -> argparse.ArgumentParser:
     )
     can.add_argument("--format", choices=("text", "json"), default="text")
     can.set_defaults(run=_can)
+    deployer = commands.add_parser(
+        "deployer-policy", help="print the least-privilege policy a human needs to deploy the stack"
+    )
+    _stack_arguments(deployer, "use this stack file instead of stacks/Pulumi.<stack>.yaml")
+    deployer.add_argument("--cloud", required=True, choices=("alicloud", "aws"))
+    deployer.set_defaults(run=_deployer_policy)
     policy = commands.add_parser("policy", help="run the CrossGuard policy pack over the offline plan")
     _stack_arguments(policy, "use this stack file instead of stacks/Pulumi.<stack>.yaml")
     policy.set_defaults(run=_policy)

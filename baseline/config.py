@@ -31,20 +31,24 @@ from baseline.scenarios import eci_access as s5_module
 from baseline.scenarios import ecs_instance_role as s4_module
 from baseline.scenarios import ecs_mcp_server as s6_module
 from baseline.scenarios import patch_management as s1_module
+from baseline.scenarios import pipeline as s7_module
 from baseline.scenarios.cloud_assistant import CloudAssistantSettings
 from baseline.scenarios.cloud_assistant_windows import CloudAssistantWindowsSettings
 from baseline.scenarios.eci_access import EciAccessSettings
 from baseline.scenarios.ecs_instance_role import EcsInstanceRoleSettings
 from baseline.scenarios.ecs_mcp_server import EcsMcpServerSettings
 from baseline.scenarios.patch_management import PatchManagementSettings
+from baseline.scenarios.pipeline import PipelineSettings
 from baseline.settings import AT_KEY_ERROR, Model, check_alicloud_region, fix
 from baseline.spec import (
     AwsScenarioSpec,
+    PipelineSpec,
     ScenarioSpec,
     SecretNeed,
     secret_needs,
     validate_alicloud,
     validate_aws,
+    validate_pipeline,
 )
 
 SECRETS_KEY = "secrets"
@@ -204,6 +208,10 @@ class StackSettings(Model):
         default_factory=EcsMcpServerSettings,
         description="S6 IAM roles for the Amazon ECS MCP server (seed 004).",
     )
+    pipeline: PipelineSettings = Field(
+        default_factory=PipelineSettings,
+        description="S7 the pipeline's GitHub OIDC providers and deploy/preview roles (`pipeline` stack).",
+    )
 
     @field_validator("environment", mode="before")
     @classmethod
@@ -238,6 +246,7 @@ class Resolved:
     stack: str = UNNAMED_STACK
     # Referenced but not set: the plan shows them as "[secret]"; a real run refuses them.
     unset_secrets: tuple[SecretNeed, ...] = ()
+    pipeline: PipelineSpec | None = None
 
 
 # Scenario config key -> (settings attribute, spec builder). Order is registration order.
@@ -656,6 +665,15 @@ def resolve(raw: RawConfig) -> Resolved:
             if scenario.enabled:
                 aws_specs.append(build(scenario, aws_ctx))
     validate_aws(aws_specs)
+    pipeline = None
+    if settings.pipeline.enabled:
+        home = {
+            cloud: getattr(settings, cloud).account_id
+            for cloud in ("alicloud", "aws")
+            if getattr(settings, cloud)
+        }
+        pipeline = s7_module.build(settings.pipeline, home)
+        validate_pipeline(pipeline)
     return Resolved(
         settings=settings,
         alicloud=specs,
@@ -663,6 +681,7 @@ def resolve(raw: RawConfig) -> Resolved:
         aws=aws_specs,
         stack=raw.stack,
         unset_secrets=unset,
+        pipeline=pipeline,
     )
 
 

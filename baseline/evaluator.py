@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
@@ -401,3 +401,67 @@ def evaluate(
     if bounds is not None:
         reason += " and within the permissions boundary (" + ", ".join(a.label for a in bounds.allows) + ")"
     return Decision(True, reason, tuple(identity.allows + (bounds.allows if bounds else [])), near)
+
+
+# --- trust policies (who may assume a role) ------------------------------------------------------
+PrincipalTest = Callable[[str, str], bool]  # (principal type, value in the policy) -> the caller?
+
+
+def _principal_covers(statement: Mapping[str, Any], caller: PrincipalTest) -> str | None:
+    """Why the statement's Principal does not name the caller; None when it does."""
+    if "NotPrincipal" in statement:
+        raise PolicyError("NotPrincipal is not evaluated: name the principals instead")
+    principal = statement.get("Principal")
+    if principal is None:
+        return "no Principal"
+    if principal == "*":
+        return None
+    if not isinstance(principal, Mapping):
+        raise PolicyError(f"Principal {principal!r} is neither '*' nor a map")
+    for kind, values in principal.items():
+        if any(value == "*" or caller(str(kind), str(value)) for value in as_list(values)):
+            return None
+    return "principal not named"
+
+
+def evaluate_trust(
+    trust: NamedPolicy, action: str, caller: PrincipalTest, context: Context | None = None
+) -> Decision:
+    """May the caller assume the role whose trust policy this is (``action`` = the STS call)?
+
+    A trust policy is resource-based: a statement applies when its Action covers the call, its
+    Principal names the caller and every condition holds (OIDC tokens arrive as condition keys:
+    ``oidc:iss``/``oidc:aud``/``oidc:sub`` on RAM, ``<issuer host>:aud``/``:sub`` on IAM). An
+    explicit Deny wins; without an Allow the role cannot be assumed.
+    """
+    request = Request.of(action, "*", context)
+    allows: list[StatementRef] = []
+    denies: list[StatementRef] = []
+    near: list[StatementRef] = []
+    for index, statement in enumerate(_statements(trust.document)):
+        effect = str(statement.get("Effect", ""))
+        if effect not in ("Allow", "Deny"):
+            raise PolicyError(f"{trust.name} statement {index} has Effect {effect!r}")
+        actions = as_list(statement.get("Action"))
+        if not any(action_matches(str(p), action) for p in actions):
+            continue
+        if _principal_covers(statement, caller) is not None:
+            continue
+        sid = statement.get("Sid")
+        failure = failed_condition(statement.get("Condition"), request.context)
+        if failure is not None:
+            near.append(StatementRef(trust.name, index, sid, effect, failure))
+            continue
+        detail = "condition holds" if statement.get("Condition") else "no condition"
+        (allows if effect == "Allow" else denies).append(StatementRef(trust.name, index, sid, effect, detail))
+    what = f"{action} by this caller"
+    if denies:
+        return Decision(
+            False, f"{what} is explicitly denied by the trust policy", tuple(denies), tuple(near), True
+        )
+    if not allows:
+        why = "no trust statement names the caller" if not near else "a trust condition does not hold"
+        return Decision(False, f"{what}: {why} (implicit deny)", (), tuple(near))
+    return Decision(
+        True, f"{what} is allowed by " + ", ".join(a.label for a in allows), tuple(allows), tuple(near)
+    )

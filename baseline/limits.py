@@ -198,3 +198,26 @@ SERVICE_LINKED_ROLES = {
     "eci.aliyuncs.com": "AliyunServiceRoleForECI",
     "vnode.eci.aliyuncs.com": "AliyunServiceRoleForECIVnode",
 }
+
+
+# --- OIDC identity providers (S7 pipeline) -------------------------------------------------
+# RAM CreateOIDCProvider: name up to 128 letters, digits, '.' or '-'; issuer an https URL
+# without query, fragment or user info; at most 5 fingerprints and 50 client ids; the earliest
+# allowed issuance time 1-168 hours.
+RAM_OIDC_PROVIDER_NAME = re.compile(r"^[A-Za-z0-9.-]{1,128}$")
+RAM_OIDC_PROVIDER = NameRule(RAM_OIDC_PROVIDER_NAME, "1-128 characters of letters, digits, '.' or '-'")
+OIDC_ISSUER_URL = re.compile(r"^https://[A-Za-z0-9.-]+(:[0-9]+)?(/[^?#@\s]*)?$")
+OIDC_FINGERPRINT = re.compile(r"^[0-9A-Fa-f]{40}$")  # SHA-1 of the issuer's CA certificate
+RAM_OIDC_FINGERPRINTS_MAX = 5
+RAM_OIDC_CLIENT_IDS_MAX = 50
+RAM_OIDC_ISSUANCE_HOURS = (1, 168)
+# IAM CreateOpenIDConnectProvider: up to 100 client ids (each 1-255 characters), at most 5
+# thumbprints; one provider per issuer URL in an account.
+IAM_OIDC_CLIENT_IDS_MAX = 100
+IAM_OIDC_CLIENT_ID_MAX_LENGTH = 255
+IAM_OIDC_THUMBPRINTS_MAX = 5
+# The alicloud provider's assume_role session: 900-3600 seconds.
+ALICLOUD_ASSUME_ROLE_SESSION = (900, 3600)
+# Role ARNs an explicit provider may assume (group "account" is the account it lands in).
+RAM_ROLE_ARN = re.compile(r"^acs:ram::(?P<account>[0-9]{16}):role/[A-Za-z0-9.-]{1,64}$")
+IAM_ROLE_ARN = re.compile(r"^arn:aws:iam::(?P<account>[0-9]{12}):role/([\x21-\x7e]*/)?[\w+=,.@-]{1,64}$")

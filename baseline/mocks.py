@@ -62,16 +62,47 @@ class StrictMocks(pulumi.runtime.Mocks):
         self.attached: set[tuple[str, ...]] = set()
         self.access_keys: Counter[str] = Counter()
         self.instance_roles: dict[str, str] = {}
-        self.names: dict[tuple[str, str], str] = {}
+        self.names: dict[tuple[str, str, str], str] = {}
+        # Explicit providers that act in another account (S7 assumes an administrator role
+        # there): provider name -> account. Names are unique per account, not per stack.
+        self.provider_accounts: dict[str, str] = {}
+        self.account: dict[str, str] = {"alicloud": alicloud_account, "aws": aws_account}
 
     # The engine calls this once per custom resource.
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
         inputs = unwrap(args.inputs)
+        if args.typ.startswith("pulumi:providers:"):
+            self._provider(args.typ.rsplit(":", 1)[1], args.name, inputs)
+        cloud = args.typ.split(":", 1)[0]
+        # The provider reference is "<urn>::<id>"; the URN ends with the provider's name.
+        provider = (args.provider or "").rsplit("::", 2)[-2] if args.provider else ""
+        default = {"alicloud": self.alicloud_account, "aws": self.aws_account}.get(cloud, "")
+        self.account = {**self.account, cloud: self.provider_accounts.get(provider, default)}
         if (fn := _CHECKS.get(args.typ)) is not None:
             fn(self, args.name, inputs)
         state = dict(args.inputs)
         state.update(self._computed(args.typ, args.name, inputs))
         return f"{args.name}-id", state
+
+    def _provider(self, cloud: str, name: str, inputs: dict[str, Any]) -> None:
+        """Record the account an explicit provider acts in; refuse an impossible assume-role."""
+        type_ = f"pulumi:providers:{cloud}"
+        assume = inputs.get("assumeRole") if cloud == "alicloud" else inputs.get("assumeRoles")
+        if isinstance(assume, str):
+            assume = json.loads(assume)
+        if not assume:
+            return
+        first = assume if isinstance(assume, dict) else assume[0]
+        role_arn = str(first.get("roleArn", ""))
+        pattern = limits.RAM_ROLE_ARN if cloud == "alicloud" else limits.IAM_ROLE_ARN
+        if not (match := pattern.fullmatch(role_arn)):
+            raise Refused(type_, name, f"assume-role ARN {role_arn!r} is not a role ARN")
+        if cloud == "alicloud":
+            low, high = limits.ALICLOUD_ASSUME_ROLE_SESSION
+            expiration = first.get("sessionExpiration")
+            if expiration is not None and not low <= int(expiration) <= high:
+                raise Refused(type_, name, f"assume_role session_expiration must be {low}-{high} seconds")
+        self.provider_accounts[name] = match.group("account")
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list | None]:
         raise Refused("invoke", args.token, "the program must not read the cloud (no data sources)")
@@ -80,7 +111,7 @@ class StrictMocks(pulumi.runtime.Mocks):
         if type_ == "alicloud:ram/role:Role":
             role = inputs["roleName"]
             return {
-                "arn": f"acs:ram::{self.alicloud_account}:role/{role.lower()}",
+                "arn": f"acs:ram::{self.account['alicloud']}:role/{role.lower()}",
                 "roleId": f"3{zlib.crc32(role.encode()):017d}",
                 "name": role,
             }
@@ -98,13 +129,23 @@ class StrictMocks(pulumi.runtime.Mocks):
         if type_ == RANDOM_PASSWORD:
             return {"result": _mock_password(name, inputs)}
         if type_ == "aws:iam/role:Role":
-            return {"arn": f"arn:aws:iam::{self.aws_account}:role{inputs.get('path', '/')}{inputs['name']}"}
+            return {
+                "arn": f"arn:aws:iam::{self.account['aws']}:role{inputs.get('path', '/')}{inputs['name']}"
+            }
         if type_ == "aws:iam/policy:Policy":
-            return {"arn": f"arn:aws:iam::{self.aws_account}:policy{inputs.get('path', '/')}{inputs['name']}"}
+            return {
+                "arn": f"arn:aws:iam::{self.account['aws']}:policy{inputs.get('path', '/')}{inputs['name']}"
+            }
+        if type_ == "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
+            host = str(inputs["url"]).removeprefix("https://")
+            return {"arn": f"arn:aws:iam::{self.account['aws']}:oidc-provider/{host}"}
+        if type_ == "alicloud:ims/oidcProvider:OidcProvider":
+            return {"arn": f"acs:ram::{self.account['alicloud']}:oidc-provider/{inputs['oidcProviderName']}"}
         return {}
 
     def unique(self, kind: str, name: str, owner: str) -> None:
-        key = (kind, name.lower() if kind.startswith("iam") else name)
+        cloud = "aws" if kind.startswith("iam") else "alicloud"
+        key = (kind, self.account.get(cloud, ""), name.lower() if kind.startswith("iam") else name)
         if key in self.names:
             raise Refused(kind, owner, f"{kind} name {name!r} already exists ({self.names[key]})")
         self.names[key] = owner
@@ -396,6 +437,54 @@ def _iam_attachment(m: StrictMocks, owner: str, inputs: dict[str, Any]) -> None:
             owner,
             f"more than 10 managed policies on IAM role {role!r}",
         )
+
+
+@check("alicloud:ims/oidcProvider:OidcProvider")
+def _ram_oidc_provider(m: StrictMocks, owner: str, inputs: dict[str, Any]) -> None:
+    type_ = "alicloud:ims/oidcProvider:OidcProvider"
+    _name(type_, limits.RAM_OIDC_PROVIDER, inputs.get("oidcProviderName"), owner)
+    _issuer(type_, owner, inputs.get("issuerUrl"))
+    fingerprints = inputs.get("fingerprints") or []
+    if not 1 <= len(fingerprints) <= limits.RAM_OIDC_FINGERPRINTS_MAX:
+        raise Refused(type_, owner, "RAM needs 1-5 fingerprints of the issuer's CA certificate")
+    _fingerprints(type_, owner, fingerprints)
+    clients = inputs.get("clientIds") or []
+    if not 1 <= len(clients) <= limits.RAM_OIDC_CLIENT_IDS_MAX:
+        raise Refused(type_, owner, "RAM needs 1-50 client ids (the audiences tokens may carry)")
+    hours = inputs.get("issuanceLimitTime")
+    low, high = limits.RAM_OIDC_ISSUANCE_HOURS
+    if hours is not None and not low <= hours <= high:
+        raise Refused(type_, owner, f"issuanceLimitTime must be {low}-{high} hours")
+    m.unique("oidc provider", inputs["oidcProviderName"], owner)
+
+
+@check("aws:iam/openIdConnectProvider:OpenIdConnectProvider")
+def _iam_oidc_provider(m: StrictMocks, owner: str, inputs: dict[str, Any]) -> None:
+    type_ = "aws:iam/openIdConnectProvider:OpenIdConnectProvider"
+    url = inputs.get("url")
+    _issuer(type_, owner, url)
+    clients = inputs.get("clientIdLists") or []
+    if not 1 <= len(clients) <= limits.IAM_OIDC_CLIENT_IDS_MAX:
+        raise Refused(type_, owner, "IAM needs 1-100 client ids")
+    if any(not 1 <= len(c) <= limits.IAM_OIDC_CLIENT_ID_MAX_LENGTH for c in clients):
+        raise Refused(type_, owner, "a client id is 1-255 characters")
+    thumbprints = inputs.get("thumbprintLists") or []
+    if len(thumbprints) > limits.IAM_OIDC_THUMBPRINTS_MAX:
+        raise Refused(type_, owner, "at most 5 thumbprints")
+    _fingerprints(type_, owner, thumbprints)
+    # IAM keys the provider by its URL: a second one for the same issuer is EntityAlreadyExists.
+    m.unique("iam oidc provider", str(url).removeprefix("https://").rstrip("/"), owner)
+
+
+def _issuer(type_: str, owner: str, url: Any) -> None:
+    if not (isinstance(url, str) and limits.OIDC_ISSUER_URL.fullmatch(url)):
+        raise Refused(type_, owner, f"issuer {url!r} must be an https URL without query, fragment or user")
+
+
+def _fingerprints(type_: str, owner: str, values: list[Any]) -> None:
+    for value in values:
+        if not (isinstance(value, str) and limits.OIDC_FINGERPRINT.fullmatch(value)):
+            raise Refused(type_, owner, f"fingerprint {value!r} is not 40 hexadecimal digits")
 
 
 class RecordingMonitor(MockMonitor):

@@ -21,6 +21,7 @@ from components.eci_access import EciAccess
 from components.ecs_instance_role import EcsInstanceRole
 from components.ecs_mcp_server import AwsOptions, EcsMcpServer
 from components.patch_management import PatchManagement
+from components.pipeline import Pipeline, PipelineOptions
 from components.providers import RegionalProviders
 
 # Scenario config key -> (component class, logical name).
@@ -91,4 +92,18 @@ def build(resolved: Resolved) -> dict[str, Any]:
                 aws_name, aws_spec, aws_options, opts=pulumi.ResourceOptions(providers={"aws": aws_provider})
             )
             outputs[aws_spec.scenario] = aws_instance.outputs
+    if resolved.pipeline is not None:
+        # S7 spans accounts: the component makes one explicit provider per account and cloud.
+        pipeline = Pipeline(
+            "pipeline",
+            resolved.pipeline,
+            PipelineOptions(
+                alicloud_region=settings.alicloud.region if settings.alicloud else None,
+                aws_region=settings.aws.region if settings.aws else None,
+                protect=settings.protect_identities,
+                tags=stack_tags(resolved),
+                aws_tags=aws_stack_tags(resolved),
+            ),
+        )
+        outputs["pipeline"] = pipeline.outputs
     return outputs

@@ -539,3 +539,133 @@ def validate_aws(specs: list[AwsScenarioSpec]) -> None:
             keys = {p.key for p in spec.policies}
             if role.boundary not in keys or role.policy not in keys:
                 raise ValueError(f"role {role.key} of {spec.scenario} names a policy its spec lacks")
+
+
+# --- S7: the pipeline's own identities -----------------------------------------------------------
+@dataclass(frozen=True)
+class OidcProviderSpec:
+    """GitHub's OIDC issuer registered in one account of one cloud."""
+
+    cloud: Literal["alicloud", "aws"]
+    account: str
+    name: str  # RAM: the provider name; IAM: the issuer host (IAM names it so)
+    arn: str
+    issuer: str
+    client_ids: tuple[str, ...]
+    fingerprints: tuple[str, ...]
+    source: str
+    issuance_limit_hours: int | None = None  # RAM only
+
+
+@dataclass(frozen=True)
+class PipelineRoleSpec:
+    """A role one GitHub environment of one repository assumes, with its one policy."""
+
+    key: str  # unique in the stack, e.g. "alicloud-prod-deploy"
+    cloud: Literal["alicloud", "aws"]
+    account: str
+    name: str
+    arn: str
+    environment: str  # the stack it deploys or previews
+    github_environment: str
+    subject: str  # the `sub` claim the trust requires
+    access: Literal["deploy", "preview"]
+    trust: Document
+    policy_name: str
+    policy: Document
+    source: str
+    max_session_duration: int = 3600
+    description: str = ""
+    boundary_arn: str | None = None  # IAM: the account's pipeline boundary
+
+    @property
+    def rendered_trust(self) -> str:
+        return canonical_json(self.trust)
+
+    @property
+    def rendered_policy(self) -> str:
+        return canonical_json(self.policy)
+
+
+@dataclass(frozen=True)
+class PipelineBoundarySpec:
+    """The permissions boundary every pipeline IAM role of one account sits behind."""
+
+    account: str
+    name: str
+    arn: str
+    document: Document
+
+    @property
+    def rendered(self) -> str:
+        return canonical_json(self.document)
+
+
+@dataclass(frozen=True)
+class PipelineSpec:
+    """Everything S7 creates: OIDC providers per account, preview and deploy roles per environment."""
+
+    repository: str
+    home_accounts: dict[str, str]  # cloud -> the account the administrator's credentials land in
+    admin_roles: dict[str, str]  # cloud -> role assumed in every other account
+    providers: tuple[OidcProviderSpec, ...] = ()
+    roles: tuple[PipelineRoleSpec, ...] = ()
+    boundaries: tuple[PipelineBoundarySpec, ...] = ()
+
+    def accounts(self, cloud: str) -> list[str]:
+        return sorted({p.account for p in self.providers if p.cloud == cloud})
+
+
+def validate_pipeline(spec: PipelineSpec) -> None:
+    """The clouds' limits on S7's names and documents, before anything is registered."""
+    seen: dict[tuple[str, str, str], str] = {}
+    for role in spec.roles:
+        rule = limits.RAM_ROLE if role.cloud == "alicloud" else limits.IAM_ROLE
+        policy_rule = limits.RAM_POLICY if role.cloud == "alicloud" else limits.IAM_POLICY
+        for kind, name, check in (("role", role.name, rule), ("policy", role.policy_name, policy_rule)):
+            if (problem := check.check(name)) is not None:
+                raise ConfigError(
+                    key=role.source,
+                    value=name,
+                    problem=f"the {role.cloud} {kind} name {problem}",
+                    fix="shorten pipeline.roleNamePrefix or the environment name",
+                )
+            where = (role.cloud, role.account, f"{kind}:{name.lower()}")
+            if where in seen:
+                raise ConfigError(
+                    key=role.source,
+                    value=name,
+                    problem=f"the {kind} name is also used by {seen[where]} in account {role.account}",
+                    fix="give each environment its own name",
+                )
+            seen[where] = role.source
+        if role.cloud == "alicloud":
+            size, limit = len(role.rendered_policy), limits.RAM_POLICY_DOCUMENT_MAX
+        else:
+            size, limit = limits.iam_document_length(role.rendered_policy), limits.IAM_MANAGED_POLICY_MAX
+        if size > limit:
+            raise ConfigError(
+                key=role.source,
+                value=role.policy_name,
+                problem=f"the {role.access} policy is {size} characters; the cloud accepts {limit}",
+                fix="report this: the deployer policy outgrew one document",
+            )
+        if (
+            role.cloud == "aws"
+            and limits.iam_document_length(role.rendered_trust) > limits.IAM_TRUST_POLICY_MAX
+        ):
+            raise ConfigError(
+                key=role.source,
+                problem=f"the trust policy of {role.name} exceeds {limits.IAM_TRUST_POLICY_MAX} characters",
+                fix="shorten the repository or environment name",
+            )
+    for boundary in spec.boundaries:
+        size = limits.iam_document_length(boundary.rendered)
+        if size > limits.IAM_MANAGED_POLICY_MAX:
+            raise ConfigError(
+                key="pipeline.environments",
+                value=boundary.name,
+                problem=f"the pipeline boundary of account {boundary.account} is {size} characters; IAM "
+                f"accepts {limits.IAM_MANAGED_POLICY_MAX}",
+                fix="report this: the boundary outgrew one document",
+            )

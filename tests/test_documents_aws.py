@@ -284,8 +284,8 @@ def test_boundary_denies_every_way_out_of_itself():
     assert changes["Resource"] == f"arn:aws:iam::{ACCOUNT}:policy/*"
 
 
-def test_a_scoped_boundary_allows_only_in_the_account_and_region():
-    mine = statements(boundary(scope_resources=True))
+def test_the_boundary_allows_only_in_the_account_and_region():
+    mine = statements(boundary())
     assert mine["MaximumPermissions"]["Resource"] == [
         f"arn:aws:*:{REGION}:{ACCOUNT}:*",
         f"arn:aws:iam::{ACCOUNT}:role/*",
@@ -295,7 +295,8 @@ def test_a_scoped_boundary_allows_only_in_the_account_and_region():
 
 
 def test_boundary_allows_every_action_a_use_case_allows():
-    allowed = listed(statements(boundary())["MaximumPermissions"]["Action"])
+    mine = statements(boundary())
+    allowed = [*mine["MaximumPermissions"]["Action"], *mine["MaximumPermissionsWithoutResourceArn"]["Action"]]
     wildcards = [a.removesuffix("*") for a in allowed if a.endswith("*")]
     for use_case in USE_CASES:
         for action in actions(ours(use_case)):
@@ -304,6 +305,7 @@ def test_boundary_allows_every_action_a_use_case_allows():
 
 BUILTIN = [
     "MaximumPermissions",
+    "MaximumPermissionsWithoutResourceArn",
     "RegionRestriction",
     "ProductionProtection",
     "DenyRoleChangesWithoutThisBoundary",

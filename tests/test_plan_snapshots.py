@@ -31,6 +31,6 @@ def snapshot_json(snapshot):
     return snapshot.use_extension(JSONSnapshotExtension)
 
 
-@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("stack", [*STACKS, "pipeline"])
 def test_plan_matches_the_reviewed_snapshot(stack, snapshot_json):
     assert review_view(plan_of(stack)) == snapshot_json

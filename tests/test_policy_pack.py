@@ -315,6 +315,33 @@ def test_prod_console_users_should_not_hold_access_keys():
     assert ali_rules.ACCESS_KEY_WITH_CONSOLE_IN_PROD.enforcement_level == EnforcementLevel.ADVISORY
 
 
+@pytest.mark.parametrize("environment", ["staging", "prod", "production"])
+def test_in_strict_stacks_people_run_commands_only_as_allow_listed_regular_users(environment):
+    rule = ali_rules.COMMANDS_AS_NAMED_USERS
+    tags = {"environment": environment}
+    run = {"Effect": "Allow", "Action": ["ecs:RunCommand", "ecs:DescribeInstances"], "Resource": "*"}
+
+    def verdict(statement: dict, kind: str = common.ALI_USER_ATTACHMENT) -> list[str]:
+        policy = (common.ALI_POLICY, {"policyName": "cmd", "policyDocument": doc(statement), "tags": tags})
+        key = "userName" if kind == common.ALI_USER_ATTACHMENT else "roleName"
+        attachment = (kind, {key: "u", "policyName": "cmd", "policyType": "Custom"})
+        return stack(rule, (common.ALI_USER, {"name": "u", "tags": tags}), policy, attachment)
+
+    allow_list = {**run, "Condition": {"StringEquals": {"ecs:CommandRunAs": ["user01"]}}}
+    assert not verdict(allow_list)
+    # The guide's deny-list, no condition at all, or a privileged account in the allow-list.
+    deny_list = {**run, "Condition": {"StringNotEqualsIgnoreCase": {"ecs:CommandRunAs": ["root", "system"]}}}
+    assert "naming no OS user" in verdict(deny_list)[0]
+    assert verdict({**run, "Action": "ecs:*"})
+    admin = {**run, "Condition": {"StringEquals": {"ecs:CommandRunAs": ["user01", "Administrator"]}}}
+    assert "'Administrator'" in verdict(admin)[0]
+    # A service role is no person (the OOS patch role runs the patch command as root by design).
+    assert not verdict(run, common.ALI_ROLE_ATTACHMENT)
+    # dev keeps the guide's forms.
+    tags["environment"] = "dev"
+    assert not verdict(deny_list)
+
+
 def test_full_access_system_policies_are_not_account_wide_in_prod():
     user = (common.ALI_USER, {"name": "op", "tags": PROD_TAGS})
     full = (
@@ -451,3 +478,39 @@ def test_a_secret_input_reaches_validators_as_plaintext_so_the_rule_reads_secret
     assert "no-plaintext-secret-inputs" in analyze([])
     # ...so the component lists it in additionalSecretOutputs, which the engine forwards.
     assert "no-plaintext-secret-inputs" not in analyze(["password"])
+
+
+def test_role_changes_need_the_boundary_condition_and_never_put_role_policy():
+    rule = aws_rules.ROLE_CHANGES_NEED_BOUNDARY
+    guide = aws_policy(
+        "Deploy",
+        {
+            "Sid": "IAMRoleManagement",
+            "Effect": "Allow",
+            "Action": ["iam:CreateRole", "iam:AttachRolePolicy"],
+            "Resource": "*",
+        },
+    )
+    [message] = stack(rule, (common.AWS_POLICY, guide))
+    assert "IAMRoleManagement" in message and "iam:PermissionsBoundary" in message
+    bounded = aws_policy(
+        "Deploy",
+        {
+            "Effect": "Allow",
+            "Action": ["iam:CreateRole"],
+            "Resource": "arn:aws:iam::111122223333:role/ecs-mcp-*",
+            "Condition": {"ArnEquals": {"iam:PermissionsBoundary": "arn:aws:iam::111122223333:policy/B"}},
+        },
+    )
+    assert not stack(rule, (common.AWS_POLICY, bounded))
+    inline = aws_policy("Deploy", {"Effect": "Allow", "Action": "iam:PutRolePolicy", "Resource": "*"})
+    [message] = stack(rule, (common.AWS_POLICY, inline))
+    assert "PutRolePolicy" in message
+    # iam:* grants role changes too; a boundary's own ceiling is not a grant.
+    assert stack(
+        rule, (common.AWS_POLICY, aws_policy("Wide", {"Effect": "Allow", "Action": "iam:*", "Resource": "*"}))
+    )
+    ceiling = aws_policy("Boundary", {"Effect": "Allow", "Action": "iam:CreateRole", "Resource": "*"})
+    role = {"name": "R", "permissionsBoundary": "arn:aws:iam::111122223333:policy/Boundary"}
+    assert not stack(rule, (common.AWS_POLICY, ceiling), (common.AWS_ROLE, role))
+    assert rule.enforcement_level == EnforcementLevel.MANDATORY

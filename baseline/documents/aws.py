@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from baseline.documents.aws_actions import ACCESS_LEVELS, RESOURCE_ARNS
+from baseline.environments import PRODUCTION
 
 Document = dict[str, Any]
 VERSION = "2012-10-17"
@@ -237,7 +238,7 @@ PRODUCTION_DELETE_ACTIONS = ("ecs:DeleteCluster", "ecs:DeleteService", "ecs:Dere
 PRODUCTION_TAG_KEY = "Environment"
 # The guide matches `production`; this project's prod stack tags everything `Environment: prod`
 # (the provider's default tags carry the stack's environment name).
-PRODUCTION_TAG_VALUE = "prod"
+PRODUCTION_TAG_VALUE = PRODUCTION
 # Services whose actions are not regional: the region guard leaves them out (IAM's requests
 # are always made to us-east-1, whatever the stack's region).
 GLOBAL_SERVICES = frozenset({"iam"})
@@ -735,7 +736,6 @@ def permissions_boundary(
     account: str,
     boundary_arn: str,
     allowed_actions: Iterable[str],
-    scope_resources: bool = False,
     protected_delete_actions: Sequence[str] = PRODUCTION_DELETE_ACTIONS,
     production_tag_value: str = PRODUCTION_TAG_VALUE,
     extra_deny: Sequence[DenyStatement] = (),
@@ -746,7 +746,8 @@ def permissions_boundary(
     itself and an action is effective only when both the identity policy and the boundary allow
     it, so that boundary on its own would leave every role with no effective permission. The
     ``MaximumPermissions`` statement allows what the stack's use-case policies allow (wildcards
-    collapse what they cover); with ``scope_resources`` only in the stack's account and region.
+    collapse what they cover), only in the stack's account and region (IAM: its roles); the
+    actions IAM authorizes against ``*`` alone get their own statement.
 
     The Deny statements then carve out what no role may do, whatever its identity policy says:
     the guide's region and production guards (the region one on every regional service the
@@ -756,20 +757,16 @@ def permissions_boundary(
     customer-managed policy rewritten (the boundary's own included).
     """
     allowed = covering_actions(allowed_actions)
-    if scope_resources:
-        known = [a for a in allowed if a in RESOURCE_ARNS]
-        anywhere = [a for a in allowed if a not in RESOURCE_ARNS or not RESOURCE_ARNS[a]]
-        maximum = [
-            _statement(
-                "MaximumPermissions",
-                [a for a in known if a not in anywhere],
-                # IAM takes no service wildcard in its own ARNs: the roles' IAM actions are all on roles.
-                [f"arn:aws:*:{region}:{account}:*", f"arn:aws:iam::{account}:role/*"],
-            ),
-            _statement("MaximumPermissionsWithoutResourceArn", anywhere) if anywhere else None,
-        ]
-    else:
-        maximum = [_statement("MaximumPermissions", allowed)]
+    anywhere = [a for a in allowed if not RESOURCE_ARNS.get(a)]
+    maximum = [
+        _statement(
+            "MaximumPermissions",
+            [a for a in allowed if a not in anywhere],
+            # IAM takes no service wildcard in its own ARNs: the roles' IAM actions are all on roles.
+            [f"arn:aws:*:{region}:{account}:*", f"arn:aws:iam::{account}:role/*"],
+        ),
+        _statement("MaximumPermissionsWithoutResourceArn", anywhere) if anywhere else None,
+    ]
     return _document(
         [m for m in maximum if m is not None],
         _statement(

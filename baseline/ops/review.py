@@ -78,6 +78,29 @@ def _render(path: Path | None, stack: str, side: str) -> dict[str, Any]:
         raise
 
 
+def _render_text(text: str | None, stack: str, side: str) -> dict[str, Any]:
+    if text is None:
+        return _render(None, stack, side)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"Pulumi.{stack}.yaml"
+        path.write_text(text)
+        return _render(path, stack, side)
+
+
+def plans_at(stack: str, revision: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
+    """The stack's plan at ``revision`` and in the work tree; a missing file is an empty plan."""
+    from baseline.stackfile import STACKS_DIR
+
+    text = file_at(revision, stack)
+    new_path = STACKS_DIR / f"Pulumi.{stack}.yaml"
+    new_text = new_path.read_text() if new_path.is_file() else None
+    sources = {
+        "base": f"{revision}:stacks/Pulumi.{stack}.yaml" + (" (absent)" if text is None else ""),
+        "new": f"stacks/Pulumi.{stack}.yaml" + (" (absent)" if new_text is None else ""),
+    }
+    return _render_text(text, stack, "base"), _render_text(new_text, stack, "new"), sources
+
+
 def plans(
     stack: str,
     *,
@@ -98,14 +121,9 @@ def plans(
         revision = base or merge_base()
         text = file_at(revision, stack)
         label = f"{revision[:12] if base is None else revision}:stacks/Pulumi.{stack}.yaml"
+        base_plan = _render_text(text, stack, "base")
         if text is None:
-            base_plan = _render(None, stack, "base")
             label += " (absent)"
-        else:
-            with tempfile.TemporaryDirectory() as tmp:
-                path = Path(tmp) / f"Pulumi.{stack}.yaml"
-                path.write_text(text)
-                base_plan = _render(path, stack, "base")
     new_plan = _render(new_path, stack, "new")
     new_label = str(config_file) if config_file else f"stacks/Pulumi.{stack}.yaml (work tree)"
     return base_plan, new_plan, {"base": label, "new": new_label}

@@ -16,6 +16,7 @@ from pydantic import Field, field_validator
 
 from baseline import limits
 from baseline.documents import aws as documents
+from baseline.environments import is_production
 from baseline.errors import ConfigError
 from baseline.scenarios import AwsContext
 from baseline.settings import Model, fix
@@ -498,7 +499,7 @@ def _refuse_write(settings: EcsMcpServerSettings) -> None:
 
 
 def _production(ctx: AwsContext) -> bool:
-    return ctx.environment == "prod"
+    return is_production(ctx.environment)
 
 
 def _scope_reads(settings: EcsMcpServerSettings, ctx: AwsContext) -> bool:
@@ -665,7 +666,6 @@ def build(settings: EcsMcpServerSettings, ctx: AwsContext) -> AwsScenarioSpec:
         account=ctx.account_id,
         boundary_arn=boundary_arn,
         allowed_actions=[a for p in policies for a in documents.actions_of(p.document)],
-        scope_resources=_scope_reads(settings, ctx),
         protected_delete_actions=documents.PRODUCTION_DELETE_ACTIONS
         + tuple(
             a for a in boundary.additional_protected_actions if a not in documents.PRODUCTION_DELETE_ACTIONS

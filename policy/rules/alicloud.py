@@ -13,7 +13,9 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from baseline.evaluator import as_list
+from baseline.documents.alicloud import RUN_AS_KEY, is_privileged_os_user
+from baseline.environments import is_strict
+from baseline.evaluator import action_matches, as_list
 from policy.rules.common import (
     ALI_ACCESS_KEY,
     ALI_LOGIN,
@@ -229,5 +231,68 @@ NO_ACCOUNT_WIDE_FULL_ACCESS_IN_PROD = StackValidationPolicy(
     description="In production, *FullAccess system policies are resource-group scoped, not account-wide.",
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=no_account_wide_full_access_in_prod,
+    config_schema=ENVIRONMENT_SCHEMA,
+)
+
+
+COMMAND_ACTIONS = ("ecs:RunCommand", "ecs:InvokeCommand")
+ALLOW_LIST_OPERATORS = ("StringEquals", "StringEqualsIgnoreCase")
+
+
+def _command_problem(statement: Mapping) -> str | None:
+    """Why an Allow statement lets a person run a command as a privileged or unnamed OS user."""
+    if statement.get("Effect") != "Allow":
+        return None
+    actions = as_list(statement.get("Action"))
+    if not any(action_matches(str(p), a) for p in actions for a in COMMAND_ACTIONS):
+        return None
+    condition = statement.get("Condition") or {}
+    named = [
+        values
+        for operator, block in condition.items()
+        if operator in ALLOW_LIST_OPERATORS and isinstance(block, Mapping)
+        for key, values in block.items()
+        if str(key).lower() == RUN_AS_KEY.lower()
+    ]
+    if not named:
+        return (
+            f"runs commands without an allow-list on {RUN_AS_KEY} (a command naming no OS user runs as "
+            "root/system, and a deny-list cannot refuse a missing key)"
+        )
+    privileged = [str(v) for values in named for v in as_list(values) if is_privileged_os_user(str(v))]
+    if privileged:
+        return f"allows commands as the privileged OS account {privileged[0]!r}"
+    return None
+
+
+def commands_as_named_users(args: StackValidationArgs, report_violation) -> None:
+    """Staging and prod: no RAM user runs a Cloud Assistant command except as an allow-listed,
+    unprivileged OS user. Roles are not people (the OOS patch role runs as root by design)."""
+    if not is_strict(stack_environment(args) or ""):
+        return
+    documents = {
+        known(r.props, "policyName"): document(known(r.props, "policyDocument"))
+        for r in args.resources
+        if r.resource_type == ALI_POLICY
+    }
+    for resource in args.resources:
+        if resource.resource_type != ALI_USER_ATTACHMENT or known(resource.props, "policyType") != "Custom":
+            continue
+        name, user = known(resource.props, "policyName"), known(resource.props, "userName")
+        for index, statement in statements(documents.get(name)):
+            if (problem := _command_problem(statement)) is not None:
+                report_violation(
+                    f"policy {name} {label(index, statement)} on RAM user {user} {problem}; "
+                    f"use StringEquals {RUN_AS_KEY} with regular OS users.",
+                    resource.urn,
+                )
+
+
+COMMANDS_AS_NAMED_USERS = StackValidationPolicy(
+    name="commands-as-named-users",
+    description="In staging and prod, RAM users run Cloud Assistant commands only as allow-listed, "
+    "unprivileged OS users (StringEquals ecs:CommandRunAs).",
+    enforcement_level=EnforcementLevel.MANDATORY,
+    validate=commands_as_named_users,
     config_schema=ENVIRONMENT_SCHEMA,
 )

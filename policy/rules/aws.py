@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from pulumi_policy import EnforcementLevel, ResourceValidationArgs, ResourceValidationPolicy
+from pulumi_policy import (
+    EnforcementLevel,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
 
-from policy.rules.common import AWS_ROLE, UNKNOWN, known
+from policy.rules.common import AWS_ROLE, UNKNOWN, allows, known, label, permission_documents, statements
 
 ADMINISTRATOR_ARN_SUFFIX = ":policy/AdministratorAccess"
 ATTACHMENTS = {
@@ -42,6 +48,59 @@ def no_aws_administrator_access(args: ResourceValidationArgs, report_violation) 
             report_violation(f"{arn} is attached; grant the use case's own managed policy instead.")
 
 
+# Creating a role, or changing a role's policies or boundary: each carries the
+# iam:PermissionsBoundary condition key (the boundary the role has or gets).
+ROLE_CHANGES = (
+    "iam:CreateRole",
+    "iam:PutRolePermissionsBoundary",
+    "iam:AttachRolePolicy",
+    "iam:DetachRolePolicy",
+    "iam:PutRolePolicy",
+    "iam:DeleteRolePolicy",
+)
+
+
+def _names_boundary(statement) -> bool:
+    """A positive match on iam:PermissionsBoundary (an ...IfExists form would let a request
+    without a boundary through)."""
+    return any(
+        operator in ("StringEquals", "ArnEquals", "StringLike", "ArnLike")
+        and "iam:permissionsboundary" in {k.lower() for k in block}
+        for operator, block in (statement.get("Condition") or {}).items()
+    )
+
+
+def role_changes_need_boundary(args: StackValidationArgs, report_violation) -> None:
+    """Whoever may create roles or change their policies escalates unless the role must carry a
+    boundary: create an unbounded role, give it *:*, assume it. iam:PutRolePolicy writes any
+    inline policy, so it is refused outright. A permissions boundary's own Allow is a ceiling
+    and is skipped (``permission_documents``)."""
+    for resource, doc in permission_documents(args):
+        for index, statement in statements(doc):
+            granted = [a for a in ROLE_CHANGES if allows(statement, a)]
+            if not granted:
+                continue
+            if "iam:PutRolePolicy" in granted:
+                report_violation(
+                    f"{label(index, statement)} allows iam:PutRolePolicy: an inline policy can grant "
+                    "anything; attach a listed managed policy instead.",
+                    resource.urn,
+                )
+            elif not _names_boundary(statement):
+                report_violation(
+                    f"{label(index, statement)} allows {', '.join(granted)} without an "
+                    "iam:PermissionsBoundary condition; require the stack's boundary ARN.",
+                    resource.urn,
+                )
+
+
+ROLE_CHANGES_NEED_BOUNDARY = StackValidationPolicy(
+    name="role-changes-need-boundary",
+    description="Creating roles or changing their policies needs an iam:PermissionsBoundary condition; "
+    "no iam:PutRolePolicy.",
+    enforcement_level=EnforcementLevel.MANDATORY,
+    validate=role_changes_need_boundary,
+)
 ROLE_PERMISSIONS_BOUNDARY = ResourceValidationPolicy(
     name="role-permissions-boundary",
     description="Every IAM role has a permissions boundary.",

@@ -1,0 +1,230 @@
+"""The pull request's access-diff comment: rendered without privileges, posted by a trusted job.
+
+Two workflows, the pattern GitHub recommends for pull requests from forks:
+
+``render`` runs in ``.github/workflows/access-diff.yml`` (trigger ``pull_request``, read-only
+token, no secrets, the PR's own code): ``baseline diff`` of every stack file between the base
+branch (the merge commit's first parent) and the PR, as one Markdown body, written with the PR's
+number and head commit into a directory that is uploaded as an artifact.
+
+``post`` runs in ``.github/workflows/access-diff-comment.yml`` (trigger ``workflow_run``, the
+default branch's code, ``pull-requests: write``). It treats the artifact as untrusted data: the
+number must be a PR whose head is the commit the triggering run tested, the body is cut to
+GitHub's size limit and cannot mention anyone, and the marker that finds the earlier comment is
+added here, not taken from the artifact. The earlier comment of this bot is edited, so a PR has
+one diff comment however often it is pushed.
+
+``post`` uses only the standard library, so the trusted job runs it with the runner's Python and
+installs nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+MARKER = "<!-- ecs-access-baseline:access-diff -->"
+BODY_FILE = "body.md"
+META_FILE = "pull-request.json"
+MAX_BODY = 60_000  # GitHub refuses comments over 65,536 characters
+BOT_LOGIN = "github-actions[bot]"
+API = "https://api.github.com"
+_SHA = re.compile(r"[0-9a-f]{40}")
+_REPO = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
+
+
+# --- render (unprivileged) ---------------------------------------------------------------------
+
+
+def comment_body(event: Mapping[str, Any], diffs: Iterable[Mapping[str, Any]]) -> str:
+    """One comment for every stack: changed stacks first, each with its access and resources."""
+    from baseline import diff
+
+    pr = event["pull_request"]
+    diffs = list(diffs)
+    changed = [d for d in diffs if d["changed"]]
+    escalations = sum(d["summary"]["escalations"] for d in diffs)
+    lines = [
+        f"## Access diff for #{pr['number']} at {pr['head']['sha'][:12]}",
+        "",
+        f"Offline `baseline diff` of every stack file against `{pr['base']['ref']}` "
+        "(no cloud credentials; the same program renders both sides).",
+        "",
+    ]
+    if not changed:
+        lines.append(f"No stack changes what it creates or grants ({', '.join(d['stack'] for d in diffs)}).")
+    else:
+        unchanged = [d["stack"] for d in diffs if not d["changed"]]
+        lines.append(
+            f"**{len(changed)} stack(s) change**: {', '.join(d['stack'] for d in changed)}"
+            + (f"; unchanged: {', '.join(unchanged)}" if unchanged else "")
+            + (f". **{escalations} escalation-relevant gain(s).**" if escalations else ".")
+        )
+        lines.append("")
+        for result in changed:
+            lines.append(diff.to_markdown(result))
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def stacks_between(base: str | None) -> list[str]:
+    """Every stack with a file in the work tree or at ``base`` (generated PR stacks excluded)."""
+    from baseline.ops import review
+    from baseline.stackfile import STACKS_DIR, stack_of
+
+    names = {stack_of(p) for p in STACKS_DIR.glob("Pulumi.*.yaml")}
+    if base is not None:
+        listed = review._git("ls-tree", "--name-only", f"{base}:stacks")
+        names |= {stack_of(Path(line)) for line in listed.stdout.splitlines()}
+    return sorted(n for n in names if n and not n.startswith("test-pr-"))
+
+
+def render(event_path: Path, base: str, out: Path) -> int:
+    from baseline import diff
+    from baseline.ops import review
+
+    event = json.loads(event_path.read_text())
+    pr = event["pull_request"]
+    results = []
+    for stack in stacks_between(base):
+        base_plan, new_plan, sources = review.plans_at(stack, base)
+        results.append(diff.compare(base_plan, new_plan, stack=stack, sources=sources))
+    out.mkdir(parents=True, exist_ok=True)
+    (out / BODY_FILE).write_text(comment_body(event, results))
+    (out / META_FILE).write_text(json.dumps({"number": pr["number"], "headSha": pr["head"]["sha"]}) + "\n")
+    print(f"rendered the access diff of {len(results)} stacks for #{pr['number']} into {out}")
+    return 0
+
+
+# --- post (trusted job, untrusted artifact) ------------------------------------------------------
+
+
+class Refused(Exception):
+    """The artifact does not describe the pull request the triggering run tested."""
+
+
+Request = Callable[[str, str, Any], Any]  # (method, path, json body) -> parsed JSON
+
+
+def github(token: str, api: str = API) -> Request:
+    def request(method: str, path: str, body: Any = None) -> Any:
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(
+            f"{api}{path}",
+            data=data,
+            method=method,
+            headers={
+                "Authorization": f"Bearer {token}",
+                "Accept": "application/vnd.github+json",
+                "X-GitHub-Api-Version": "2022-11-28",
+                "Content-Type": "application/json",
+            },
+        )
+        with urllib.request.urlopen(req, timeout=30) as response:
+            return json.loads(response.read() or b"null")
+
+    return request
+
+
+def safe_body(text: str) -> str:
+    """Untrusted Markdown made harmless to post: no mentions, no marker of ours, bounded size."""
+    text = text.replace(MARKER, "")
+    # A word joiner after "@" keeps "@someone" readable without notifying anyone.
+    text = re.sub(r"@(?=[A-Za-z0-9-])", "@\u2060", text)
+    if len(text) > MAX_BODY:
+        text = (
+            text[:MAX_BODY] + "\n\n… cut to GitHub's comment size; run `python -m baseline diff` locally.\n"
+        )
+    return f"{MARKER}\n{text}"
+
+
+def read_artifact(directory: Path) -> tuple[int, str, str]:
+    meta = json.loads((directory / META_FILE).read_text())
+    number, head = meta.get("number"), meta.get("headSha")
+    if not isinstance(number, int) or isinstance(number, bool) or number < 1:
+        raise Refused(f"the artifact's pull request number {number!r} is not a number")
+    if not isinstance(head, str) or not _SHA.fullmatch(head):
+        raise Refused("the artifact's head commit is not a commit id")
+    return number, head, (directory / BODY_FILE).read_text()
+
+
+def post(directory: Path, repository: str, head_sha: str, request: Request) -> str:
+    """Create or edit the one access-diff comment; returns what was done."""
+    if not _REPO.fullmatch(repository) or not _SHA.fullmatch(head_sha):
+        raise Refused("the repository or the triggering run's head commit is malformed")
+    number, claimed, text = read_artifact(directory)
+    if claimed != head_sha:
+        raise Refused(f"the artifact is for commit {claimed[:12]}, the run tested {head_sha[:12]}")
+    pull = request("GET", f"/repos/{repository}/pulls/{number}", None)
+    if (pull or {}).get("head", {}).get("sha") != head_sha:
+        raise Refused(f"pull request #{number} is not at the commit the run tested ({head_sha[:12]})")
+    body = safe_body(text)
+    page = 1
+    while True:
+        comments = request(
+            "GET", f"/repos/{repository}/issues/{number}/comments?per_page=100&page={page}", None
+        )
+        for comment in comments or []:
+            if comment.get("user", {}).get("login") == BOT_LOGIN and str(comment.get("body", "")).startswith(
+                MARKER
+            ):
+                request("PATCH", f"/repos/{repository}/issues/comments/{comment['id']}", {"body": body})
+                return f"updated comment {comment['id']} on #{number}"
+        if not comments or len(comments) < 100:
+            break
+        page += 1
+    created = request("POST", f"/repos/{repository}/issues/{number}/comments", {"body": body})
+    return f"created comment {created.get('id')} on #{number}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m baseline.ops.pr_comment", description=__doc__.splitlines()[0]
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    r = commands.add_parser("render", help="write the comment body and PR metadata (unprivileged job)")
+    r.add_argument(
+        "--event", type=Path, required=True, help="the pull_request event JSON ($GITHUB_EVENT_PATH)"
+    )
+    r.add_argument("--base", default="HEAD^1", help="git revision of the base side (default: HEAD^1)")
+    r.add_argument("--out", type=Path, required=True, help="directory to upload as the artifact")
+    p = commands.add_parser("post", help="create or update the PR comment from an artifact (trusted job)")
+    p.add_argument("--dir", type=Path, required=True, help="the downloaded artifact")
+    p.add_argument("--repository", required=True, help="owner/name ($GITHUB_REPOSITORY)")
+    p.add_argument("--head-sha", required=True, help="the triggering run's head commit")
+    args = parser.parse_args(argv)
+    if args.command == "render":
+        from baseline.errors import ConfigError, Fault
+
+        try:
+            return render(args.event, args.base, args.out)
+        except (ConfigError, Fault) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+    token = os.environ.get("GITHUB_TOKEN", "")
+    if not token:
+        print("error: GITHUB_TOKEN is not set. Fix: pass the job's token in the environment", file=sys.stderr)
+        return 2
+    try:
+        print(post(args.dir, args.repository, args.head_sha, github(token)))
+    except Refused as error:
+        print(
+            f"error: refused to post: {error}. Fix: nothing to do; the artifact is not trusted",
+            file=sys.stderr,
+        )
+        return 1
+    except (OSError, ValueError, urllib.error.URLError) as error:
+        print(f"error: posting the comment failed: {error}. Fix: re-run the workflow", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

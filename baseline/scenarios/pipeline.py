@@ -1,0 +1,373 @@
+"""S7 ``pipeline``: the GitHub Actions pipeline's own identities, in both clouds.
+
+An administrator applies the ``pipeline`` stack once with their own credentials. It registers
+GitHub's OIDC issuer in every account the environments use and, per environment, a read-only
+preview role and a deploy role in each cloud. Every role trusts one subject only,
+``repo:<owner>/<repo>:environment:<environment>``: another repository, another environment, a
+branch outside that environment or a fork gets nothing. From then on CI assumes these roles and
+no cloud key exists (docs/operations.md, section 8).
+
+Deploy permissions come from ``baseline.documents.pipeline.RESOURCE_ACTIONS``: the actions the
+program's resource types need, limited to the environment's account and name prefix.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from pydantic import Field, field_validator, model_validator
+
+from baseline import limits
+from baseline.documents import pipeline as documents
+from baseline.errors import ConfigError
+from baseline.settings import Model, check_session_duration, fix
+from baseline.spec import OidcProviderSpec, PipelineBoundarySpec, PipelineRoleSpec, PipelineSpec
+
+KEY = "pipeline"
+REPOSITORY = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
+ENVIRONMENT = re.compile(r"^[a-z][a-z0-9-]{1,31}$")
+
+
+class PipelineEnvironmentSettings(Model):
+    """One environment the pipeline deploys: its accounts and the names its deployer may touch."""
+
+    name: str = Field(
+        description="The stack and GitHub environment the deploy roles trust, e.g. `prod`. The "
+        "preview roles trust `<name>-preview`."
+    )
+    alicloud_account_id: str | None = Field(
+        None, description="Alibaba Cloud account of the environment's stack; omit for none."
+    )
+    aws_account_id: str | None = Field(
+        None, description="AWS account of the environment's stack; omit for none."
+    )
+    name_prefix: str = Field(
+        "",
+        description="Names the deploy role may create and change start with this (the stack's "
+        "`naming.prefix`, e.g. `dev-`); empty for a stack that owns its account.",
+    )
+    instance_roles: list[str] = Field(
+        default_factory=list,
+        description="RAM roles the deploy role may attach to ECS instances (`ram:PassRole`), as "
+        "named in the cloud, e.g. `AxtSecretRamRole`. Default: `<namePrefix>*`, or none without a prefix.",
+    )
+    preview: bool = Field(
+        True, description="Also create read-only preview roles, trusted by the `<name>-preview` environment."
+    )
+    sweep: bool = Field(
+        False,
+        description="The deploy role may also list and delete leftovers under its prefix "
+        "(`baseline sweep`); for the test environment.",
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not ENVIRONMENT.fullmatch(value):
+            raise fix(f"{value!r} is not an environment name", "use a lowercase word like 'prod'")
+        return value
+
+    @field_validator("alicloud_account_id", mode="before")
+    @classmethod
+    def _alicloud(cls, value):
+        if value is not None and not (isinstance(value, str) and limits.ALICLOUD_ACCOUNT_ID.fullmatch(value)):
+            raise fix(
+                "an Alibaba Cloud account id is 16 digits, as a quoted string", 'e.g. "1234567890123456"'
+            )
+        return value
+
+    @field_validator("aws_account_id", mode="before")
+    @classmethod
+    def _aws(cls, value):
+        if value is not None and not (isinstance(value, str) and limits.AWS_ACCOUNT_ID.fullmatch(value)):
+            raise fix("an AWS account id is 12 digits, as a quoted string", 'e.g. "123456789012"')
+        return value
+
+    @field_validator("name_prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        if value and not limits.RAM_POLICY_NAME.fullmatch(value):
+            raise fix(
+                "a name prefix holds letters, digits and '-' only",
+                "use the stack's naming.prefix, e.g. 'dev-'",
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _some_account(self):
+        if self.alicloud_account_id is None and self.aws_account_id is None:
+            raise fix(
+                f"environment {self.name!r} names no account", "set alicloudAccountId and/or awsAccountId"
+            )
+        return self
+
+
+class PipelineSettings(Model):
+    """S7: GitHub OIDC providers and per-environment preview/deploy roles for the pipeline."""
+
+    enabled: bool = Field(False, description="Create this scenario's resources (the `pipeline` stack only).")
+    repository: str | None = Field(
+        None,
+        description="The GitHub repository, `owner/name`, whose workflows assume the roles. No wildcards.",
+    )
+    environments: list[PipelineEnvironmentSettings] = Field(
+        default_factory=list, description="The environments the pipeline deploys (dev, staging, prod, test)."
+    )
+    role_name_prefix: str = Field(
+        "github-",
+        description="Role names are `<prefix><environment>-deploy` and `<prefix><environment>-preview`.",
+    )
+    oidc_provider_name: str = Field(
+        "github-actions", description="Name of the RAM OIDC provider in each account."
+    )
+    alicloud_fingerprints: list[str] = Field(
+        default_factory=list,
+        description="SHA-1 fingerprints (40 hex digits, 1-5) of the CA certificate of "
+        "`https://token.actions.githubusercontent.com`; RAM checks the issuer's TLS chain against "
+        "them. Required with any Alibaba Cloud account: the RAM console's Get Fingerprint button "
+        "computes it; verify with openssl (docs/operations.md, section 8).",
+    )
+    aws_thumbprints: list[str] = Field(
+        default_factory=list,
+        description="Optional IAM thumbprints for the same issuer. IAM verifies GitHub's issuer "
+        "against its own trusted CAs and ignores them; leave empty unless your policy requires them.",
+    )
+    token_max_age_hours: int = Field(
+        1, description="RAM refuses GitHub tokens issued longer ago than this (1-168 hours)."
+    )
+    max_session_duration: int = Field(
+        3600, description="Longest session of every pipeline role in seconds (3600-43200)."
+    )
+    alicloud_admin_role_name: str = Field(
+        "ResourceDirectoryAccountAccessRole",
+        description="Role the administrator's credentials assume in Alibaba Cloud accounts other "
+        "than `alicloud.accountId` (Resource Directory's default).",
+    )
+    aws_admin_role_name: str = Field(
+        "OrganizationAccountAccessRole",
+        description="Role the administrator's credentials assume in AWS accounts other than "
+        "`aws.accountId` (AWS Organizations' default).",
+    )
+
+    @field_validator("repository")
+    @classmethod
+    def _repository(cls, value: str | None) -> str | None:
+        if value is not None and not REPOSITORY.fullmatch(value):
+            raise fix(
+                f"{value!r} is not one GitHub repository",
+                "write owner/name, e.g. 'acme/ecs-access-baseline' (no wildcards)",
+            )
+        return value
+
+    @field_validator("alicloud_fingerprints", "aws_thumbprints")
+    @classmethod
+    def _fingerprints(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if not limits.OIDC_FINGERPRINT.fullmatch(item):
+                raise fix(f"{item!r} is not a SHA-1 fingerprint", "use 40 hexadecimal digits")
+        if len(value) > limits.RAM_OIDC_FINGERPRINTS_MAX:
+            raise fix("at most 5 fingerprints", "keep the current and the next certificate's only")
+        return [item.lower() for item in value]
+
+    @field_validator("token_max_age_hours")
+    @classmethod
+    def _age(cls, value: int) -> int:
+        low, high = limits.RAM_OIDC_ISSUANCE_HOURS
+        if not low <= value <= high:
+            raise fix("the token age must be 1-168 hours", "use 1: a job uses its token at once")
+        return value
+
+    @field_validator("oidc_provider_name")
+    @classmethod
+    def _provider(cls, value: str) -> str:
+        if (problem := limits.RAM_OIDC_PROVIDER.check(value)) is not None:
+            raise fix(f"an OIDC provider name {problem}", "e.g. 'github-actions'")
+        return value
+
+    @field_validator("role_name_prefix")
+    @classmethod
+    def _role_prefix(cls, value: str) -> str:
+        if value and not limits.RAM_POLICY_NAME.fullmatch(value):
+            raise fix("a role name prefix holds letters, digits and '-' only", "e.g. 'github-'")
+        return value
+
+    @field_validator("environments")
+    @classmethod
+    def _unique(cls, value: list[PipelineEnvironmentSettings]) -> list[PipelineEnvironmentSettings]:
+        names = [e.name for e in value]
+        if len(set(names)) != len(names):
+            twice = next(n for n in names if names.count(n) > 1)
+            raise fix(f"environment {twice!r} is listed twice", "list each environment once")
+        return value
+
+    _duration = field_validator("max_session_duration")(check_session_duration)
+
+
+def build(settings: PipelineSettings, home: dict[str, str]) -> PipelineSpec:
+    """The providers and roles S7 creates; ``home`` maps a cloud to the stack's own account."""
+    if settings.repository is None:
+        raise ConfigError(
+            key=f"{KEY}.repository",
+            problem="the roles must name the one repository whose workflows assume them",
+            fix="set pipeline.repository: owner/name",
+        )
+    if not settings.environments:
+        raise ConfigError(
+            key=f"{KEY}.environments", problem="no environment is listed", fix="list dev, staging and prod"
+        )
+    for cloud, attr in (("alicloud", "alicloud_account_id"), ("aws", "aws_account_id")):
+        if any(getattr(e, attr) for e in settings.environments) and cloud not in home:
+            raise ConfigError(
+                key=cloud,
+                problem=f"an environment names an account in {cloud} but the stack has no {cloud} settings",
+                fix=f"set {cloud}.accountId (the administrator's account) and {cloud}.region",
+            )
+    if any(e.alicloud_account_id for e in settings.environments) and not settings.alicloud_fingerprints:
+        raise ConfigError(
+            key=f"{KEY}.alicloudFingerprints",
+            problem="RAM needs the fingerprint of the issuer's CA certificate",
+            fix="copy it from the RAM console (Create OIDC IdP, Get Fingerprint) or compute it with "
+            "openssl, see docs/operations.md section 8",
+        )
+    providers = _providers(settings)
+    roles: list[PipelineRoleSpec] = []
+    for index, environment in enumerate(settings.environments):
+        source = f"{KEY}.environments.{index}"
+        accounts = {"alicloud": environment.alicloud_account_id, "aws": environment.aws_account_id}
+        for cloud, account in accounts.items():
+            if account is None:
+                continue
+            roles.append(_role(settings, environment, cloud, account, "deploy", source))
+            if environment.preview:
+                roles.append(_role(settings, environment, cloud, account, "preview", source))
+    boundaries = _boundaries(settings, roles)
+    arns = {b.account: b.arn for b in boundaries}
+    roles = [replace(r, boundary_arn=arns[r.account]) if r.cloud == "aws" else r for r in roles]
+    return PipelineSpec(
+        repository=settings.repository,
+        home_accounts=dict(home),
+        admin_roles={"alicloud": settings.alicloud_admin_role_name, "aws": settings.aws_admin_role_name},
+        providers=tuple(providers),
+        roles=tuple(roles),
+        boundaries=tuple(boundaries),
+    )
+
+
+def boundary_name(settings: PipelineSettings) -> str:
+    return f"{settings.role_name_prefix}pipeline-boundary"
+
+
+def _scope(settings: PipelineSettings, account: str, environment: PipelineEnvironmentSettings | None):
+    return documents.Scope(
+        account=account,
+        prefix=environment.name_prefix if environment else "",
+        protected_roles=tuple(role_names(settings)),
+        protected_oidc_providers=(settings.oidc_provider_name,),
+        protected_policies=(*(f"{n}-policy" for n in role_names(settings)), boundary_name(settings)),
+        pass_roles=tuple(environment.instance_roles) if environment else (),
+    )
+
+
+def _boundaries(settings: PipelineSettings, roles: list[PipelineRoleSpec]) -> list[PipelineBoundarySpec]:
+    found = []
+    for account in sorted({r.account for r in roles if r.cloud == "aws"}):
+        name = boundary_name(settings)
+        policies = [r.policy for r in roles if r.cloud == "aws" and r.account == account]
+        found.append(
+            PipelineBoundarySpec(
+                account=account,
+                name=name,
+                arn=f"arn:aws:iam::{account}:policy/{name}",
+                document=documents.iam_pipeline_boundary(_scope(settings, account, None), policies),
+            )
+        )
+    return found
+
+
+def _providers(settings: PipelineSettings) -> list[OidcProviderSpec]:
+    found = []
+    for account in sorted({e.alicloud_account_id for e in settings.environments if e.alicloud_account_id}):
+        found.append(
+            OidcProviderSpec(
+                cloud="alicloud",
+                account=account,
+                name=settings.oidc_provider_name,
+                arn=documents.ram_oidc_provider_arn(account, settings.oidc_provider_name),
+                issuer=documents.GITHUB_ISSUER,
+                client_ids=(documents.ALICLOUD_AUDIENCE,),
+                fingerprints=tuple(settings.alicloud_fingerprints),
+                source=f"{KEY}.alicloudFingerprints",
+                issuance_limit_hours=settings.token_max_age_hours,
+            )
+        )
+    for account in sorted({e.aws_account_id for e in settings.environments if e.aws_account_id}):
+        found.append(
+            OidcProviderSpec(
+                cloud="aws",
+                account=account,
+                name=documents.GITHUB_ISSUER_HOST,
+                arn=documents.iam_oidc_provider_arn(account),
+                issuer=documents.GITHUB_ISSUER,
+                client_ids=(documents.AWS_AUDIENCE,),
+                fingerprints=tuple(settings.aws_thumbprints),
+                source=f"{KEY}.awsThumbprints",
+            )
+        )
+    return found
+
+
+def role_names(settings: PipelineSettings) -> list[str]:
+    return [
+        f"{settings.role_name_prefix}{e.name}-{access}"
+        for e in settings.environments
+        for access in ("deploy", "preview")
+    ]
+
+
+def _role(
+    settings: PipelineSettings,
+    environment: PipelineEnvironmentSettings,
+    cloud: str,
+    account: str,
+    access: str,
+    source: str,
+) -> PipelineRoleSpec:
+    assert settings.repository is not None
+    name = f"{settings.role_name_prefix}{environment.name}-{access}"
+    github_environment = environment.name if access == "deploy" else f"{environment.name}-preview"
+    subject = documents.github_subject(settings.repository, github_environment)
+    scope = _scope(settings, account, environment)
+    if cloud == "alicloud":
+        provider = documents.ram_oidc_provider_arn(account, settings.oidc_provider_name)
+        trust = documents.ram_oidc_trust(provider, subject)
+        arn = f"acs:ram::{account}:role/{name.lower()}"
+    else:
+        provider = documents.iam_oidc_provider_arn(account)
+        trust = documents.iam_oidc_trust(provider, subject)
+        arn = f"arn:aws:iam::{account}:role/{name}"
+    policy = documents.deployer_policy(
+        cloud,  # type: ignore[arg-type]
+        scope,
+        write=access == "deploy",
+        sweep=environment.sweep and access == "deploy",
+    )
+    what = "deploys" if access == "deploy" else "previews (read-only)"
+    return PipelineRoleSpec(
+        key=f"{cloud}-{environment.name}-{access}",
+        cloud=cloud,  # type: ignore[arg-type]
+        account=account,
+        name=name,
+        arn=arn,
+        environment=environment.name,
+        github_environment=github_environment,
+        subject=subject,
+        access=access,  # type: ignore[arg-type]
+        trust=trust,
+        policy_name=f"{name}-policy",
+        policy=policy,
+        source=f"{source}.name",
+        max_session_duration=settings.max_session_duration,
+        description=f"GitHub Actions of {settings.repository} ({github_environment}) {what} "
+        f"{environment.name}",
+    )

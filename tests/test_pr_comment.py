@@ -1,0 +1,201 @@
+"""The pull request's access-diff comment: rendered from a pull_request event, posted once.
+
+The event is a pull_request ``synchronize`` payload in the shape GitHub sends (fields the code
+does not read are trimmed), from a fork, where previews cannot run and this comment is the
+reviewer's view of what the change grants.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import pytest
+import yaml
+from conftest import ROOT
+
+from baseline import stackfile
+from baseline.ops import pr_comment, review
+from baseline.ops.pr_comment import MARKER, Refused
+
+EVENT = ROOT / "tests" / "data" / "pull_request_synchronize_event.json"
+HEAD = "9b2d6e1c4a7f3e8b5d0c2a9e6f1b4d7c8a3e5f20"
+REPO = "example-org/ecs-access-baseline"
+NEW_WINDOWS = "i-bp1prodwin000000003"
+
+
+def commit(repo, message):
+    for argv in (["add", "."], ["commit", "-qm", message]):
+        subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *argv], cwd=repo, check=True
+        )
+
+
+@pytest.fixture
+def pr_checkout(tmp_path, monkeypatch):
+    """A checkout like the workflow's: HEAD is the PR's merge commit, HEAD^1 the base branch."""
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    repo = tmp_path / "checkout"
+    stacks = repo / "stacks"
+    stacks.mkdir(parents=True)
+    shutil.copy(ROOT / "stacks" / "Pulumi.prod.yaml", stacks)
+    (stacks / "Pulumi.example.yaml").write_text((ROOT / "stacks" / "Pulumi.example.yaml").read_text())
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=repo, check=True)
+    commit(repo, "base")
+    document = yaml.safe_load((stacks / "Pulumi.prod.yaml").read_text())
+    document["config"]["ecs-access-baseline:cloudAssistantWindows"]["windowsInstances"].append(
+        {"id": NEW_WINDOWS}
+    )
+    (stacks / "Pulumi.prod.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
+    commit(repo, "prod: a third Windows host")
+    monkeypatch.setattr(review, "ROOT", repo)
+    monkeypatch.setattr(stackfile, "STACKS_DIR", stacks)
+    return repo
+
+
+def test_the_comment_rendered_from_the_event_shows_what_the_change_grants(pr_checkout, tmp_path, capsys):
+    out = tmp_path / "artifact"
+    assert pr_comment.main(["render", "--event", str(EVENT), "--out", str(out)]) == 0
+    body = (out / pr_comment.BODY_FILE).read_text()
+    assert body.startswith("## Access diff for #42 at 9b2d6e1c4a7f")
+    assert "**1 stack(s) change**: prod; unchanged: example." in body
+    assert f"cloud-assistant-windows-secret-reader-{NEW_WINDOWS}" in body  # the new role attachment
+    assert "! alicloud:ram/policy:Policy  cloud-assistant-windows-command-policy" in body  # widened policy
+    assert f"Resource + acs:ecs:cn-hangzhou:5098765432109876:instance/{NEW_WINDOWS}" in body
+    row = next(line for line in body.splitlines() if line.startswith("| `RAM user winCommandUser` | gains |"))
+    assert "ecs:InvokeCommand" in row and "ecs:RunCommand" in row and NEW_WINDOWS in row
+    assert MARKER not in body  # the trusted job adds it
+    assert json.loads((out / pr_comment.META_FILE).read_text()) == {"number": 42, "headSha": HEAD}
+
+
+def test_an_unchanged_pull_request_says_so(pr_checkout, tmp_path):
+    out = tmp_path / "artifact"
+    assert pr_comment.main(["render", "--event", str(EVENT), "--base", "HEAD", "--out", str(out)]) == 0
+    assert (
+        "No stack changes what it creates or grants (example, prod)."
+        in (out / pr_comment.BODY_FILE).read_text()
+    )
+
+
+class FakeGitHub:
+    """The three REST calls the poster makes, over in-memory comments."""
+
+    def __init__(self, head=HEAD, comments=()):
+        self.head = head
+        self.comments = list(comments)
+        self.calls = []
+
+    def __call__(self, method, path, body):
+        self.calls.append((method, path))
+        if method == "GET" and path == f"/repos/{REPO}/pulls/42":
+            return {"number": 42, "head": {"sha": self.head}}
+        if method == "GET" and path.startswith(f"/repos/{REPO}/issues/42/comments"):
+            return self.comments if "page=1" in path else []
+        if method == "PATCH":
+            comment = next(c for c in self.comments if path.endswith(f"/comments/{c['id']}"))
+            comment["body"] = body["body"]
+            return comment
+        if method == "POST":
+            self.comments.append({"id": 900 + len(self.comments), "user": {"login": "github-actions[bot]"},
+                                  "body": body["body"]})  # fmt: skip
+            return self.comments[-1]
+        raise AssertionError(f"unexpected call {method} {path}")
+
+
+def artifact(tmp_path, body="### Stack `prod`\n", number=42, head=HEAD):
+    (tmp_path / pr_comment.BODY_FILE).write_text(body)
+    (tmp_path / pr_comment.META_FILE).write_text(json.dumps({"number": number, "headSha": head}))
+    return tmp_path
+
+
+def test_the_first_push_creates_the_comment_and_later_pushes_edit_it(tmp_path):
+    github = FakeGitHub(comments=[{"id": 1, "user": {"login": "reviewer"}, "body": "looks fine"}])
+    assert pr_comment.post(artifact(tmp_path), REPO, HEAD, github).startswith("created comment")
+    assert pr_comment.post(
+        artifact(tmp_path, body="### Stack `prod`\nsecond push\n"), REPO, HEAD, github
+    ).startswith("updated comment")
+    ours = [c for c in github.comments if c["body"].startswith(MARKER)]
+    assert len(ours) == 1 and ours[0]["body"].endswith("second push\n")
+
+
+def test_a_marker_copied_into_someone_elses_comment_is_not_ours(tmp_path):
+    forged = {"id": 5, "user": {"login": "attacker"}, "body": f"{MARKER}\nfake"}
+    github = FakeGitHub(comments=[forged])
+    assert pr_comment.post(artifact(tmp_path), REPO, HEAD, github).startswith("created comment")
+    assert forged["body"].endswith("fake")
+
+
+def test_the_artifact_cannot_mention_anyone_or_forge_the_marker_or_overflow(tmp_path):
+    body = f"{MARKER}\n@maintainers please merge\n" + "x" * 70_000
+    github = FakeGitHub()
+    pr_comment.post(artifact(tmp_path, body=body), REPO, HEAD, github)
+    posted = github.comments[-1]["body"]
+    assert posted.count(MARKER) == 1 and posted.startswith(MARKER)
+    assert "@maintainers" not in posted and "@\u2060maintainers" in posted
+    assert len(posted) < 65_536 and "cut to GitHub's comment size" in posted
+
+
+@pytest.mark.parametrize(
+    ("number", "claimed", "actual", "words"),
+    [
+        ("42", HEAD, HEAD, "not a number"),
+        (42, "f" * 40, HEAD, "the artifact is for commit ffffffffffff"),
+        (42, HEAD, "e" * 40, "is not at the commit the run tested"),
+        (42, "not-a-sha", HEAD, "not a commit id"),
+    ],
+)
+def test_an_artifact_that_does_not_match_the_triggering_run_is_refused(
+    tmp_path, number, claimed, actual, words
+):
+    github = FakeGitHub(head=actual)
+    with pytest.raises(Refused, match=words):
+        pr_comment.post(artifact(tmp_path, number=number, head=claimed), REPO, HEAD, github)
+    assert not any(method in ("POST", "PATCH") for method, _ in github.calls)
+
+
+def test_posting_without_a_token_is_one_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+    code = pr_comment.main(
+        ["post", "--dir", str(artifact(tmp_path)), "--repository", REPO, "--head-sha", HEAD]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "GITHUB_TOKEN is not set" in err
+
+
+WORKFLOWS = ROOT / ".github" / "workflows"
+
+
+def workflow(name: str) -> dict:
+    document = yaml.safe_load((WORKFLOWS / name).read_text())
+    document["on"] = document.pop(True, document.get("on"))  # YAML 1.1 reads `on` as true
+    return document
+
+
+def test_the_render_workflow_runs_the_prs_code_with_a_read_only_token_and_no_secrets():
+    text = (WORKFLOWS / "access-diff.yml").read_text()
+    document = workflow("access-diff.yml")
+    assert list(document["on"]) == ["pull_request"]
+    [job] = document["jobs"].values()
+    assert job["permissions"] == {"contents": "read"}
+    assert "secrets." not in text and "id-token" not in text
+    runs = [s["run"] for s in job["steps"] if "run" in s]
+    assert any("baseline.ops.pr_comment render" in r and "--base HEAD^1" in r for r in runs)
+    upload = next(s for s in job["steps"] if s.get("uses", "").startswith("actions/upload-artifact@"))
+    assert upload["with"]["name"] == "access-diff"
+
+
+def test_the_comment_workflow_runs_only_default_branch_code_and_reads_the_artifact_as_data():
+    document = workflow("access-diff-comment.yml")
+    assert document["on"] == {"workflow_run": {"workflows": ["access-diff"], "types": ["completed"]}}
+    [job] = document["jobs"].values()
+    assert job["permissions"] == {"actions": "read", "contents": "read", "pull-requests": "write"}
+    assert "conclusion == 'success'" in job["if"]
+    checkout = next(s for s in job["steps"] if s.get("uses", "").startswith("actions/checkout@"))
+    assert set(checkout["with"]) == {"persist-credentials"}  # no ref: never the PR's code
+    download = next(s for s in job["steps"] if s.get("uses", "").startswith("actions/download-artifact@"))
+    assert download["with"]["run-id"] == "${{ github.event.workflow_run.id }}"
+    [post] = [s for s in job["steps"] if "run" in s]
+    assert post["run"].startswith("python3 -m baseline.ops.pr_comment post")  # nothing installed
+    assert post["env"]["HEAD_SHA"] == "${{ github.event.workflow_run.head_sha }}"

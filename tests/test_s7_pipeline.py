@@ -1,0 +1,612 @@
+"""S7 pipeline: GitHub OIDC in both clouds, roles scoped to one repository and one environment.
+
+Intent, as docs/operations.md states it: the workflows of acme/ecs-access-baseline running in
+the GitHub environment `prod` may assume prod's deploy roles; another repository, another
+environment (dev, prod-preview) or another issuer may not. Deploy roles can do what their
+environment's stack needs (every resource its plan registers) and nothing on another stack's
+names, and no deployer can change the pipeline's own identities.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import ROOT, STACKS, plan_of
+
+from baseline import access
+from baseline.cli import main
+from baseline.documents import pipeline as documents
+
+REPOSITORY = "acme/ecs-access-baseline"
+CLOUDS = ("alicloud", "aws")
+OIDC_TYPES = {"alicloud": access.ALI_OIDC_PROVIDER, "aws": access.AWS_OIDC_PROVIDER}
+ROLE_TYPES = {"alicloud": access.ALI_ROLE, "aws": access.AWS_ROLE}
+TRUST_KEYS = {"alicloud": "assumeRolePolicyDocument", "aws": "assumeRolePolicy"}
+SUBJECT_KEYS = {"alicloud": "oidc:sub", "aws": "token.actions.githubusercontent.com:sub"}
+
+
+def pipeline_stack() -> dict:
+    return yaml.safe_load((ROOT / "stacks" / "Pulumi.pipeline.yaml").read_text())["config"]
+
+
+def environments() -> list[dict]:
+    return pipeline_stack()["ecs-access-baseline:pipeline"]["environments"]
+
+
+def plan() -> dict:
+    return plan_of("pipeline")
+
+
+def role(cloud: str, name: str) -> access.Principal:
+    (found,) = access.find_principal(plan(), f"{cloud}:{name}")
+    return found
+
+
+def subject(environment: str, repository: str = REPOSITORY) -> str:
+    return documents.github_subject(repository, environment)
+
+
+def may_assume(cloud: str, name: str, sub: str, **claims: str) -> bool:
+    context = {SUBJECT_KEYS[cloud]: [sub]}
+    prefix = "oidc" if cloud == "alicloud" else documents.GITHUB_ISSUER_HOST
+    context.update({f"{prefix}:{k}": [v] for k, v in claims.items()})
+    _, _, decision = access.decide_trust(plan(), role(cloud, name), access.ASSUME_ACTIONS[cloud], context)
+    return decision.allowed
+
+
+def can(cloud: str, name: str, action: str, resource: str, **context: str) -> bool:
+    grants = access.grants_of(plan(), role(cloud, name))
+    assert not grants.not_evaluated, grants.not_evaluated
+    return grants.decide(action, resource, {k: [v] for k, v in context.items()}).allowed
+
+
+# --- what the plan shows --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cloud", CLOUDS)
+def test_the_plan_registers_githubs_oidc_provider_in_every_account_of_each_cloud(cloud):
+    key = "alicloudAccountId" if cloud == "alicloud" else "awsAccountId"
+    accounts = {e[key] for e in environments() if e.get(key)}
+    providers = [r for r in plan()["resources"] if r["type"] == OIDC_TYPES[cloud]]
+    assert len(providers) == len(accounts) >= 2
+    for provider in providers:
+        inputs = provider["inputs"]
+        issuer = inputs["issuerUrl"] if cloud == "alicloud" else inputs["url"]
+        assert issuer == "https://token.actions.githubusercontent.com"
+        clients = inputs["clientIds"] if cloud == "alicloud" else inputs["clientIdLists"]
+        assert clients == ["sts.aliyuncs.com" if cloud == "alicloud" else "sts.amazonaws.com"]
+        assert provider["protect"] is True
+        assert provider["provider"].endswith(tuple(accounts))
+    if cloud == "alicloud":
+        for provider in providers:
+            assert all(re.fullmatch(r"[0-9a-f]{40}", f) for f in provider["inputs"]["fingerprints"])
+            assert provider["inputs"]["issuanceLimitTime"] == 1
+
+
+@pytest.mark.parametrize("cloud", CLOUDS)
+def test_every_role_trusts_one_repository_and_one_environment_exactly(cloud):
+    roles = [r for r in plan()["resources"] if r["type"] == ROLE_TYPES[cloud]]
+    names = {r["inputs"].get("roleName") or r["inputs"]["name"] for r in roles}
+    expected = {
+        f"github-{e['name']}-{access_}"
+        for e in environments()
+        for access_ in ("deploy", *(("preview",) if e.get("preview", True) else ()))
+    }
+    assert names == expected
+    for resource in roles:
+        name = resource["inputs"].get("roleName") or resource["inputs"]["name"]
+        environment = name.removeprefix("github-").removesuffix("-deploy").removesuffix("-preview")
+        github_environment = environment if name.endswith("-deploy") else f"{environment}-preview"
+        (statement,) = json.loads(resource["inputs"][TRUST_KEYS[cloud]])["Statement"]
+        assert statement["Effect"] == "Allow" and "Federated" in statement["Principal"]
+        assert set(statement["Condition"]) == {"StringEquals"}, "no StringLike: never a wildcard subject"
+        equals = statement["Condition"]["StringEquals"]
+        assert equals[SUBJECT_KEYS[cloud]] == subject(github_environment)
+        assert "*" not in json.dumps(statement)
+        if cloud == "alicloud":
+            assert equals["oidc:iss"] == documents.GITHUB_ISSUER and equals["oidc:aud"] == "sts.aliyuncs.com"
+        else:
+            assert equals["token.actions.githubusercontent.com:aud"] == "sts.amazonaws.com"
+
+
+def test_the_long_lived_stacks_are_unchanged_when_s7_is_off():
+    for stack in STACKS:
+        types = {r["type"] for r in plan_of(stack)["resources"]}
+        assert not types & {*OIDC_TYPES.values(), "ecs-access-baseline:pipeline:Pipeline"}
+        assert "pipeline" not in plan_of(stack)["outputs"]
+
+
+def test_the_pipeline_stack_follows_prods_rules():
+    config = pipeline_stack()
+    assert config["ecs-access-baseline:environment"] == "prod"
+    assert config["ecs-access-baseline:protectIdentities"] is True
+    for resource in plan()["resources"]:
+        if resource["type"] in (*OIDC_TYPES.values(), *ROLE_TYPES.values()):
+            assert resource["protect"] is True, resource["name"]
+
+
+def test_the_outputs_give_each_github_environment_its_variables():
+    variables = plan()["outputs"]["pipeline"]["githubVariables"]
+    assert variables["prod"]["AWS_ROLE_ARN"] == "arn:aws:iam::444455556666:role/github-prod-deploy"
+    assert variables["prod"]["ALICLOUD_ROLE_ARN"] == "acs:ram::5098765432109876:role/github-prod-deploy"
+    assert (
+        variables["prod"]["ALICLOUD_OIDC_PROVIDER_ARN"]
+        == "acs:ram::5098765432109876:oidc-provider/github-actions"
+    )
+    assert variables["prod-preview"]["AWS_ROLE_ARN"].endswith(":role/github-prod-preview")
+    assert set(variables) == {
+        "dev",
+        "dev-preview",
+        "staging",
+        "staging-preview",
+        "prod",
+        "prod-preview",
+        "test",
+    }
+
+
+# --- the environments match the stacks they deploy ------------------------------------------------
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_each_environment_names_its_stacks_accounts_and_prefix(stack):
+    stack_config = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())["config"]
+    environment = next(e for e in environments() if e["name"] == stack)
+    assert environment["alicloudAccountId"] == stack_config["ecs-access-baseline:alicloud"]["accountId"]
+    assert environment["awsAccountId"] == stack_config["ecs-access-baseline:aws"]["accountId"]
+    prefix = (stack_config.get("ecs-access-baseline:naming") or {}).get("prefix", "")
+    assert environment.get("namePrefix", "") == prefix
+
+
+def test_the_test_environment_covers_the_per_pr_stacks_names():
+    from baseline.ops import ephemeral
+
+    test = next(e for e in environments() if e["name"] == "test")
+    assert test["sweep"] is True and test["preview"] is False
+    assert ephemeral.naming_prefix(12).startswith(test["namePrefix"])
+
+
+# --- trust: who may assume the roles (the issue's "Done when") ------------------------------------
+
+
+@pytest.mark.parametrize("cloud", CLOUDS)
+def test_the_prod_deploy_role_is_assumable_from_the_prod_environment_of_this_repository(cloud):
+    assert may_assume(cloud, "github-prod-deploy", subject("prod"))
+
+
+@pytest.mark.parametrize("cloud", CLOUDS)
+@pytest.mark.parametrize(
+    "sub",
+    [
+        "repo:other/repo:environment:prod",  # another repository
+        subject("prod", "acme/ecs-access-baseline-fork"),  # a look-alike name
+        subject("dev"),  # another environment
+        subject("prod-preview"),  # the read-only environment
+        f"repo:{REPOSITORY}:ref:refs/heads/main",  # main, outside any environment
+        f"repo:{REPOSITORY}:pull_request",  # a pull request
+    ],
+)
+def test_the_prod_deploy_role_refuses_other_repositories_and_environments(cloud, sub):
+    assert not may_assume(cloud, "github-prod-deploy", sub)
+
+
+@pytest.mark.parametrize("cloud", CLOUDS)
+def test_a_token_for_another_audience_is_refused(cloud):
+    assert not may_assume(cloud, "github-prod-deploy", subject("prod"), aud="https://github.com/acme")
+
+
+def test_a_token_from_another_issuer_is_refused_on_ram():
+    assert not may_assume("alicloud", "github-prod-deploy", subject("prod"), iss="https://gitlab.com")
+
+
+@pytest.mark.parametrize("cloud", CLOUDS)
+@pytest.mark.parametrize("environment", ["dev", "staging", "prod"])
+def test_preview_roles_trust_only_their_preview_environment(cloud, environment):
+    assert may_assume(cloud, f"github-{environment}-preview", subject(f"{environment}-preview"))
+    assert not may_assume(cloud, f"github-{environment}-preview", subject(environment))
+
+
+@pytest.mark.parametrize("cloud", CLOUDS)
+def test_each_deploy_role_answers_to_its_own_environment_only(cloud):
+    names = [e["name"] for e in environments()]
+    for owner in names:
+        for caller in names:
+            allowed = may_assume(cloud, f"github-{owner}-deploy", subject(caller))
+            assert allowed == (owner == caller), (owner, caller)
+
+
+def test_can_trust_on_the_command_line():
+    def run(*argv: str) -> tuple[int, str]:
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+            code = main(["can", "--stack", "pipeline", "--trust", *argv])
+        return code, out.getvalue()
+
+    key = "token.actions.githubusercontent.com:sub"
+    code, text = run("--principal", "aws:github-prod-deploy", "--context", f"{key}={subject('prod')}")
+    assert code == 0 and text.startswith("allow")
+    code, text = run(
+        "--principal", "aws:github-prod-deploy", "--context", f"{key}=repo:other/repo:environment:prod"
+    )
+    assert code == 1 and "oidc" not in text and "sub failed" in text
+    code, text = run("--principal", "alicloud:github-prod-deploy", "--context", f"oidc:sub={subject('dev')}")
+    assert code == 1 and text.startswith("deny")
+    code, text = run(
+        "--principal",
+        "alicloud:github-prod-deploy",
+        "--format",
+        "json",
+        "--context",
+        f"{key}={subject('prod')}",
+    )
+    result = json.loads(text)
+    assert (
+        code == 0
+        and result["decision"] == "allow"
+        and result["context"]["oidc:iss"] == [documents.GITHUB_ISSUER]
+    )
+    # No subject: the question cannot be answered (exit 2, one line).
+    err = io.StringIO()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+        code = main(["can", "--stack", "pipeline", "--trust", "--principal", "aws:github-prod-deploy"])
+    assert code == 2 and "--context" in err.getvalue() and "Fix:" in err.getvalue()
+
+
+# --- what the deploy and preview roles may do -----------------------------------------------------
+PROD_ALI, DEV_ALI, PROD_AWS, DEV_AWS = "5098765432109876", "5012345678901234", "444455556666", "111122223333"
+
+
+def test_prod_deploy_manages_prod_identities_and_nothing_in_other_accounts():
+    assert can("alicloud", "github-prod-deploy", "ram:CreateUser", f"acs:ram:*:{PROD_ALI}:user/commandUser")
+    assert not can(
+        "alicloud", "github-prod-deploy", "ram:CreateUser", f"acs:ram:*:{DEV_ALI}:user/dev-commandUser"
+    )
+    assert can(
+        "aws", "github-prod-deploy", "iam:CreatePolicy", f"arn:aws:iam::{PROD_AWS}:policy/ecs-mcp-boundary"
+    )
+    assert not can("aws", "github-prod-deploy", "iam:CreatePolicy", f"arn:aws:iam::{DEV_AWS}:policy/dev-x")
+
+
+def test_dev_deploy_cannot_touch_staging_names_in_the_shared_account():
+    assert can("alicloud", "github-dev-deploy", "ram:DeleteUser", f"acs:ram:*:{DEV_ALI}:user/dev-commandUser")
+    assert not can(
+        "alicloud", "github-dev-deploy", "ram:DeleteUser", f"acs:ram:*:{DEV_ALI}:user/stg-commandUser"
+    )
+    assert not can("aws", "github-dev-deploy", "iam:DeleteRole", f"arn:aws:iam::{DEV_AWS}:role/stg-ecs-mcp")
+
+
+@pytest.mark.parametrize("cloud", CLOUDS)
+@pytest.mark.parametrize("deployer", ["github-prod-deploy", "github-test-deploy", "github-dev-deploy"])
+def test_no_deployer_can_change_the_pipelines_own_identities(cloud, deployer):
+    account = {("alicloud", "github-prod-deploy"): PROD_ALI, ("aws", "github-prod-deploy"): PROD_AWS}.get(
+        (cloud, deployer), DEV_ALI if cloud == "alicloud" else DEV_AWS
+    )
+    for target in ("github-prod-deploy", "github-dev-deploy", deployer):
+        if cloud == "alicloud":
+            arn = f"acs:ram:*:{account}:role/{target}"
+            for action in ("ram:UpdateRole", "ram:AttachPolicyToRole", "ram:DeleteRole"):
+                assert not can(cloud, deployer, action, arn), (action, arn)
+            provider = f"acs:ram::{account}:oidc-provider/github-actions"
+            assert not can(cloud, deployer, "ram:UpdateOIDCProvider", provider)
+        else:
+            arn = f"arn:aws:iam::{account}:role/{target}"
+            for action in (
+                "iam:UpdateAssumeRolePolicy",
+                "iam:AttachRolePolicy",
+                "iam:DeleteRolePermissionsBoundary",
+            ):
+                assert not can(
+                    cloud,
+                    deployer,
+                    action,
+                    arn,
+                    **{"iam:PolicyARN": "arn:aws:iam::aws:policy/ReadOnlyAccess"},
+                )
+            boundary = f"arn:aws:iam::{account}:policy/github-pipeline-boundary"
+            assert not can(cloud, deployer, "iam:CreatePolicyVersion", boundary)
+
+
+def test_aws_deployers_create_roles_only_behind_their_stacks_boundary():
+    role = f"arn:aws:iam::{DEV_AWS}:role/dev-ecs-mcp-read-only"
+    own = {"iam:PermissionsBoundary": f"arn:aws:iam::{DEV_AWS}:policy/dev-ecs-mcp-boundary"}
+    assert can("aws", "github-dev-deploy", "iam:CreateRole", role, **own)
+    assert not can("aws", "github-dev-deploy", "iam:CreateRole", role)  # no boundary
+    other = {"iam:PermissionsBoundary": f"arn:aws:iam::{DEV_AWS}:policy/stg-boundary"}
+    assert not can("aws", "github-dev-deploy", "iam:CreateRole", role, **other)
+    admin = {"iam:PolicyARN": "arn:aws:iam::aws:policy/AdministratorAccess"}
+    assert not can("aws", "github-dev-deploy", "iam:AttachRolePolicy", role, **admin)
+
+
+@pytest.mark.parametrize("cloud", CLOUDS)
+@pytest.mark.parametrize("environment", ["dev", "staging", "prod"])
+def test_preview_roles_read_and_never_write(cloud, environment):
+    account = (PROD_ALI if cloud == "alicloud" else PROD_AWS) if environment == "prod" else None
+    account = account or (DEV_ALI if cloud == "alicloud" else DEV_AWS)
+    name = f"github-{environment}-preview"
+    prefix = {"dev": "dev-", "staging": "stg-", "prod": ""}[environment]
+    if cloud == "alicloud":
+        user = f"acs:ram:*:{account}:user/{prefix}commandUser"
+        assert can(cloud, name, "ram:GetUser", user)
+        for action in ("ram:CreateUser", "ram:DeleteUser", "ram:CreateAccessKey", "ram:AttachPolicyToUser"):
+            assert not can(cloud, name, action, user), action
+    else:
+        arn = f"arn:aws:iam::{account}:role/{prefix}x"
+        assert can(cloud, name, "iam:GetRole", arn)
+        for action in (
+            "iam:CreateRole",
+            "iam:UpdateAssumeRolePolicy",
+            "iam:AttachRolePolicy",
+            "iam:PassRole",
+        ):
+            assert not can(cloud, name, action, arn), action
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_each_deploy_role_can_create_every_identity_its_stack_plans(stack):
+    """Derived from the stack's own plan: every user, role and policy name is within reach."""
+    environment = next(e for e in environments() if e["name"] == stack)
+    checks = {
+        "alicloud:ram/user:User": ("alicloud", "ram:CreateUser", "name", "acs:ram:*:{a}:user/{n}"),
+        "alicloud:ram/role:Role": ("alicloud", "ram:CreateRole", "roleName", "acs:ram:*:{a}:role/{l}"),
+        "alicloud:ram/policy:Policy": (
+            "alicloud",
+            "ram:CreatePolicy",
+            "policyName",
+            "acs:ram:*:{a}:policy/{n}",
+        ),
+        "aws:iam/policy:Policy": ("aws", "iam:CreatePolicy", "name", "arn:aws:iam::{a}:policy/{n}"),
+    }
+    seen = 0
+    for resource in plan_of(stack)["resources"]:
+        if resource["type"] in checks:
+            cloud, action, key, pattern = checks[resource["type"]]
+            account = environment["alicloudAccountId" if cloud == "alicloud" else "awsAccountId"]
+            name = resource["inputs"][key]
+            arn = pattern.format(a=account, n=name, l=name.lower())
+            assert can(cloud, f"github-{stack}-deploy", action, arn), (action, arn)
+            seen += 1
+        if resource["type"] == "aws:iam/role:Role":
+            inputs = resource["inputs"]
+            arn = f"arn:aws:iam::{environment['awsAccountId']}:role/{inputs['name']}"
+            boundary = {"iam:PermissionsBoundary": inputs["permissionsBoundary"]}
+            assert can("aws", f"github-{stack}-deploy", "iam:CreateRole", arn, **boundary), arn
+            seen += 1
+        if resource["type"] == "alicloud:ecs/ramRoleAttachment:RamRoleAttachment":
+            role_name = resource["inputs"]["ramRoleName"]
+            arn = f"acs:ram:*:{environment['alicloudAccountId']}:role/{role_name.lower()}"
+            assert can("alicloud", f"github-{stack}-deploy", "ram:PassRole", arn), role_name
+            seen += 1
+    assert seen > 10
+
+
+def test_the_test_deployer_sweeps_pr_leftovers_only():
+    user = f"acs:ram:*:{DEV_ALI}:user/pr12-commandUser"
+    assert can("alicloud", "github-test-deploy", "ram:ListUsers", "*")
+    assert can("alicloud", "github-test-deploy", "ram:DeleteUser", user)
+    assert not can(
+        "alicloud", "github-test-deploy", "ram:DeleteUser", f"acs:ram:*:{DEV_ALI}:user/dev-commandUser"
+    )
+    assert can("aws", "github-test-deploy", "iam:DeleteUser", f"arn:aws:iam::{DEV_AWS}:user/pr12-x")
+    assert not can("aws", "github-test-deploy", "iam:DeleteUser", f"arn:aws:iam::{DEV_AWS}:user/dev-x")
+
+
+# --- the resource-type -> actions map covers every plan -------------------------------------------
+
+
+def _all_stack_files() -> list[Path]:
+    return sorted(
+        p for p in (ROOT / "stacks").glob("Pulumi.*.yaml") if not p.name.startswith("Pulumi.test-pr-")
+    )
+
+
+@pytest.mark.parametrize("path", _all_stack_files(), ids=lambda p: p.stem)
+def test_every_resource_type_a_stack_plans_has_its_deployer_actions(path):
+    stack = path.stem.removeprefix("Pulumi.")
+    types = {r["type"] for r in plan_of(stack)["resources"]}
+    missing = sorted(t for t in types if documents.actions_for(t) is None)
+    assert not missing, f"add to baseline/documents/pipeline.py RESOURCE_ACTIONS: {missing}"
+    for type_ in types:
+        actions = documents.actions_for(type_)
+        if actions.cloud:
+            assert actions.read and actions.write, type_
+            prefix = "ram:" if actions.cloud == "alicloud" else "iam:"
+            assert all(":" in a and "*" not in a for a in (*actions.read, *actions.write)), type_
+            assert any(a.startswith(prefix) or actions.cloud == "alicloud" for a in actions.write)
+
+
+def test_every_mapped_type_is_registered_by_some_plan():
+    """No stale entries: the map names only types the program registers."""
+    types = {
+        r["type"] for p in _all_stack_files() for r in plan_of(p.stem.removeprefix("Pulumi."))["resources"]
+    }
+    stale = sorted(set(documents.RESOURCE_ACTIONS) - types - {"pulumi:providers:random"})
+    assert not stale, stale
+
+
+@pytest.mark.parametrize("cloud", CLOUDS)
+@pytest.mark.parametrize("stack", [*STACKS, "pipeline"])
+def test_deployer_policy_command_prints_the_policy_a_human_needs(cloud, stack):
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(["deployer-policy", "--stack", stack, "--cloud", cloud])
+    assert code == 0
+    policy = json.loads(out.getvalue())
+    actions = {a for s in policy["Statement"] if s["Effect"] == "Allow" for a in s["Action"]}
+    create = "ram:CreateRole" if cloud == "alicloud" else "iam:CreatePolicy"
+    assert create in actions
+    if stack == "pipeline":
+        oidc = "ram:CreateOIDCProvider" if cloud == "alicloud" else "iam:CreateOpenIDConnectProvider"
+        assert oidc in actions and "sts:AssumeRole" in actions
+    else:
+        assert not any("OIDC" in a or "OpenIDConnect" in a for a in actions)
+
+
+# --- the strict mocks refuse what RAM and IAM refuse for S7's types ----------------------------------
+GITHUB = "https://token.actions.githubusercontent.com"
+FINGERPRINT = "6938fd4d98bab03faadb97b34396831e3780aea1"
+
+
+def _refused(program, reason: str) -> None:
+    from baseline.errors import PlanError
+    from baseline.mocks import StrictMocks
+    from baseline.plan import execute
+
+    with pytest.raises(PlanError, match=reason):
+        execute(program, "test", StrictMocks())
+
+
+def _ram_provider(
+    name="github-actions", url=GITHUB, fingerprints=(FINGERPRINT,), clients=("sts.aliyuncs.com",), **kw
+):
+    import pulumi_alicloud as alicloud
+
+    return alicloud.ims.OidcProvider(
+        name,
+        oidc_provider_name=name,
+        issuer_url=url,
+        fingerprints=list(fingerprints),
+        client_ids=list(clients),
+        **kw,
+    )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "reason"),
+    [
+        ({"url": "http://token.actions.githubusercontent.com"}, "https URL"),
+        ({"url": "https://token.actions.githubusercontent.com?x=1"}, "https URL"),
+        ({"fingerprints": ()}, "1-5 fingerprints"),
+        ({"fingerprints": (FINGERPRINT,) * 6}, "1-5 fingerprints"),
+        ({"fingerprints": ("not-hex",)}, "40 hexadecimal"),
+        ({"clients": ()}, "client ids"),
+        ({"issuance_limit_time": 200}, "issuanceLimitTime"),
+        ({"name": "github actions"}, "name"),
+    ],
+)
+def test_mocks_refuse_a_ram_oidc_provider_ram_would_refuse(kwargs, reason):
+    _refused(lambda: _ram_provider(**kwargs), reason)
+
+
+def test_mocks_refuse_two_ram_oidc_providers_of_one_name_in_one_account():
+    def program():
+        _ram_provider()
+        import pulumi_alicloud as alicloud
+
+        alicloud.ims.OidcProvider(
+            "again",
+            oidc_provider_name="github-actions",
+            issuer_url=GITHUB,
+            fingerprints=[FINGERPRINT],
+            client_ids=["x"],
+        )
+
+    _refused(program, "already exists")
+
+
+def test_mocks_accept_one_name_in_two_accounts_through_assume_role_providers():
+    import pulumi
+    import pulumi_alicloud as alicloud
+
+    from baseline.mocks import StrictMocks
+    from baseline.plan import execute
+
+    def program():
+        other = alicloud.Provider(
+            "other",
+            region="cn-hangzhou",
+            assume_role=alicloud.ProviderAssumeRoleArgs(role_arn="acs:ram::5098765432109876:role/admin"),
+        )
+        _ram_provider()
+        alicloud.ims.OidcProvider(
+            "second",
+            oidc_provider_name="github-actions",
+            issuer_url=GITHUB,
+            fingerprints=[FINGERPRINT],
+            client_ids=["sts.aliyuncs.com"],
+            opts=pulumi.ResourceOptions(provider=other),
+        )
+
+    monitor, _ = execute(program, "test", StrictMocks())
+    assert sum(r["type"] == access.ALI_OIDC_PROVIDER for r in monitor.registrations) == 2
+
+
+def test_mocks_refuse_a_second_iam_provider_for_one_issuer_and_bad_thumbprints():
+    import pulumi_aws as aws
+
+    def twice():
+        aws.iam.OpenIdConnectProvider("a", url=GITHUB, client_id_lists=["sts.amazonaws.com"])
+        aws.iam.OpenIdConnectProvider("b", url=GITHUB, client_id_lists=["sts.amazonaws.com"])
+
+    _refused(twice, "already exists")
+    _refused(
+        lambda: aws.iam.OpenIdConnectProvider(
+            "c", url=GITHUB, client_id_lists=["x"], thumbprint_lists=["ab"] * 6
+        ),
+        "at most 5",
+    )
+    _refused(lambda: aws.iam.OpenIdConnectProvider("d", url=GITHUB, client_id_lists=[]), "client ids")
+
+
+def test_mocks_refuse_an_assume_role_provider_the_provider_would_refuse():
+    import pulumi_alicloud as alicloud
+    import pulumi_aws as aws
+
+    _refused(
+        lambda: alicloud.Provider(
+            "p",
+            region="cn-hangzhou",
+            assume_role=alicloud.ProviderAssumeRoleArgs(
+                role_arn="acs:ram::5098765432109876:role/admin", session_expiration=7200
+            ),
+        ),
+        "900-3600",
+    )
+    _refused(
+        lambda: aws.Provider(
+            "q", region="us-east-1", assume_roles=[aws.ProviderAssumeRoleArgs(role_arn="admin")]
+        ),
+        "not a role ARN",
+    )
+
+
+# --- third-party linter: parliament finds nothing in the pipeline's IAM documents ---------------------
+def test_parliament_finds_nothing_in_the_pipelines_iam_documents():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # parliament imports pkg_resources
+        import parliament
+
+    findings = []
+    for resource in plan()["resources"]:
+        if resource["type"] == "aws:iam/policy:Policy":
+            for finding in parliament.analyze_policy_string(resource["inputs"]["policy"]).findings:
+                finding = parliament.enhance_finding(finding)
+                findings.append((resource["inputs"]["name"], finding.issue, finding.severity, finding.detail))
+    assert not findings
+
+
+def test_every_github_environment_a_cloud_job_runs_in_has_roles_in_the_pipeline_stack():
+    import test_workflows as workflows
+
+    variables = plan()["outputs"]["pipeline"]["githubVariables"]
+    seen = set()
+    for path, name, job, workflow in workflows.jobs():
+        if (job.get("permissions") or {}).get("id-token") != "write":
+            continue
+        for matrix in workflows.variants(job) or [{}]:
+            environment = workflows.environment(job, workflow, matrix)
+            assert environment in variables, f"{path.name}:{name} runs in {environment!r}, which has no roles"
+            assert set(variables[environment]) == {
+                "ALICLOUD_ROLE_ARN",
+                "ALICLOUD_OIDC_PROVIDER_ARN",
+                "AWS_ROLE_ARN",
+            }
+            seen.add(environment)
+    assert seen == set(variables), f"roles no workflow uses: {sorted(set(variables) - seen)}"
