@@ -35,6 +35,7 @@ from typing import Any, Protocol, TextIO
 
 from baseline import PROJECT, limits
 from baseline.errors import ConfigError
+from baseline.ops import faults
 
 EXIT_OK = 0
 EXIT_LOOKUP_FAILED = 1
@@ -358,9 +359,14 @@ class AlibabaCloudReader:
         except Exception as error:  # the chain raises when it finds nothing
             raise LookupFailed(f"no Alibaba Cloud credentials ({error})") from None
         self._m, self._rm = ram_models, rm_models
-        self._ram = Ram(openapi.Config(credential=credential, endpoint="ram.aliyuncs.com"))
+        retry = faults.alicloud_retry_options()
+        self._ram = Ram(
+            openapi.Config(credential=credential, endpoint="ram.aliyuncs.com", retry_options=retry)
+        )
         self._groups = ResourceManager(
-            openapi.Config(credential=credential, endpoint="resourcemanager.aliyuncs.com")
+            openapi.Config(
+                credential=credential, endpoint="resourcemanager.aliyuncs.com", retry_options=retry
+            )
         )
 
     def _call(self, what: str, fn: Callable[[], Any], missing: str | None = None) -> Any:
@@ -369,6 +375,8 @@ class AlibabaCloudReader:
         except Exception as error:
             if missing and missing in _code(error):
                 return None
+            if (fault := faults.classify(error, f"--lookup ({what})")) is not None:
+                raise fault from None  # no network, throttled, denied: one line naming the setting
             code = _code(error) or type(error).__name__
             raise LookupFailed(f"{what}: {code}: {str(error).splitlines()[0][:200]}") from None
 
@@ -453,7 +461,7 @@ class AwsIamReader:
     def __init__(self, client: Any = None) -> None:
         import boto3
 
-        self._iam = client or boto3.client("iam")
+        self._iam = client or boto3.client("iam", config=faults.aws_config())
 
     def _call(self, what: str, fn: Callable[[], Any]) -> Any:
         from botocore.exceptions import BotoCoreError, ClientError
@@ -463,8 +471,12 @@ class AwsIamReader:
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") == "NoSuchEntity":
                 return None
+            if (fault := faults.classify(error, f"--lookup ({what})")) is not None:
+                raise fault from None
             raise LookupFailed(f"{what}: {error.response.get('Error', {}).get('Code')}: {error}") from None
         except BotoCoreError as error:
+            if (fault := faults.classify(error, f"--lookup ({what})")) is not None:
+                raise fault from None  # no region, no credentials, unreachable endpoint
             raise LookupFailed(f"{what}: {error}") from None
 
     def role_exists(self, name: str) -> bool:
@@ -490,6 +502,7 @@ def run(
     out_file: str | None = None,
     lookup: bool = False,
     config_file: str | None = None,
+    as_stack: bool = False,
     readers: Callable[[], tuple[RamReader | None, IamReader | None]] | None = None,
     out: TextIO | None = None,
     err: TextIO | None = None,
@@ -500,7 +513,7 @@ def run(
 
     out = out or sys.stdout
     err = err or sys.stderr
-    path = checked_stack_file(stack, config_file)
+    path = checked_stack_file(stack, config_file, as_stack=as_stack)
     resolved = resolve(load_stack_file(path, stack))
     plan = render(resolved, stack)
     aws_account = resolved.settings.aws.account_id if resolved.settings.aws else None
@@ -566,8 +579,15 @@ def add_parser(commands) -> None:
         help="ask RAM, Resource Manager and IAM for cloud-only ids and leave out what does not exist",
     )
     parser.add_argument("--config-file", help="use this stack file instead of stacks/Pulumi.<stack>.yaml")
+    parser.add_argument(
+        "--as-stack", action="store_true", help="use another stack's --config-file on purpose"
+    )
     parser.set_defaults(
         run=lambda args: run(
-            args.stack, out_file=args.out_file, lookup=args.lookup, config_file=args.config_file
+            args.stack,
+            out_file=args.out_file,
+            lookup=args.lookup,
+            config_file=args.config_file,
+            as_stack=args.as_stack,
         )
     )

@@ -221,3 +221,9 @@ ALICLOUD_ASSUME_ROLE_SESSION = (900, 3600)
 # Role ARNs an explicit provider may assume (group "account" is the account it lands in).
 RAM_ROLE_ARN = re.compile(r"^acs:ram::(?P<account>[0-9]{16}):role/[A-Za-z0-9.-]{1,64}$")
 IAM_ROLE_ARN = re.compile(r"^arn:aws:iam::(?P<account>[0-9]{12}):role/([\x21-\x7e]*/)?[\w+=,.@-]{1,64}$")
+# S3 bucket names (3-63 lowercase letters, digits, '.', '-'; letter or digit at both ends) and
+# KMS key ARNs (a key id or an alias), for the pipeline's state backend.
+S3_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+KMS_KEY_ARN = re.compile(
+    r"^arn:aws:kms:[a-z0-9-]+:[0-9]{12}:(key/[0-9a-f-]{36}|key/mrk-[0-9a-f]{32}|alias/[A-Za-z0-9/_-]+)$"
+)

@@ -97,12 +97,12 @@ class Status:
     is_set: bool
 
 
-def statuses(stack: str, config_file: str | None = None) -> list[Status]:
+def statuses(stack: str, config_file: str | None = None, as_stack: bool = False) -> list[Status]:
     """Every secret the stack references, and whether its file holds a value for it."""
     from baseline.config import load_stack_file, resolve
     from baseline.stackfile import checked_stack_file
 
-    path = checked_stack_file(stack, config_file)
+    path = checked_stack_file(stack, config_file, as_stack=as_stack)
     raw = load_stack_file(path, stack)
     resolved = resolve(raw)
     unset = {need.name for need in resolved.unset_secrets}
@@ -138,6 +138,7 @@ def run(
     set_name: str | None = None,
     from_stdin: bool = False,
     config_file: str | None = None,
+    as_stack: bool = False,
     store_factory: Callable[[str], SecretStore] | None = None,
     prompt: Callable[[str], str] = getpass.getpass,
     stdin: TextIO | None = None,
@@ -146,7 +147,7 @@ def run(
 ) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
-    found = statuses(stack, config_file)
+    found = statuses(stack, config_file, as_stack)
     if set_name is None:
         out.write(report(stack, found))
         return EXIT_NEEDED if any(not s.is_set for s in found) else EXIT_OK
@@ -226,8 +227,15 @@ def add_parser(commands) -> None:
         "--stdin", action="store_true", help="with --set: read the value from standard input (automation)"
     )
     parser.add_argument("--config-file", help="use this stack file instead of stacks/Pulumi.<stack>.yaml")
+    parser.add_argument(
+        "--as-stack", action="store_true", help="use another stack's --config-file on purpose"
+    )
     parser.set_defaults(
         run=lambda args: run(
-            args.stack, set_name=args.set_name, from_stdin=args.stdin, config_file=args.config_file
+            args.stack,
+            set_name=args.set_name,
+            from_stdin=args.stdin,
+            config_file=args.config_file,
+            as_stack=args.as_stack,
         )
     )

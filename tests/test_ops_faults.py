@@ -321,3 +321,46 @@ def test_a_pulumi_cli_error_while_opening_the_stack_is_one_line(tmp_path, capsys
     text = str(raised.value)
     assert "the Pulumi CLI failed while opening stack test-pr-7: PULUMI_ACCESS_TOKEN must be set" in text
     assert "PULUMI_BACKEND_URL" in text and "\n" not in text
+
+
+# --- adopt --lookup and secrets ------------------------------------------------------------------
+
+
+def test_adopt_lookup_denied_by_iam_is_one_line_naming_the_credentials(aws, monkeypatch, capsys, tmp_path):
+    from test_adopt import FakeRam
+
+    from baseline import adopt
+
+    iam, _ = aws
+    iam.fail["GetRole"] = ["deny"]
+    # The real IAM reader (boto3's chain, the endpoint from the environment), a fake RAM.
+    monkeypatch.setattr(adopt, "_real_readers", lambda resolved: lambda: (FakeRam(), adopt.AwsIamReader()))
+    target = tmp_path / "adopt.json"
+    code = cli.main(["adopt", "--stack", "prod", "--lookup", "--out", str(target)])
+    line = one_line(capsys.readouterr().err)
+    assert code == 1 and "AWS denied access while --lookup (IAM GetRole" in line and "AWS_PROFILE" in line
+    assert not target.exists()
+
+
+def test_adopt_lookup_without_a_region_is_one_line(aws, monkeypatch, capsys):
+    from test_adopt import FakeRam
+
+    from baseline import adopt
+
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    monkeypatch.setattr(adopt, "_real_readers", lambda resolved: lambda: (FakeRam(), adopt.AwsIamReader()))
+    code = cli.main(["adopt", "--stack", "prod", "--lookup"])
+    line = one_line(capsys.readouterr().err)
+    assert code == 2 and "no AWS region is configured" in line
+
+
+@pytest.mark.parametrize(("command", "accepted"), [("adopt", 0), ("secrets", 1)])  # secrets: 1 = some unset
+def test_adopt_and_secrets_refuse_another_stacks_file_unless_as_stack(command, accepted, capsys):
+    from conftest import ROOT
+
+    prod = str(ROOT / "stacks" / "Pulumi.prod.yaml")
+    code = cli.main([command, "--stack", "dev", "--config-file", prod])
+    line = one_line(capsys.readouterr().err)
+    assert code == 2 and "--as-stack" in line
+    assert cli.main([command, "--stack", "dev", "--config-file", prod, "--as-stack"]) == accepted
+    assert "Stack dev" in capsys.readouterr().out or command == "adopt"

@@ -610,3 +610,28 @@ def test_every_github_environment_a_cloud_job_runs_in_has_roles_in_the_pipeline_
             }
             seen.add(environment)
     assert seen == set(variables), f"roles no workflow uses: {sorted(set(variables) - seen)}"
+
+
+@pytest.mark.parametrize("name", ["github-prod-deploy", "github-prod-preview", "github-test-deploy"])
+def test_every_aws_pipeline_role_reads_and_locks_the_state_and_no_other_bucket(name):
+    state = "arn:aws:s3:::acme-pulumi-state"
+    assert can("aws", name, "s3:ListBucket", state)
+    for action in ("s3:GetObject", "s3:PutObject", "s3:DeleteObject"):
+        assert can("aws", name, action, f"{state}/.pulumi/locks/prod/x.json"), action
+        assert not can("aws", name, action, "arn:aws:s3:::prod-eci-artifacts/x"), action
+    assert not can("aws", name, "s3:DeleteBucket", state)
+
+
+def test_the_secrets_key_is_decrypt_only_for_previews():
+    key = "arn:aws:kms:us-east-1:444455556666:key/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"
+    scope = documents.Scope(account=PROD_AWS, secrets_key_arn=key)
+    preview = documents.deployer_policy("aws", scope, write=False)
+    deploy = documents.deployer_policy("aws", scope)
+    from baseline.evaluator import NamedPolicy, evaluate
+
+    def allowed(policy, action):
+        return evaluate([NamedPolicy("p", policy)], action, key).allowed
+
+    assert allowed(preview, "kms:Decrypt") and not allowed(preview, "kms:Encrypt")
+    assert allowed(deploy, "kms:Decrypt") and allowed(deploy, "kms:Encrypt")
+    assert not allowed(deploy, "kms:CreateGrant")

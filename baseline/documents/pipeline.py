@@ -108,6 +108,10 @@ class Scope:
     # RAM roles the deployer may hand to ECS instances (ram:PassRole); empty: ``<prefix>*`` when
     # there is a prefix, none without one.
     pass_roles: tuple[str, ...] = ()
+    # The Pulumi state backend on S3 (bucket name) and the awskms secrets provider's key, when
+    # the pipeline uses them: every run reads (and locks) the state and decrypts its secrets.
+    state_bucket: str | None = None
+    secrets_key_arn: str | None = None
 
     def pass_role_arns(self) -> list[str]:
         if self.pass_roles:
@@ -534,9 +538,25 @@ def deployer_policy(
                 "Allow", "SweepLeftovers", [a for a in SWEEP_ACTIONS[cloud] if a not in listing], resources
             )
         )
+    if cloud == "aws":
+        statements += _state_access(scope, write=write)
     if write or sweep:
         statements += _protections(cloud, scope)
     return _policy(cloud, statements)
+
+
+def _state_access(scope: Scope, *, write: bool) -> list[Document]:
+    """The state backend and secrets key: a preview takes the backend's lock (a write) too."""
+    statements = []
+    if scope.state_bucket:
+        bucket = f"arn:aws:s3:::{scope.state_bucket}"
+        statements.append(_statement("Allow", "StateBucketList", ("s3:ListBucket",), [bucket]))
+        objects = ("s3:GetObject", "s3:PutObject", "s3:DeleteObject")
+        statements.append(_statement("Allow", "StateObjects", objects, [f"{bucket}/*"]))
+    if scope.secrets_key_arn:
+        actions = ("kms:Decrypt", "kms:Encrypt") if write else ("kms:Decrypt",)
+        statements.append(_statement("Allow", "StateSecretsKey", actions, [scope.secrets_key_arn]))
+    return statements
 
 
 def iam_pipeline_boundary(scope: Scope, policies: Iterable[Document]) -> Document:
@@ -557,10 +577,12 @@ def iam_pipeline_boundary(scope: Scope, policies: Iterable[Document]) -> Documen
     )
     # ListRoles, ListPolicies and ListUsers are authorised on "*" only.
     listing = [a for a in actions if a in ("iam:ListRoles", "iam:ListPolicies", "iam:ListUsers")]
-    scoped = [a for a in actions if a not in listing]
+    scoped = [a for a in actions if a.startswith("iam:") and a not in listing]
     statements = [_statement("Allow", "PipelineActions", scoped, [f"arn:aws:iam::{scope.account}:*"])]
     if listing:
         statements.append(_statement("Allow", "PipelineListing", listing, ["*"]))
+    # The state backend and secrets key, as wide as the widest role's (deploy) access.
+    statements += _state_access(scope, write=True)
     return _policy("aws", statements + _protections("aws", scope))
 
 

@@ -139,6 +139,17 @@ class PipelineSettings(Model):
     max_session_duration: int = Field(
         3600, description="Longest session of every pipeline role in seconds (3600-43200)."
     )
+    aws_state_bucket: str | None = Field(
+        None,
+        description="S3 bucket of the Pulumi state backend (`PULUMI_BACKEND_URL=s3://<bucket>/...`): "
+        "every pipeline role may list it and read, write and delete its objects (a preview takes "
+        "the lock too). A bucket in another account also needs a bucket policy naming the roles.",
+    )
+    aws_secrets_key_arn: str | None = Field(
+        None,
+        description="KMS key ARN of the `awskms://` secrets provider: deploy roles may decrypt and "
+        "encrypt with it, preview roles decrypt. Omit with the passphrase provider.",
+    )
     alicloud_admin_role_name: str = Field(
         "ResourceDirectoryAccountAccessRole",
         description="Role the administrator's credentials assume in Alibaba Cloud accounts other "
@@ -169,6 +180,23 @@ class PipelineSettings(Model):
         if len(value) > limits.RAM_OIDC_FINGERPRINTS_MAX:
             raise fix("at most 5 fingerprints", "keep the current and the next certificate's only")
         return [item.lower() for item in value]
+
+    @field_validator("aws_state_bucket")
+    @classmethod
+    def _bucket(cls, value: str | None) -> str | None:
+        if value is not None and not limits.S3_BUCKET_NAME.fullmatch(value):
+            raise fix(
+                f"{value!r} is not an S3 bucket name",
+                "use the bucket of PULUMI_BACKEND_URL, e.g. 'acme-pulumi-state'",
+            )
+        return value
+
+    @field_validator("aws_secrets_key_arn")
+    @classmethod
+    def _key(cls, value: str | None) -> str | None:
+        if value is not None and not limits.KMS_KEY_ARN.fullmatch(value):
+            raise fix(f"{value!r} is not a KMS key ARN", "use arn:aws:kms:<region>:<account>:key/<id>")
+        return value
 
     @field_validator("token_max_age_hours")
     @classmethod
@@ -266,6 +294,8 @@ def _scope(settings: PipelineSettings, account: str, environment: PipelineEnviro
         protected_oidc_providers=(settings.oidc_provider_name,),
         protected_policies=(*(f"{n}-policy" for n in role_names(settings)), boundary_name(settings)),
         pass_roles=tuple(environment.instance_roles) if environment else (),
+        state_bucket=settings.aws_state_bucket,
+        secrets_key_arn=settings.aws_secrets_key_arn,
     )
 
 
