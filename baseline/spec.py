@@ -509,7 +509,9 @@ def validate_aws(specs: list[AwsScenarioSpec]) -> None:
                     value=policy.name,
                     problem=f"the managed policy is {size} characters without whitespace; IAM accepts "
                     f"at most {limits.IAM_MANAGED_POLICY_MAX}",
-                    fix="shorten the lists that feed it (passRoles, boundary.extraDenyStatements)",
+                    fix="shorten the lists that feed it (passRoles, clusters, repositories, "
+                    "cloudFormationStacks: a shared prefix such as 'web-*' names several; "
+                    "boundary.extraDenyStatements)",
                 )
         for role in spec.roles:
             size = limits.iam_document_length(role.rendered_trust)
