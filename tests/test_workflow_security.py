@@ -94,7 +94,8 @@ def test_checkout_never_persists_the_token(path):
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
 def test_permissions_are_empty_by_default_and_granted_per_job(path):
     workflow = yaml.safe_load(path.read_text())
-    assert workflow.get("permissions") == {}, f"{path.name}: set `permissions: {{}}` at the top"
+    # Nothing, or at most reading the code, for every job by default; each job asks for more.
+    assert workflow.get("permissions") in ({}, {"contents": "read"}), f"{path.name}: set `permissions: {{}}`"
     for name, job in workflow["jobs"].items():
         granted = job.get("permissions")
         assert isinstance(granted, dict), f"{path.name}:{name} needs its own permissions"
