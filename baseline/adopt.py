@@ -566,10 +566,12 @@ def _real_readers(resolved: Any) -> Callable[[], tuple[RamReader | None, IamRead
 
 def add_parser(commands) -> None:
     """Register ``adopt`` on the CLI (baseline.cli keeps only this hook)."""
+    from baseline.stackfile import add_stack_arguments
+
     parser = commands.add_parser(
         "adopt", help="write the `pulumi import --file` document for identities created by hand"
     )
-    parser.add_argument("--stack", required=True, help="stack name: dev, staging, prod, ...")
+    add_stack_arguments(parser)
     parser.add_argument(
         "--out", dest="out_file", metavar="FILE", help="write the document here (default: stdout)"
     )
@@ -577,10 +579,6 @@ def add_parser(commands) -> None:
         "--lookup",
         action="store_true",
         help="ask RAM, Resource Manager and IAM for cloud-only ids and leave out what does not exist",
-    )
-    parser.add_argument("--config-file", help="use this stack file instead of stacks/Pulumi.<stack>.yaml")
-    parser.add_argument(
-        "--as-stack", action="store_true", help="use another stack's --config-file on purpose"
     )
     parser.set_defaults(
         run=lambda args: run(

@@ -15,7 +15,7 @@ import argparse
 import sys
 
 from baseline.errors import ConfigError, Fault, PlanError
-from baseline.stackfile import checked_stack_file
+from baseline.stackfile import add_stack_arguments, checked_stack_file
 
 EXIT_CONFIG = 2
 EXIT_PLAN = 3
@@ -137,27 +137,17 @@ def _diff(args: argparse.Namespace) -> int:
     )
 
 
-def _stack_arguments(command: argparse.ArgumentParser, config_help: str) -> None:
-    command.add_argument("--stack", required=True, help="stack name: dev, staging, prod, ...")
-    command.add_argument("--config-file", help=config_help)
-    command.add_argument(
-        "--as-stack",
-        action="store_true",
-        help="use --config-file although its name (Pulumi.<other>.yaml) says it is another stack's",
-    )
-
-
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="python -m baseline", description=__doc__.splitlines()[0])
     commands = root.add_subparsers(dest="command", required=True)
     plan = commands.add_parser("plan", help="render every resource a stack would create, offline")
-    _stack_arguments(plan, "render this stack file instead of stacks/Pulumi.<stack>.yaml")
+    add_stack_arguments(plan, "render this stack file instead of stacks/Pulumi.<stack>.yaml")
     plan.add_argument("--format", choices=("table", "json"), default="table")
     plan.set_defaults(run=_plan)
     can = commands.add_parser(
         "can", help="may a principal of the stack do an action on a resource? (offline)"
     )
-    _stack_arguments(can, "use this stack file instead of stacks/Pulumi.<stack>.yaml")
+    add_stack_arguments(can, "use this stack file instead of stacks/Pulumi.<stack>.yaml")
     can.add_argument("--principal", required=True, help="RAM user, RAM role or IAM role name as in the cloud")
     can.add_argument(
         "--action", help="e.g. ecs:RunCommand (with --trust: the STS call, by default the cloud's)"
@@ -181,16 +171,16 @@ def parser() -> argparse.ArgumentParser:
     deployer = commands.add_parser(
         "deployer-policy", help="print the least-privilege policy a human needs to deploy the stack"
     )
-    _stack_arguments(deployer, "use this stack file instead of stacks/Pulumi.<stack>.yaml")
+    add_stack_arguments(deployer, "use this stack file instead of stacks/Pulumi.<stack>.yaml")
     deployer.add_argument("--cloud", required=True, choices=("alicloud", "aws"))
     deployer.set_defaults(run=_deployer_policy)
     policy = commands.add_parser("policy", help="run the CrossGuard policy pack over the offline plan")
-    _stack_arguments(policy, "use this stack file instead of stacks/Pulumi.<stack>.yaml")
+    add_stack_arguments(policy, "use this stack file instead of stacks/Pulumi.<stack>.yaml")
     policy.set_defaults(run=_policy)
     teardown = commands.add_parser(
         "teardown", help="destroy a test stack (testStack: true) and remove it; never prod"
     )
-    _stack_arguments(teardown, "the stack file, instead of stacks/Pulumi.<stack>.yaml")
+    add_stack_arguments(teardown, "the stack file, instead of stacks/Pulumi.<stack>.yaml")
     teardown.add_argument("--yes", action="store_true", help="do not ask for the stack name (automation)")
     teardown.set_defaults(run=_teardown)
     sweep = commands.add_parser("sweep", help="list (or --delete) identities failed test runs left behind")
@@ -202,7 +192,9 @@ def parser() -> argparse.ArgumentParser:
     diff = commands.add_parser(
         "diff", help="what a change to a stack file adds, removes and grants (two offline plans)"
     )
-    _stack_arguments(diff, "the new side's stack file (default: stacks/Pulumi.<stack>.yaml in the work tree)")
+    add_stack_arguments(
+        diff, "the new side's stack file (default: stacks/Pulumi.<stack>.yaml in the work tree)"
+    )
     base = diff.add_mutually_exclusive_group()
     base.add_argument(
         "--base",

@@ -14,11 +14,13 @@ Two offline plans of one stack (``baseline.plan.render``) are compared:
   ``instance/*`` is covered only by a pattern at least as wide) and a context that satisfies its
   condition. A gained grant whose action and condition the base already allowed on a narrower
   resource is flagged *widened* (``instance/i-1`` -> ``instance/*``). Lost grants the same way
-  round. Deny statements added or removed, and attached policies the offline evaluator cannot
-  read (system policies), are listed beside them;
+  round. Deny statements added or removed, who a role trusts (its trust policy's principals and
+  conditions, as written), and attached policies the offline evaluator cannot read (system
+  policies), are listed beside them;
 - **escalation-relevant** gains are highlighted: role passing, policy and role management,
-  credential creation, and ``RunCommand``/``InvokeCommand`` a principal may use as ``root`` or
-  ``system`` (no ``ecs:CommandRunAs`` restriction).
+  credential creation, ``RunCommand``/``InvokeCommand`` a principal may use as ``root`` or
+  ``system`` (no ``ecs:CommandRunAs`` restriction), and a trust open to any principal or to any
+  token subject.
 
 Only configuration is compared: both plans are rendered by the working tree's program. A change
 to the program itself (a document function) shows in the plan snapshots' diff instead.
@@ -35,7 +37,7 @@ from baseline import access
 from baseline.evaluator import action_matches, as_list, resource_matches
 
 # Inputs that hold a policy document as JSON text (both clouds' providers).
-DOCUMENT_INPUTS = {"policyDocument", "policy", "assumeRolePolicyDocument"}
+DOCUMENT_INPUTS = {"policyDocument", "policy", "assumeRolePolicyDocument", "assumeRolePolicy"}
 
 # Actions with which a principal can raise its own or another's privileges (escalation catalogue
 # of the review: role passing, policy and role management, credentials for other identities).
@@ -405,6 +407,43 @@ def escalation(grant: Grant, grants: access.Grants) -> str | None:
     return None
 
 
+def trust_grants(plan: Mapping[str, Any], principal: access.Principal | None) -> dict[Grant, list[str]]:
+    """Who may assume a role, as written: (action, trusted principal, condition) per Allow."""
+    if principal is None or principal.kind != "role":
+        return {}
+    from baseline.errors import ConfigError
+
+    try:
+        trust = access.trust_document(plan, principal)
+    except (ConfigError, StopIteration):
+        return {}
+    grants: dict[Grant, list[str]] = {}
+    for index, statement in enumerate(_statements(trust.document)):
+        if statement.get("Effect") != "Allow":
+            continue
+        condition = statement.get("Condition")
+        trusted = statement.get("Principal")
+        who = (
+            [f"{kind}: {value}" for kind, values in trusted.items() for value in as_list(values)]
+            if isinstance(trusted, Mapping)
+            else [str(trusted)]
+        )
+        for action in as_list(statement.get("Action")):
+            for name in who:
+                grant = Grant(str(action), name, _canonical(condition) if condition else "")
+                grants.setdefault(grant, []).append(f"trust policy statement {index}")
+    return grants
+
+
+def _trust_note(grant: Grant) -> str | None:
+    """A trust that lets anyone, or any subject of an identity provider, assume the role."""
+    if grant.resource.endswith(": *") or grant.resource == "*":
+        return "any principal may assume this role"
+    if "*" in grant.condition and "sub" in grant.condition.lower():
+        return "a wildcard in the token subject condition"
+    return None
+
+
 def _principal_dict(principal: access.Principal) -> dict[str, str]:
     return {
         "cloud": principal.cloud,
@@ -444,6 +483,15 @@ def compare_access(base: Mapping[str, Any], new: Mapping[str, Any]) -> list[dict
         new_denies = flatten_statements(now.policies, "Deny") if now else {}
         old_boundary = flatten_statements(old.boundary or [], "Allow") if old else {}
         new_boundary = flatten_statements(now.boundary or [], "Allow") if now else {}
+        trust = _set_change(trust_grants(base, sides.get("base")), trust_grants(new, sides.get("new")))
+        for added in trust["added"]:
+            grant = Grant(
+                added["action"],
+                added["resource"],
+                _canonical(added["condition"]) if added["condition"] else "",
+            )
+            if note := _trust_note(grant):
+                added["escalation"] = note
         entry = {
             "principal": _principal_dict(sides.get("new") or sides["base"]),
             "status": "added" if old is None else "removed" if now is None else "kept",
@@ -451,6 +499,7 @@ def compare_access(base: Mapping[str, Any], new: Mapping[str, Any]) -> list[dict
             "lost": lost,
             "denies": _set_change(old_denies, new_denies),
             "boundary": _set_change(old_boundary, new_boundary),
+            "trust": trust,
             "notEvaluated": {
                 "added": sorted(
                     set(now.not_evaluated if now else []) - set(old.not_evaluated if old else [])
@@ -461,7 +510,9 @@ def compare_access(base: Mapping[str, Any], new: Mapping[str, Any]) -> list[dict
             },
         }
         if any(entry[k] for k in ("gained", "lost")) or any(
-            entry[k][side] for k in ("denies", "boundary", "notEvaluated") for side in ("added", "removed")
+            entry[k][side]
+            for k in ("denies", "boundary", "trust", "notEvaluated")
+            for side in ("added", "removed")
         ):
             result.append(entry)
     return result
@@ -489,7 +540,7 @@ def compare(
             "why": g["escalation"],
         }
         for p in principals
-        for g in p["gained"]
+        for g in [*p["gained"], *p["trust"]["added"]]
         if "escalation" in g
     ]
     old_outputs, new_outputs = _flatten(base.get("outputs") or {}), _flatten(new.get("outputs") or {})
@@ -541,6 +592,12 @@ def _grant_line(grant: Mapping[str, Any]) -> str:
     if reason := grant.get("escalation"):
         line += f" [ESCALATION: {reason}]"
     return line
+
+
+def _trust_line(grant: Mapping[str, Any]) -> str:
+    condition = f" if {_canonical(grant['condition'])}" if grant.get("condition") else ""
+    note = f" [ESCALATION: {grant['escalation']}]" if grant.get("escalation") else ""
+    return f"{grant['resource']} may {grant['action']}{condition}{note}"
 
 
 def _context_text(context: Mapping[str, list[str]]) -> str:
@@ -605,6 +662,8 @@ def to_text(diff: Mapping[str, Any]) -> str:
         lines.extend(f"    - {_grant_line(g)}" for g in grouped(p["lost"]))
         lines.extend(f"    + Deny {_grant_line(g)}" for g in p["denies"]["added"])
         lines.extend(f"    - Deny {_grant_line(g)}" for g in p["denies"]["removed"])
+        lines.extend(f"    + trusted: {_trust_line(g)}" for g in p["trust"]["added"])
+        lines.extend(f"    - trusted: {_trust_line(g)}" for g in p["trust"]["removed"])
         lines.extend(f"    + boundary allows {_grant_line(g)}" for g in p["boundary"]["added"])
         lines.extend(f"    - boundary allows {_grant_line(g)}" for g in p["boundary"]["removed"])
         lines.extend(f"    + attached, not evaluated offline: {n}" for n in p["notEvaluated"]["added"])
@@ -648,6 +707,11 @@ def to_markdown(diff: Mapping[str, Any]) -> str:
             rows = [("gains", g) for g in grouped(p["gained"])] + [("loses", g) for g in grouped(p["lost"])]
             rows += [("deny added", g) for g in p["denies"]["added"]]
             rows += [("deny removed", g) for g in p["denies"]["removed"]]
+            rows += [
+                ("trusts", {**g, "action": g["action"], "resource": g["resource"]})
+                for g in p["trust"]["added"]
+            ]
+            rows += [("no longer trusts", g) for g in p["trust"]["removed"]]
             for change, g in rows:
                 notes = []
                 if only := g.get("only"):

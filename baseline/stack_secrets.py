@@ -216,19 +216,17 @@ def _read_value(need: SecretNeed, from_stdin: bool, prompt: Callable[[str], str]
 
 def add_parser(commands) -> None:
     """Register ``secrets`` on the CLI (baseline.cli keeps only this hook)."""
+    from baseline.stackfile import add_stack_arguments
+
     parser = commands.add_parser(
         "secrets", help="list the secrets a stack still needs, or --set one (prompts)"
     )
-    parser.add_argument("--stack", required=True, help="stack name: dev, staging, prod, ...")
+    add_stack_arguments(parser)
     parser.add_argument(
         "--set", dest="set_name", metavar="NAME", help="store this secret; asks for it without echo"
     )
     parser.add_argument(
         "--stdin", action="store_true", help="with --set: read the value from standard input (automation)"
-    )
-    parser.add_argument("--config-file", help="use this stack file instead of stacks/Pulumi.<stack>.yaml")
-    parser.add_argument(
-        "--as-stack", action="store_true", help="use another stack's --config-file on purpose"
     )
     parser.set_defaults(
         run=lambda args: run(

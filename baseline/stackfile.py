@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 from baseline.errors import ConfigError
 
@@ -20,6 +21,19 @@ _STACK_FILE = re.compile(r"Pulumi\.(?P<stack>[^/]+)\.ya?ml")
 def stack_file(stack: str, config_file: str | None) -> Path:
     """``--config-file`` when given, else ``stacks/Pulumi.<stack>.yaml``."""
     return Path(config_file) if config_file else STACKS_DIR / f"Pulumi.{stack}.yaml"
+
+
+def add_stack_arguments(
+    command: Any, config_help: str = "use this stack file instead of stacks/Pulumi.<stack>.yaml"
+) -> None:
+    """``--stack``, ``--config-file`` and ``--as-stack``, the same on every command that reads one."""
+    command.add_argument("--stack", required=True, help="stack name: dev, staging, prod, ...")
+    command.add_argument("--config-file", help=config_help)
+    command.add_argument(
+        "--as-stack",
+        action="store_true",
+        help="use --config-file although its name (Pulumi.<other>.yaml) says it is another stack's",
+    )
 
 
 def stack_of(path: Path) -> str | None:

@@ -101,15 +101,16 @@ def test_the_same_file_on_both_sides_is_no_change_even_rendered_in_one_process(c
     assert out.rstrip().endswith("no change")
 
 
-def test_text_and_markdown_name_the_attachment_the_policy_and_the_grants(tmp_path, capsys):
+def test_text_and_markdown_name_the_attachment_the_policy_and_the_grants(tmp_path):
     new = prod_plus_one_windows_instance(tmp_path)
-    base = ["--stack", "prod", "--base-config-file", str(PROD), "--config-file", str(new)]
-    _, text, _ = run_diff(capsys, *base)
+    base_plan, new_plan, sources = review.plans("prod", base_config_file=str(PROD), config_file=str(new))
+    result = diff.compare(base_plan, new_plan, stack="prod", sources=sources)
+    text = diff.to_text(result)
     attachment = f"cloud-assistant-windows-secret-reader-{NEW_WINDOWS}"
     assert f"+ alicloud:ecs/ramRoleAttachment:RamRoleAttachment  {attachment}" in text
     assert f"Resource + {NEW_WINDOWS_ARN}" in text
     assert "RAM user winCommandUser" in text and "ecs:InvokeCommand" in text
-    _, markdown, _ = run_diff(capsys, *base, "--format", "markdown")
+    markdown = diff.to_markdown(result)
     assert markdown.startswith("### Stack `prod`")
     assert "| `RAM user winCommandUser` | gains |" in markdown and "ecs:InvokeCommand" in markdown
 
@@ -319,3 +320,36 @@ def test_a_bad_base_file_is_named_as_the_base(tmp_path, capsys):
         capsys, "--stack", "prod", "--base-config-file", str(bad), "--config-file", str(PROD)
     )
     assert code == 2 and f"(in the base stack file {bad})" in one_line_error(err)
+
+
+def ram_role(name: str, subject_operator: str, subject: str) -> dict:
+    trust = {
+        "Version": "1",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "sts:AssumeRole",
+                "Principal": {"Federated": ["acs:ram::5012345678901234:oidc-provider/github-actions"]},
+                "Condition": {subject_operator: {"oidc:sub": subject}},
+            }
+        ],
+    }
+    return {"type": "alicloud:ram/role:Role", "name": f"{name}-role", "parent": None, "provider": None,
+            "protect": False, "depends_on": [],
+            "inputs": {"roleName": name, "assumeRolePolicyDocument": json.dumps(trust)}}  # fmt: skip
+
+
+def test_a_trust_widened_to_any_subject_is_an_escalation_and_shown_statement_by_statement():
+    before = ram_role("deploy", "StringEquals", "repo:acme/x:environment:prod")
+    after = ram_role("deploy", "StringLike", "repo:acme/x:*")
+    result = diff.compare(plan_with(before), plan_with(after), stack="t", sources={})
+    [principal] = result["access"]
+    [added], [removed] = principal["trust"]["added"], principal["trust"]["removed"]
+    assert added["resource"] == "Federated: acs:ram::5012345678901234:oidc-provider/github-actions"
+    assert added["condition"] == {"StringLike": {"oidc:sub": "repo:acme/x:*"}}
+    assert removed["condition"] == {"StringEquals": {"oidc:sub": "repo:acme/x:environment:prod"}}
+    [escalation] = result["escalations"]
+    assert escalation["why"] == "a wildcard in the token subject condition"
+    [changed] = result["resources"]["changed"]
+    [statement] = changed["changes"][0]["document"]["changed"]
+    assert set(statement["changes"]) == {"Condition"}

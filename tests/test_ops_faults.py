@@ -364,3 +364,48 @@ def test_adopt_and_secrets_refuse_another_stacks_file_unless_as_stack(command, a
     assert code == 2 and "--as-stack" in line
     assert cli.main([command, "--stack", "dev", "--config-file", prod, "--as-stack"]) == accepted
     assert "Stack dev" in capsys.readouterr().out or command == "adopt"
+
+
+def test_a_teardown_stopped_half_way_is_finished_by_running_it_again(tmp_path, capsys):
+    from test_teardown import TWO_RESOURCES, FakeWorkspace
+
+    from baseline.ops import ephemeral, teardown
+
+    class ShrinkingWorkspace(FakeWorkspace):
+        """Like the engine: what was deleted leaves the state, what failed stays."""
+
+        def destroy(self, on_progress) -> None:
+            deleted = []
+
+            def record(progress) -> None:
+                on_progress(progress)
+                if progress.status == "deleted":
+                    deleted.append(progress.name)
+
+            try:
+                super().destroy(record)
+            finally:
+                self.deployment = {
+                    **self.deployment,
+                    "resources": [
+                        r for r in self.deployment["resources"] if r["urn"].rsplit("::", 1)[-1] not in deleted
+                    ],
+                }
+
+    path = ephemeral.write(7, stacks_dir=tmp_path)
+    workspace = ShrinkingWorkspace(TWO_RESOURCES, fail_after=1)
+
+    def once(fail_after):
+        workspace.fail_after = fail_after
+        out = io.StringIO()
+        code = teardown.run("test-pr-7", yes=True, config_file=str(path),
+                            workspace_factory=lambda s, c: workspace, out=out)  # fmt: skip
+        return code, out.getvalue()
+
+    code, _ = once(fail_after=1)
+    assert code == 1 and "remove" not in workspace.calls
+    assert "after 1 of 2 resources" in one_line(capsys.readouterr().err)
+    code, out = once(fail_after=None)
+    assert code == 0 and workspace.calls[-1] == "remove"
+    assert "Stack test-pr-7: 1 resources will be destroyed" in out
+    assert teardown.resource_rows(workspace.deployment) == []
