@@ -27,6 +27,7 @@ Exit codes: 0 written; 1 a lookup failed (one line says why; nothing written); 2
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -343,11 +344,13 @@ def _code(error: Exception) -> str:
 
 
 class AlibabaCloudReader:
-    """RAM (alibabacloud-ram20150501) and Resource Manager reads with the default credential chain
-    (environment, `aliyun configure` profile, ECS RAM role, OIDC)."""
+    """RAM (alibabacloud-ram20150501) and Resource Manager reads as the person deploying: the
+    `aliyun configure` profile named by ALICLOUD_PROFILE (the one the Pulumi provider uses), else
+    the default chain (ALIBABA_CLOUD_PROFILE, environment, ECS RAM role, OIDC)."""
 
     def __init__(self) -> None:
         from alibabacloud_credentials.client import Client as Credentials
+        from alibabacloud_credentials.provider.cli_profile import CLIProfileCredentialsProvider
         from alibabacloud_ram20150501 import models as ram_models
         from alibabacloud_ram20150501.client import Client as Ram
         from alibabacloud_resourcemanager20200331 import models as rm_models
@@ -355,7 +358,13 @@ class AlibabaCloudReader:
         from alibabacloud_tea_openapi import models as openapi
 
         try:
-            credential = Credentials()
+            # The profile the Pulumi provider uses (ALICLOUD_PROFILE) first; else the default chain.
+            profile = os.environ.get("ALICLOUD_PROFILE")
+            credential = (
+                Credentials(provider=CLIProfileCredentialsProvider(profile_name=profile))
+                if profile
+                else Credentials()
+            )
         except Exception as error:  # the chain raises when it finds nothing
             raise LookupFailed(f"no Alibaba Cloud credentials ({error})") from None
         self._m, self._rm = ram_models, rm_models
