@@ -333,6 +333,8 @@ def test_in_strict_stacks_people_run_commands_only_as_allow_listed_regular_users
     deny_list = {**run, "Condition": {"StringNotEqualsIgnoreCase": {"ecs:CommandRunAs": ["root", "system"]}}}
     assert "naming no OS user" in verdict(deny_list)[0]
     assert verdict({**run, "Action": "ecs:*"})
+    not_action = {"Effect": "Allow", "NotAction": ["ram:*"], "Resource": "*"}
+    assert verdict(not_action)
     admin = {**run, "Condition": {"StringEquals": {"ecs:CommandRunAs": ["user01", "Administrator"]}}}
     assert "'Administrator'" in verdict(admin)[0]
     # A service role is no person (the OOS patch role runs the patch command as root by design).

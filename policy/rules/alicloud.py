@@ -15,7 +15,7 @@ from pulumi_policy import (
 
 from baseline.documents.alicloud import RUN_AS_KEY, is_privileged_os_user
 from baseline.environments import is_strict
-from baseline.evaluator import action_matches, as_list
+from baseline.evaluator import as_list
 from policy.rules.common import (
     ALI_ACCESS_KEY,
     ALI_LOGIN,
@@ -27,6 +27,7 @@ from policy.rules.common import (
     ALI_USER_ATTACHMENT,
     ENVIRONMENT_SCHEMA,
     UNKNOWN,
+    allows,
     component_types,
     document,
     known,
@@ -241,10 +242,7 @@ ALLOW_LIST_OPERATORS = ("StringEquals", "StringEqualsIgnoreCase")
 
 def _command_problem(statement: Mapping) -> str | None:
     """Why an Allow statement lets a person run a command as a privileged or unnamed OS user."""
-    if statement.get("Effect") != "Allow":
-        return None
-    actions = as_list(statement.get("Action"))
-    if not any(action_matches(str(p), a) for p in actions for a in COMMAND_ACTIONS):
+    if not any(allows(statement, action) for action in COMMAND_ACTIONS):  # Action or NotAction
         return None
     condition = statement.get("Condition") or {}
     named = [
