@@ -79,6 +79,17 @@ def test_an_unchanged_pull_request_says_so(pr_checkout, tmp_path):
     )
 
 
+def test_a_stack_that_no_longer_renders_gets_its_error_in_the_comment(pr_checkout, tmp_path):
+    prod = pr_checkout / "stacks" / "Pulumi.prod.yaml"
+    prod.write_text(prod.read_text().replace("protectIdentities: true", "protectIdentities: false"))
+    commit(pr_checkout, "unprotect prod")
+    out = tmp_path / "artifact"
+    assert pr_comment.main(["render", "--event", str(EVENT), "--out", str(out)]) == 0
+    body = (out / pr_comment.BODY_FILE).read_text()
+    assert "### Stack `prod`\n\nDoes not render:" in body
+    assert "prod identities must be protected" in body and "(in the new stack file" in body
+
+
 class FakeGitHub:
     """The three REST calls the poster makes, over in-memory comments."""
 

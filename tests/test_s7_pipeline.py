@@ -635,3 +635,66 @@ def test_the_secrets_key_is_decrypt_only_for_previews():
     assert allowed(preview, "kms:Decrypt") and not allowed(preview, "kms:Encrypt")
     assert allowed(deploy, "kms:Decrypt") and allowed(deploy, "kms:Encrypt")
     assert not allowed(deploy, "kms:CreateGrant")
+
+
+# --- the trust evaluator's rules, on hand-written documents ------------------------------------------
+def _trust(*statements: dict):
+    from baseline.evaluator import NamedPolicy
+
+    return NamedPolicy("t", {"Version": "2012-10-17", "Statement": list(statements)})
+
+
+PROVIDER = f"arn:aws:iam::{PROD_AWS}:oidc-provider/token.actions.githubusercontent.com"
+GITHUB_TOKEN = {"token.actions.githubusercontent.com:sub": ["repo:a/b:environment:prod"]}
+
+
+def _is_github(kind: str, value: str) -> bool:
+    return kind == "Federated" and value == PROVIDER
+
+
+def test_trust_evaluation_an_explicit_deny_wins_over_the_allow():
+    from baseline.evaluator import evaluate_trust
+
+    allow = {
+        "Effect": "Allow",
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Principal": {"Federated": PROVIDER},
+    }
+    deny = {
+        **allow,
+        "Effect": "Deny",
+        "Condition": {"StringLike": {"token.actions.githubusercontent.com:sub": "repo:a/b:*"}},
+    }
+    decision = evaluate_trust(_trust(allow, deny), "sts:AssumeRoleWithWebIdentity", _is_github, GITHUB_TOKEN)
+    assert not decision.allowed and decision.explicit_deny
+
+
+def test_trust_evaluation_needs_the_caller_named_and_the_action_listed():
+    from baseline.evaluator import evaluate_trust
+
+    other = {
+        "Effect": "Allow",
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Principal": {"Federated": "arn:x"},
+    }
+    assert not evaluate_trust(
+        _trust(other), "sts:AssumeRoleWithWebIdentity", _is_github, GITHUB_TOKEN
+    ).allowed
+    wrong_action = {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Federated": PROVIDER}}
+    assert not evaluate_trust(
+        _trust(wrong_action), "sts:AssumeRoleWithWebIdentity", _is_github, GITHUB_TOKEN
+    ).allowed
+    anyone = {"Effect": "Allow", "Action": "sts:*", "Principal": "*"}
+    assert evaluate_trust(_trust(anyone), "sts:AssumeRoleWithWebIdentity", _is_github, GITHUB_TOKEN).allowed
+
+
+def test_trust_evaluation_refuses_to_guess_about_not_principal():
+    from baseline.evaluator import PolicyError, evaluate_trust
+
+    statement = {
+        "Effect": "Allow",
+        "Action": "sts:AssumeRole",
+        "NotPrincipal": {"AWS": "arn:aws:iam::1:root"},
+    }
+    with pytest.raises(PolicyError, match="NotPrincipal"):
+        evaluate_trust(_trust(statement), "sts:AssumeRole", _is_github, {})

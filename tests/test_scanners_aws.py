@@ -3,8 +3,10 @@ cloudsplaining (its Python API, the same scan as ``cloudsplaining scan-policy-fi
 
 prod must show no finding from either. Elsewhere a finding is allowed only through
 ``tests/data/scanner_exclusions.yaml``, one reason per entry, and an entry no finding needs
-fails the suite. Each stack is rendered once per session (``conftest.plan_of``) and each document
-scanned once (``functools.cache``).
+fails the suite. Every stack file in ``stacks/`` is scanned (and the all-use-cases configuration
+of the S6 tests, the only one with express mode), every AWS policy document in it: managed
+policies (permissions boundaries included) and inline role, user and group policies. Each stack
+is rendered once per session (``conftest.plan_of``) and each document scanned once.
 """
 
 from __future__ import annotations
@@ -15,12 +17,36 @@ from functools import cache
 import pytest
 import yaml
 from cloudsplaining.command.scan_policy_file import scan_policy
-from conftest import ROOT
-from test_s6_ecs_mcp_server import SOURCES, all_findings, documents_of
+from conftest import ROOT, plan_of
+from test_s6_ecs_mcp_server import _subject, all_findings, lint
+from test_s6_ecs_mcp_server import plan as s6_plan
 
 EXCLUSIONS = yaml.safe_load((ROOT / "tests" / "data" / "scanner_exclusions.yaml").read_text())
-# Finding: (stack, document, tool, issue, subject)
+# Finding: (stack, document, tool, issue, subject); a document is named by its plan resource.
 Finding = tuple[str, str, str, str, str]
+STACK_FILES = tuple(
+    sorted(
+        p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in (ROOT / "stacks").glob("Pulumi.*.yaml")
+    )
+)
+SOURCES = (*STACK_FILES, "all-use-cases")
+AWS_DOCUMENT_TYPES = (
+    "aws:iam/policy:Policy",
+    "aws:iam/rolePolicy:RolePolicy",
+    "aws:iam/userPolicy:UserPolicy",
+    "aws:iam/groupPolicy:GroupPolicy",
+)
+
+
+@cache
+def documents_of(source: str) -> dict[str, dict]:
+    """Every AWS policy document of a stack, by plan resource name."""
+    plan = s6_plan(source) if source == "all-use-cases" else plan_of(source)
+    return {
+        r["name"]: json.loads(r["inputs"]["policy"])
+        for r in plan["resources"]
+        if r["type"] in AWS_DOCUMENT_TYPES
+    }
 
 
 @cache
@@ -39,10 +65,21 @@ def cloudsplaining_findings() -> tuple[Finding, ...]:
     return tuple(found)
 
 
+@cache
 def parliament_findings() -> tuple[Finding, ...]:
-    return tuple(
-        (source, key, "parliament", issue, subject) for source, key, issue, _, subject in all_findings()
-    )
+    found = [
+        (source, key, "parliament", f.issue, _subject(f))
+        for source in SOURCES
+        for key, document in documents_of(source).items()
+        for f in lint(json.dumps(document))
+    ]
+    # S6 trust policies, linted as the role's resource policy (see test_s6_ecs_mcp_server).
+    found += [
+        (s, key, "parliament", issue, subject)
+        for s, key, issue, _, subject in all_findings()
+        if " trust" in key
+    ]
+    return tuple(found)
 
 
 def findings() -> tuple[Finding, ...]:
@@ -90,9 +127,11 @@ def test_the_scanners_see_what_they_should():
     assert report["PrivilegeEscalation"]["findings"]
     assert {"ecs", "ecr", "elasticloadbalancing"} <= set(report["ServiceWildcard"]["findings"])
     assert report["ResourceExposure"]["findings"]
-    # Every AWS document of every stack is scanned: boundary and one policy per enabled use case.
-    for source in SOURCES:
-        assert "boundary" in documents_of(source) and len(documents_of(source)) >= 3
+    # Every AWS document of every stack is scanned: S6's boundary and one policy per enabled use
+    # case, and the pipeline stack's deploy and preview policies and boundaries.
+    for source in ("dev", "staging", "prod", "all-use-cases"):
+        assert "ecs-mcp-server-boundary-policy" in documents_of(source) and len(documents_of(source)) >= 3
+    assert "pipeline" in STACK_FILES and len(documents_of("pipeline")) >= 4
 
 
 # --- checkov's IAM checks --------------------------------------------------------------------------
@@ -126,10 +165,11 @@ def checkov_iam_failures(document: dict) -> dict[str, list]:
     return {check: found for check, found in failures.items() if found}
 
 
-def test_prod_passes_checkovs_iam_checks():
-    assert {
-        key: checkov_iam_failures(d) for key, d in documents_of("prod").items() if checkov_iam_failures(d)
-    } == {}
+@pytest.mark.parametrize("source", ["prod", "pipeline"])
+def test_prod_and_the_pipeline_pass_checkovs_iam_checks(source):
+    # The pipeline stack holds the roles that deploy prod.
+    failed = {key: checkov_iam_failures(d) for key, d in documents_of(source).items()}
+    assert {key: f for key, f in failed.items() if f} == {}
 
 
 def test_checkovs_iam_checks_fail_the_guides_deployment_policy():

@@ -70,8 +70,17 @@ def comment_body(event: Mapping[str, Any], diffs: Iterable[Mapping[str, Any]]) -
         )
         lines.append("")
         for result in changed:
-            lines.append(diff.to_markdown(result))
+            if "error" in result:
+                lines += [f"### Stack `{result['stack']}`", "", "Does not render:", "", "```text"]
+                lines += [result["error"].replace("```", "'''"), "```", ""]
+            else:
+                lines.append(diff.to_markdown(result))
     return "\n".join(lines).rstrip() + "\n"
+
+
+def unrenderable(stack: str, error: str) -> dict[str, Any]:
+    """A stack whose file does not render, in the shape ``comment_body`` reads."""
+    return {"stack": stack, "changed": True, "error": error, "summary": {"escalations": 0}}
 
 
 def stacks_between(base: str | None) -> list[str]:
@@ -92,9 +101,16 @@ def render(event_path: Path, base: str, out: Path) -> int:
 
     event = json.loads(event_path.read_text())
     pr = event["pull_request"]
+    from baseline.errors import ConfigError, PlanError
+
     results = []
     for stack in stacks_between(base):
-        base_plan, new_plan, sources = review.plans_at(stack, base)
+        try:
+            base_plan, new_plan, sources = review.plans_at(stack, base)
+        except (ConfigError, PlanError) as error:
+            # The reviewer still gets the comment: this stack's section says why it cannot render.
+            results.append(unrenderable(stack, str(error)))
+            continue
         results.append(diff.compare(base_plan, new_plan, stack=stack, sources=sources))
     out.mkdir(parents=True, exist_ok=True)
     (out / BODY_FILE).write_text(comment_body(event, results))
