@@ -94,6 +94,17 @@ def test_the_shipped_stacks_hold_no_salt_and_no_secure_value():
         assert "ecs-access-baseline:secrets" not in document["config"]
 
 
+@pytest.mark.parametrize("path", sorted((ROOT / "stacks").glob("Pulumi.*.yaml")), ids=lambda p: p.stem)
+def test_every_checked_in_stack_file_plans_with_no_secret_set(path):
+    """dev, staging, prod, the starter and the pipeline stack: none needs a secret to plan."""
+    from baseline.plan import render
+
+    stack = path.stem.removeprefix("Pulumi.")
+    assert secure_values(yaml.safe_load(path.read_text())) == []
+    plan = render(resolve(load_stack_file(path)), stack)
+    assert plan["resources"]
+
+
 def test_every_stack_plans_with_no_secret_set(stack):
     plan = plan_of(stack)
     logins = resources(plan, "alicloud:ram/loginProfile:LoginProfile")
@@ -173,7 +184,8 @@ HINT = re.compile(r"pulumi config set --secret --path '?secrets\.[^' ]+'? *(?P<r
 def test_every_secret_hint_names_the_stack_and_lets_the_cli_prompt():
     """No hint puts a value on the command line (shell history); each names the stack with -s."""
     files = [*ROOT.glob("baseline/**/*.py"), *ROOT.glob("components/*.py"), ROOT / "README.md"]
-    files += [*ROOT.glob("docs/*.md"), ROOT / "__main__.py"]
+    files += [*ROOT.glob("docs/*.md"), ROOT / "__main__.py", *ROOT.glob("policy/**/*.py")]
+    files += [*ROOT.glob(".github/workflows/*.yml"), *ROOT.glob("stacks/*.yaml")]
     hints = 0
     for path in files:
         for match in HINT.finditer(path.read_text()):
