@@ -14,9 +14,11 @@ Two offline plans of one stack (``baseline.plan.render``) are compared:
   ``instance/*`` is covered only by a pattern at least as wide) and a context that satisfies its
   condition. A gained grant whose action and condition the base already allowed on a narrower
   resource is flagged *widened* (``instance/i-1`` -> ``instance/*``). Lost grants the same way
-  round. Deny statements added or removed, who a role trusts (its trust policy's principals and
-  conditions, as written), and attached policies the offline evaluator cannot read (system
-  policies), are listed beside them;
+  round. A Deny statement removed (added) is asked where it applied, so dropping "Deny
+  RunCommand as root" is a gain of RunCommand as root. Grants written on both sides under the
+  same denies and boundary are not asked again (decided alike). Deny statements, who a role
+  trusts (its trust policy's principals and conditions, as written), and attached policies the
+  offline evaluator cannot read (system policies), are listed beside them;
 - **escalation-relevant** gains are highlighted: role passing, policy and role management,
   credential creation, ``RunCommand``/``InvokeCommand`` a principal may use as ``root`` or
   ``system`` (no ``ecs:CommandRunAs`` restriction), and a trust open to any principal or to any
@@ -466,8 +468,23 @@ def compare_access(base: Mapping[str, Any], new: Mapping[str, Any]) -> list[dict
         now = access.grants_of(new, sides["new"]) if "new" in sides else None
         old_allows = flatten_statements(old.policies, "Allow") if old else {}
         new_allows = flatten_statements(now.policies, "Allow") if now else {}
+        old_denies = flatten_statements(old.policies, "Deny") if old else {}
+        new_denies = flatten_statements(now.policies, "Deny") if now else {}
+        old_boundary = flatten_statements(old.boundary or [], "Allow") if old else {}
+        new_boundary = flatten_statements(now.boundary or [], "Allow") if now else {}
+        # A grant written on both sides is decided the same way when the denies and the boundary
+        # are the same too (its own statement allows it either way): only the rest is evaluated.
+        same_limits = (
+            old is not None
+            and now is not None
+            and set(old_denies) == set(new_denies)
+            and set(old_boundary) == set(new_boundary)
+            and (old.boundary is None) == (now.boundary is None)
+        )
         gained, lost = [], []
         for grant, via in new_allows.items():
+            if same_limits and grant in old_allows:
+                continue
             if (only := _change(grant, now, old)) is None:
                 continue
             entry = {**grant.as_dict(), "via": via, **({"only": only} if only else {})}
@@ -477,12 +494,27 @@ def compare_access(base: Mapping[str, Any], new: Mapping[str, Any]) -> list[dict
                 entry["escalation"] = reason
             gained.append(entry)
         for grant, via in old_allows.items():
+            if same_limits and grant in new_allows:
+                continue
             if (only := _change(grant, old, now)) is not None:
                 lost.append({**grant.as_dict(), "via": via, **({"only": only} if only else {})})
-        old_denies = flatten_statements(old.policies, "Deny") if old else {}
-        new_denies = flatten_statements(now.policies, "Deny") if now else {}
-        old_boundary = flatten_statements(old.boundary or [], "Allow") if old else {}
-        new_boundary = flatten_statements(now.boundary or [], "Allow") if now else {}
+        # A Deny removed (or added) changes access where it applied: ask the evaluator there, so
+        # dropping "Deny RunCommand as root" shows as the principal gaining RunCommand as root.
+        for grant in (g for g in old_denies if g not in new_denies and now is not None):
+            if (only := _change(grant, now, old)) is not None:
+                entry = {
+                    **grant.as_dict(),
+                    "via": ["a Deny statement removed"],
+                    **({"only": only} if only else {}),
+                }
+                if reason := escalation(grant, now):
+                    entry["escalation"] = reason
+                gained.append(entry)
+        for grant in (g for g in new_denies if g not in old_denies and old is not None):
+            if (only := _change(grant, old, now)) is not None:
+                lost.append(
+                    {**grant.as_dict(), "via": ["a Deny statement added"], **({"only": only} if only else {})}
+                )
         trust = _set_change(trust_grants(base, sides.get("base")), trust_grants(new, sides.get("new")))
         for added in trust["added"]:
             grant = Grant(

@@ -353,3 +353,32 @@ def test_a_trust_widened_to_any_subject_is_an_escalation_and_shown_statement_by_
     [changed] = result["resources"]["changed"]
     [statement] = changed["changes"][0]["document"]["changed"]
     assert set(statement["changes"]) == {"Condition"}
+
+
+def test_removing_the_deny_on_root_is_a_gain_of_running_commands_as_root():
+    allow = {"Effect": "Allow", "Action": "ecs:RunCommand", "Resource": "*"}
+    deny = {"Effect": "Deny", "Action": "ecs:RunCommand", "Resource": "*",
+            "Condition": {"StringEquals": {"ecs:CommandRunAs": ["root", "system"]}}}  # fmt: skip
+    result = diff.compare(
+        plan_with(ram_user("op"), *ram_policy("p", allow, deny)),
+        plan_with(ram_user("op"), *ram_policy("p", allow)),
+        stack="t",
+        sources={},
+    )
+    [principal] = result["access"]
+    [gained] = principal["gained"]
+    assert gained["condition"] == {"StringEquals": {"ecs:CommandRunAs": ["root", "system"]}}
+    assert gained["via"] == ["a Deny statement removed"]
+    assert "may run commands as root, system" in gained["escalation"]
+    assert len(principal["denies"]["removed"]) == 1 and principal["lost"] == []
+    # And back: adding the deny loses exactly that.
+    back = diff.compare(
+        plan_with(ram_user("op"), *ram_policy("p", allow)),
+        plan_with(ram_user("op"), *ram_policy("p", allow, deny)),
+        stack="t",
+        sources={},
+    )
+    [principal] = back["access"]
+    [lost] = principal["lost"]
+    assert lost["via"] == ["a Deny statement added"] and principal["gained"] == []
+    assert back["escalations"] == []
