@@ -346,7 +346,8 @@ def load_stack_file(path: Path, stack: str | None = None) -> RawConfig:
                 key=f"{SECRETS_KEY}.{name}",
                 problem="the `secure:` value is not Pulumi ciphertext (v1:<nonce>:<ciphertext>, "
                 "as the passphrase and awskms secrets providers write it)",
-                fix=f"delete the entry and run: {set_command(str(name), stack)} (it prompts for the value)",
+                fix=f"delete the entry and run: {set_command(str(name), stack)} (it prompts for the value) "
+                "on a stack created with --secrets-provider passphrase or awskms://...",
             )
         secrets[str(name)] = SecretValue(PLAN_PLACEHOLDER)
     _refuse_inline_secrets(values, "", stack)

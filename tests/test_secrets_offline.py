@@ -175,7 +175,7 @@ def test_a_secure_value_that_is_not_ciphertext_is_refused_without_showing_it(tmp
         load_stack_file(path)
     message = str(raised.value)
     assert "not Pulumi ciphertext" in message and value not in message
-    assert message.endswith("pulumi config set --secret --path 'secrets.x' -s dev (it prompts for the value)")
+    assert "Fix: delete the entry and run: pulumi config set --secret --path 'secrets.x' -s dev " in message
 
 
 HINT = re.compile(r"pulumi config set --secret --path '?secrets\.[^' ]+'? *(?P<rest>[^`\n\"]*)")
