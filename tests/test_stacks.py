@@ -10,6 +10,7 @@ import pytest
 import yaml
 from conftest import ROOT, STACKS, plan_of, policy_documents, resources
 
+from baseline.cli import main
 from baseline.documents.alicloud import CLOUD_ASSISTANT_ACTIONS, PATCH_ECS_ACTIONS, PATCH_OOS_ACTIONS
 
 IDENTITY_TYPES = {"alicloud:ram/user:User", "alicloud:ram/role:Role", "alicloud:ram/policy:Policy"}
@@ -164,9 +165,28 @@ def test_outputs_name_the_identities_and_hide_secrets(stack):
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
+    """``python -m baseline`` in a fresh process: the end-to-end path a user runs."""
     return subprocess.run(
         [sys.executable, "-m", "baseline", *args], cwd=ROOT, capture_output=True, text=True, check=False
     )
+
+
+_IN_PROCESS: dict[tuple[str, ...], tuple[int, str, str]] = {}
+
+
+def main_output(capfd, *argv: str) -> tuple[int, str, str]:
+    """Exit code, stdout and stderr of ``baseline.cli.main(argv)`` in this process.
+
+    The plan is deterministic (test_plan_is_byte_identical_across_runs runs it in fresh
+    processes), so each argv is rendered once per session and its output shared. capfd
+    captures at the file-descriptor level: whatever the SDK or a logger writes is seen too.
+    """
+    if argv not in _IN_PROCESS:
+        capfd.readouterr()
+        code = main(list(argv))
+        out, err = capfd.readouterr()
+        _IN_PROCESS[argv] = (code, out, err)
+    return _IN_PROCESS[argv]
 
 
 def test_plan_is_byte_identical_across_runs():
@@ -181,45 +201,36 @@ def test_plan_is_byte_identical_across_runs():
     ]
 
 
-def test_no_secret_value_reaches_plan_outputs_or_logs(stack):
-    result = run_cli("plan", "--stack", stack, "--format", "json")
-    table = run_cli("plan", "--stack", stack)
-    text = result.stdout + result.stderr + table.stdout + table.stderr
-    assert result.returncode == 0 and table.returncode == 0
+def test_the_in_process_plan_prints_what_a_fresh_process_prints(capfd):
+    """The tests below call the CLI in-process; this ties that path to ``python -m baseline``."""
+    fresh = run_cli("plan", "--stack", "dev")
+    assert main_output(capfd, "plan", "--stack", "dev") == (fresh.returncode, fresh.stdout, fresh.stderr)
+
+
+def test_no_secret_value_reaches_plan_outputs_or_logs(stack, capfd):
+    code, out, err = main_output(capfd, "plan", "--stack", stack, "--format", "json")
+    table_code, table_out, table_err = main_output(capfd, "plan", "--stack", stack)
+    text = out + err + table_out + table_err
+    assert code == 0 and table_code == 0
     assert "plan-placeholder-secret" not in text
     assert "mock-secret-never-shown" not in text
     for secret in (stack_config(stack).get("secrets") or {}).values():
         assert secret["secure"] not in text
 
 
-def test_table_lists_every_resource(stack):
-    table = run_cli("plan", "--stack", stack).stdout
+def test_table_lists_every_resource(stack, capfd):
+    _, table, _ = main_output(capfd, "plan", "--stack", stack)
     plan = plan_of(stack)
     for resource in plan["resources"]:
         assert resource["name"] in table
     assert f"{len(plan['resources'])} resources" in table
 
 
-def test_config_file_renders_a_stack_file_from_anywhere(tmp_path):
+def test_config_file_renders_a_stack_file_from_anywhere(tmp_path, capfd):
     copy = tmp_path / "elsewhere.yaml"
     copy.write_text((ROOT / "stacks" / "Pulumi.dev.yaml").read_text())
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "baseline",
-            "plan",
-            "--stack",
-            "dev",
-            "--format",
-            "json",
-            "--config-file",
-            str(copy),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
+    code, out, err = main_output(
+        capfd, "plan", "--stack", "dev", "--format", "json", "--config-file", str(copy)
     )
-    assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == plan_of("dev")
+    assert code == 0, err
+    assert json.loads(out) == plan_of("dev")
