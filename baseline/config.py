@@ -50,6 +50,7 @@ from baseline.spec import (
     validate_aws,
     validate_pipeline,
 )
+from baseline.stackfile import read_yaml
 
 SECRETS_KEY = "secrets"
 # Stands for a secret the plan cannot see: a `secure:` value (never decrypted offline) or one not
@@ -270,7 +271,7 @@ def load_stack_file(path: Path, stack: str | None = None) -> RawConfig:
     """
     stack = stack or stack_of(path)
     try:
-        document = yaml.safe_load(path.read_text()) or {}
+        document = read_yaml(path.read_text()) or {}
     except OSError as error:
         raise ConfigError(
             key="--config-file",

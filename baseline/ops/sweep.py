@@ -39,12 +39,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol, TextIO
 
-import yaml
-
 from baseline import PROJECT
 from baseline.errors import ConfigError, Fault
 from baseline.ops import faults
-from baseline.stackfile import STACKS_DIR
+from baseline.stackfile import STACKS_DIR, read_yaml
 
 EXIT_DONE = 0
 EXIT_FAILED = 1
@@ -156,7 +154,7 @@ def check_prefix(prefix: str, stacks_dir: Path) -> None:
 def _reaches(prefix: str, stack: str, path: Path) -> Iterable[str]:
     from baseline.config import load_stack_file, resolve
 
-    config = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
+    config = (read_yaml(path.read_text()) or {}).get("config") or {}
     if config.get(f"{PROJECT}:testStack") is True:
         return
     naming = config.get(f"{PROJECT}:naming") or {}
