@@ -168,7 +168,10 @@ def main() -> int:
     synthetic = {}
     with tempfile.TemporaryDirectory() as tmp:
         for attachments in (100, 1000):
-            path = Path(tmp) / f"Pulumi.bench{attachments}.yaml"
+            # The file is named for the stack it is planned as: the CLI refuses another
+            # stack's file (Pulumi.<other>.yaml) unless --as-stack says so.
+            stack = f"bench{attachments}"
+            path = Path(tmp) / f"Pulumi.{stack}.yaml"
             path.write_text(synthetic_stack(attachments, users=200))
             command = [
                 PYTHON,
@@ -176,7 +179,7 @@ def main() -> int:
                 "baseline",
                 "plan",
                 "--stack",
-                "bench",
+                stack,
                 "--format",
                 "json",
                 "--config-file",
