@@ -103,7 +103,7 @@ def synthetic_stack(attachments: int, users: int) -> str:
     """
     lines = [
         "config:",
-        "  ecs-access-baseline:environment: bench",
+        "  ecs-access-baseline:environment: test",
         "  ecs-access-baseline:naming:",
         "    prefix: bench-",
         "  ecs-access-baseline:alicloud:",
