@@ -41,10 +41,12 @@ from baseline.scenarios.patch_management import PatchManagementSettings
 from baseline.scenarios.pipeline import PipelineSettings
 from baseline.settings import AT_KEY_ERROR, Model, check_alicloud_region, fix
 from baseline.spec import (
+    AttachedPolicies,
     AwsScenarioSpec,
     PipelineSpec,
     ScenarioSpec,
     SecretNeed,
+    attached_policies,
     secret_needs,
     validate_alicloud,
     validate_aws,
@@ -673,7 +675,11 @@ def resolve(raw: RawConfig) -> Resolved:
             for cloud in ("alicloud", "aws")
             if getattr(settings, cloud)
         }
-        pipeline = s7_module.build(settings.pipeline, home)
+        attached = {
+            environment.name: deployed_policies(environment.deployed_stack, f"pipeline.environments.{index}")
+            for index, environment in enumerate(settings.pipeline.environments)
+        }
+        pipeline = s7_module.build(settings.pipeline, home, attached)
         validate_pipeline(pipeline)
     return Resolved(
         settings=settings,
@@ -684,6 +690,30 @@ def resolve(raw: RawConfig) -> Resolved:
         unset_secrets=unset,
         pipeline=pipeline,
     )
+
+
+def deployed_policies(stack: str, key: str) -> AttachedPolicies:
+    """The system/managed policies ``stacks/Pulumi.<stack>.yaml`` attaches: what S7 lets that
+    environment's deploy role attach (derived from the stack's own specs, so it cannot drift)."""
+    from baseline.stackfile import STACKS_DIR
+
+    path = STACKS_DIR / f"Pulumi.{stack}.yaml"
+    if not path.is_file():
+        raise ConfigError(
+            key=f"{key}.stack",
+            value=stack,
+            problem=f"stacks/Pulumi.{stack}.yaml does not exist, so what its deploy role attaches is unknown",
+            fix="set the environment's stack: to the stack it deploys (e.g. dev)",
+        )
+    resolved = resolve(load_stack_file(path))
+    if resolved.pipeline is not None:
+        raise ConfigError(
+            key=f"{key}.stack",
+            value=stack,
+            problem="an environment cannot deploy the pipeline stack itself",
+            fix="name a workload stack (dev, staging, prod); the administrator applies the pipeline stack",
+        )
+    return attached_policies(resolved.alicloud, resolved.aws)
 
 
 def require_secrets(resolved: Resolved) -> None:

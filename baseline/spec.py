@@ -11,7 +11,7 @@ same limits again at registration.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -557,6 +557,24 @@ class OidcProviderSpec:
     fingerprints: tuple[str, ...]
     source: str
     issuance_limit_hours: int | None = None  # RAM only
+
+
+@dataclass(frozen=True)
+class AttachedPolicies:
+    """The policies a stack attaches that it does not create: RAM system policy names and AWS
+    managed policy ARNs (AWS-managed or existing customer policies). A pipeline deploy role may
+    attach these and nothing else of the kind (S7)."""
+
+    system: tuple[str, ...] = ()
+    managed: tuple[str, ...] = ()
+
+
+def attached_policies(alicloud: Iterable[ScenarioSpec], aws: Iterable[AwsScenarioSpec]) -> AttachedPolicies:
+    """Every system/managed policy the stack's attachments name (one place: the plan's own specs)."""
+    system = {g.policy for spec in alicloud for g in spec.grants if g.policy_type == "System"}
+    system |= {g.policy for spec in alicloud for g in spec.resource_group_grants}
+    managed = {arn for spec in aws for role in spec.roles for arn in role.managed_policy_arns}
+    return AttachedPolicies(system=tuple(sorted(system)), managed=tuple(sorted(managed)))
 
 
 @dataclass(frozen=True)
