@@ -817,7 +817,8 @@ def test_no_deployer_attaches_an_administrator_policy_to_anyone(cloud, deployer)
         for arn in (
             *documents.AWS_ADMIN_POLICIES,
             "arn:aws:iam::aws:policy/ReadOnlyAccess",
-            f"arn:aws:iam::{account}:policy/SomeoneElsesPolicy",
+            # prod owns its account (no prefix): every customer policy there is its stack's
+            *([f"arn:aws:iam::{account}:policy/SomeoneElsesPolicy"] if prefix else []),
             f"arn:aws:iam::{account}:policy/github-pipeline-boundary",
             f"arn:aws:iam::{account}:policy/github-prod-deploy-policy",
         ):
