@@ -41,12 +41,12 @@ from baseline.scenarios.patch_management import PatchManagementSettings
 from baseline.scenarios.pipeline import PipelineSettings
 from baseline.settings import AT_KEY_ERROR, Model, check_alicloud_region, fix
 from baseline.spec import (
-    AttachedPolicies,
+    DeployerReach,
     AwsScenarioSpec,
     PipelineSpec,
     ScenarioSpec,
     SecretNeed,
-    attached_policies,
+    deployer_reach,
     secret_needs,
     validate_alicloud,
     validate_aws,
@@ -692,7 +692,7 @@ def resolve(raw: RawConfig) -> Resolved:
     )
 
 
-def deployed_policies(stack: str, key: str) -> AttachedPolicies:
+def deployed_policies(stack: str, key: str) -> DeployerReach:
     """The system/managed policies ``stacks/Pulumi.<stack>.yaml`` attaches: what S7 lets that
     environment's deploy role attach (derived from the stack's own specs, so it cannot drift)."""
     from baseline.stackfile import STACKS_DIR
@@ -713,7 +713,7 @@ def deployed_policies(stack: str, key: str) -> AttachedPolicies:
             problem="an environment cannot deploy the pipeline stack itself",
             fix="name a workload stack (dev, staging, prod); the administrator applies the pipeline stack",
         )
-    return attached_policies(resolved.alicloud, resolved.aws)
+    return deployer_reach(resolved.alicloud, resolved.aws)
 
 
 def require_secrets(resolved: Resolved) -> None:

@@ -560,21 +560,28 @@ class OidcProviderSpec:
 
 
 @dataclass(frozen=True)
-class AttachedPolicies:
-    """The policies a stack attaches that it does not create: RAM system policy names and AWS
-    managed policy ARNs (AWS-managed or existing customer policies). A pipeline deploy role may
-    attach these and nothing else of the kind (S7)."""
+class DeployerReach:
+    """What a stack's deployer must reach that its name prefix does not say (S7): the policies it
+    attaches but does not create (RAM system policy names; AWS managed policy ARNs, AWS-managed or
+    existing customer ones) and the names of its secret parameters (for a stack without prefix)."""
 
     system: tuple[str, ...] = ()
     managed: tuple[str, ...] = ()
+    secret_parameters: tuple[str, ...] = ()
 
 
-def attached_policies(alicloud: Iterable[ScenarioSpec], aws: Iterable[AwsScenarioSpec]) -> AttachedPolicies:
-    """Every system/managed policy the stack's attachments name (one place: the plan's own specs)."""
+def deployer_reach(alicloud: Iterable[ScenarioSpec], aws: Iterable[AwsScenarioSpec]) -> DeployerReach:
+    """Read off the stack's own specs (one place, so the pipeline's deploy roles cannot drift)."""
+    alicloud = list(alicloud)
     system = {g.policy for spec in alicloud for g in spec.grants if g.policy_type == "System"}
     system |= {g.policy for spec in alicloud for g in spec.resource_group_grants}
     managed = {arn for spec in aws for role in spec.roles for arn in role.managed_policy_arns}
-    return AttachedPolicies(system=tuple(sorted(system)), managed=tuple(sorted(managed)))
+    parameters = {p.name for spec in alicloud for p in spec.secret_parameters}
+    return DeployerReach(
+        system=tuple(sorted(system)),
+        managed=tuple(sorted(managed)),
+        secret_parameters=tuple(sorted(parameters)),
+    )
 
 
 @dataclass(frozen=True)

@@ -744,7 +744,7 @@ def _attachable_by_deployer(environment: str) -> tuple[set[str], set[str]]:
     system = {
         r.removeprefix("acs:ram:*:system:policy/")
         for s in ram["Statement"]
-        if s["Effect"] == "Allow" and any(a.startswith("ram:AttachPolicyTo") for a in s["Action"])
+        if s["Effect"] == "Allow" and any(a.startswith("ram:AttachPolicy") for a in s["Action"])
         for r in s["Resource"]
         if r.startswith("acs:ram:*:system:policy/")
     }

@@ -24,7 +24,7 @@ from baseline.documents import pipeline as documents
 from baseline.errors import ConfigError
 from baseline.settings import Model, check_session_duration, fix
 from baseline.spec import (
-    AttachedPolicies,
+    DeployerReach,
     OidcProviderSpec,
     PipelineBoundarySpec,
     PipelineRoleSpec,
@@ -259,7 +259,7 @@ class PipelineSettings(Model):
 def build(
     settings: PipelineSettings,
     home: dict[str, str],
-    attached: Mapping[str, AttachedPolicies] | None = None,
+    attached: Mapping[str, DeployerReach] | None = None,
 ) -> PipelineSpec:
     """The providers and roles S7 creates; ``home`` maps a cloud to the stack's own account,
     ``attached`` an environment's name to the system/managed policies its stack attaches (none
@@ -297,7 +297,7 @@ def build(
         for cloud, account in accounts.items():
             if account is None:
                 continue
-            policies = attached.get(environment.name, AttachedPolicies())
+            policies = attached.get(environment.name, DeployerReach())
             roles.append(_role(settings, environment, cloud, account, "deploy", source, policies))
             if environment.preview:
                 roles.append(_role(settings, environment, cloud, account, "preview", source, policies))
@@ -322,12 +322,13 @@ def _scope(
     settings: PipelineSettings,
     account: str,
     environment: PipelineEnvironmentSettings | None,
-    attached: AttachedPolicies | None = None,
+    attached: DeployerReach | None = None,
 ):
-    attached = attached or AttachedPolicies()
+    attached = attached or DeployerReach()
     return documents.Scope(
         system_policies=attached.system,
         managed_policy_arns=attached.managed,
+        secret_parameters=attached.secret_parameters,
         account=account,
         prefix=environment.name_prefix if environment else "",
         protected_roles=tuple(role_names(settings)),
@@ -402,7 +403,7 @@ def _role(
     account: str,
     access: str,
     source: str,
-    attached: AttachedPolicies,
+    attached: DeployerReach,
 ) -> PipelineRoleSpec:
     assert settings.repository is not None
     name = f"{settings.role_name_prefix}{environment.name}-{access}"
