@@ -481,7 +481,10 @@ def pipeline_catalogue(role: Any) -> list[PipelineRequest]:
     environment = pipeline_environment(role.environment)
     prefix, account = environment.name_prefix, role.account
     deploy = role.access == "deploy"
-    attached = set(_deploy_scope_system_policies(role))
+    deployer = next(
+        r for _, r in pipeline_roles() if r.environment == role.environment and r.access == "deploy"
+    )
+    attached = set(_deploy_scope_system_policies(deployer))  # a preview role is asked them too
     own_roles, own_policies = pipeline_names()
     mine = f"{prefix}escalate"  # a name inside the prefix (prod: any name)
     # Names outside the prefix; prod has none (it owns its account: bounded by the pipeline's own
