@@ -41,8 +41,8 @@ from baseline.scenarios.patch_management import PatchManagementSettings
 from baseline.scenarios.pipeline import PipelineSettings
 from baseline.settings import AT_KEY_ERROR, Model, check_alicloud_region, fix
 from baseline.spec import (
-    DeployerReach,
     AwsScenarioSpec,
+    DeployerReach,
     PipelineSpec,
     ScenarioSpec,
     SecretNeed,

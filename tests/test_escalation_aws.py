@@ -403,9 +403,11 @@ def test_the_readme_gives_these_figures():
 
 PIPELINE = "pipeline"
 AWS_PIPELINE_EXCEPTIONS = {
-    "own-prefix roles": "creates, re-trusts and deletes its stack's roles (<prefix>*, behind a <prefix>* boundary)",
+    "own-prefix roles": "creates, re-trusts and deletes its stack's roles (<prefix>*, behind a "
+    "<prefix>* boundary)",
     "own-prefix policies": "creates and versions its stack's customer policies (<prefix>*)",
-    "own-prefix attachments": "attaches its stack's customer policies (and the managed ones it lists) to them",
+    "own-prefix attachments": "attaches its stack's customer policies (and the managed ones it "
+    "lists) to its roles",
 }
 NEVER_ATTACHABLE = (
     "arn:aws:iam::aws:policy/AdministratorAccess",

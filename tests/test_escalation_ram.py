@@ -438,7 +438,8 @@ PIPELINE_EXCEPTIONS = {
     "own-prefix principals": "creates, changes and deletes its stack's users and roles (<prefix>*)",
     "own-prefix credentials": "creates its stack's AccessKeys and console logins (<prefix>* users)",
     "stack system policies": "attaches the system policies its stack's plan attaches, exactly those",
-    "instance roles": "attaches the roles it may pass (<prefix>* or the listed instance roles) to ECS instances",
+    "instance roles": "attaches the roles it may pass (<prefix>* or the listed instance roles) to "
+    "ECS instances",
     "resource-group attachments": "S5 attaches system policies scoped to resource groups; Resource "
     "Manager's AttachPolicy names no policy in the request (ram:AttachPolicy, which does, is bounded)",
 }
@@ -714,7 +715,7 @@ def test_no_deployer_attaches_administratoraccess_or_touches_the_pipeline(name):
         "ram:AttachPolicy",
     ):
         assert not grants.decide(action, system_policy_arn("AdministratorAccess"), {}).allowed
-    own_roles, own_policies = pipeline_names()
+    own_roles, _ = pipeline_names()
     for target in own_roles:
         for action in ("ram:UpdateRole", "ram:PassRole", "ram:DeleteRole", "ram:AttachPolicyToRole"):
             assert not grants.decide(action, f"acs:ram:*:{role.account}:role/{target.lower()}", {}).allowed
