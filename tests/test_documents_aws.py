@@ -303,15 +303,7 @@ def test_boundary_allows_every_action_a_use_case_allows():
             assert action in allowed or action.startswith(tuple(wildcards)), action
 
 
-BUILTIN = [
-    "MaximumPermissions",
-    "MaximumPermissionsWithoutResourceArn",
-    "RegionRestriction",
-    "ProductionProtection",
-    "DenyRoleChangesWithoutThisBoundary",
-    "DenyBoundaryRemoval",
-    "DenyPolicyChanges",
-]
+BUILTIN = list(documents.BUILTIN_BOUNDARY_SIDS)
 
 
 def test_boundary_adds_the_stack_denies_after_the_guide_ones():

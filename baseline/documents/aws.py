@@ -192,7 +192,8 @@ STACK_NAME_TAG = "aws:cloudformation:stack-name"
 # --- Service-specific access -------------------------------------------------------------------
 # The guide's SpecificClusterAccess actions, grouped by what IAM authorizes them against.
 SERVICE_DESCRIBE_ACTIONS = ("ecs:DescribeServices", "ecs:DescribeTasks")
-SERVICE_LIST_ACTIONS = ("ecs:ListServices", "ecs:ListTasks")
+SERVICE_LIST_SERVICES_ACTIONS = ("ecs:ListServices",)
+SERVICE_LIST_TASKS_ACTIONS = ("ecs:ListTasks",)
 SERVICE_TASK_DEFINITION_ACTIONS = ("ecs:DescribeTaskDefinition",)
 SERVICE_MANAGEMENT_ACTIONS = ("ecs:UpdateService", "ecs:StopTask", "ecs:StartTask")
 SERVICE_LOGS_ACTIONS = ("logs:GetLogEvents", "logs:FilterLogEvents")
@@ -227,9 +228,11 @@ EXPRESS_CLOUDFORMATION_ACTIONS = (
     "cloudformation:DescribeStacks",
     "cloudformation:DescribeStackEvents",
 )
-# The guide's IAMForExpressMode statement also lists iam:PassRole; it moves to its own,
-# conditioned statement (see ``_pass_role``).
-EXPRESS_IAM_ACTIONS = ("iam:GetRole", "iam:CreateRole", "iam:AttachRolePolicy")
+# The guide's IAMForExpressMode statement: iam:GetRole, iam:PassRole, iam:CreateRole and
+# iam:AttachRolePolicy. PassRole moves to its own conditioned statement (``_pass_role``), GetRole
+# is PrerequisiteValidation's, creating and attaching need the boundary (``RoleManagement``).
+EXPRESS_IAM_CREATE_ACTIONS = ("iam:CreateRole",)
+EXPRESS_IAM_ATTACH_ACTIONS = ("iam:AttachRolePolicy",)
 EXPRESS_IAM_ROLES = ("ecsTaskExecutionRole", "ecsInfrastructureRoleForExpressServices", "ecr-*")
 EXPRESS_PREREQUISITE_ACTIONS = ("iam:GetRole", "ecr:DescribeImages")
 
@@ -631,10 +634,10 @@ def service_specific_policy(
                 task_definitions,
             ],
         ),
-        _statement("SpecificClusterListing", ["ecs:ListServices"], condition=in_cluster),
+        _statement("SpecificClusterListing", SERVICE_LIST_SERVICES_ACTIONS, condition=in_cluster),
         _statement(
             "SpecificClusterTaskListing",
-            ["ecs:ListTasks"],
+            SERVICE_LIST_TASKS_ACTIONS,
             Scope(account, region, {"ClusterName": (cluster,)}).arns("ecs:ListTasks"),
             condition=in_cluster,
         ),
@@ -681,10 +684,10 @@ def express_mode_policy(
             condition={"Null": {"cloudformation:RoleArn": "true"}},
             anywhere=anywhere,
         ),
-        roles.statements("IAMForExpressMode", ["iam:CreateRole"], ["iam:AttachRolePolicy"]),
+        roles.statements("IAMForExpressMode", EXPRESS_IAM_CREATE_ACTIONS, EXPRESS_IAM_ATTACH_ACTIONS),
         _pass_role("IAMPassRoleForExpressMode", pass_role_arns),
-        _statement("PrerequisiteValidation", ["iam:GetRole"], account_wide.arns("iam:GetRole")),
-        _scoped("PrerequisiteImageValidation", ["ecr:DescribeImages"], scope.arns),
+        # Any role of the account may be looked up; images only in the named repositories.
+        _scoped("PrerequisiteValidation", EXPRESS_PREREQUISITE_ACTIONS, scope.arns),
         _statement("InRegionWithoutResourceArn", anywhere, condition=in_region(scope.region))
         if anywhere
         else None,

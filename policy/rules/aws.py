@@ -10,6 +10,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
+from baseline.documents.aws import BOUNDARY_CONDITIONED_ACTIONS
 from policy.rules.common import AWS_ROLE, UNKNOWN, allows, known, label, permission_documents, statements
 
 ADMINISTRATOR_ARN_SUFFIX = ":policy/AdministratorAccess"
@@ -48,16 +49,10 @@ def no_aws_administrator_access(args: ResourceValidationArgs, report_violation) 
             report_violation(f"{arn} is attached; grant the use case's own managed policy instead.")
 
 
-# Creating a role, or changing a role's policies or boundary: each carries the
-# iam:PermissionsBoundary condition key (the boundary the role has or gets).
-ROLE_CHANGES = (
-    "iam:CreateRole",
-    "iam:PutRolePermissionsBoundary",
-    "iam:AttachRolePolicy",
-    "iam:DetachRolePolicy",
-    "iam:PutRolePolicy",
-    "iam:DeleteRolePolicy",
-)
+# Creating a role, or changing a role's policies or boundary: the role actions that carry the
+# iam:PermissionsBoundary condition key (the boundary the role has or gets), as S6's boundary
+# lists them.
+ROLE_CHANGES = tuple(a for a in BOUNDARY_CONDITIONED_ACTIONS if "Role" in a)
 
 
 def _names_boundary(statement) -> bool:
