@@ -497,7 +497,7 @@ class AwsIamReader:
     def role_policy_arns(self, role: str) -> set[str]:
         def attached() -> set[str]:
             pages = self._iam.get_paginator("list_attached_role_policies").paginate(RoleName=role)
-            return {p["PolicyArn"] for page in pages for p in page["DeployerReach"]}
+            return {p["PolicyArn"] for page in pages for p in page["AttachedPolicies"]}
 
         return self._call(f"IAM ListAttachedRolePolicies {role}", attached) or set()
 

@@ -511,7 +511,7 @@ def test_iam_accepts_every_policy_and_role_with_its_boundary(source, monkeypatch
         for key, role in children(source, ROLE, "-role").items():
             found = iam.get_role(RoleName=role["inputs"]["name"])["Role"]
             assert found["PermissionsBoundary"]["PermissionsBoundaryArn"] == arns["boundary"]
-            attached = iam.list_attached_role_policies(RoleName=role["inputs"]["name"])["DeployerReach"]
+            attached = iam.list_attached_role_policies(RoleName=role["inputs"]["name"])["AttachedPolicies"]
             assert arns[key] in {p["PolicyArn"] for p in attached}
             assert arns["boundary"] not in {p["PolicyArn"] for p in attached}
 

@@ -271,7 +271,7 @@ class AwsIam:
         name = identity.name
         steps: list[Step] = []
         if identity.kind == "user":
-            for p in self._pages("list_attached_user_policies", "DeployerReach", UserName=name):
+            for p in self._pages("list_attached_user_policies", "AttachedPolicies", UserName=name):
                 steps.append(Step("detach-policy", "user", name, p["PolicyName"], (p["PolicyArn"],)))
             for p in self._pages("list_user_policies", "PolicyNames", UserName=name):
                 steps.append(Step("delete-inline-policy", "user", name, p, (p,)))
@@ -287,7 +287,7 @@ class AwsIam:
             for d in self._pages("list_mfa_devices", "MFADevices", UserName=name):
                 steps.append(Step("deactivate-mfa", "user", name, d["SerialNumber"], (d["SerialNumber"],)))
         elif identity.kind == "role":
-            for p in self._pages("list_attached_role_policies", "DeployerReach", RoleName=name):
+            for p in self._pages("list_attached_role_policies", "AttachedPolicies", RoleName=name):
                 steps.append(Step("detach-policy", "role", name, p["PolicyName"], (p["PolicyArn"],)))
             for p in self._pages("list_role_policies", "PolicyNames", RoleName=name):
                 steps.append(Step("delete-inline-policy", "role", name, p, (p,)))
