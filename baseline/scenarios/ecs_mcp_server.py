@@ -132,8 +132,6 @@ class UseCaseSettings(Model):
                     f"{arn!r} is not a managed policy ARN",
                     "use arn:aws:iam::aws:policy/<name> or arn:aws:iam::<account>:policy/<name>",
                 )
-        if len(set(value)) != len(value):
-            raise fix("a managed policy ARN is listed twice", "list each policy once")
         return value
 
 
@@ -282,8 +280,6 @@ def _names(value: list[str], pattern: re.Pattern[str], what: str, example: str) 
     for name in value:
         if not pattern.fullmatch(name):
             raise fix(f"{name!r} is not {what}", f"use e.g. {example!r} (`*` matches any characters)")
-    if len(set(value)) != len(value):
-        raise fix("a name is listed twice", "list each name once")
     return value
 
 
@@ -375,8 +371,6 @@ class EcsMcpServerSettings(Model):
                     f"{principal!r} is neither a 12-digit account id nor an IAM role or user ARN",
                     'use e.g. arn:aws:iam::111122223333:role/ecs-mcp-server or "111122223333"',
                 )
-        if len(set(value)) != len(value):
-            raise fix("a principal is listed twice", "list each principal once")
         return value
 
     @field_validator("external_id")
@@ -435,8 +429,6 @@ class EcsMcpServerSettings(Model):
                     f"{arn} would let a role the MCP server creates administer the account",
                     "list only what the task roles need, e.g. AmazonECSTaskExecutionRolePolicy",
                 )
-        if len(set(value)) != len(value):
-            raise fix("a managed policy ARN is listed twice", "list each policy once")
         return value
 
     @field_validator("pass_roles")
