@@ -505,19 +505,19 @@ def _scope_reads(settings: EcsMcpServerSettings, ctx: AwsContext) -> bool:
     return (settings.resource_scope or ("account" if _production(ctx) else "wildcard")) == "account"
 
 
-# Config list -> (ARN placeholder, what the list names, the use cases that need it).
+# Settings list -> (ARN placeholder, what the list names, the use cases that need it).
 WRITE_SCOPES = {
     "clusters": ("ClusterName", "cluster", ("deploymentManagement",)),
     "repositories": ("RepositoryName", "repository", ("deploymentManagement", "expressMode")),
-    "cloudFormationStacks": ("StackName", "stack", ("deploymentManagement", "expressMode")),
+    "cloud_formation_stacks": ("StackName", "stack", ("deploymentManagement", "expressMode")),
 }
 
 
 def _write_scope(settings: EcsMcpServerSettings, ctx: AwsContext, enabled: list[str]) -> documents.Scope:
     """The stack's account, region and the names its write use cases may act on."""
     names: dict[str, list[str]] = {}
-    for key, (placeholder, what, users) in WRITE_SCOPES.items():
-        attr = {"cloudFormationStacks": "cloud_formation_stacks"}.get(key, key)
+    for attr, (placeholder, what, users) in WRITE_SCOPES.items():
+        key = EcsMcpServerSettings.model_fields[attr].alias  # the config key, e.g. cloudFormationStacks
         values = getattr(settings, attr)
         needed_by = [u for u in users if u in enabled]
         if needed_by and not values:
