@@ -226,6 +226,25 @@ def test_generated_passwords_are_only_secret_outputs(stack):
     assert "Aa" + "0" not in text  # nothing of the mock's stand-in value leaks
 
 
+def test_every_access_key_is_handed_out_as_a_secret_stack_output(stack):
+    # A component's outputs cannot be read with `pulumi stack output`: without a stack-level
+    # output an AccessKey would be created and its secret unreachable.
+    plan = plan_of(stack)
+    users_with_keys = {
+        key["inputs"]["userName"] for key in resources(plan, "alicloud:ram/accessKey:AccessKey")
+    }
+    handed_out = {
+        user: entry
+        for scenario in plan["outputs"].values()
+        if isinstance(scenario, dict)
+        for user, entry in (scenario.get("accessKeys") or {}).items()
+    }
+    assert users_with_keys and set(handed_out) == users_with_keys
+    for entry in handed_out.values():
+        assert entry["accessKeySecret"] == "[secret]"
+        assert entry["accessKeyId"]
+
+
 def _register(**overrides):
     args = (
         dict(length=32, min_lower=1, min_upper=1, min_numeric=1, min_special=1, override_special="!@#-")
