@@ -447,6 +447,14 @@ def test_deployer_policy_command_prints_the_policy_a_human_needs(cloud, stack):
         assert oidc in actions and "sts:AssumeRole" in actions
     else:
         assert not any("OIDC" in a or "OpenIDConnect" in a for a in actions)
+        # A person attaches the stack's system policies (and no other) like the deploy role.
+        system, _ = _attached_by_plan(plan_of(stack))
+        attach = "ram:AttachPolicyToUser"
+        for name in system if cloud == "alicloud" else ():
+            assert evaluate([NamedPolicy("p", policy)], attach, documents.system_policy_arn(name)).allowed
+        if cloud == "alicloud":
+            admin = documents.system_policy_arn("AdministratorAccess")
+            assert not evaluate([NamedPolicy("p", policy)], attach, admin).allowed
 
 
 # --- the strict mocks refuse what RAM and IAM refuse for S7's types ----------------------------------

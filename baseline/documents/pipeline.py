@@ -679,8 +679,17 @@ def human_deployer_policy(resolved: Any, plan: Mapping[str, Any], cloud: Cloud) 
             problem=f"this stack has no {cloud} account",
             fix=f"ask for the other cloud, or set {cloud}",
         )
+    from baseline.spec import deployer_reach
+
     types = {r["type"] for r in plan["resources"]}
-    scope = Scope(account=account_settings.account_id, prefix=settings.naming.prefix)
+    reach = deployer_reach(resolved.alicloud, resolved.aws)
+    scope = Scope(
+        account=account_settings.account_id,
+        prefix=settings.naming.prefix,
+        system_policies=reach.system,
+        managed_policy_arns=reach.managed,
+        secret_parameters=reach.secret_parameters,
+    )
     policy = deployer_policy(cloud, scope, types)
     pipeline = resolved.pipeline
     if pipeline is not None:
