@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from baseline.evaluator import Decision, NamedPolicy, evaluate
+from baseline.evaluator import Decision, NamedPolicy, as_list, evaluate
 
 # Request-context key a resource-group-scoped grant requires. Alibaba Cloud checks the group a
 # request names before it evaluates the policy; this tool's own key stands for that check.
@@ -100,9 +100,7 @@ class Grants:
         for policy in self.policies:
             for statement in _statements(policy.document):
                 if statement.get("Effect") == "Allow":
-                    patterns += [
-                        str(r) for r in _as_list(statement.get("Resource")) if str(r) not in patterns
-                    ]
+                    patterns += [str(r) for r in as_list(statement.get("Resource")) if str(r) not in patterns]
         allowed_on = []
         first: Decision | None = None
         for pattern in ["*", *(p for p in patterns if p != "*")]:
@@ -217,10 +215,6 @@ def _scoped(name: str, document: Mapping[str, Any], group: str) -> NamedPolicy:
 def _statements(document: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     statements = document.get("Statement", [])
     return [statements] if isinstance(statements, Mapping) else list(statements)
-
-
-def _as_list(value: Any) -> list[Any]:
-    return [] if value is None else list(value) if isinstance(value, (list, tuple)) else [value]
 
 
 def _aws_policy_key(arn: str) -> str:

@@ -339,10 +339,6 @@ def notes(adoption: Adoption, stack: str, lookup: bool) -> list[str]:
 # --- the real read APIs ----------------------------------------------------------------------------
 
 
-def _code(error: Exception) -> str:
-    return str(getattr(error, "code", "") or "")
-
-
 class AlibabaCloudReader:
     """RAM (alibabacloud-ram20150501) and Resource Manager reads as the person deploying: the
     `aliyun configure` profile named by ALICLOUD_PROFILE (the one the Pulumi provider uses), else
@@ -382,11 +378,11 @@ class AlibabaCloudReader:
         try:
             return fn()
         except Exception as error:
-            if missing and missing in _code(error):
+            if missing and missing in faults.error_code(error):
                 return None
             if (fault := faults.classify(error, f"--lookup ({what})")) is not None:
                 raise fault from None  # no network, throttled, denied: one line naming the setting
-            code = _code(error) or type(error).__name__
+            code = faults.error_code(error) or type(error).__name__
             raise LookupFailed(f"{what}: {code}: {str(error).splitlines()[0][:200]}") from None
 
     def user_id(self, name: str) -> str | None:

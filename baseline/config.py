@@ -42,9 +42,11 @@ from baseline.scenarios.pipeline import PipelineSettings
 from baseline.settings import AT_KEY_ERROR, Model, check_alicloud_region, fix
 from baseline.spec import (
     AwsScenarioSpec,
+    DeployerReach,
     PipelineSpec,
     ScenarioSpec,
     SecretNeed,
+    deployer_reach,
     secret_needs,
     validate_alicloud,
     validate_aws,
@@ -63,6 +65,21 @@ UNNAMED_STACK = "<stack>"
 CIPHERTEXT = re.compile(r"v1:(?P<nonce>[A-Za-z0-9+/]+={0,2}):(?P<ciphertext>[A-Za-z0-9+/]+={0,2})")
 NONCE_BYTES = 12
 GCM_TAG_BYTES = 16
+
+
+# Pulumi Cloud's default ("service") secrets provider: the service encrypts, the stack file holds
+# the returned bytes as plain standard base64 (pulumi/pulumi pkg/secrets/service, serviceCrypter)
+# and neither `encryptionsalt` (passphrase) nor `encryptedkey` (cloud KMS) appears in the file.
+# The service's own format is not public: at least 16 bytes is assumed (an AES-GCM tag alone is).
+SERVICE_CIPHERTEXT = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
+SERVICE_MIN_BYTES = 16
+
+
+def is_service_ciphertext(value: object) -> bool:
+    """True when ``value`` has the shape of Pulumi Cloud's default secrets provider's ciphertext."""
+    if not (isinstance(value, str) and value and SERVICE_CIPHERTEXT.fullmatch(value)):
+        return False
+    return len(base64.b64decode(value, validate=True)) >= SERVICE_MIN_BYTES
 
 
 def is_ciphertext(value: object) -> bool:
@@ -296,6 +313,11 @@ def load_stack_file(path: Path, stack: str | None = None) -> RawConfig:
             fix="start the file with 'config:' and indent the ecs-access-baseline:* keys under it",
         )
     _check_encryption_salt(document.get("encryptionsalt"), stack)
+    _check_encrypted_key(document.get("encryptedkey"), stack)
+    # Which provider wrote the `secure:` values: a salt (passphrase) or an encrypted data key
+    # (awskms, azurekeyvault, gcpkms, hashivault) means Pulumi's v1 symmetric form; neither means
+    # Pulumi Cloud's default provider.
+    symmetric = document.get("encryptionsalt") is not None or document.get("encryptedkey") is not None
     config = document.get("config") or {}
     if not isinstance(config, dict):
         raise ConfigError(
@@ -341,14 +363,28 @@ def load_stack_file(path: Path, stack: str | None = None) -> RawConfig:
                 ),
                 fix=f"delete the entry and run: {set_command(str(name), stack)} (it prompts for the value)",
             )
-        if not is_ciphertext(ciphertext):
-            # The value itself is never shown: it may be a pasted secret.
+        # The value itself is never shown: it may be a pasted secret.
+        again = f"delete the entry and run: {set_command(str(name), stack)} (it prompts for the value)"
+        if symmetric and not is_ciphertext(ciphertext):
             raise ConfigError(
                 key=f"{SECRETS_KEY}.{name}",
-                problem="the `secure:` value is not Pulumi ciphertext (v1:<nonce>:<ciphertext>, "
-                "as the passphrase and awskms secrets providers write it)",
-                fix=f"delete the entry and run: {set_command(str(name), stack)} (it prompts for the value) "
-                "on a stack created with --secrets-provider passphrase or awskms://...",
+                problem="the `secure:` value is not Pulumi ciphertext (v1:<nonce>:<ciphertext>, as the "
+                "passphrase and KMS providers this file's encryptionsalt/encryptedkey belong to write it)",
+                fix=again,
+            )
+        if not symmetric and ciphertext.startswith("v1:"):
+            raise ConfigError(
+                key=f"{SECRETS_KEY}.{name}",
+                problem="a v1: value (passphrase or KMS ciphertext) in a file with neither encryptionsalt "
+                "nor encryptedkey: no secrets provider of this stack can decrypt it",
+                fix="restore the stack file's encryptionsalt or encryptedkey line, or " + again,
+            )
+        if not symmetric and not is_service_ciphertext(ciphertext):
+            raise ConfigError(
+                key=f"{SECRETS_KEY}.{name}",
+                problem="the `secure:` value is not Pulumi ciphertext (a file without encryptionsalt or "
+                "encryptedkey uses Pulumi Cloud's default secrets provider, which writes base64)",
+                fix=again,
             )
         secrets[str(name)] = SecretValue(PLAN_PLACEHOLDER)
     _refuse_inline_secrets(values, "", stack)
@@ -378,6 +414,19 @@ def _check_encryption_salt(salt: object, stack: str) -> None:
             problem="not a passphrase salt as Pulumi writes it (v1:<salt>:v1:<nonce>:<ciphertext>)",
             fix=f"delete the line (and every secure: value), then run: pulumi stack select {stack} "
             "--create --secrets-provider passphrase, which writes a new one",
+        )
+
+
+def _check_encrypted_key(key: object, stack: str) -> None:
+    """``encryptedkey`` (cloud KMS providers): the provider-encrypted data key, standard base64."""
+    if key is None:
+        return
+    if not (isinstance(key, str) and key and SERVICE_CIPHERTEXT.fullmatch(key)):
+        raise ConfigError(
+            key="encryptedkey",
+            problem="not an encrypted data key as Pulumi writes it (base64)",
+            fix=f"delete the line (and every secure: value), then run: pulumi stack select {stack} "
+            "--create --secrets-provider 'awskms://...', which writes a new one",
         )
 
 
@@ -674,7 +723,11 @@ def resolve(raw: RawConfig) -> Resolved:
             for cloud in ("alicloud", "aws")
             if getattr(settings, cloud)
         }
-        pipeline = s7_module.build(settings.pipeline, home)
+        attached = {
+            environment.name: deployed_policies(environment.deployed_stack, f"pipeline.environments.{index}")
+            for index, environment in enumerate(settings.pipeline.environments)
+        }
+        pipeline = s7_module.build(settings.pipeline, home, attached)
         validate_pipeline(pipeline)
     return Resolved(
         settings=settings,
@@ -685,6 +738,30 @@ def resolve(raw: RawConfig) -> Resolved:
         unset_secrets=unset,
         pipeline=pipeline,
     )
+
+
+def deployed_policies(stack: str, key: str) -> DeployerReach:
+    """The system/managed policies ``stacks/Pulumi.<stack>.yaml`` attaches: what S7 lets that
+    environment's deploy role attach (derived from the stack's own specs, so it cannot drift)."""
+    from baseline.stackfile import STACKS_DIR
+
+    path = STACKS_DIR / f"Pulumi.{stack}.yaml"
+    if not path.is_file():
+        raise ConfigError(
+            key=f"{key}.stack",
+            value=stack,
+            problem=f"stacks/Pulumi.{stack}.yaml does not exist, so what its deploy role attaches is unknown",
+            fix="set the environment's stack: to the stack it deploys (e.g. dev)",
+        )
+    resolved = resolve(load_stack_file(path))
+    if resolved.pipeline is not None:
+        raise ConfigError(
+            key=f"{key}.stack",
+            value=stack,
+            problem="an environment cannot deploy the pipeline stack itself",
+            fix="name a workload stack (dev, staging, prod); the administrator applies the pipeline stack",
+        )
+    return deployer_reach(resolved.alicloud, resolved.aws)
 
 
 def require_secrets(resolved: Resolved) -> None:

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from baseline import access
+from baseline.documents.alicloud import COMMAND_ACTIONS, PRIVILEGED_OS_USERS, RUN_AS_KEY
 from baseline.evaluator import action_matches, as_list, resource_matches
 
 # Inputs that hold a policy document as JSON text (both clouds' providers).
@@ -77,9 +78,6 @@ ESCALATION_ACTIONS = (
     "iam:UpdateLoginProfile",
     "iam:AddUserToGroup",
 )
-COMMAND_ACTIONS = ("ecs:RunCommand", "ecs:InvokeCommand")
-COMMAND_RUN_AS = "ecs:CommandRunAs"
-PRIVILEGED_USERS = ("root", "system")  # Linux and Windows: the accounts the guides forbid
 
 # Operators whose first policy value, put in the request, satisfies the condition.
 _SATISFIED_BY_VALUE = {
@@ -399,13 +397,11 @@ def escalation(grant: Grant, grants: access.Grants) -> str | None:
         resource = grant.resource if not grant.not_resource else "*"
         privileged = [
             user
-            for user in PRIVILEGED_USERS
-            if grants.decide(command, resource, {**context, COMMAND_RUN_AS: [user]}).allowed
+            for user in PRIVILEGED_OS_USERS  # Linux and Windows: the accounts the guides forbid
+            if grants.decide(command, resource, {**context, RUN_AS_KEY: [user]}).allowed
         ]
         if privileged:
-            return (
-                f"{command} without {COMMAND_RUN_AS} restriction: may run commands as {', '.join(privileged)}"
-            )
+            return f"{command} without {RUN_AS_KEY} restriction: may run commands as {', '.join(privileged)}"
     return None
 
 

@@ -196,8 +196,6 @@ def check_instance_ids(value: list[str]) -> list[str]:
     for instance_id in value:
         if not limits.ECS_INSTANCE_ID.fullmatch(instance_id):
             raise fix(f"{instance_id!r} is not an ECS instance id", "use ids like 'i-bp1abcdefgh123456789'")
-    if len(set(value)) != len(value):
-        raise fix("an instance id is listed twice", "list each instance once")
     return value
 
 

@@ -11,7 +11,7 @@ same limits again at registration.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -557,6 +557,31 @@ class OidcProviderSpec:
     fingerprints: tuple[str, ...]
     source: str
     issuance_limit_hours: int | None = None  # RAM only
+
+
+@dataclass(frozen=True)
+class DeployerReach:
+    """What a stack's deployer must reach that its name prefix does not say (S7): the policies it
+    attaches but does not create (RAM system policy names; AWS managed policy ARNs, AWS-managed or
+    existing customer ones) and the names of its secret parameters (for a stack without prefix)."""
+
+    system: tuple[str, ...] = ()
+    managed: tuple[str, ...] = ()
+    secret_parameters: tuple[str, ...] = ()
+
+
+def deployer_reach(alicloud: Iterable[ScenarioSpec], aws: Iterable[AwsScenarioSpec]) -> DeployerReach:
+    """Read off the stack's own specs (one place, so the pipeline's deploy roles cannot drift)."""
+    alicloud = list(alicloud)
+    system = {g.policy for spec in alicloud for g in spec.grants if g.policy_type == "System"}
+    system |= {g.policy for spec in alicloud for g in spec.resource_group_grants}
+    managed = {arn for spec in aws for role in spec.roles for arn in role.managed_policy_arns}
+    parameters = {p.name for spec in alicloud for p in spec.secret_parameters}
+    return DeployerReach(
+        system=tuple(sorted(system)),
+        managed=tuple(sorted(managed)),
+        secret_parameters=tuple(sorted(parameters)),
+    )
 
 
 @dataclass(frozen=True)

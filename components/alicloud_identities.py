@@ -120,6 +120,16 @@ def identity_outputs(found: Identities) -> dict[str, pulumi.Input[object]]:
     if generated:
         # `pulumi stack output <scenario> --show-secrets`: RAM user name -> first-logon password.
         outputs["initialPasswords"] = generated
+    keys = {
+        u.spec.name: {"accessKeyId": u.access_key.id, "accessKeySecret": u.access_key_secret}
+        for u in found.users.values()
+        if u.access_key is not None
+    }
+    if keys:
+        # A component's own outputs are not readable with `pulumi stack output`; the stack output
+        # is the only way to hand the key out. The secret is a Pulumi secret (or, with a PGP key,
+        # only the PGP ciphertext), so `--show-secrets` is needed to read it.
+        outputs["accessKeys"] = keys
     return outputs
 
 

@@ -394,3 +394,191 @@ def test_the_readme_gives_these_figures():
     assert readme_row("IAM requests allowed") == ["0", "0", "0"]  # the test above holds this
     assert readme_row("cloudsplaining escalation methods (of 59) a role could complete") == ["0", "0", "0"]
     assert len(PRIVILEGE_ESCALATION_METHODS) == 59
+
+
+# --- S7: the pipeline's own IAM roles ---------------------------------------------------------------
+# As in the RAM catalogue: a deploy role manages its stack's roles and policies (names
+# <prefix>*, behind a boundary of its own prefix) and nothing else; each by-design exception is
+# asked again just outside its bound, which must be denied. Preview roles get no exception.
+
+PIPELINE = "pipeline"
+AWS_PIPELINE_EXCEPTIONS = {
+    "own-prefix roles": "creates, re-trusts and deletes its stack's roles (<prefix>*, behind a "
+    "<prefix>* boundary)",
+    "own-prefix policies": "creates and versions its stack's customer policies (<prefix>*)",
+    "own-prefix attachments": "attaches its stack's customer policies (and the managed ones it "
+    "lists) to its roles",
+}
+NEVER_ATTACHABLE = (
+    "arn:aws:iam::aws:policy/AdministratorAccess",
+    "arn:aws:iam::aws:policy/IAMFullAccess",
+    "arn:aws:iam::aws:policy/PowerUserAccess",
+    "arn:aws:iam::aws:policy/ReadOnlyAccess",
+    "arn:aws:iam::aws:policy/AmazonS3FullAccess",
+)
+
+
+@dataclass(frozen=True)
+class PipelineRequest:
+    request: Request
+    exception: str | None = None
+
+
+@cache
+def pipeline_roles() -> tuple[tuple[access.Principal, object, str], ...]:
+    resolved = resolve(load_stack_file(ROOT / "stacks" / f"Pulumi.{PIPELINE}.yaml"))
+    prefixes = {e.name: e.name_prefix for e in resolved.settings.pipeline.environments}
+    found = []
+    for role in resolved.pipeline.roles:
+        if role.cloud == "aws":
+            [principal] = access.find_principal(plan_of(PIPELINE), f"aws:{role.name}")
+            found.append((principal, role, prefixes[role.environment]))
+    return tuple(found)
+
+
+def pipeline_catalogue(role, prefix: str) -> list[PipelineRequest]:
+    from baseline.scenarios.pipeline import boundary_name, role_names
+
+    settings = resolve(load_stack_file(ROOT / "stacks" / f"Pulumi.{PIPELINE}.yaml")).settings.pipeline
+    account, deploy = role.account, role.access == "deploy"
+    arn = lambda kind, name, acct=account: f"arn:aws:iam::{acct}:{kind}/{name}"  # noqa: E731
+    own_roles = role_names(settings)
+    own_policies = [*(f"{r}-policy" for r in own_roles), boundary_name(settings)]
+    mine = f"{prefix}escalate"
+    foreign = ["zz-escalate", "AdminRole"] if prefix else []
+    other_account = "999988887777"
+    own_boundary = ("iam:PermissionsBoundary", arn("policy", f"{prefix}boundary"))
+    requests: list[PipelineRequest] = []
+
+    def add(action, resource, context=(), exception=None, why="escalation"):
+        requests.append(
+            PipelineRequest(Request(action, resource, tuple(context), why), exception if deploy else None)
+        )
+
+    # Creating roles: never the pipeline's, never outside the prefix or another account, never
+    # without a boundary or behind the pipeline's or a foreign one.
+    for name in [*own_roles, *foreign]:
+        add("iam:CreateRole", arn("role", name), (own_boundary,), why="a role outside the prefix")
+    add("iam:CreateRole", arn("role", mine, other_account), (own_boundary,), why="another account")
+    add("iam:CreateRole", arn("role", mine), why="no boundary")
+    for boundary in [*own_policies, "zz-boundary"] if prefix else own_policies:
+        add("iam:CreateRole", arn("role", mine), (("iam:PermissionsBoundary", arn("policy", boundary)),))
+    add("iam:CreateRole", arn("role", mine), (own_boundary,), "own-prefix roles")
+    # Changing roles: trust, boundary, inline policies, passing and assuming.
+    for name in [*own_roles, *foreign]:
+        for action in ("iam:UpdateAssumeRolePolicy", "iam:DeleteRole", "iam:DeleteRolePermissionsBoundary"):
+            add(action, arn("role", name))
+        add("iam:PutRolePermissionsBoundary", arn("role", name), (own_boundary,))
+    add("iam:UpdateAssumeRolePolicy", arn("role", mine), exception="own-prefix roles")
+    add("iam:UpdateAssumeRolePolicy", arn("role", mine, other_account))
+    add("iam:DeleteRolePermissionsBoundary", arn("role", mine), why="remove the boundary")
+    for boundary in own_policies:
+        add(
+            "iam:PutRolePermissionsBoundary",
+            arn("role", mine),
+            (("iam:PermissionsBoundary", arn("policy", boundary)),),
+        )
+    for name in [*own_roles, *foreign, mine]:
+        add("iam:PutRolePolicy", arn("role", name), why="inline policy")
+        add("sts:AssumeRole", arn("role", name))
+        for service in PASSED_TO:
+            add("iam:PassRole", arn("role", name), (("iam:PassedToService", service),))
+    # Attaching: only its own customer policies (and the managed ones its stack lists) to its roles.
+    for policy in [*NEVER_ATTACHABLE, *(arn("policy", p) for p in own_policies)]:
+        for name in [*own_roles, mine]:
+            add("iam:AttachRolePolicy", arn("role", name), (("iam:PolicyARN", policy),))
+    for name in foreign:
+        add("iam:AttachRolePolicy", arn("policy", name), (("iam:PolicyARN", arn("policy", mine)),))
+        add("iam:AttachRolePolicy", arn("role", mine), (("iam:PolicyARN", arn("policy", name)),))
+    add(
+        "iam:AttachRolePolicy",
+        arn("role", mine),
+        (("iam:PolicyARN", arn("policy", mine)),),
+        "own-prefix attachments",
+    )
+    # Policies: versions of the pipeline's own, foreign ones; its own by design.
+    for action in ("iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion", "iam:DeletePolicy"):
+        for name in [*own_policies, *foreign]:
+            add(action, arn("policy", name))
+        add(action, arn("policy", mine, other_account))
+    add("iam:CreatePolicyVersion", arn("policy", mine), exception="own-prefix policies")
+    add("iam:CreatePolicy", arn("policy", mine), exception="own-prefix policies")
+    add("iam:CreatePolicy", arn("policy", mine, other_account))
+    for name in [*own_policies, *foreign]:
+        add("iam:CreatePolicy", arn("policy", name))
+    # Users, groups, keys, identity providers: no deployer has any.
+    for action in (
+        "iam:CreateUser",
+        "iam:CreateAccessKey",
+        "iam:CreateLoginProfile",
+        "iam:UpdateLoginProfile",
+        "iam:AttachUserPolicy",
+        "iam:PutUserPolicy",
+        "iam:AddUserToGroup",
+    ):
+        add(action, arn("user", mine))
+    add("iam:AttachGroupPolicy", arn("group", "Administrators"), (("iam:PolicyARN", NEVER_ATTACHABLE[0]),))
+    provider = f"arn:aws:iam::{account}:oidc-provider/token.actions.githubusercontent.com"
+    for action in (
+        "iam:CreateOpenIDConnectProvider",
+        "iam:UpdateOpenIDConnectProviderThumbprint",
+        "iam:AddClientIDToOpenIDConnectProvider",
+        "iam:DeleteOpenIDConnectProvider",
+    ):
+        add(action, provider)
+    # cloudsplaining's one-action methods, on anything.
+    for action in escalating_actions():
+        add(action, "*")
+    # Data beyond the state backend.
+    add("s3:GetObject", "arn:aws:s3:::another-teams-bucket/object")
+    add("s3:PutBucketPolicy", f"arn:aws:s3:::{settings.aws_state_bucket or 'state'}")
+    add("kms:Decrypt", f"arn:aws:kms:us-east-1:{account}:key/another")
+    return requests
+
+
+@cache
+def pipeline_outcomes(name: str) -> tuple[list, list, list]:
+    principal, role, prefix = next(t for t in pipeline_roles() if t[1].name == name)
+    grants = access.grants_of(plan_of(PIPELINE), principal)
+    assert grants.boundary, name  # every pipeline role sits behind the account's pipeline boundary
+    escalations, excepted, unneeded = [], [], []
+    for item in pipeline_catalogue(role, prefix):
+        allowed = item.request.decide(grants).allowed
+        if item.exception is None and allowed:
+            escalations.append(item.request)
+        elif item.exception is not None:
+            (excepted if allowed else unneeded).append(item)
+    return escalations, excepted, unneeded
+
+
+def _names() -> list[str]:
+    return [t[1].name for t in pipeline_roles()]
+
+
+@pytest.mark.parametrize("name", _names())
+def test_no_pipeline_iam_role_escalates_beyond_its_reasoned_exceptions(name):
+    assert pipeline_outcomes(name)[0] == []
+
+
+@pytest.mark.parametrize("name", [n for n in _names() if n.endswith("-deploy")])
+def test_every_iam_deploy_exception_is_needed_and_bounded(name):
+    _, role, prefix = next(t for t in pipeline_roles() if t[1].name == name)
+    _, excepted, unneeded = pipeline_outcomes(name)
+    assert unneeded == []
+    assert {item.exception for item in excepted} == set(AWS_PIPELINE_EXCEPTIONS)
+    denied = {item.request.action for item in pipeline_catalogue(role, prefix) if item.exception is None}
+    for item in excepted:
+        assert item.request.action in denied, item  # the same action is asked outside the bound
+
+
+@pytest.mark.parametrize("name", [n for n in _names() if n.endswith("-preview")])
+def test_iam_preview_roles_write_nothing(name):
+    _, role, prefix = next(t for t in pipeline_roles() if t[1].name == name)
+    assert all(item.exception is None for item in pipeline_catalogue(role, prefix))
+    assert pipeline_outcomes(name)[0] == []
+
+
+def test_iam_pipeline_catalogue_figures():
+    asked = sum(len(pipeline_catalogue(r, p)) for _, r, p in pipeline_roles())
+    excepted = sum(len(pipeline_outcomes(r.name)[1]) for _, r, _ in pipeline_roles())
+    assert asked > 500 and 0 < excepted < asked / 20, (asked, excepted)

@@ -414,3 +414,317 @@ def test_the_readme_gives_these_figures():
     for label, figures in rows.items():
         line = f"| {label} | " + " | ".join(f"{n:,}" for n in figures) + " |"
         assert line in readme, f"README 'Least privilege, proven' should read: {line}"
+
+
+# --- S7: the pipeline's own RAM roles --------------------------------------------------------------
+# A deploy role manages identities within its environment's name prefix: that is its task, and the
+# by-design residue (docs/operations.md, section 8, "What a deploy role can still do"). Every request
+# below is either denied, or a reasoned exception whose bound the catalogue proves by asking the
+# same action just outside it (another prefix, the pipeline's own roles and policies, an
+# administrator system policy, another account). Preview roles get no exception at all.
+
+PIPELINE = "pipeline"
+# Administrator-grade system policies, and system policies no stack attaches.
+RAM_NEVER_ATTACHABLE = (
+    "AdministratorAccess",
+    "AliyunRAMFullAccess",
+    "AliyunSTSAssumeRoleAccess",
+    "AliyunECSFullAccess",
+    "AliyunOOSFullAccess",
+    "AliyunKMSFullAccess",
+)
+PIPELINE_EXCEPTIONS = {
+    "own-prefix policies": "creates and versions the custom policies of its stack (names <prefix>*)",
+    "own-prefix principals": "creates, changes and deletes its stack's users and roles (<prefix>*)",
+    "own-prefix credentials": "creates its stack's AccessKeys and console logins (<prefix>* users)",
+    "stack system policies": "attaches the system policies its stack's plan attaches, exactly those",
+    "instance roles": "attaches the roles it may pass (<prefix>* or the listed instance roles) to "
+    "ECS instances",
+    "resource-group attachments": "S5 attaches system policies scoped to resource groups; Resource "
+    "Manager's AttachPolicy names no policy in the request (ram:AttachPolicy, which does, is bounded)",
+}
+
+
+@dataclass(frozen=True)
+class PipelineRequest:
+    request: Request
+    exception: str | None = None  # key of PIPELINE_EXCEPTIONS: allowed by design, bounded
+
+
+@cache
+def pipeline_roles() -> tuple[tuple[access.Principal, Any], ...]:
+    spec = resolve(load_stack_file(ROOT / "stacks" / f"Pulumi.{PIPELINE}.yaml")).pipeline
+    plan = plan_of(PIPELINE)
+    found = []
+    for role in spec.roles:
+        if role.cloud == "alicloud":
+            [principal] = access.find_principal(plan, f"alicloud:{role.name}")
+            found.append((principal, role))
+    return tuple(found)
+
+
+@cache
+def pipeline_environment(name: str) -> Any:
+    settings = settings_of(PIPELINE).pipeline
+    return next(e for e in settings.environments if e.name == name)
+
+
+def pipeline_names() -> tuple[list[str], list[str]]:
+    """The pipeline's own roles and policies (every environment's, plus the IAM boundary name)."""
+    from baseline.scenarios.pipeline import boundary_name, role_names
+
+    settings = settings_of(PIPELINE).pipeline
+    roles = role_names(settings)
+    return roles, [*(f"{r}-policy" for r in roles), boundary_name(settings)]
+
+
+def pipeline_catalogue(role: Any) -> list[PipelineRequest]:
+    environment = pipeline_environment(role.environment)
+    prefix, account = environment.name_prefix, role.account
+    deploy = role.access == "deploy"
+    deployer = next(
+        r for _, r in pipeline_roles() if r.environment == role.environment and r.access == "deploy"
+    )
+    attached = set(_deploy_scope_system_policies(deployer))  # a preview role is asked them too
+    own_roles, own_policies = pipeline_names()
+    mine = f"{prefix}escalate"  # a name inside the prefix (prod: any name)
+    # Names outside the prefix; prod has none (it owns its account: bounded by the pipeline's own
+    # identities, administrator policies and other accounts).
+    foreign = ["zz-escalate", "AdminRole", "escalationVictimUser"] if prefix else []
+    other_account = "5000000000000009"
+    requests: list[PipelineRequest] = []
+
+    def add(category, action, resource, exception=None, **ctx):
+        context = tuple(sorted((k, tuple(v)) for k, v in ctx.items()))
+        requests.append(
+            PipelineRequest(Request(category, action, resource, context), exception if deploy else None)
+        )
+
+    def role_arn(name, acct=account):
+        return f"acs:ram:*:{acct}:role/{name.lower()}"
+
+    # Policies: versions and default versions of the pipeline's own, someone else's, its own prefix.
+    for action in (
+        "ram:CreatePolicyVersion",
+        "ram:SetDefaultPolicyVersion",
+        "ram:DeletePolicyVersion",
+        "ram:DeletePolicy",
+    ):
+        for name in own_policies:
+            add("pipeline policies", action, ram(account, f"policy/{name}"))
+        for name in foreign:
+            add("other policies", action, ram(account, f"policy/{name}"))
+        add("own-prefix policies", action, ram(account, f"policy/{mine}"), "own-prefix policies")
+        add("other accounts", action, ram(other_account, f"policy/{mine}"))
+    add("own-prefix policies", "ram:CreatePolicy", ram(account, f"policy/{mine}"), "own-prefix policies")
+    for name in foreign:
+        add("other policies", "ram:CreatePolicy", ram(account, f"policy/{name}"))
+    add("other accounts", "ram:CreatePolicy", ram(other_account, f"policy/{mine}"))
+    # Attachments: the policy side (system policies, the pipeline's own) and the principal side.
+    for action, kind in (
+        ("ram:AttachPolicyToUser", "user"),
+        ("ram:AttachPolicyToRole", "role"),
+        ("ram:AttachPolicy", None),
+    ):
+        for name in RAM_NEVER_ATTACHABLE:
+            if name not in attached:
+                add("administrator system policies", action, system_policy_arn(name))
+        for name in sorted(attached):
+            add("stack system policies", action, system_policy_arn(name), "stack system policies")
+        for name in own_policies:
+            add("pipeline policies", action, ram(account, f"policy/{name}"))
+        if kind:
+            for name in own_roles if kind == "role" else []:
+                add("pipeline roles", action, role_arn(name))
+            for name in foreign:
+                add(
+                    "other principals",
+                    action,
+                    ram(account, f"{kind}/{name}") if kind == "user" else role_arn(name),
+                )
+            target = ram(account, f"user/{mine}") if kind == "user" else role_arn(mine)
+            add("own-prefix principals", action, target, "own-prefix principals")
+    add("groups", "ram:AttachPolicyToGroup", ram(account, f"group/{OTHER_GROUP}"))
+    add("groups", "ram:AddUserToGroup", ram(account, f"group/{OTHER_GROUP}"))
+    add("groups", "ram:CreateGroup", ram(account, "group/escalate"))
+    # Credentials: other users' (denied), its own prefix's (by design), MFA never.
+    for action in (
+        "ram:CreateAccessKey",
+        "ram:UpdateAccessKey",
+        "ram:CreateLoginProfile",
+        "ram:UpdateLoginProfile",
+        "ram:DeleteLoginProfile",
+    ):
+        for name in foreign:
+            add("other users' credentials", action, ram(account, f"user/{name}"))
+        add("own-prefix credentials", action, ram(account, f"user/{mine}"), "own-prefix credentials")
+        add("other accounts", action, ram(other_account, f"user/{mine}"))
+    add("other users' credentials", "ram:UnbindMFADevice", ram(account, f"user/{mine}"))
+    # Roles: the pipeline's own (trust included), others, its own prefix; assuming any; passing.
+    for action in ("ram:CreateRole", "ram:UpdateRole", "ram:DeleteRole"):
+        for name in own_roles:
+            add("pipeline roles", action, role_arn(name))
+        for name in foreign:
+            add("other roles", action, role_arn(name))
+        add("own-prefix principals", action, role_arn(mine), "own-prefix principals")
+        add("other accounts", action, role_arn(mine, other_account))
+    add("own-prefix principals", "ram:CreateUser", ram(account, f"user/{mine}"), "own-prefix principals")
+    for name in foreign:
+        add("users", "ram:CreateUser", ram(account, f"user/{name}"))
+    add("other accounts", "ram:CreateUser", ram(other_account, f"user/{mine}"))
+    passable = {r.lower() for r in environment.instance_roles}
+    for name in [*own_roles, *foreign, mine, OTHER_ROLE]:
+        add("assume roles", "sts:AssumeRole", role_arn(name))
+        in_prefix = not passable and prefix and name.lower().startswith(prefix.lower())
+        if name.lower() in passable or (in_prefix and name not in own_roles):
+            add("instance roles", "ram:PassRole", role_arn(name), "instance roles")
+        else:
+            add("pass other roles", "ram:PassRole", role_arn(name))
+    instance = acs("ecs", "cn-hangzhou", account, "instance/i-escalation000000001")
+    add("instance roles", "ecs:AttachInstanceRamRole", instance, "instance roles")
+    # Its own identity provider and everyone else's.
+    for action in (
+        "ram:CreateOIDCProvider",
+        "ram:UpdateOIDCProvider",
+        "ram:DeleteOIDCProvider",
+        "ram:AddFingerprintToOIDCProvider",
+        "ram:AddClientIdToOIDCProvider",
+    ):
+        for name in ("github-actions", "escalate"):
+            add("identity providers", action, ram(account, f"oidc-provider/{name}"))
+    add(
+        "service-linked roles",
+        "ram:CreateServiceLinkedRole",
+        role_arn("aliyunserviceroleforecs"),
+        **{"ram:ServiceName": ["ecs.aliyuncs.com"]},
+    )
+    add(
+        "resource-group attachments",
+        "resourcemanager:AttachPolicy",
+        acs("resourcemanager", "*", account, "resourcegroup/rg-escalation"),
+        "resource-group attachments",
+    )
+    # Commands, keys, secrets, buckets: nothing of the workload's data plane.
+    for action in ("ecs:InvokeCommand", "ecs:RunCommand"):
+        add("commands as root", action, instance)
+        for user in PRIVILEGED:
+            add("commands as root", action, instance, **{"ecs:CommandRunAs": [user]})
+    for action in ("ecs:ModifyInstanceAttribute", "ecs:ReplaceSystemDisk", "ecs:ResetDisk"):
+        add("instance takeover", action, instance)
+    for template in COMMAND_TEMPLATES:
+        add(
+            "other templates",
+            "oos:StartExecution",
+            acs("oos", "cn-hangzhou", account, f"template/{template}"),
+        )
+    parameter = acs("oos", "cn-hangzhou", account, "secretparameter/anotherSecretPassword")
+    for action in ("oos:GetSecretParameter", "oos:UpdateSecretParameter", "oos:DeleteSecretParameter"):
+        add("secrets", action, parameter)
+    add("secrets", "kms:GetSecretValue", acs("kms", "cn-hangzhou", account, "secret/db-root-password"))
+    for action in ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:CreateGrant"):
+        add("keys", action, acs("kms", "cn-hangzhou", account, f"key/{OTHER_KEY}"))
+    for action in ("oss:GetObject", "oss:ListObjects", "oss:PutObject", "oss:PutBucketPolicy"):
+        add("other buckets", action, f"acs:oss:*:{account}:{OTHER_BUCKET}/object")
+    return requests
+
+
+def system_policy_arn(name: str) -> str:
+    return f"acs:ram:*:system:policy/{name}"
+
+
+def _deploy_scope_system_policies(role: Any) -> list[str]:
+    """The system policies the role's own document lets it attach (its stack's, test_s7 proves)."""
+    return sorted(
+        r.removeprefix("acs:ram:*:system:policy/")
+        for s in role.policy["Statement"]
+        if s["Effect"] == "Allow" and "ram:AttachPolicyToUser" in s["Action"]
+        for r in s["Resource"]
+        if r.startswith("acs:ram:*:system:policy/")
+    )
+
+
+@cache
+def pipeline_outcomes(name: str) -> tuple[list[str], list[str], list[str]]:
+    """(allowed although not excepted, excepted and allowed, excepted but denied) for one role."""
+    principal, role = next((p, r) for p, r in pipeline_roles() if r.name == name)
+    grants = access.grants_of(plan_of(PIPELINE), principal)
+    assert not grants.not_evaluated, grants.not_evaluated
+    escalations, excepted, unneeded = [], [], []
+    for item in pipeline_catalogue(role):
+        context = {k: list(v) for k, v in item.request.context}
+        allowed_ = grants.decide(item.request.action, item.request.resource, context).allowed
+        if item.exception is None and allowed_:
+            escalations.append(item.request.describe())
+        elif item.exception is not None:
+            (excepted if allowed_ else unneeded).append(f"{item.exception}: {item.request.describe()}")
+    return escalations, excepted, unneeded
+
+
+def pipeline_role_names() -> list[str]:
+    return [r.name for _, r in pipeline_roles()]
+
+
+@pytest.mark.parametrize("name", pipeline_role_names())
+def test_no_pipeline_role_can_escalate_beyond_its_reasoned_exceptions(name):
+    escalations, _, _ = pipeline_outcomes(name)
+    assert escalations == []
+
+
+@pytest.mark.parametrize("name", [n for n in pipeline_role_names() if n.endswith("-preview")])
+def test_preview_roles_get_no_exception_and_write_nothing(name):
+    _, role = next((p, r) for p, r in pipeline_roles() if r.name == name)
+    assert all(item.exception is None for item in pipeline_catalogue(role))
+    grants = access.grants_of(plan_of(PIPELINE), next(p for p, r in pipeline_roles() if r.name == name))
+    writes = {a for s in role.policy["Statement"] if s["Effect"] == "Allow" for a in s["Action"]}
+    readonly = ("Get", "List", "Describe")
+    assert all(a.split(":", 1)[1].startswith(readonly) for a in writes), sorted(writes)
+    assert pipeline_outcomes(name)[0] == []
+    assert grants.policies
+
+
+@pytest.mark.parametrize("name", [n for n in pipeline_role_names() if n.endswith("-deploy")])
+def test_every_deploy_exception_is_needed_and_bounded(name):
+    """Each excepted request is really allowed (else drop the exception), and for each one the
+    catalogue asks the same action just outside the bound, which must be denied."""
+    _, role = next((p, r) for p, r in pipeline_roles() if r.name == name)
+    _, excepted, unneeded = pipeline_outcomes(name)
+    assert unneeded == []
+    catalogue_ = pipeline_catalogue(role)
+    bounded = {item.request.action for item in catalogue_ if item.exception is None}
+    for item in catalogue_:
+        if item.exception is not None:
+            assert item.exception in PIPELINE_EXCEPTIONS
+            if item.exception not in (
+                "resource-group attachments",
+                "prod secret parameters",
+                "instance roles",
+            ):
+                assert item.request.action in bounded, item.request.describe()
+    kinds = {e.split(":")[0] for e in excepted}
+    assert {"own-prefix principals", "stack system policies", "own-prefix credentials"} <= kinds
+
+
+@pytest.mark.parametrize("name", [n for n in pipeline_role_names() if n.endswith("-deploy")])
+def test_no_deployer_attaches_administratoraccess_or_touches_the_pipeline(name):
+    principal, role = next((p, r) for p, r in pipeline_roles() if r.name == name)
+    grants = access.grants_of(plan_of(PIPELINE), principal)
+    for action in (
+        "ram:AttachPolicyToUser",
+        "ram:AttachPolicyToRole",
+        "ram:AttachPolicyToGroup",
+        "ram:AttachPolicy",
+    ):
+        assert not grants.decide(action, system_policy_arn("AdministratorAccess"), {}).allowed
+    own_roles, _ = pipeline_names()
+    for target in own_roles:
+        for action in ("ram:UpdateRole", "ram:PassRole", "ram:DeleteRole", "ram:AttachPolicyToRole"):
+            assert not grants.decide(action, f"acs:ram:*:{role.account}:role/{target.lower()}", {}).allowed
+
+
+def test_pipeline_catalogue_figures():
+    """Measured for the closing note and docs: asked, denied, excepted over the RAM pipeline roles."""
+    asked = sum(len(pipeline_catalogue(r)) for _, r in pipeline_roles())
+    excepted = sum(len(pipeline_outcomes(r.name)[1]) for _, r in pipeline_roles())
+    escalations = sum(len(pipeline_outcomes(r.name)[0]) for _, r in pipeline_roles())
+    assert escalations == 0
+    assert asked > 600 and 0 < excepted < asked / 4, (asked, excepted)

@@ -10,6 +10,7 @@ names, and no deployer can change the pipeline's own identities.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import json
 import re
@@ -22,6 +23,7 @@ from conftest import ROOT, STACKS, plan_of
 from baseline import access
 from baseline.cli import main
 from baseline.documents import pipeline as documents
+from baseline.evaluator import NamedPolicy, evaluate
 
 REPOSITORY = "acme/ecs-access-baseline"
 CLOUDS = ("alicloud", "aws")
@@ -445,6 +447,14 @@ def test_deployer_policy_command_prints_the_policy_a_human_needs(cloud, stack):
         assert oidc in actions and "sts:AssumeRole" in actions
     else:
         assert not any("OIDC" in a or "OpenIDConnect" in a for a in actions)
+        # A person attaches the stack's system policies (and no other) like the deploy role.
+        system, _ = _attached_by_plan(plan_of(stack))
+        attach = "ram:AttachPolicyToUser"
+        for name in system if cloud == "alicloud" else ():
+            assert evaluate([NamedPolicy("p", policy)], attach, documents.system_policy_arn(name)).allowed
+        if cloud == "alicloud":
+            admin = documents.system_policy_arn("AdministratorAccess")
+            assert not evaluate([NamedPolicy("p", policy)], attach, admin).allowed
 
 
 # --- the strict mocks refuse what RAM and IAM refuse for S7's types ----------------------------------
@@ -698,3 +708,143 @@ def test_trust_evaluation_refuses_to_guess_about_not_principal():
     }
     with pytest.raises(PolicyError, match="NotPrincipal"):
         evaluate_trust(_trust(statement), "sts:AssumeRole", _is_github, {})
+
+
+# --- system and managed policies: only those the environment's stack attaches ---------------------
+
+
+def _attached_by_plan(stack_plan: dict) -> tuple[set[str], set[str]]:
+    """What a stack's plan attaches that it does not create, read off its attachment resources:
+    RAM system policy names, AWS policy ARNs other than the stack's own policies."""
+    own = {r["inputs"]["name"] for r in stack_plan["resources"] if r["type"] == "aws:iam/policy:Policy"}
+    system = {
+        r["inputs"]["policyName"]
+        for r in stack_plan["resources"]
+        if r["type"].endswith("olicyAttachment:UserPolicyAttachment")
+        or r["type"].endswith("olicyAttachment:RolePolicyAttachment")
+        or r["type"] == "alicloud:resourcemanager/policyAttachment:PolicyAttachment"
+        if r["inputs"].get("policyType") == "System"
+    }
+    managed = {
+        r["inputs"]["policyArn"]
+        for r in stack_plan["resources"]
+        if r["type"] == "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+        and r["inputs"]["policyArn"].split("/")[-1] not in own
+    }
+    return system, managed
+
+
+def _deploy_policy(cloud: str, environment: str) -> dict:
+    type_ = "alicloud:ram/policy:Policy" if cloud == "alicloud" else "aws:iam/policy:Policy"
+    key = "policyName" if cloud == "alicloud" else "name"
+    doc = "policyDocument" if cloud == "alicloud" else "policy"
+    (resource,) = [
+        r
+        for r in plan()["resources"]
+        if r["type"] == type_ and r["inputs"][key] == f"github-{environment}-deploy-policy"
+    ]
+    return json.loads(resource["inputs"][doc])
+
+
+def _attachable_by_deployer(environment: str) -> tuple[set[str], set[str]]:
+    """System/managed policies the deploy role's own documents let it attach."""
+    ram = _deploy_policy("alicloud", environment)
+    system = {
+        r.removeprefix("acs:ram:*:system:policy/")
+        for s in ram["Statement"]
+        if s["Effect"] == "Allow" and any(a.startswith("ram:AttachPolicy") for a in s["Action"])
+        for r in s["Resource"]
+        if r.startswith("acs:ram:*:system:policy/")
+    }
+    iam = _deploy_policy("aws", environment)
+    managed = {
+        arn
+        for s in iam["Statement"]
+        if s["Effect"] == "Allow" and "iam:AttachRolePolicy" in s["Action"]
+        for arn in s.get("Condition", {}).get("ArnLike", {}).get("iam:PolicyARN", [])
+        if not arn.endswith("*")
+    }
+    return system, managed
+
+
+@functools.cache
+def _ephemeral_plan() -> dict:
+    """The plan of a generated per-PR stack (what the test environment deploys)."""
+    import tempfile
+
+    from conftest import render_file
+
+    from baseline.ops import ephemeral
+
+    with tempfile.TemporaryDirectory() as tmp:
+        return render_file(ephemeral.write(12, stacks_dir=Path(tmp)), ephemeral.stack_name(12))
+
+
+@pytest.mark.parametrize("environment", ["dev", "staging", "prod", "test"])
+def test_each_deployer_attaches_exactly_the_system_and_managed_policies_its_stack_attaches(environment):
+    """Derived from the stacks' own plans (the test environment: a generated per-PR stack), so
+    a stack that starts attaching another system policy fails here until the pipeline stack
+    (re-resolved from that stack) lets its deployer attach it; nothing else is attachable."""
+    stack_plan = _ephemeral_plan() if environment == "test" else plan_of(environment)
+    system, managed = _attached_by_plan(stack_plan)
+    assert system, environment  # every stack attaches some system policy: the check bites
+    assert _attachable_by_deployer(environment) == (system, managed)
+
+
+def test_every_system_policy_any_stack_attaches_is_attachable_by_its_deployer():
+    attached = set().union(*(_attached_by_plan(plan_of(s))[0] for s in STACKS))
+    attachable = set().union(*(_attachable_by_deployer(e)[0] for e in ("dev", "staging", "prod", "test")))
+    assert attached == attachable
+    assert not attachable & set(documents.RAM_ADMIN_POLICIES)
+
+
+@pytest.mark.parametrize("cloud", CLOUDS)
+@pytest.mark.parametrize(
+    "deployer", ["github-dev-deploy", "github-staging-deploy", "github-prod-deploy", "github-test-deploy"]
+)
+def test_no_deployer_attaches_an_administrator_policy_to_anyone(cloud, deployer):
+    """The reported hole: `can --stack pipeline` allowed AdministratorAccess (any system policy)."""
+    account = {"github-prod-deploy": PROD_ALI if cloud == "alicloud" else PROD_AWS}.get(
+        deployer, DEV_ALI if cloud == "alicloud" else DEV_AWS
+    )
+    prefix = {
+        "github-dev-deploy": "dev-",
+        "github-staging-deploy": "stg-",
+        "github-test-deploy": "pr12-",
+    }.get(deployer, "")
+    if cloud == "alicloud":
+        for name in (*documents.RAM_ADMIN_POLICIES, "AliyunECSFullAccess", "AliyunOOSFullAccess"):
+            policy = documents.system_policy_arn(name)
+            for action, kind in (("ram:AttachPolicyToUser", "user"), ("ram:AttachPolicyToRole", "role")):
+                assert not can(cloud, deployer, action, policy), (action, name)
+                # RAM checks the principal and the policy: the principal's side alone is mine
+                assert can(cloud, deployer, action, f"acs:ram:*:{account}:{kind}/{prefix.lower()}x")
+            assert not can(cloud, deployer, "ram:AttachPolicyToGroup", policy)
+    else:
+        role = f"arn:aws:iam::{account}:role/{prefix}x"
+        for arn in (
+            *documents.AWS_ADMIN_POLICIES,
+            "arn:aws:iam::aws:policy/ReadOnlyAccess",
+            # prod owns its account (no prefix): every customer policy there is its stack's
+            *([f"arn:aws:iam::{account}:policy/SomeoneElsesPolicy"] if prefix else []),
+            f"arn:aws:iam::{account}:policy/github-pipeline-boundary",
+            f"arn:aws:iam::{account}:policy/github-prod-deploy-policy",
+        ):
+            assert not can(cloud, deployer, "iam:AttachRolePolicy", role, **{"iam:PolicyARN": arn}), arn
+        own = f"arn:aws:iam::{account}:policy/{prefix}x"
+        assert can(cloud, deployer, "iam:AttachRolePolicy", role, **{"iam:PolicyARN": own})
+        pipeline_boundary = {
+            "iam:PermissionsBoundary": f"arn:aws:iam::{account}:policy/github-pipeline-boundary"
+        }
+        assert not can(cloud, deployer, "iam:CreateRole", role, **pipeline_boundary)
+
+
+def test_a_managed_policy_a_stack_attaches_is_the_only_one_its_deployer_may_attach():
+    read_only = "arn:aws:iam::aws:policy/ReadOnlyAccess"
+    scope = documents.Scope(account=DEV_AWS, prefix="dev-", managed_policy_arns=(read_only,))
+    policies = [NamedPolicy("p", documents.deployer_policy("aws", scope))]
+    role = f"arn:aws:iam::{DEV_AWS}:role/dev-x"
+    decide = lambda arn: evaluate(policies, "iam:AttachRolePolicy", role, {"iam:PolicyARN": [arn]}).allowed  # noqa: E731
+    assert decide(read_only)
+    assert not decide("arn:aws:iam::aws:policy/ReadOnlyAccessPlus")
+    assert not decide("arn:aws:iam::aws:policy/AdministratorAccess")

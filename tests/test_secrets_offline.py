@@ -3,6 +3,7 @@ hint gives the command that really sets a secret (`-s STACK`, value prompted for
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -150,32 +151,95 @@ def test_a_file_with_real_ciphertext_is_read_without_decrypting(tmp_path):
     assert resolved.unset_secrets == ()
 
 
-@pytest.mark.parametrize(
-    "value",
-    [
-        "Typed-By-Hand-1",  # plain text under secure:
-        "v1:AAAAAAAAAAAAAAAA:Q2lwaGVydGV4dA==",  # too short to carry the 16-byte GCM tag
-        "v1:short:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",  # a nonce that is not 12 bytes
-        "AAABAGx0aGlzIGlzIG5vdCB2MQ==",  # not the v1 form the passphrase and awskms providers write
-    ],
-)
-def test_a_secure_value_that_is_not_ciphertext_is_refused_without_showing_it(tmp_path, value):
+def _stack_with(tmp_path, value: str, **header: str):
     path = tmp_path / "Pulumi.dev.yaml"
-    path.write_text(
-        yaml.safe_dump(
-            {
-                "config": {
-                    "ecs-access-baseline:environment": "dev",
-                    "ecs-access-baseline:secrets": {"x": {"secure": value}},
-                }
-            }
-        )
+    document = {
+        **header,
+        "config": {
+            "ecs-access-baseline:environment": "dev",
+            "ecs-access-baseline:secrets": {"x": {"secure": value}},
+        },
+    }
+    path.write_text(yaml.safe_dump(document))
+    return path
+
+
+@cache
+def _salt() -> str:
+    return new_salt_state("a test passphrase")[0]
+
+
+# A file with a salt (passphrase) or an encrypted data key (cloud KMS): Pulumi's v1 form only.
+V1_REFUSED = [
+    "Typed-By-Hand-1",  # plain text under secure:
+    "v1:AAAAAAAAAAAAAAAA:Q2lwaGVydGV4dA==",  # too short to carry the 16-byte GCM tag
+    "v1:short:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",  # a nonce that is not 12 bytes
+    "AAABAGx0aGlzIGlzIG5vdCB2MQ==",  # Pulumi Cloud's base64 form in a passphrase/KMS file
+]
+# A file with neither: Pulumi Cloud's default ("service") provider, plain base64 ciphertext only.
+SERVICE_REFUSED = [
+    "not-real",
+    "123",
+    "Typed-By-Hand-1",
+    "password",  # base64 by accident, 6 bytes: shorter than any ciphertext
+    "AAABAGx0aGlzIGlzIG5vdCB2MQ",  # unpadded: not standard base64 as the provider writes it
+]
+
+
+@pytest.mark.parametrize("header", ["encryptionsalt", "encryptedkey"])
+@pytest.mark.parametrize("value", V1_REFUSED)
+def test_a_secure_value_not_in_the_v1_form_is_refused_in_a_passphrase_or_kms_file(tmp_path, value, header):
+    extra = (
+        {"encryptionsalt": _salt()}
+        if header == "encryptionsalt"
+        else {
+            "secretsprovider": "awskms://alias/baseline-dev?region=us-east-1",
+            "encryptedkey": base64.b64encode(b"a data key as the KMS returned it").decode(),
+        }
     )
     with pytest.raises(ConfigError) as raised:
-        load_stack_file(path)
+        load_stack_file(_stack_with(tmp_path, value, **extra))
     message = str(raised.value)
     assert "not Pulumi ciphertext" in message and value not in message
     assert "Fix: delete the entry and run: pulumi config set --secret --path 'secrets.x' -s dev " in message
+
+
+@pytest.mark.parametrize("value", SERVICE_REFUSED)
+def test_a_secure_value_not_in_the_service_form_is_refused_in_a_pulumi_cloud_file(tmp_path, value):
+    with pytest.raises(ConfigError) as raised:
+        load_stack_file(_stack_with(tmp_path, value))
+    message = str(raised.value)
+    assert "not Pulumi ciphertext" in message and "Pulumi Cloud's default" in message
+    assert value not in message.split("Fix:")[0].replace("secrets.x", "")
+    assert "Fix: delete the entry and run: pulumi config set --secret --path 'secrets.x' -s dev " in message
+
+
+def test_a_v1_value_in_a_file_without_salt_or_key_is_refused_naming_the_missing_line(tmp_path):
+    key = key_for("a test passphrase", _salt())
+    with pytest.raises(ConfigError) as raised:
+        load_stack_file(_stack_with(tmp_path, encrypt(key, "P@ss-1")))
+    message = str(raised.value)
+    assert "neither encryptionsalt nor encryptedkey" in message
+    assert "restore the stack file's encryptionsalt or encryptedkey line" in message
+
+
+def test_pulumi_clouds_default_provider_ciphertext_is_accepted(tmp_path):
+    """pulumi/pulumi pkg/secrets/service: base64.StdEncoding of the service's ciphertext, and the
+    stack file records neither encryptionsalt nor encryptedkey."""
+    value = base64.b64encode(os.urandom(64)).decode()
+    raw = load_stack_file(_stack_with(tmp_path, value))
+    assert set(raw.secrets) == {"x"}
+
+
+def test_v1_ciphertext_is_accepted_with_a_salt_or_an_encrypted_key(tmp_path):
+    key = key_for("a test passphrase", _salt())
+    value = encrypt(key, "P@ss-1")
+    assert set(load_stack_file(_stack_with(tmp_path, value, encryptionsalt=_salt())).secrets) == {"x"}
+    kms = {
+        "secretsprovider": "awskms://alias/x?region=us-east-1",
+        "encryptedkey": base64.b64encode(b"k" * 40).decode(),
+    }
+    assert set(load_stack_file(_stack_with(tmp_path, value, **kms)).secrets) == {"x"}
 
 
 HINT = re.compile(r"pulumi config set --secret --path '?secrets\.[^' ]+'? *(?P<rest>[^`\n\"]*)")
@@ -224,6 +288,25 @@ def test_generated_passwords_are_only_secret_outputs(stack):
     assert passwords and set(passwords.values()) == {"[secret]"}
     text = json.dumps(plan_of(stack))
     assert "Aa" + "0" not in text  # nothing of the mock's stand-in value leaks
+
+
+def test_every_access_key_is_handed_out_as_a_secret_stack_output(stack):
+    # A component's outputs cannot be read with `pulumi stack output`: without a stack-level
+    # output an AccessKey would be created and its secret unreachable.
+    plan = plan_of(stack)
+    users_with_keys = {
+        key["inputs"]["userName"] for key in resources(plan, "alicloud:ram/accessKey:AccessKey")
+    }
+    handed_out = {
+        user: entry
+        for scenario in plan["outputs"].values()
+        if isinstance(scenario, dict)
+        for user, entry in (scenario.get("accessKeys") or {}).items()
+    }
+    assert users_with_keys and set(handed_out) == users_with_keys
+    for entry in handed_out.values():
+        assert entry["accessKeySecret"] == "[secret]"
+        assert entry["accessKeyId"]
 
 
 def _register(**overrides):

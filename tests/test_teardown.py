@@ -131,6 +131,23 @@ def test_a_stack_file_saying_environment_prod_is_refused_whatever_its_name(tmp_p
     assert "environment = 'prod'" in err and "Fix:" in err
 
 
+@pytest.mark.parametrize("environment", ["production", "Prod"])
+def test_a_test_stack_whose_environment_reads_as_production_is_refused(
+    environment, tmp_path, capsys, monkeypatch
+):
+    # A hand-edited name outside the enumeration is production to config and the pack: teardown agrees.
+    path = tmp_path / "Pulumi.test-pr-9.yaml"
+    path.write_text(
+        f"config:\n  ecs-access-baseline:environment: {environment}\n  ecs-access-baseline:testStack: true\n"
+    )
+    monkeypatch.setattr(teardown, "open_workspace", lambda *a: pytest.fail("workspace opened"))
+    code = cli.main(["teardown", "--stack", "test-pr-9", "--yes", "--config-file", str(path)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert len(err.splitlines()) == 1
+    assert f"environment = '{environment}'" in err and "production stack" in err and "Fix:" in err
+
+
 @pytest.mark.parametrize("stack", ["dev", "staging"])
 def test_a_stack_not_marked_as_test_stack_is_refused(stack, capsys, monkeypatch):
     monkeypatch.setattr(teardown, "open_workspace", lambda *a: pytest.fail("workspace opened"))

@@ -56,6 +56,8 @@ CLOUD_ASSISTANT_ACTIONS = (
 CLOUD_ASSISTANT_RESOURCES = ("acs:ecs:*:*:instance/*", "acs:ecs:*:*:command/*")
 PRIVILEGED_OS_USERS = ("root", "system")  # what the guide's deny-list names; the least it must hold
 RUN_AS_KEY = "ecs:CommandRunAs"
+# The actions that run a command on an instance, as the OS user RUN_AS_KEY names.
+COMMAND_ACTIONS = ("ecs:RunCommand", "ecs:InvokeCommand")
 # OS accounts an allow-list may never name, compared without letter case and without a Windows
 # domain or UPN part (``NT AUTHORITY\SYSTEM``, ``.\Administrator``, ``admin@corp``): each runs with
 # full control of the instance, or reaches it with one sudo.

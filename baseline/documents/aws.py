@@ -443,11 +443,14 @@ def _scoped(
     return statements
 
 
-def _reads(sid: str, actions: Sequence[str], scope: Scope | None) -> list[Document]:
-    """The guide's ``*`` when ``scope`` is None; else held to the stack's account and region."""
+def _reads(
+    sid: str, actions: Sequence[str], scope: Scope | None, *, anywhere: list[str] | None = None
+) -> list[Document]:
+    """The guide's ``*`` when ``scope`` is None; else held to the stack's account and region
+    (the ``*``-only actions go to ``anywhere`` when it is given, as in ``_scoped``)."""
     if scope is None:
         return [_statement(sid, actions)]
-    return _scoped(sid, actions, scope.arns, region=scope.region)
+    return _scoped(sid, actions, scope.arns, region=scope.region, anywhere=anywhere)
 
 
 def _pass_role(sid: str, pass_role_arns: Sequence[str]) -> Document | None:
@@ -543,12 +546,8 @@ def deployment_management_policy(
     # Actions IAM authorizes against "*" only (listing, ecr:GetAuthorizationToken,
     # ecs:DeregisterTaskDefinition...): one statement at the end, held to the stack's region.
     anywhere: list[str] = []
-    if scope_reads:
-        reads = _scoped("ECSRead", READ_ONLY_ECS_ACTIONS, account_wide.arns, anywhere=anywhere)
-    else:
-        reads = [_statement("ECSRead", READ_ONLY_ECS_ACTIONS)]
     return _document(
-        reads,
+        _reads("ECSRead", READ_ONLY_ECS_ACTIONS, account_wide if scope_reads else None, anywhere=anywhere),
         _scoped("ECSManagement", DEPLOYMENT_ECS_WRITE_ACTIONS, scope.arns, anywhere=anywhere),
         _statement(
             "ECSRunTasks",
@@ -669,13 +668,9 @@ def express_mode_policy(
     gateway = [a for a in EXPRESS_GATEWAY_ACTIONS if a.startswith("ecs-dev:")]
     ecs_reads = [a for a in EXPRESS_GATEWAY_ACTIONS if a not in gateway]
     anywhere: list[str] = []
-    if scope_reads:
-        reads = _scoped("ExpressEcsRead", ecs_reads, account_wide.arns, anywhere=anywhere)
-    else:
-        reads = [_statement("ExpressEcsRead", ecs_reads)]
     return _document(
         _statement("ExpressGatewayServiceAccess", gateway),
-        reads,
+        _reads("ExpressEcsRead", ecs_reads, account_wide if scope_reads else None, anywhere=anywhere),
         _scoped("ECRForExpressMode", EXPRESS_ECR_ACTIONS, scope.arns, anywhere=anywhere),
         _scoped(
             "CloudFormationForExpressMode",

@@ -94,6 +94,11 @@ def iam_oidc_trust(provider_arn: str, subject: str) -> Document:
 # --- what each resource type needs ---------------------------------------------------------------
 
 
+# A resource no name matches (a role without any secret parameter to reach still gets a valid
+# statement; RAM and IAM refuse empty Resource lists).
+NO_NAME = "-none-"
+
+
 @dataclass(frozen=True)
 class Scope:
     """Where a deployer may act: one account, and only names that start with ``prefix``."""
@@ -112,6 +117,19 @@ class Scope:
     # the pipeline uses them: every run reads (and locks) the state and decrypts its secrets.
     state_bucket: str | None = None
     secrets_key_arn: str | None = None
+    # Policies the deployed stack attaches but does not create (``spec.deployer_reach`` of the
+    # environment's stack): RAM system policy names, AWS managed policy ARNs. Attaching any other
+    # system or managed policy (AdministratorAccess above all) is refused.
+    system_policies: tuple[str, ...] = ()
+    managed_policy_arns: tuple[str, ...] = ()
+    # Without a prefix (prod owns its account) the secret parameters are named one by one.
+    secret_parameters: tuple[str, ...] = ()
+
+    def secret_parameter_arns(self) -> list[str]:
+        base = f"acs:oos:*:{self.account}:secretparameter/"
+        if self.prefix:
+            return [f"{base}{self.prefix}*"]
+        return [base + name for name in self.secret_parameters] or [f"{base}{NO_NAME}"]
 
     def pass_role_arns(self) -> list[str]:
         if self.pass_roles:
@@ -139,11 +157,17 @@ def _ram(kind: str) -> Callable[[Scope], list[str]]:
 
 
 def _ram_attach(kind: str) -> Callable[[Scope], list[str]]:
+    # RAM authorises an attachment on the principal and on the policy: the prefix's own
+    # principals and custom policies, and only the system policies the stack attaches.
     return lambda s: [
         *_ram(kind)(s),
         f"acs:ram:*:{s.account}:policy/{s.prefix}*",
-        "acs:ram:*:system:policy/*",
+        *(system_policy_arn(name) for name in s.system_policies),
     ]
+
+
+def system_policy_arn(name: str) -> str:
+    return f"acs:ram:*:system:policy/{name}"
 
 
 def _iam(kind: str) -> Callable[[Scope], list[str]]:
@@ -255,7 +279,7 @@ RESOURCE_ACTIONS: dict[str, ResourceActions] = {
             "oos:TagResources",
             "oos:UntagResources",
         ),
-        resources=lambda s: [f"acs:oos:*:{s.account}:secretparameter/{s.prefix}*"],
+        resources=lambda s: s.secret_parameter_arns(),
     ),
     "alicloud:resourcemanager/resourceGroup:ResourceGroup": ResourceActions(
         "alicloud",
@@ -275,6 +299,21 @@ RESOURCE_ACTIONS: dict[str, ResourceActions] = {
         read=("resourcemanager:ListPolicyAttachments",),
         write=("resourcemanager:AttachPolicy", "resourcemanager:DetachPolicy"),
         resources=lambda s: [f"acs:resourcemanager:*:{s.account}:resourcegroup/*"],
+        # Resource Management's RAM authorisation page lists the attachment as ram:AttachPolicy on
+        # the policy (system or custom) and the principal: the listed system policies and the
+        # prefix's own principals only. (Authorised as resourcemanager:AttachPolicy, the policy
+        # name is not part of the request: docs/operations.md section 8 names that residue.)
+        extra=lambda s: [
+            (
+                ("ram:AttachPolicy", "ram:DetachPolicy"),
+                [
+                    f"acs:ims:*:{s.account}:user/{s.prefix}*",
+                    f"acs:ram:*:{s.account}:role/{s.prefix.lower()}*",
+                    f"acs:ram:*:{s.account}:policy/{s.prefix}*",
+                    *(system_policy_arn(name) for name in s.system_policies),
+                ],
+            )
+        ],
     ),
     "alicloud:resourcemanager/serviceLinkedRole:ServiceLinkedRole": ResourceActions(
         "alicloud",
@@ -343,9 +382,10 @@ RESOURCE_ACTIONS: dict[str, ResourceActions] = {
         conditions=lambda s: {
             "iam:AttachRolePolicy": {
                 "ArnLike": {
+                    # The stack's own customer policies, and exactly the managed ones it attaches.
                     "iam:PolicyARN": [
                         f"arn:aws:iam::{s.account}:policy/{s.prefix}*",
-                        "arn:aws:iam::aws:policy/*",
+                        *s.managed_policy_arns,
                     ]
                 }
             }
@@ -421,6 +461,11 @@ AWS_ADMIN_POLICIES = (
 )
 
 
+# RAM system policies that hand out the account: never attachable by a deployer, even if a stack
+# asked for one (the deploy then fails: a stack must not need them).
+RAM_ADMIN_POLICIES = ("AdministratorAccess", "AliyunRAMFullAccess", "AliyunSTSAssumeRoleAccess")
+
+
 def actions_for(type_: str) -> ResourceActions | None:
     if type_.startswith(COMPONENT_PREFIX):
         return _NONE
@@ -465,6 +510,14 @@ def _protections(cloud: Cloud, scope: Scope) -> list[Document]:
         owned += [ram_oidc_provider_arn(scope.account, p) for p in scope.protected_oidc_providers]
         if owned:
             statements.append(_statement("Deny", "DenyPipelineIdentities", ("ram:*",), owned))
+        attach = (
+            "ram:AttachPolicyToUser",
+            "ram:AttachPolicyToRole",
+            "ram:AttachPolicyToGroup",
+            "ram:AttachPolicy",
+        )
+        admin = [system_policy_arn(name) for name in RAM_ADMIN_POLICIES]
+        statements.append(_statement("Deny", "DenyAdministratorPolicies", attach, admin))
     else:
         owned = [f"arn:aws:iam::{scope.account}:role/{r}" for r in scope.protected_roles]
         owned += [f"arn:aws:iam::{scope.account}:policy/{p}" for p in scope.protected_policies]
@@ -481,6 +534,27 @@ def _protections(cloud: Cloud, scope: Scope) -> list[Document]:
                 {"ArnEquals": {"iam:PolicyARN": list(AWS_ADMIN_POLICIES)}},
             )
         )
+        # The pipeline's own policies and boundary never go onto a role a deployer controls.
+        pipeline_policies = [f"arn:aws:iam::{scope.account}:policy/{p}" for p in scope.protected_policies]
+        if pipeline_policies:
+            statements.append(
+                _statement(
+                    "Deny",
+                    "DenyPipelinePolicies",
+                    ("iam:AttachRolePolicy",),
+                    ["*"],
+                    {"ArnEquals": {"iam:PolicyARN": pipeline_policies}},
+                )
+            )
+            statements.append(
+                _statement(
+                    "Deny",
+                    "DenyPipelineBoundary",
+                    ("iam:CreateRole", "iam:PutRolePermissionsBoundary"),
+                    ["*"],
+                    {"ArnEquals": {"iam:PermissionsBoundary": pipeline_policies}},
+                )
+            )
     return statements
 
 
@@ -605,8 +679,17 @@ def human_deployer_policy(resolved: Any, plan: Mapping[str, Any], cloud: Cloud) 
             problem=f"this stack has no {cloud} account",
             fix=f"ask for the other cloud, or set {cloud}",
         )
+    from baseline.spec import deployer_reach
+
     types = {r["type"] for r in plan["resources"]}
-    scope = Scope(account=account_settings.account_id, prefix=settings.naming.prefix)
+    reach = deployer_reach(resolved.alicloud, resolved.aws)
+    scope = Scope(
+        account=account_settings.account_id,
+        prefix=settings.naming.prefix,
+        system_policies=reach.system,
+        managed_policy_arns=reach.managed,
+        secret_parameters=reach.secret_parameters,
+    )
     policy = deployer_policy(cloud, scope, types)
     pipeline = resolved.pipeline
     if pipeline is not None:

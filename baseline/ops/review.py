@@ -87,18 +87,26 @@ def _render_text(text: str | None, stack: str, side: str) -> dict[str, Any]:
         return _render(path, stack, side)
 
 
+def _base_at(revision: str, stack: str, shown: str) -> tuple[dict[str, Any], str]:
+    """The base plan from the stack file at ``revision`` (empty when absent there), and its label
+    (``shown`` names the revision)."""
+    text = file_at(revision, stack)
+    label = f"{shown}:stacks/Pulumi.{stack}.yaml" + (" (absent)" if text is None else "")
+    return _render_text(text, stack, "base"), label
+
+
 def plans_at(stack: str, revision: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
     """The stack's plan at ``revision`` and in the work tree; a missing file is an empty plan."""
     from baseline.stackfile import STACKS_DIR
 
-    text = file_at(revision, stack)
+    base_plan, base_label = _base_at(revision, stack, revision)
     new_path = STACKS_DIR / f"Pulumi.{stack}.yaml"
     new_text = new_path.read_text() if new_path.is_file() else None
     sources = {
-        "base": f"{revision}:stacks/Pulumi.{stack}.yaml" + (" (absent)" if text is None else ""),
+        "base": base_label,
         "new": f"stacks/Pulumi.{stack}.yaml" + (" (absent)" if new_text is None else ""),
     }
-    return _render_text(text, stack, "base"), _render_text(new_text, stack, "new"), sources
+    return base_plan, _render_text(new_text, stack, "new"), sources
 
 
 def plans(
@@ -119,11 +127,7 @@ def plans(
         label = str(base_config_file)
     else:
         revision = base or merge_base()
-        text = file_at(revision, stack)
-        label = f"{revision[:12] if base is None else revision}:stacks/Pulumi.{stack}.yaml"
-        base_plan = _render_text(text, stack, "base")
-        if text is None:
-            label += " (absent)"
+        base_plan, label = _base_at(revision, stack, revision[:12] if base is None else revision)
     new_plan = _render(new_path, stack, "new")
     new_label = str(config_file) if config_file else f"stacks/Pulumi.{stack}.yaml (work tree)"
     return base_plan, new_plan, {"base": label, "new": new_label}

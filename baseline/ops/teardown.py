@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Protocol, TextIO
 
 from baseline import PROJECT
+from baseline.environments import is_production
 from baseline.errors import ConfigError
 from baseline.ops import faults
 from baseline.stackfile import ROOT, checked_stack_file
@@ -158,10 +159,13 @@ def check_test_stack(stack: str, path: Path) -> None:
             fix="pass the stack's file with --config-file PATH",
         )
     values = load_stack_file(path, stack).values
-    if values.get("environment") == "prod":
+    environment = values.get("environment")
+    # The same fail-closed reading as config and the policy pack: `prod`, or any name outside the
+    # enumeration (a hand-edited `production`), is production and never torn down.
+    if environment is not None and is_production(str(environment)):
         raise ConfigError(
             key=f"{PROJECT}:environment",
-            value="prod",
+            value=environment,
             problem=f"stack {stack!r} is a production stack; teardown never destroys one",
             fix="teardown is for test stacks; change prod through a reviewed pull request",
         )

@@ -26,7 +26,6 @@ from baseline.scenarios.ecs_instance_role import (
     InstanceRoleSettings,
     InstanceSettings,
     attachments,
-    check_instances,
     instance_role_spec,
 )
 from baseline.settings import ConsoleLoginSettings, Model, RamUserSettings, check_alicloud_region, fix
@@ -133,8 +132,6 @@ class CloudAssistantWindowsSettings(CloudAssistantSettings):
         default_factory=SecretParameterSettings,
         description="The encrypted OOS parameter `axtSecretPassword`.",
     )
-
-    _check_windows_instances = field_validator("windows_instances")(check_instances)
 
 
 def build(settings: CloudAssistantWindowsSettings, ctx: AlicloudContext) -> ScenarioSpec:

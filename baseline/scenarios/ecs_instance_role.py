@@ -51,14 +51,6 @@ class InstanceSettings(Model):
     _region = field_validator("region")(check_alicloud_region)
 
 
-def check_instances(value: list[InstanceSettings]) -> list[InstanceSettings]:
-    ids = [i.id for i in value]
-    if len(set(ids)) != len(ids):
-        twice = next(i for i in ids if ids.count(i) > 1)
-        raise fix(f"instance {twice} is listed twice", "list each instance once")
-    return value
-
-
 class InstanceRoleSettings(Model):
     """A RAM role that ECS instances assume; it is always trusted by `ecs.aliyuncs.com`."""
 
@@ -138,7 +130,6 @@ class EcsInstanceRoleSettings(Model):
         "instances, this account). Default: `arn` when `alicloud.strictScoping` is on.",
     )
 
-    _check_instances = field_validator("instances")(check_instances)
     _check_buckets = field_validator("oss_buckets")(check_oss_buckets)
 
     @model_validator(mode="after")

@@ -132,8 +132,6 @@ class UseCaseSettings(Model):
                     f"{arn!r} is not a managed policy ARN",
                     "use arn:aws:iam::aws:policy/<name> or arn:aws:iam::<account>:policy/<name>",
                 )
-        if len(set(value)) != len(value):
-            raise fix("a managed policy ARN is listed twice", "list each policy once")
         return value
 
 
@@ -282,8 +280,6 @@ def _names(value: list[str], pattern: re.Pattern[str], what: str, example: str) 
     for name in value:
         if not pattern.fullmatch(name):
             raise fix(f"{name!r} is not {what}", f"use e.g. {example!r} (`*` matches any characters)")
-    if len(set(value)) != len(value):
-        raise fix("a name is listed twice", "list each name once")
     return value
 
 
@@ -375,8 +371,6 @@ class EcsMcpServerSettings(Model):
                     f"{principal!r} is neither a 12-digit account id nor an IAM role or user ARN",
                     'use e.g. arn:aws:iam::111122223333:role/ecs-mcp-server or "111122223333"',
                 )
-        if len(set(value)) != len(value):
-            raise fix("a principal is listed twice", "list each principal once")
         return value
 
     @field_validator("external_id")
@@ -435,8 +429,6 @@ class EcsMcpServerSettings(Model):
                     f"{arn} would let a role the MCP server creates administer the account",
                     "list only what the task roles need, e.g. AmazonECSTaskExecutionRolePolicy",
                 )
-        if len(set(value)) != len(value):
-            raise fix("a managed policy ARN is listed twice", "list each policy once")
         return value
 
     @field_validator("pass_roles")
@@ -513,19 +505,19 @@ def _scope_reads(settings: EcsMcpServerSettings, ctx: AwsContext) -> bool:
     return (settings.resource_scope or ("account" if _production(ctx) else "wildcard")) == "account"
 
 
-# Config list -> (ARN placeholder, what the list names, the use cases that need it).
+# Settings list -> (ARN placeholder, what the list names, the use cases that need it).
 WRITE_SCOPES = {
     "clusters": ("ClusterName", "cluster", ("deploymentManagement",)),
     "repositories": ("RepositoryName", "repository", ("deploymentManagement", "expressMode")),
-    "cloudFormationStacks": ("StackName", "stack", ("deploymentManagement", "expressMode")),
+    "cloud_formation_stacks": ("StackName", "stack", ("deploymentManagement", "expressMode")),
 }
 
 
 def _write_scope(settings: EcsMcpServerSettings, ctx: AwsContext, enabled: list[str]) -> documents.Scope:
     """The stack's account, region and the names its write use cases may act on."""
     names: dict[str, list[str]] = {}
-    for key, (placeholder, what, users) in WRITE_SCOPES.items():
-        attr = {"cloudFormationStacks": "cloud_formation_stacks"}.get(key, key)
+    for attr, (placeholder, what, users) in WRITE_SCOPES.items():
+        key = EcsMcpServerSettings.model_fields[attr].alias  # the config key, e.g. cloudFormationStacks
         values = getattr(settings, attr)
         needed_by = [u for u in users if u in enabled]
         if needed_by and not values:

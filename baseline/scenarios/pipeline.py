@@ -14,6 +14,7 @@ program's resource types need, limited to the environment's account and name pre
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import replace
 
 from pydantic import Field, field_validator, model_validator
@@ -22,7 +23,13 @@ from baseline import limits
 from baseline.documents import pipeline as documents
 from baseline.errors import ConfigError
 from baseline.settings import Model, check_session_duration, fix
-from baseline.spec import OidcProviderSpec, PipelineBoundarySpec, PipelineRoleSpec, PipelineSpec
+from baseline.spec import (
+    DeployerReach,
+    OidcProviderSpec,
+    PipelineBoundarySpec,
+    PipelineRoleSpec,
+    PipelineSpec,
+)
 
 KEY = "pipeline"
 REPOSITORY = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
@@ -52,6 +59,12 @@ class PipelineEnvironmentSettings(Model):
         description="RAM roles the deploy role may attach to ECS instances (`ram:PassRole`), as "
         "named in the cloud, e.g. `AxtSecretRamRole`. Default: `<namePrefix>*`, or none without a prefix.",
     )
+    stack: str | None = Field(
+        None,
+        description="The stack this environment deploys (`stacks/Pulumi.<stack>.yaml`): its deploy "
+        "role may attach only the RAM system and AWS managed policies that stack's plan attaches. "
+        "Default: the environment's name; the per-PR `test` stacks are copies of `dev`.",
+    )
     preview: bool = Field(
         True, description="Also create read-only preview roles, trusted by the `<name>-preview` environment."
     )
@@ -67,6 +80,17 @@ class PipelineEnvironmentSettings(Model):
         if not ENVIRONMENT.fullmatch(value):
             raise fix(f"{value!r} is not an environment name", "use a lowercase word like 'prod'")
         return value
+
+    @field_validator("stack")
+    @classmethod
+    def _stack(cls, value: str | None) -> str | None:
+        if value is not None and not ENVIRONMENT.fullmatch(value):
+            raise fix(f"{value!r} is not a stack name", "name a file of stacks/, e.g. 'dev'")
+        return value
+
+    @property
+    def deployed_stack(self) -> str:
+        return self.stack or self.name
 
     @field_validator("alicloud_account_id", mode="before")
     @classmethod
@@ -232,8 +256,15 @@ class PipelineSettings(Model):
     _duration = field_validator("max_session_duration")(check_session_duration)
 
 
-def build(settings: PipelineSettings, home: dict[str, str]) -> PipelineSpec:
-    """The providers and roles S7 creates; ``home`` maps a cloud to the stack's own account."""
+def build(
+    settings: PipelineSettings,
+    home: dict[str, str],
+    attached: Mapping[str, DeployerReach] | None = None,
+) -> PipelineSpec:
+    """The providers and roles S7 creates; ``home`` maps a cloud to the stack's own account,
+    ``attached`` an environment's name to the system/managed policies its stack attaches (none
+    when missing: such a deploy role may attach no system or managed policy at all)."""
+    attached = attached or {}
     if settings.repository is None:
         raise ConfigError(
             key=f"{KEY}.repository",
@@ -266,9 +297,10 @@ def build(settings: PipelineSettings, home: dict[str, str]) -> PipelineSpec:
         for cloud, account in accounts.items():
             if account is None:
                 continue
-            roles.append(_role(settings, environment, cloud, account, "deploy", source))
+            policies = attached.get(environment.name, DeployerReach())
+            roles.append(_role(settings, environment, cloud, account, "deploy", source, policies))
             if environment.preview:
-                roles.append(_role(settings, environment, cloud, account, "preview", source))
+                roles.append(_role(settings, environment, cloud, account, "preview", source, policies))
     boundaries = _boundaries(settings, roles)
     arns = {b.account: b.arn for b in boundaries}
     roles = [replace(r, boundary_arn=arns[r.account]) if r.cloud == "aws" else r for r in roles]
@@ -286,8 +318,17 @@ def boundary_name(settings: PipelineSettings) -> str:
     return f"{settings.role_name_prefix}pipeline-boundary"
 
 
-def _scope(settings: PipelineSettings, account: str, environment: PipelineEnvironmentSettings | None):
+def _scope(
+    settings: PipelineSettings,
+    account: str,
+    environment: PipelineEnvironmentSettings | None,
+    attached: DeployerReach | None = None,
+):
+    attached = attached or DeployerReach()
     return documents.Scope(
+        system_policies=attached.system,
+        managed_policy_arns=attached.managed,
+        secret_parameters=attached.secret_parameters,
         account=account,
         prefix=environment.name_prefix if environment else "",
         protected_roles=tuple(role_names(settings)),
@@ -362,12 +403,13 @@ def _role(
     account: str,
     access: str,
     source: str,
+    attached: DeployerReach,
 ) -> PipelineRoleSpec:
     assert settings.repository is not None
     name = f"{settings.role_name_prefix}{environment.name}-{access}"
     github_environment = environment.name if access == "deploy" else f"{environment.name}-preview"
     subject = documents.github_subject(settings.repository, github_environment)
-    scope = _scope(settings, account, environment)
+    scope = _scope(settings, account, environment, attached)
     if cloud == "alicloud":
         provider = documents.ram_oidc_provider_arn(account, settings.oidc_provider_name)
         trust = documents.ram_oidc_trust(provider, subject)

@@ -13,7 +13,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from baseline.documents.alicloud import RUN_AS_KEY, is_privileged_os_user
+from baseline.documents.alicloud import COMMAND_ACTIONS, RUN_AS_KEY, is_privileged_os_user
 from baseline.environments import is_strict
 from baseline.evaluator import as_list
 from policy.rules.common import (
@@ -236,7 +236,6 @@ NO_ACCOUNT_WIDE_FULL_ACCESS_IN_PROD = StackValidationPolicy(
 )
 
 
-COMMAND_ACTIONS = ("ecs:RunCommand", "ecs:InvokeCommand")
 ALLOW_LIST_OPERATORS = ("StringEquals", "StringEqualsIgnoreCase")
 
 
