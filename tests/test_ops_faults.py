@@ -10,6 +10,7 @@ retry stays botocore's (and the Alibaba Cloud SDK's).
 from __future__ import annotations
 
 import io
+import json
 import threading
 import urllib.request
 from collections import defaultdict
@@ -230,6 +231,7 @@ def test_no_credentials_is_one_line_naming_the_chain(aws, monkeypatch, capsys):
 
 
 def test_the_sweeper_names_alibaba_cloud_environment_variables_as_environment_variables(monkeypatch, capsys):
+    monkeypatch.delenv("ALICLOUD_PROFILE", raising=False)
     monkeypatch.delenv("ALICLOUD_ACCESS_KEY", raising=False)
     monkeypatch.delenv("ALICLOUD_SECRET_KEY", raising=False)
     code = cli.main(["sweep", "--cloud", "alicloud", "--prefix", PREFIX])
@@ -237,6 +239,40 @@ def test_the_sweeper_names_alibaba_cloud_environment_variables_as_environment_va
     assert code == 2
     assert "environment variables ALICLOUD_ACCESS_KEY and ALICLOUD_SECRET_KEY" in line
     assert "ecs-access-baseline:" not in line  # not a config key
+
+
+def _aliyun_profiles(home, monkeypatch):
+    """A person's `aliyun configure` file (AK mode: read locally, no network) under a temp HOME."""
+    (home / ".aliyun").mkdir()
+    profile = {
+        "name": "baseline-test",
+        "mode": "AK",
+        "access_key_id": "LTAIprofilekey",
+        "access_key_secret": "profile-secret",
+        "region_id": "cn-hangzhou",
+    }
+    config = {"current": "baseline-test", "profiles": [profile]}
+    (home / ".aliyun" / "config.json").write_text(json.dumps(config))
+    monkeypatch.setenv("HOME", str(home))
+    for name in ("ALICLOUD_ACCESS_KEY", "ALICLOUD_SECRET_KEY", "ALICLOUD_SECURITY_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_a_person_sweeps_alibaba_cloud_through_their_aliyun_profile(tmp_path, monkeypatch):
+    _aliyun_profiles(tmp_path, monkeypatch)
+    monkeypatch.setenv("ALICLOUD_PROFILE", "baseline-test")
+    client = sweep.alicloud_client()
+    assert client._credential.get_credential().access_key_id == "LTAIprofilekey"
+
+
+def test_an_alibaba_cloud_profile_that_does_not_exist_is_one_line(tmp_path, monkeypatch, capsys):
+    _aliyun_profiles(tmp_path, monkeypatch)
+    monkeypatch.setenv("ALICLOUD_PROFILE", "no-such-profile")
+    code = cli.main(["sweep", "--cloud", "alicloud", "--prefix", PREFIX])
+    line = one_line(capsys.readouterr().err)
+    assert code == 2
+    assert "'no-such-profile'" in line and "environment variable ALICLOUD_PROFILE" in line
+    assert "aliyun configure --profile no-such-profile" in line
 
 
 def test_alibaba_cloud_without_network_is_retried_then_one_line(monkeypatch, capsys):

@@ -533,6 +533,7 @@ def test_alicloud_removes_keys_login_and_non_default_versions_before_the_identit
 
 
 def test_alicloud_without_credentials_is_refused(monkeypatch, capsys):
+    monkeypatch.delenv("ALICLOUD_PROFILE", raising=False)
     monkeypatch.delenv("ALICLOUD_ACCESS_KEY", raising=False)
     monkeypatch.delenv("ALICLOUD_SECRET_KEY", raising=False)
     code = cli.main(["sweep", "--cloud", "alicloud", "--prefix", PREFIX])

@@ -19,7 +19,8 @@ The prefix must be at least 3 characters and may not be one that names productio
 long-lived stack's identities (checked against every non-test stack in ``stacks/``).
 
 Credentials: AWS through boto3's usual chain (environment, profile, SSO, OIDC); Alibaba Cloud
-through ``ALICLOUD_ACCESS_KEY`` / ``ALICLOUD_SECRET_KEY`` (and ``ALICLOUD_SECURITY_TOKEN``).
+through ``ALICLOUD_ACCESS_KEY`` / ``ALICLOUD_SECRET_KEY`` (and ``ALICLOUD_SECURITY_TOKEN``), as CI's
+OIDC action exports them, else the ``aliyun configure`` profile named by ``ALICLOUD_PROFILE``.
 
 Exit codes:
   0  listed (dry run), or every step deleted; also when nothing matched
@@ -501,26 +502,56 @@ def aws_client() -> Any:
 
 
 def alicloud_client() -> Any:
-    key = os.environ.get("ALICLOUD_ACCESS_KEY")
-    secret = os.environ.get("ALICLOUD_SECRET_KEY")
-    if not (key and secret):
-        raise Fault(
-            what="no Alibaba Cloud credentials: the environment variables ALICLOUD_ACCESS_KEY and "
-            "ALICLOUD_SECRET_KEY are not set",
-            fix="export both (a RAM identity of the test account), or ALICLOUD_SECURITY_TOKEN too for STS",
-            code=EXIT_REFUSED,
-        )
+    """The RAM client, signed in the way the Pulumi provider is: the environment's keys (what CI's
+    OIDC action exports), else the `aliyun configure` profile named by ALICLOUD_PROFILE (people).
+    The SDK's wider default chain is not used: it would probe the ECS metadata service."""
     from alibabacloud_ram20150501.client import Client
     from alibabacloud_tea_openapi import utils_models
 
-    config = utils_models.Config(
-        access_key_id=key,
-        access_key_secret=secret,
-        security_token=os.environ.get("ALICLOUD_SECURITY_TOKEN") or None,
-        endpoint="ram.aliyuncs.com",
-        retry_options=faults.alicloud_retry_options(),
+    key = os.environ.get("ALICLOUD_ACCESS_KEY")
+    secret = os.environ.get("ALICLOUD_SECRET_KEY")
+    profile = os.environ.get("ALICLOUD_PROFILE")
+    common = {"endpoint": "ram.aliyuncs.com", "retry_options": faults.alicloud_retry_options()}
+    if key and secret:
+        return Client(
+            utils_models.Config(
+                access_key_id=key,
+                access_key_secret=secret,
+                security_token=os.environ.get("ALICLOUD_SECURITY_TOKEN") or None,
+                **common,
+            )
+        )
+    if profile:
+        return Client(utils_models.Config(credential=_profile_credential(profile), **common))
+    raise Fault(
+        what="no Alibaba Cloud credentials: the environment variables ALICLOUD_ACCESS_KEY and "
+        "ALICLOUD_SECRET_KEY are not set, and neither is ALICLOUD_PROFILE",
+        fix="export ALICLOUD_PROFILE=<your `aliyun configure` profile for the test account>, or both keys "
+        "(ALICLOUD_SECURITY_TOKEN too for STS; CI's OIDC action exports them)",
+        code=EXIT_REFUSED,
     )
-    return Client(config)
+
+
+def _profile_credential(profile: str) -> Any:
+    from alibabacloud_credentials.client import Client as Credentials
+    from alibabacloud_credentials.provider.cli_profile import CLIProfileCredentialsProvider
+
+    path = Path.home() / ".aliyun" / "config.json"
+    try:
+        credential = Credentials(
+            provider=CLIProfileCredentialsProvider(profile_name=profile, profile_file=str(path))
+        )
+        credential.get_credential()  # fails now, in one line, rather than half-way through the sweep
+    except Exception as error:
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
+        raise Fault(
+            what=f"the Alibaba Cloud profile {profile!r} named by the environment variable ALICLOUD_PROFILE "
+            f"gave no credentials ({reason})",
+            fix=f"run `aliyun configure --profile {profile}` (or sign in again), or export another "
+            "ALICLOUD_PROFILE",
+            code=EXIT_REFUSED,
+        ) from None
+    return credential
 
 
 CLOUDS: dict[str, tuple[Callable[[Any], Cloud], Callable[[], Any]]] = {
