@@ -486,16 +486,19 @@ def pipeline_catalogue(role, prefix: str) -> list[PipelineRequest]:
     # Attaching: only its own customer policies (and the managed ones its stack lists) to its roles.
     for policy in [*NEVER_ATTACHABLE, *(arn("policy", p) for p in own_policies)]:
         for name in [*own_roles, mine]:
-            add("iam:AttachRolePolicy", arn("role", name), (("iam:PolicyARN", policy),))
+            add("iam:AttachRolePolicy", arn("role", name), (("iam:PolicyARN", policy), own_boundary))
     for name in foreign:
         add("iam:AttachRolePolicy", arn("policy", name), (("iam:PolicyARN", arn("policy", mine)),))
         add("iam:AttachRolePolicy", arn("role", mine), (("iam:PolicyARN", arn("policy", name)),))
-    add(
-        "iam:AttachRolePolicy",
-        arn("role", mine),
-        (("iam:PolicyARN", arn("policy", mine)),),
-        "own-prefix attachments",
-    )
+    own_policy = ("iam:PolicyARN", arn("policy", mine))
+    add("iam:AttachRolePolicy", arn("role", mine), (own_policy, own_boundary), "own-prefix attachments")
+    # ... only onto a role behind its stack's boundary: not one without a boundary, nor one behind
+    # the pipeline's own policies.
+    for action in ("iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:DeleteRolePolicy"):
+        add(action, arn("role", mine), (own_policy,), why="a role with no boundary")
+        for boundary in own_policies:
+            pipeline_boundary = ("iam:PermissionsBoundary", arn("policy", boundary))
+            add(action, arn("role", mine), (own_policy, pipeline_boundary), why="behind the pipeline's")
     # Policies: versions of the pipeline's own, foreign ones; its own by design.
     for action in ("iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion", "iam:DeletePolicy"):
         for name in [*own_policies, *foreign]:

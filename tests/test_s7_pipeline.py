@@ -822,6 +822,8 @@ def test_no_deployer_attaches_an_administrator_policy_to_anyone(cloud, deployer)
             assert not can(cloud, deployer, "ram:AttachPolicyToGroup", policy)
     else:
         role = f"arn:aws:iam::{account}:role/{prefix}x"
+        stack_boundary = f"arn:aws:iam::{account}:policy/{prefix}EcsMcpServerPermissionsBoundary"
+        behind = {"iam:PermissionsBoundary": stack_boundary}
         for arn in (
             *documents.AWS_ADMIN_POLICIES,
             "arn:aws:iam::aws:policy/ReadOnlyAccess",
@@ -830,13 +832,20 @@ def test_no_deployer_attaches_an_administrator_policy_to_anyone(cloud, deployer)
             f"arn:aws:iam::{account}:policy/github-pipeline-boundary",
             f"arn:aws:iam::{account}:policy/github-prod-deploy-policy",
         ):
-            assert not can(cloud, deployer, "iam:AttachRolePolicy", role, **{"iam:PolicyARN": arn}), arn
+            assert not can(
+                cloud, deployer, "iam:AttachRolePolicy", role, **{"iam:PolicyARN": arn}, **behind
+            ), arn
         own = f"arn:aws:iam::{account}:policy/{prefix}x"
-        assert can(cloud, deployer, "iam:AttachRolePolicy", role, **{"iam:PolicyARN": own})
+        assert can(cloud, deployer, "iam:AttachRolePolicy", role, **{"iam:PolicyARN": own}, **behind)
+        # Only onto a role behind its stack's boundary.
+        assert not can(cloud, deployer, "iam:AttachRolePolicy", role, **{"iam:PolicyARN": own})
         pipeline_boundary = {
             "iam:PermissionsBoundary": f"arn:aws:iam::{account}:policy/github-pipeline-boundary"
         }
         assert not can(cloud, deployer, "iam:CreateRole", role, **pipeline_boundary)
+        assert not can(
+            cloud, deployer, "iam:AttachRolePolicy", role, **{"iam:PolicyARN": own}, **pipeline_boundary
+        )
 
 
 def test_a_managed_policy_a_stack_attaches_is_the_only_one_its_deployer_may_attach():
@@ -844,7 +853,9 @@ def test_a_managed_policy_a_stack_attaches_is_the_only_one_its_deployer_may_atta
     scope = documents.Scope(account=DEV_AWS, prefix="dev-", managed_policy_arns=(read_only,))
     policies = [NamedPolicy("p", documents.deployer_policy("aws", scope))]
     role = f"arn:aws:iam::{DEV_AWS}:role/dev-x"
-    decide = lambda arn: evaluate(policies, "iam:AttachRolePolicy", role, {"iam:PolicyARN": [arn]}).allowed  # noqa: E731
+    boundary = f"arn:aws:iam::{DEV_AWS}:policy/dev-EcsMcpServerPermissionsBoundary"
+    context = lambda arn: {"iam:PolicyARN": [arn], "iam:PermissionsBoundary": [boundary]}  # noqa: E731
+    decide = lambda arn: evaluate(policies, "iam:AttachRolePolicy", role, context(arn)).allowed  # noqa: E731
     assert decide(read_only)
     assert not decide("arn:aws:iam::aws:policy/ReadOnlyAccessPlus")
     assert not decide("arn:aws:iam::aws:policy/AdministratorAccess")

@@ -174,6 +174,11 @@ def _iam(kind: str) -> Callable[[Scope], list[str]]:
     return lambda s: [f"arn:aws:iam::{s.account}:{kind}/{s.prefix}*"]
 
 
+def _stack_boundaries(s: Scope) -> str:
+    """The boundaries the environment's stacks put on their roles (named with the stack's prefix)."""
+    return f"arn:aws:iam::{s.account}:policy/{s.prefix}*"
+
+
 _NONE = ResourceActions(cloud=None)
 RESOURCE_ACTIONS: dict[str, ResourceActions] = {
     # --- Alibaba Cloud: RAM -------------------------------------------------------------------
@@ -349,10 +354,10 @@ RESOURCE_ACTIONS: dict[str, ResourceActions] = {
         ),
         resources=_iam("role"),
         # Every role the program creates sits behind a boundary of its own stack (S6): a role
-        # without one, or behind anything else, is refused.
+        # without one, or behind anything else, is refused, and so is changing its policies.
         conditions=lambda s: {
-            action: {"ArnLike": {"iam:PermissionsBoundary": f"arn:aws:iam::{s.account}:policy/{s.prefix}*"}}
-            for action in ("iam:CreateRole", "iam:PutRolePermissionsBoundary")
+            action: {"ArnLike": {"iam:PermissionsBoundary": _stack_boundaries(s)}}
+            for action in ("iam:CreateRole", "iam:PutRolePermissionsBoundary", "iam:DeleteRolePolicy")
         },
     ),
     "aws:iam/policy:Policy": ResourceActions(
@@ -382,13 +387,16 @@ RESOURCE_ACTIONS: dict[str, ResourceActions] = {
         conditions=lambda s: {
             "iam:AttachRolePolicy": {
                 "ArnLike": {
-                    # The stack's own customer policies, and exactly the managed ones it attaches.
+                    # The stack's own customer policies, and exactly the managed ones it attaches,
+                    # on roles behind the stack's boundary only.
                     "iam:PolicyARN": [
                         f"arn:aws:iam::{s.account}:policy/{s.prefix}*",
                         *s.managed_policy_arns,
-                    ]
+                    ],
+                    "iam:PermissionsBoundary": _stack_boundaries(s),
                 }
-            }
+            },
+            "iam:DetachRolePolicy": {"ArnLike": {"iam:PermissionsBoundary": _stack_boundaries(s)}},
         },
     ),
     "aws:iam/openIdConnectProvider:OpenIdConnectProvider": ResourceActions(
@@ -550,7 +558,14 @@ def _protections(cloud: Cloud, scope: Scope) -> list[Document]:
                 _statement(
                     "Deny",
                     "DenyPipelineBoundary",
-                    ("iam:CreateRole", "iam:PutRolePermissionsBoundary"),
+                    # Nor does a deployer create, or change the policies of, a role behind them.
+                    (
+                        "iam:CreateRole",
+                        "iam:PutRolePermissionsBoundary",
+                        "iam:AttachRolePolicy",
+                        "iam:DetachRolePolicy",
+                        "iam:DeleteRolePolicy",
+                    ),
                     ["*"],
                     {"ArnEquals": {"iam:PermissionsBoundary": pipeline_policies}},
                 )
