@@ -127,6 +127,9 @@ DEPLOYMENT_CLOUDFORMATION_ACTIONS = (
     "cloudformation:DescribeStackResources",
     "cloudformation:ListStacks",
 )
+# CloudFormation stacks run with the caller's own permissions, never a service role's (which could
+# be more privileged): both the deployment and the Express mode policy hold to this.
+NO_CLOUDFORMATION_SERVICE_ROLE = {"Null": {"cloudformation:RoleArn": "true"}}
 # The guide's IAMRoleManagement was iam:CreateRole, AttachRolePolicy, PutRolePolicy, GetRole,
 # ListRolePolicies and ListAttachedRolePolicies on "*". PutRolePolicy is gone (an inline policy
 # can say anything); creating and attaching need the boundary; DeleteRole and DetachRolePolicy
@@ -560,7 +563,7 @@ def deployment_management_policy(
             "CloudFormationManagement",
             DEPLOYMENT_CLOUDFORMATION_ACTIONS,
             scope.arns,
-            condition={"Null": {"cloudformation:RoleArn": "true"}},
+            condition=NO_CLOUDFORMATION_SERVICE_ROLE,
             anywhere=anywhere,
         ),
         _pass_role("IAMPassRole", [*pass_role_arns, *roles.role_arns]),
@@ -676,7 +679,7 @@ def express_mode_policy(
             "CloudFormationForExpressMode",
             EXPRESS_CLOUDFORMATION_ACTIONS,
             scope.arns,
-            condition={"Null": {"cloudformation:RoleArn": "true"}},
+            condition=NO_CLOUDFORMATION_SERVICE_ROLE,
             anywhere=anywhere,
         ),
         roles.statements("IAMForExpressMode", EXPRESS_IAM_CREATE_ACTIONS, EXPRESS_IAM_ATTACH_ACTIONS),
