@@ -52,7 +52,7 @@ def _resolved(args: argparse.Namespace):
 def _can(args: argparse.Namespace) -> int:
     import json
 
-    from baseline import access
+    from baseline.analysis import access
 
     plan = _rendered(args)
     found = access.find_principal(plan, args.principal)

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 # The engine runs this file from the pack directory; the rules import `policy.rules` and the
-# pure `baseline.evaluator`, which live one level up.
+# pure `baseline.analysis.evaluator`, which live one level up.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pulumi_policy import PolicyPack

@@ -10,7 +10,7 @@ import json
 import pytest
 from conftest import plan_of
 
-from baseline import access
+from baseline.analysis import access
 from baseline.cli import main
 
 DEV_INSTANCE = "acs:ecs:cn-hangzhou:5012345678901234:instance/i-x"

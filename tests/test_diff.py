@@ -11,7 +11,7 @@ import pytest
 import yaml
 from conftest import ROOT
 
-from baseline import diff
+from baseline.analysis import diff
 from baseline.cli import main
 from baseline.ops import review
 

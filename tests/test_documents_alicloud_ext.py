@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 
+from baseline.analysis.evaluator import NamedPolicy, evaluate
 from baseline.documents.alicloud import (
     eci_console_policy,
     eci_tag_policy,
@@ -21,7 +22,6 @@ from baseline.documents.alicloud import (
     service_trust_policy,
 )
 from baseline.documents.render import canonical_json
-from baseline.evaluator import NamedPolicy, evaluate
 
 # seed 001, Windows step 3: kmsPolicy
 GUIDE_001_KMS = json.loads(

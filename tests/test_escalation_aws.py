@@ -1,5 +1,5 @@
 """AWS escalation catalogue: every IAM principal of every stack is asked the known ways to raise
-privileges, through the evaluator ``python -m baseline can`` uses (``baseline.access``), and
+privileges, through the evaluator ``python -m baseline can`` uses (``baseline.analysis.access``), and
 must be denied.
 
 The methods are the ones cloudsplaining ships (``PRIVILEGE_ESCALATION_METHODS``, from Rhino
@@ -23,7 +23,7 @@ from cloudsplaining.shared.constants import PRIVILEGE_ESCALATION_METHODS
 from conftest import ROOT, STACKS, plan_of
 from test_s6_ecs_mcp_server import ALL_USE_CASES, plan
 
-from baseline import access
+from baseline.analysis import access
 from baseline.config import RawConfig, load_stack_file, resolve
 from baseline.documents import aws as documents
 from baseline.documents.aws_actions import RESOURCE_ARNS

@@ -1,7 +1,7 @@
 """The RAM escalation catalogue (issue #10, item 6): every Alibaba Cloud principal of every stack
 is asked the known ways to raise privileges in RAM, and must be denied.
 
-Requests are decided by ``baseline.access`` (what ``python -m baseline can`` runs) on the offline
+Requests are decided by ``baseline.analysis.access`` (what ``python -m baseline can`` runs) on the offline
 plan, so they cover exactly the documents a real run would attach. The catalogue follows the RAM
 equivalents of the Rhino Security / cloudsplaining escalation methods: changing policies (new
 versions, default versions, new policies), attaching or detaching them, credentials of other
@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 from conftest import ROOT, STACKS, plan_of
 
-from baseline import access
+from baseline.analysis import access
 from baseline.cli import main
 from baseline.config import StackSettings, load_stack_file, resolve
 from baseline.documents.alicloud import PATCH_TEMPLATE

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from baseline.evaluator import NamedPolicy, PolicyError, condition_holds, evaluate, resource_matches
+from baseline.analysis.evaluator import NamedPolicy, PolicyError, condition_holds, evaluate, resource_matches
 
 
 def policy(name: str, *statements: dict, version: str = "2012-10-17") -> NamedPolicy:

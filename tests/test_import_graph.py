@@ -88,3 +88,22 @@ def test_no_operations_module_reaches_the_cli_module():
 
 def test_the_project_imports_no_cycle():
     assert cycles(graph()) == []
+
+
+def test_the_analysis_layer_is_imported_only_from_above():
+    """Settings, spec, documents, scenarios, components and the program never reach the analysis
+    package; it reads plans and documents, and only policy/, ops/ and the CLI may ask it."""
+    edges = graph()
+    analysis = {m for m in edges if m.startswith("baseline.analysis")}
+    assert {"baseline.analysis.evaluator", "baseline.analysis.access", "baseline.analysis.diff"} <= analysis
+    below = [
+        m
+        for m in edges
+        if m.split(".")[0] == "components"
+        or m
+        in {"baseline.settings", "baseline.spec", "baseline.program", "baseline.config", "baseline.limits"}
+        or m.startswith(("baseline.documents", "baseline.scenarios"))
+    ]
+    assert below
+    for module in below:
+        assert not (reachable(edges, module) & analysis), module

@@ -1,6 +1,6 @@
 """Intent tests: what each scenario's guide says a principal can and cannot do, in every stack.
 
-Every request is decided by the offline evaluator (``baseline.access``) from the stack's
+Every request is decided by the offline evaluator (``baseline.analysis.access``) from the stack's
 rendered plan. Names, regions, accounts, instance ids, OS users and tag values come from the
 stack's own settings, so a stack that changes them is checked against its own values. A test is
 skipped only where the stack does not enable the piece it is about.
@@ -17,7 +17,8 @@ import pytest
 from conftest import ROOT, STACKS, plan_of
 from guides import GUIDE_000_ECS, GUIDE_000_OOS, GUIDE_000_SNAPSHOT
 
-from baseline import access, limits
+from baseline import limits
+from baseline.analysis import access
 from baseline.config import RawConfig, StackSettings, load_stack_file, resolve
 from baseline.errors import ConfigError
 from baseline.naming import Naming

@@ -10,10 +10,10 @@ import pytest
 import yaml
 from conftest import ROOT, plan_of, policy_documents, resources
 
+from baseline.analysis.evaluator import NamedPolicy, evaluate
 from baseline.config import PLAN_PLACEHOLDER, RawConfig, SecretValue, resolve
 from baseline.documents.alicloud import CLOUD_ASSISTANT_ACTIONS, arn, secret_parameter_arn
 from baseline.errors import ConfigError, PlanError
-from baseline.evaluator import NamedPolicy, evaluate
 from baseline.mocks import StrictMocks
 from baseline.plan import execute, render
 

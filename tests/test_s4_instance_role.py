@@ -9,10 +9,10 @@ import pytest
 import yaml
 from conftest import ROOT, plan_of, policy_documents, render_file, resources
 
+from baseline.analysis.evaluator import NamedPolicy, evaluate
 from baseline.config import RawConfig, SecretValue, resolve
 from baseline.documents.alicloud import arn, role_arn
 from baseline.errors import ConfigError, PlanError
-from baseline.evaluator import NamedPolicy, evaluate
 from baseline.mocks import StrictMocks
 from baseline.plan import execute
 from baseline.scenarios.ecs_instance_role import InstanceSettings, attachments

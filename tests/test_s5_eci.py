@@ -9,9 +9,9 @@ import pytest
 import yaml
 from conftest import ROOT, STACKS, plan_of, policy_documents, resources
 
+from baseline.analysis.evaluator import NamedPolicy, evaluate
 from baseline.config import RawConfig, resolve
 from baseline.errors import ConfigError, PlanError
-from baseline.evaluator import NamedPolicy, evaluate
 from baseline.mocks import StrictMocks
 from baseline.plan import execute
 from baseline.spec import ScenarioSpec, ServiceLinkedRoleSpec, validate_alicloud

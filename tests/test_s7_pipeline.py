@@ -20,10 +20,10 @@ import pytest
 import yaml
 from conftest import ROOT, STACKS, plan_of
 
-from baseline import access
+from baseline.analysis import access
+from baseline.analysis.evaluator import NamedPolicy, evaluate
 from baseline.cli import main
 from baseline.documents import pipeline as documents
-from baseline.evaluator import NamedPolicy, evaluate
 
 REPOSITORY = "acme/ecs-access-baseline"
 CLOUDS = ("alicloud", "aws")
@@ -637,7 +637,7 @@ def test_the_secrets_key_is_decrypt_only_for_previews():
     scope = documents.Scope(account=PROD_AWS, secrets_key_arn=key)
     preview = documents.deployer_policy("aws", scope, write=False)
     deploy = documents.deployer_policy("aws", scope)
-    from baseline.evaluator import NamedPolicy, evaluate
+    from baseline.analysis.evaluator import NamedPolicy, evaluate
 
     def allowed(policy, action):
         return evaluate([NamedPolicy("p", policy)], action, key).allowed
@@ -649,7 +649,7 @@ def test_the_secrets_key_is_decrypt_only_for_previews():
 
 # --- the trust evaluator's rules, on hand-written documents ------------------------------------------
 def _trust(*statements: dict):
-    from baseline.evaluator import NamedPolicy
+    from baseline.analysis.evaluator import NamedPolicy
 
     return NamedPolicy("t", {"Version": "2012-10-17", "Statement": list(statements)})
 
@@ -663,7 +663,7 @@ def _is_github(kind: str, value: str) -> bool:
 
 
 def test_trust_evaluation_an_explicit_deny_wins_over_the_allow():
-    from baseline.evaluator import evaluate_trust
+    from baseline.analysis.evaluator import evaluate_trust
 
     allow = {
         "Effect": "Allow",
@@ -680,7 +680,7 @@ def test_trust_evaluation_an_explicit_deny_wins_over_the_allow():
 
 
 def test_trust_evaluation_needs_the_caller_named_and_the_action_listed():
-    from baseline.evaluator import evaluate_trust
+    from baseline.analysis.evaluator import evaluate_trust
 
     other = {
         "Effect": "Allow",
@@ -699,7 +699,7 @@ def test_trust_evaluation_needs_the_caller_named_and_the_action_listed():
 
 
 def test_trust_evaluation_refuses_to_guess_about_not_principal():
-    from baseline.evaluator import PolicyError, evaluate_trust
+    from baseline.analysis.evaluator import PolicyError, evaluate_trust
 
     statement = {
         "Effect": "Allow",

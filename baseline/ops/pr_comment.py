@@ -46,7 +46,7 @@ _REPO = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
 
 def comment_body(event: Mapping[str, Any], diffs: Iterable[Mapping[str, Any]]) -> str:
     """One comment for every stack: changed stacks first, each with its access and resources."""
-    from baseline import diff
+    from baseline.analysis import diff
 
     pr = event["pull_request"]
     diffs = list(diffs)
@@ -96,7 +96,7 @@ def stacks_between(base: str | None) -> list[str]:
 
 
 def render(event_path: Path, base: str, out: Path) -> int:
-    from baseline import diff
+    from baseline.analysis import diff
     from baseline.ops import review
 
     event = json.loads(event_path.read_text())

@@ -143,7 +143,7 @@ def run(
     output: str = "text",
     out: TextIO | None = None,
 ) -> int:
-    from baseline import diff
+    from baseline.analysis import diff
 
     out = out or sys.stdout
     base_plan, new_plan, sources = plans(

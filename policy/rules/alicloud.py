@@ -13,9 +13,9 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
+from baseline.analysis.evaluator import as_list
 from baseline.documents.alicloud import COMMAND_ACTIONS, RUN_AS_KEY, is_privileged_os_user
 from baseline.environments import is_strict
-from baseline.evaluator import as_list
 from policy.rules.common import (
     ALI_ACCESS_KEY,
     ALI_LOGIN,

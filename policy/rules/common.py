@@ -21,8 +21,8 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UnknownValueError
 
+from baseline.analysis.evaluator import action_matches, as_list
 from baseline.environments import ENVIRONMENTS, is_production
-from baseline.evaluator import action_matches, as_list
 
 UNKNOWN = object()
 PLAN_SECRET = "[secret]"  # how the offline plan shows a secret value

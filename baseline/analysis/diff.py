@@ -8,7 +8,7 @@ Two offline plans of one stack (``baseline.plan.render``) are compared:
 - **effective access** per principal (matched by cloud, kind and name): every Allow statement of
   its policies is flattened into (action, resource, condition) grants as written, and a grant is
   *gained* when the new plan's policies allow it and the base plan's do not, decided by the
-  evaluator (``baseline.evaluator``, through ``access.grants_of``: explicit denies, permissions
+  evaluator (``baseline.analysis.evaluator``, through ``access.grants_of``: explicit denies, permissions
   boundaries and resource-group scoping included). The request asked of the evaluator is the
   grant itself: its action and resource as written (a pattern is asked as a literal, so
   ``instance/*`` is covered only by a pattern at least as wide) and a context that satisfies its
@@ -35,9 +35,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from baseline import access
+from baseline.analysis import access
+from baseline.analysis.evaluator import action_matches, as_list, resource_matches
 from baseline.documents.alicloud import COMMAND_ACTIONS, PRIVILEGED_OS_USERS, RUN_AS_KEY
-from baseline.evaluator import action_matches, as_list, resource_matches
 
 # Inputs that hold a policy document as JSON text (both clouds' providers).
 DOCUMENT_INPUTS = {"policyDocument", "policy", "assumeRolePolicyDocument", "assumeRolePolicy"}

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from baseline.evaluator import Decision, NamedPolicy, as_list, evaluate
+from baseline.analysis.evaluator import Decision, NamedPolicy, as_list, evaluate
 
 # Request-context key a resource-group-scoped grant requires. Alibaba Cloud checks the group a
 # request names before it evaluates the policy; this tool's own key stands for that check.
@@ -494,7 +494,7 @@ def decide_trust(
     plan: Mapping[str, Any], principal: Principal, action: str, context: Mapping[str, list[str]]
 ) -> tuple[NamedPolicy, dict[str, list[str]], Decision]:
     """May a GitHub Actions token with these claims assume ``principal`` (a role)?"""
-    from baseline.evaluator import evaluate_trust
+    from baseline.analysis.evaluator import evaluate_trust
 
     trust = trust_document(plan, principal)
     issuer, request = token_context(principal.cloud, context)
