@@ -568,6 +568,14 @@ class DeployerReach:
     system: tuple[str, ...] = ()
     managed: tuple[str, ...] = ()
     secret_parameters: tuple[str, ...] = ()
+    # The identities the stack creates, by exact name: what its deploy role may create, change,
+    # re-trust, hand credentials to and attach (issue 16: held to its own stack's identities).
+    ram_users: tuple[str, ...] = ()
+    ram_roles: tuple[str, ...] = ()
+    ram_policies: tuple[str, ...] = ()
+    iam_roles: tuple[str, ...] = ()
+    iam_policies: tuple[str, ...] = ()
+    iam_boundaries: tuple[str, ...] = ()  # the IAM policies its roles carry as boundary
 
 
 def deployer_reach(alicloud: Iterable[ScenarioSpec], aws: Iterable[AwsScenarioSpec]) -> DeployerReach:
@@ -577,10 +585,28 @@ def deployer_reach(alicloud: Iterable[ScenarioSpec], aws: Iterable[AwsScenarioSp
     system |= {g.policy for spec in alicloud for g in spec.resource_group_grants}
     managed = {arn for spec in aws for role in spec.roles for arn in role.managed_policy_arns}
     parameters = {p.name for spec in alicloud for p in spec.secret_parameters}
+    aws = list(aws)
+
+    def names(items) -> tuple[str, ...]:
+        return tuple(sorted({item.name for item in items}))
+
+    boundaries = {
+        policy.name
+        for spec in aws
+        for role in spec.roles
+        for policy in spec.policies
+        if policy.key == role.boundary
+    }
     return DeployerReach(
         system=tuple(sorted(system)),
         managed=tuple(sorted(managed)),
         secret_parameters=tuple(sorted(parameters)),
+        ram_users=names(u for spec in alicloud for u in spec.users),
+        ram_roles=names(r for spec in alicloud for r in spec.roles),
+        ram_policies=names(p for spec in alicloud for p in spec.policies),
+        iam_roles=names(r for spec in aws for r in spec.roles),
+        iam_policies=names(p for spec in aws for p in spec.policies),
+        iam_boundaries=tuple(sorted(boundaries)),
     )
 
 
