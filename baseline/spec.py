@@ -59,6 +59,9 @@ class PolicySpec:
     source: str
     document: Document
     description: str = ""
+    # Created by another stack (the pipeline stack owns the sandbox's S6 boundary): this stack
+    # only references it by this ARN and never writes it.
+    external_arn: str | None = None
 
     @property
     def rendered(self) -> str:
@@ -576,6 +579,9 @@ class DeployerReach:
     iam_roles: tuple[str, ...] = ()
     iam_policies: tuple[str, ...] = ()
     iam_boundaries: tuple[str, ...] = ()  # the IAM policies its roles carry as boundary
+    # Boundaries the stack references but another stack must create (``PolicySpec.external_arn``):
+    # the pipeline stack creates them, so no deploy role writes the boundary it is held to.
+    external_boundaries: tuple[PolicySpec, ...] = ()
 
 
 def deployer_reach(alicloud: Iterable[ScenarioSpec], aws: Iterable[AwsScenarioSpec]) -> DeployerReach:
@@ -605,8 +611,9 @@ def deployer_reach(alicloud: Iterable[ScenarioSpec], aws: Iterable[AwsScenarioSp
         ram_roles=names(r for spec in alicloud for r in spec.roles),
         ram_policies=names(p for spec in alicloud for p in spec.policies),
         iam_roles=names(r for spec in aws for r in spec.roles),
-        iam_policies=names(p for spec in aws for p in spec.policies),
+        iam_policies=names(p for spec in aws for p in spec.policies if not p.external_arn),
         iam_boundaries=tuple(sorted(boundaries)),
+        external_boundaries=tuple(p for spec in aws for p in spec.policies if p.external_arn),
     )
 
 
@@ -664,6 +671,8 @@ class PipelineSpec:
     providers: tuple[OidcProviderSpec, ...] = ()
     roles: tuple[PipelineRoleSpec, ...] = ()
     boundaries: tuple[PipelineBoundarySpec, ...] = ()
+    # Boundaries the deployed stacks' roles carry but no deploy role may write (the sandbox's).
+    workload_boundaries: tuple[PipelineBoundarySpec, ...] = ()
 
     def accounts(self, cloud: str) -> list[str]:
         return sorted({p.account for p in self.providers if p.cloud == cloud})
@@ -712,7 +721,7 @@ def validate_pipeline(spec: PipelineSpec) -> None:
                 problem=f"the trust policy of {role.name} exceeds {limits.IAM_TRUST_POLICY_MAX} characters",
                 fix="shorten the repository or environment name",
             )
-    for boundary in spec.boundaries:
+    for boundary in (*spec.boundaries, *spec.workload_boundaries):
         size = limits.iam_document_length(boundary.rendered)
         if size > limits.IAM_MANAGED_POLICY_MAX:
             raise ConfigError(

@@ -447,8 +447,13 @@ def pipeline_catalogue(role, prefix: str) -> list[PipelineRequest]:
     mine = mine_role = mine_policy = f"{prefix}escalate"
     foreign = ["zz-escalate", "AdminRole"] if prefix else []
     other_account = "999988887777"
-    own_boundary = ("iam:PermissionsBoundary", arn("policy", f"{prefix}boundary"))
+    # The sandbox's boundary is the pipeline stack's (sandbox-workload-boundary); a policy of its
+    # own prefix as a boundary (the reported chain: create pr-x, a role behind pr-x) is foreign.
+    own_boundary = ("iam:PermissionsBoundary", arn("policy", "sandbox-workload-boundary"))
     requests: list[PipelineRequest] = []
+    self_written = ("iam:PermissionsBoundary", arn("policy", f"{prefix}escalate"))
+    chain = Request("iam:CreateRole", arn("role", mine_role), (self_written,), "chain")
+    requests.append(PipelineRequest(chain))
     if role.environment != "test":
         # Held to its stack's roles, policies and boundary by exact name (issue 16): a name inside
         # its prefix that its stack does not create is foreign, and so is the boundary itself as

@@ -872,6 +872,8 @@ def test_no_deployer_attaches_an_administrator_policy_to_anyone(cloud, deployer)
     else:
         role = f"arn:aws:iam::{account}:role/{own_role}"
         stack_boundary = f"arn:aws:iam::{account}:policy/{prefix}EcsMcpServerPermissionsBoundary"
+        if deployer == "github-test-deploy":  # the sandbox's, which the pipeline stack creates
+            stack_boundary = f"arn:aws:iam::{account}:policy/sandbox-workload-boundary"
         behind = {"iam:PermissionsBoundary": stack_boundary}
         for arn in (
             *documents.AWS_ADMIN_POLICIES,
@@ -899,7 +901,12 @@ def test_no_deployer_attaches_an_administrator_policy_to_anyone(cloud, deployer)
 
 def test_a_managed_policy_a_stack_attaches_is_the_only_one_its_deployer_may_attach():
     read_only = "arn:aws:iam::aws:policy/ReadOnlyAccess"
-    scope = documents.Scope(account=DEV_AWS, prefix="dev-", managed_policy_arns=(read_only,))
+    scope = documents.Scope(
+        account=DEV_AWS,
+        prefix="dev-",
+        managed_policy_arns=(read_only,),
+        boundaries=("dev-EcsMcpServerPermissionsBoundary",),
+    )
     policies = [NamedPolicy("p", documents.deployer_policy("aws", scope))]
     role = f"arn:aws:iam::{DEV_AWS}:role/dev-x"
     boundary = f"arn:aws:iam::{DEV_AWS}:policy/dev-EcsMcpServerPermissionsBoundary"
@@ -926,3 +933,32 @@ def test_a_pr_stack_carries_none_of_devs_secrets_or_its_key(tmp_path):
     assert not {"encryptionsalt", "encryptedkey", "secretsprovider"} & set(written)
     assert "ecs-access-baseline:secrets" not in written["config"]
     assert "Y2lwaGVy" not in yaml.safe_dump(written)
+
+
+def test_pr_stacks_roles_carry_the_sandbox_boundary_the_pipeline_stack_creates():
+    """No deploy role writes the boundary it is held to: a PR stack creates no boundary of its own,
+    its roles carry the pipeline stack's, and that one denies IAM writes outside the sandbox's
+    names and every sts:AssumeRole out of the sandbox account."""
+    resources = _ephemeral_plan()["resources"]
+    roles = [r for r in resources if r["type"] == "aws:iam/role:Role"]
+    assert roles
+    boundary = {r["inputs"]["permissionsBoundary"] for r in roles}
+    assert boundary == {f"arn:aws:iam::{DEV_AWS}:policy/sandbox-workload-boundary"}
+    created = [r["inputs"]["name"] for r in resources if r["type"] == "aws:iam/policy:Policy"]
+    assert not [name for name in created if "oundary" in name], created
+    (sandbox,) = [
+        r
+        for r in plan()["resources"]
+        if r["type"] == "aws:iam/policy:Policy" and r["inputs"]["name"] == "sandbox-workload-boundary"
+    ]
+    assert sandbox["protect"] is True
+    raw = json.loads(sandbox["inputs"]["policy"])
+    denies = {s["Sid"] for s in raw["Statement"] if s["Effect"] == "Deny"}
+    assert {"DenyIamWritesOutsideTheStack", "DenyAssumeRoleOutOfTheAccount", "DenyPolicyChanges"} <= denies
+    document = NamedPolicy("sandbox", raw)
+    role_arn = f"arn:aws:iam::{SANDBOX_AWS}:role/"
+    assert not evaluate([document], "sts:AssumeRole", f"arn:aws:iam::{PROD_AWS}:role/Admin", {}).allowed
+    assert not evaluate(
+        [document], "iam:CreatePolicyVersion", f"arn:aws:iam::{SANDBOX_AWS}:policy/x", {}
+    ).allowed
+    assert not evaluate([document], "iam:UpdateAssumeRolePolicy", f"{role_arn}x", {}).allowed

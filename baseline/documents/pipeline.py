@@ -147,6 +147,8 @@ class Scope:
     roles: tuple[str, ...] = ()
     policies: tuple[str, ...] = ()
     boundaries: tuple[str, ...] = ()  # IAM: the boundary policies its stack's roles carry
+    # IAM: those of them the pipeline stack creates (the sandbox's): no deployer writes them.
+    owned_boundaries: tuple[str, ...] = ()
     # The DIY state backend: objects under ``<state_root>/.pulumi/`` of project ``state_project``;
     # the deployer reaches only the stacks in ``state_stacks`` (``test-pr-*`` in the sandbox).
     state_root: str = ""
@@ -226,13 +228,12 @@ def _iam(kind: str) -> Callable[[Scope], list[str]]:
 
 
 def _stack_boundaries(s: Scope) -> list[str]:
-    """The boundaries the environment's stack puts on its roles: by exact name (its S6 boundary),
-    or the sandbox's prefix."""
-    if s.exact:
-        return [f"arn:aws:iam::{s.account}:policy/{n}" for n in s.boundaries] or [
-            f"arn:aws:iam::{s.account}:policy/{NO_NAME}"
-        ]
-    return [f"arn:aws:iam::{s.account}:policy/{s.prefix}*"]
+    """The boundaries the environment's stack puts on its roles, by exact ARN, in the sandbox too:
+    a boundary matched by a prefix would be any policy the deployer writes itself (create policy
+    ``pr-x`` allowing ``*``, create role ``pr-x`` behind it, attach, assume)."""
+    return [f"arn:aws:iam::{s.account}:policy/{n}" for n in s.boundaries] or [
+        f"arn:aws:iam::{s.account}:policy/{NO_NAME}"
+    ]
 
 
 def _attachable_policies(s: Scope) -> list[str]:
@@ -603,6 +604,7 @@ def _protections(cloud: Cloud, scope: Scope) -> list[Document]:
     else:
         owned = [f"arn:aws:iam::{scope.account}:role/{r}" for r in scope.protected_roles]
         owned += [f"arn:aws:iam::{scope.account}:policy/{p}" for p in scope.protected_policies]
+        owned += [f"arn:aws:iam::{scope.account}:policy/{p}" for p in scope.owned_boundaries]
         if scope.protected_oidc_providers:
             owned.append(iam_oidc_provider_arn(scope.account))
         if owned:
@@ -830,16 +832,60 @@ def _state_access(scope: Scope, *, write: bool) -> list[Document]:
             if not scope.exact:
                 statements.append(_statement("Allow", "StateRemove", ("s3:DeleteObject",), own))
             else:
-                journal = [
-                    a
-                    for a in objects["records"]
-                    if "/.pulumi/journal/" in a or a.split(".pulumi/", 1)[1].startswith("journal/")
-                ]
+                journal = [a for a in objects["records"] if a.split(".pulumi/", 1)[1].startswith("journal/")]
                 statements.append(_statement("Allow", "StateJournal", ("s3:DeleteObject",), journal))
     if scope.secrets_key_arn:
         actions = ("kms:Decrypt", "kms:Encrypt") if write else ("kms:Decrypt",)
         statements.append(_statement("Allow", "StateSecretsKey", actions, [scope.secrets_key_arn]))
     return statements
+
+
+# IAM writes a role behind a workload boundary never makes outside its stack's names.
+IAM_WRITE_VERBS = (
+    "Add",
+    "Attach",
+    "Create",
+    "Delete",
+    "Detach",
+    "Put",
+    "Remove",
+    "Set",
+    "Tag",
+    "Untag",
+    "Update",
+)
+IAM_WRITE_ACTIONS = (
+    *(f"iam:{verb}*" for verb in IAM_WRITE_VERBS),
+    "iam:PassRole",
+    "iam:UploadSSHPublicKey",
+    "iam:UploadServerCertificate",
+    "iam:UploadSigningCertificate",
+)
+
+
+def workload_boundary(document: Document, account: str, prefix: str) -> Document:
+    """A stack's S6 boundary (the guide's, single-sourced in ``baseline.documents.aws``) as the
+    pipeline stack creates it: plus a deny of every IAM write outside the stack's names
+    (``prefix``) and of every ``sts:AssumeRole`` out of the account."""
+    names = [f"arn:aws:iam::{account}:{kind}/{prefix}*" for kind in ("role", "policy", "user", "group")]
+    return {
+        **document,
+        "Statement": [
+            *document["Statement"],
+            {
+                "Sid": "DenyIamWritesOutsideTheStack",
+                "Effect": "Deny",
+                "Action": list(IAM_WRITE_ACTIONS),
+                "NotResource": names,
+            },
+            {
+                "Sid": "DenyAssumeRoleOutOfTheAccount",
+                "Effect": "Deny",
+                "Action": ["sts:AssumeRole"],
+                "NotResource": [f"arn:aws:iam::{account}:role/*"],
+            },
+        ],
+    }
 
 
 def iam_pipeline_boundary(scope: Scope, policies: Iterable[Document]) -> Document:

@@ -36,8 +36,17 @@ ENVIRONMENT = "test"
 INSTANCE_LISTS = {"ecsInstanceRole": "instances", "cloudAssistantWindows": "windowsInstances"}
 # scenario key -> (setting, value) for resources of which an account holds only one.
 ACCOUNT_SINGLETONS = {"eciAccess": ("serviceLinkedRole", "existing")}
+# The permissions boundary of the PR stacks' IAM roles: created in the sandbox account by the
+# pipeline stack (never by a deploy role, so a pull request cannot write the boundary it is held
+# to); every PR stack's S6 roles carry it instead of a boundary of their own.
+SANDBOX_BOUNDARY = "sandbox-workload-boundary"
+S6 = "ecsMcpServer"
 # What makes a stack file's ciphertext readable: never copied into the sandbox.
 DEV_SECRETS_KEYS = ("encryptionsalt", "encryptedkey", "secretsprovider")
+
+
+def sandbox_boundary_arn(account: str) -> str:
+    return f"arn:aws:iam::{account}:policy/{SANDBOX_BOUNDARY}"
 
 
 def stack_name(pr: int) -> str:
@@ -79,6 +88,10 @@ def document(
     for cloud, account in (("alicloud", alicloud_account_id), ("aws", aws_account_id)):
         if account and config.get(key(cloud)):
             config[key(cloud)] = {**config[key(cloud)], "accountId": account}
+    s6, aws = config.get(key(S6)), config.get(key("aws"))
+    if isinstance(s6, dict) and isinstance(aws, dict) and aws.get("accountId"):
+        boundary = {**(s6.get("boundary") or {}), "arn": sandbox_boundary_arn(str(aws["accountId"]))}
+        config[key(S6)] = {**s6, "boundary": boundary}
     result = {k: v for k, v in base.items() if k not in ("config", *DEV_SECRETS_KEYS)}
     result["config"] = config
     return result

@@ -344,6 +344,20 @@ def build(
             if environment.preview:
                 roles.append(_role(settings, environment, cloud, account, "preview", source, policies))
     boundaries = _boundaries(settings, roles)
+    workload = [
+        PipelineBoundarySpec(
+            account=environment.aws_account_id,
+            name=policy.name,
+            arn=policy.external_arn,
+            document=documents.workload_boundary(
+                policy.document, environment.aws_account_id, environment.name_prefix
+            ),
+        )
+        for environment in settings.environments
+        if environment.aws_account_id
+        for policy in attached.get(environment.name, DeployerReach()).external_boundaries
+        if policy.external_arn
+    ]
     arns = {b.account: b.arn for b in boundaries}
     roles = [replace(r, boundary_arn=arns[r.account]) if r.cloud == "aws" else r for r in roles]
     return PipelineSpec(
@@ -353,6 +367,7 @@ def build(
         providers=tuple(providers),
         roles=tuple(roles),
         boundaries=tuple(boundaries),
+        workload_boundaries=tuple(workload),
     )
 
 
@@ -457,6 +472,7 @@ def _scope(
         prefix=environment.name_prefix if environment else "",
         protected_roles=tuple(role_names(settings, account)),
         protected_oidc_providers=(settings.oidc_provider_name,),
+        owned_boundaries=tuple(p.name for p in attached.external_boundaries),
         protected_policies=(*(f"{n}-policy" for n in role_names(settings, account)), boundary_name(settings)),
         pass_roles=tuple(environment.instance_roles) if environment else (),
         state_bucket=bucket,
