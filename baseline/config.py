@@ -13,6 +13,7 @@ import binascii
 import difflib
 import json
 import re
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -749,6 +750,11 @@ def resolve(raw: RawConfig) -> Resolved:
     )
 
 
+# Where the pipeline stack reads the environments' stack files: the work tree's ``stacks/``, or
+# (``baseline diff --base REV``) that revision's, so each side of a diff is its own revision's.
+ENVIRONMENT_STACKS: ContextVar[Path | None] = ContextVar("environment_stacks", default=None)
+
+
 def deployed_policies(stack: str, key: str, sandbox: Any = None) -> DeployerReach:
     """The system/managed policies ``stacks/Pulumi.<stack>.yaml`` attaches: what S7 lets that
     environment's deploy role attach (derived from the stack's own specs, so it cannot drift).
@@ -756,7 +762,7 @@ def deployed_policies(stack: str, key: str, sandbox: Any = None) -> DeployerReac
     the sandbox's accounts, exactly as ``baseline.ephemeral`` writes it."""
     from baseline.stackfile import STACKS_DIR
 
-    path = STACKS_DIR / f"Pulumi.{stack}.yaml"
+    path = (ENVIRONMENT_STACKS.get() or STACKS_DIR) / f"Pulumi.{stack}.yaml"
     if not path.is_file():
         raise ConfigError(
             key=f"{key}.stack",

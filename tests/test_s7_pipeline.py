@@ -962,3 +962,21 @@ def test_pr_stacks_roles_carry_the_sandbox_boundary_the_pipeline_stack_creates()
         [document], "iam:CreatePolicyVersion", f"arn:aws:iam::{SANDBOX_AWS}:policy/x", {}
     ).allowed
     assert not evaluate([document], "iam:UpdateAssumeRolePolicy", f"{role_arn}x", {}).allowed
+
+
+@pytest.mark.parametrize(
+    ("stack", "role", "boundary"),
+    [
+        ("prod", "EcsMcpReadOnlyMonitoringRole", "EcsMcpServerPermissionsBoundary"),
+        ("dev", "dev-EcsMcpReadOnlyMonitoringRole", "dev-EcsMcpServerPermissionsBoundary"),
+        ("pipeline", "github-prod-deploy", "github-pipeline-boundary"),
+    ],
+)
+def test_a_human_deployer_creates_its_stacks_roles_behind_their_boundary_only(stack, role, boundary, capsys):
+    assert main(["deployer-policy", "--stack", stack, "--cloud", "aws"]) == 0
+    policy = NamedPolicy("human", json.loads(capsys.readouterr().out))
+    account = policy.document["Statement"][0]["Resource"][0].split(":")[4]
+    arn = f"arn:aws:iam::{account}:role/{role}"
+    behind = {"iam:PermissionsBoundary": [f"arn:aws:iam::{account}:policy/{boundary}"]}
+    assert evaluate([policy], "iam:CreateRole", arn, behind).allowed
+    assert not evaluate([policy], "iam:CreateRole", arn, {}).allowed

@@ -957,15 +957,18 @@ def human_deployer_policy(resolved: Any, plan: Mapping[str, Any], cloud: Cloud) 
 
     types = {r["type"] for r in plan["resources"]}
     reach = deployer_reach(resolved.alicloud, resolved.aws)
+    pipeline = resolved.pipeline
+    # The boundaries its roles carry: the stack's S6 boundary, or the pipeline's own.
+    boundaries = {*reach.iam_boundaries, *(b.name for b in pipeline.boundaries)} if pipeline else set()
     scope = Scope(
         account=account_settings.account_id,
         prefix=settings.naming.prefix,
         system_policies=reach.system,
         managed_policy_arns=reach.managed,
         secret_parameters=reach.secret_parameters,
+        boundaries=tuple(sorted(boundaries or reach.iam_boundaries)),
     )
     policy = deployer_policy(cloud, scope, types)
-    pipeline = resolved.pipeline
     if pipeline is not None:
         others = [a for a in pipeline.accounts(cloud) if a != account_settings.account_id]
         role = pipeline.admin_roles[cloud]

@@ -199,8 +199,9 @@ class PipelineSettings(Model):
     aws_state_bucket: str | None = Field(
         None,
         description="S3 bucket of the Pulumi state backend (`PULUMI_BACKEND_URL=s3://<bucket>/...`): "
-        "every pipeline role may list it and read, write and delete its objects (a preview takes "
-        "the lock too). A bucket in another account also needs a bucket policy naming the roles.",
+        "each pipeline role may list it and reach its own stack's objects only (a preview reads "
+        "its checkpoint and takes its lock; a deploy role writes its checkpoint, history and "
+        "backups). A bucket in another account also needs a bucket policy naming the roles.",
     )
     aws_secrets_key_arn: str | None = Field(
         None,
