@@ -54,8 +54,9 @@ class PipelineEnvironmentSettings(Model):
     )
     name_prefix: str = Field(
         "",
-        description="Names the deploy role may create and change start with this (the stack's "
-        "`naming.prefix`, e.g. `dev-`); empty for a stack that owns its account.",
+        description="The stack's `naming.prefix`, e.g. `dev-`; empty for a stack that owns its "
+        "account. The sandbox's (`test`) deploy role is bound by it; every other deploy role to "
+        "its stack's identities by exact name.",
     )
     instance_roles: list[str] = Field(
         default_factory=list,
