@@ -236,3 +236,9 @@ def test_the_sandbox_holds_its_own_state_and_accounts():
         assert getattr(sandbox, attr) not in {getattr(e, attr) for e in others}
     home = pipeline().pipeline.home_accounts
     assert sandbox.alicloud_account_id != home["alicloud"] and sandbox.aws_account_id != home["aws"]
+
+
+def test_the_readme_figure_names_every_pipeline_role():
+    readme = (ROOT / "README.md").read_text()
+    assert f"Asked of all {len(roles())} pipeline roles" in readme
+    assert len(roles()) == len({(r.cloud, r.name) for r in roles()})
