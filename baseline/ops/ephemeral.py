@@ -36,12 +36,26 @@ INSTANCE_LISTS = {"ecsInstanceRole": "instances", "cloudAssistantWindows": "wind
 ACCOUNT_SINGLETONS = {"eciAccess": ("serviceLinkedRole", "existing")}
 
 
+# Every per-PR stack is ``test-pr-<n>`` and every name it creates starts ``pr<n>-``: the one
+# prefix ``baseline sweep`` may clear (it refuses any prefix that reaches another stack's names).
+STACK_PREFIX = "test-pr-"
+NAME_PREFIX = "pr"
+
+
 def stack_name(pr: int) -> str:
-    return f"test-pr-{pr}"
+    return f"{STACK_PREFIX}{pr}"
 
 
 def naming_prefix(pr: int) -> str:
-    return f"pr{pr}-"
+    return f"{NAME_PREFIX}{pr}-"
+
+
+def sweeps_own_stack(prefix: str, stack: str) -> bool:
+    """Whether ``stack`` is a per-PR test stack and ``prefix`` lies within its own names."""
+    number = stack.removeprefix(STACK_PREFIX)
+    if stack == number or not number.isdigit():
+        return False
+    return prefix.startswith(naming_prefix(int(number)))
 
 
 def document(
