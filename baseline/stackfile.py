@@ -66,11 +66,13 @@ def checked_stack_file(
                 fix=f"use one of {', '.join(known)}, or pass {option} PATH",
             )
         return path
-    if not path.is_file():
+    # Not only a regular file: a pipe such as `--base-config-file <(git show REV:path)` is
+    # /dev/fd/N, read once like any file.
+    if not path.exists() or path.is_dir():
         raise ConfigError(
             key=option,
             value=config_file,
-            problem="no such file" if not path.exists() else "not a file",
+            problem="no such file" if not path.exists() else "a directory, not a file",
             fix=f"check the path, or leave {option} out to use stacks/Pulumi.{stack}.yaml",
         )
     owner = stack_of(path)
