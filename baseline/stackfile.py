@@ -27,8 +27,13 @@ def add_stack_arguments(
     command: Any, config_help: str = "use this stack file instead of stacks/Pulumi.<stack>.yaml"
 ) -> None:
     """``--stack``, ``--config-file`` and ``--as-stack``, the same on every command that reads one."""
-    command.add_argument("--stack", required=True, help="stack name: dev, staging, prod, ...")
-    command.add_argument("--config-file", help=config_help)
+    found = sorted(s for p in STACKS_DIR.glob("Pulumi.*.yaml") if (s := stack_of(p)))
+    command.add_argument(
+        "--stack",
+        required=True,
+        help=f"stack name; stack files in stacks/: {', '.join(found) or 'none'}",
+    )
+    command.add_argument("--config-file", metavar="FILE", help=config_help)
     command.add_argument(
         "--as-stack",
         action="store_true",
