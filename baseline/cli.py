@@ -337,7 +337,10 @@ def _sweep_parser(commands: argparse._SubParsersAction) -> None:
     )
     sweep.add_argument("--prefix", required=True, help="name prefix of the test stack, e.g. pr12-")
     sweep.add_argument(
-        "--older-than", default="2h", help="spare anything younger, e.g. 30m, 2h, 1d (default 2h)"
+        "--older-than",
+        default="2h",
+        metavar="DURATION",
+        help="spare anything younger, e.g. 30m, 2h, 1d (default 2h)",
     )
     sweep.add_argument("--delete", action="store_true", help="delete what the dry run lists")
     sweep.set_defaults(run=_sweep)
