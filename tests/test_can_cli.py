@@ -192,3 +192,75 @@ def test_bad_input_exits_2_with_one_line_and_a_fix(capsys, argv, words):
     code, out, err = can(capsys, "--stack", "dev", *argv)
     assert code == 2 and out == ""
     assert len(err.strip().splitlines()) == 1 and "Fix:" in err and words in err
+
+
+# --- what decided: the statement for an allow and an explicit deny, and an implicit deny said ----
+
+
+def test_an_allow_prints_the_statement_that_decided(capsys):
+    code, out, _ = can(
+        capsys, "--stack", "dev", "--principal", "dev-commandUser", "--action", "ecs:RunCommand",
+        "--resource", DEV_INSTANCE, "--context", "ecs:CommandRunAs=user01",
+    )  # fmt: skip
+    assert code == 0
+    lines = out.splitlines()
+    at = lines.index("  decided by: dev-commandUserPolicy statement 0, an Allow (condition holds):")
+    statement = json.loads(lines[at + 1])
+    assert statement["Effect"] == "Allow" and "ecs:RunCommand" in statement["Action"]
+    assert statement["Condition"] == {"StringEquals": {"ecs:CommandRunAs": ["user01", "user02"]}}
+
+
+def test_an_explicit_deny_prints_the_deny_statement(capsys):
+    code, out, _ = can(
+        capsys, "--stack", "prod", "--principal", "EcsMcpDeploymentManagementRole",
+        "--action", "iam:DeleteRolePermissionsBoundary",
+        "--resource", "arn:aws:iam::444455556666:role/ecs-mcp-x",
+    )  # fmt: skip
+    assert code == 1
+    lines = out.splitlines()
+    [at] = [i for i, line in enumerate(lines) if line.startswith("  decided by: ")]
+    assert "EcsMcpServerPermissionsBoundary" in lines[at] and "an explicit Deny" in lines[at]
+    statement = json.loads(lines[at + 1])
+    assert statement["Effect"] == "Deny" and "iam:DeleteRolePermissionsBoundary" in statement["Action"]
+    assert "implicit" not in out and "nearest miss" not in out
+
+
+def test_an_implicit_deny_says_so_and_labels_the_nearest_miss_as_one(capsys):
+    code, out, _ = can(
+        capsys, "--stack", "dev", "--principal", "dev-commandUser", "--action", "ecs:RunCommand",
+        "--resource", DEV_INSTANCE, "--context", "ecs:CommandRunAs=root",
+    )  # fmt: skip
+    assert code == 1
+    lines = out.splitlines()
+    assert "  decided by: no statement: an implicit deny (nothing that applies allows it)" in lines
+    [at] = [i for i, line in enumerate(lines) if line.startswith("  nearest miss, did not apply (Allow): ")]
+    assert "dev-commandUserPolicy statement 0" in lines[at] and "ecs:CommandRunAs failed" in lines[at]
+    assert json.loads(lines[at + 1])["Effect"] == "Allow"
+    assert not any(line.startswith(("  allowed by", "  denied by")) for line in lines)
+
+
+def test_an_implicit_deny_with_no_statement_near_says_there_is_none(capsys):
+    code, out, _ = can(
+        capsys,
+        "--stack",
+        "dev",
+        "--principal",
+        "dev-commandUser",
+        "--action",
+        "ram:CreateUser",
+        "--resource",
+        "*",
+    )
+    assert code == 1
+    assert "  nearest miss: none (no statement names this action on this resource)" in out.splitlines()
+
+
+def test_json_says_what_decided_and_carries_the_statements(capsys):
+    code, out, _ = can(
+        capsys, "--stack", "dev", "--principal", "dev-commandUser", "--action", "ecs:RunCommand",
+        "--resource", DEV_INSTANCE, "--context", "ecs:CommandRunAs=root", "--format", "json",
+    )  # fmt: skip
+    result = json.loads(out)
+    assert code == 1 and result["decidedBy"] == "implicit deny"
+    [miss] = result["nearMisses"]
+    assert result["statements"][f"{miss['policy']} statement {miss['statement']}"]["Effect"] == "Allow"

@@ -104,6 +104,11 @@ def test_prod_has_no_finding_from_either_scanner():
     assert [f for f in findings() if f[0] == "prod"] == []
 
 
+def test_the_pipeline_has_no_finding_from_either_scanner():
+    # The README: "the pipeline stack's AWS documents are scanned too (0 findings, ...)".
+    assert [f for f in findings() if f[0] == "pipeline"] == []
+
+
 @pytest.mark.parametrize("source", [s for s in SOURCES if s != "prod"])
 def test_every_finding_elsewhere_is_excluded_with_a_reason(source):
     unexcused = [f for f in findings() if f[0] == source and exclusion_for(f) is None]

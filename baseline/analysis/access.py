@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from baseline.analysis.evaluator import Decision, NamedPolicy, as_list, evaluate
+from baseline.analysis.evaluator import Decision, NamedPolicy, StatementRef, as_list, evaluate
 
 # Request-context key a resource-group-scoped grant requires. Alibaba Cloud checks the group a
 # request names before it evaluates the policy; this tool's own key stands for that check.
@@ -349,6 +349,22 @@ def check_request(principal: Principal, action: str, resource: str) -> None:
         )
 
 
+def statement_of(grants: Grants, ref: StatementRef) -> Mapping[str, Any] | None:
+    """The statement a decision names (``policy`` statement ``index``), as the document has it."""
+    for policy in [*grants.policies, *(grants.boundary or [])]:
+        if policy.name == ref.policy:
+            statements = _statements(policy.document)
+            return statements[ref.index] if ref.index < len(statements) else None
+    return None
+
+
+def decided_by(decision: Decision) -> str:
+    """What decided: an Allow, an explicit Deny, or nothing (an implicit deny)."""
+    if decision.allowed:
+        return "allow statement"
+    return "explicit deny" if decision.explicit_deny else "implicit deny"
+
+
 def report(
     stack: str,
     grants: Grants,
@@ -368,6 +384,12 @@ def report(
         "resource": resource,
         "context": {k: v for k, v in context.items()},
         **decision.as_dict(),
+        "decidedBy": decided_by(decision),
+        "statements": {
+            ref.label: statement
+            for ref in (*decision.deciding, *decision.near_misses)
+            if (statement := statement_of(grants, ref)) is not None
+        },
         "policies": [p.name for p in grants.policies],
         "boundary": [p.name for p in grants.boundary] if grants.boundary is not None else None,
         "notEvaluated": list(grants.not_evaluated),
@@ -382,10 +404,28 @@ def to_text(result: Mapping[str, Any], decision: Decision, principal: Principal)
         f"  request:   {result['action']} on {result['resource']}" + (f" with {context}" if context else ""),
         f"  reason:    {decision.reason}",
     ]
-    for ref in decision.deciding:
-        lines.append(f"  {'denied' if ref.effect == 'Deny' else 'allowed'} by: {ref.label} ({ref.detail})")
+    statements = result.get("statements", {})
+
+    def text_of(ref: StatementRef) -> list[str]:
+        statement = statements.get(ref.label)
+        return [f"      {json.dumps(statement, separators=(', ', ': '))}"] if statement is not None else []
+
+    # What decided, with the statement itself: an Allow, an explicit Deny, or nothing at all.
+    if decision.allowed or decision.explicit_deny:
+        for ref in decision.deciding:
+            effect = "an explicit Deny" if ref.effect == "Deny" else "an Allow"
+            lines.append(f"  decided by: {ref.label}, {effect} ({ref.detail}):")
+            lines += text_of(ref)
+    else:
+        lines.append("  decided by: no statement: an implicit deny (nothing that applies allows it)")
+        for ref in decision.deciding:
+            # Allowed by the identity policy, but the permissions boundary allows none of it.
+            lines.append(f"  allowed only outside the permissions boundary: {ref.label} ({ref.detail})")
     for ref in decision.near_misses:
-        lines.append(f"  condition not met ({ref.effect}): {ref.label}: {ref.detail}")
+        lines.append(f"  nearest miss, did not apply ({ref.effect}): {ref.label}: {ref.detail}")
+        lines += text_of(ref)
+    if not decision.allowed and not decision.explicit_deny and not decision.near_misses:
+        lines.append("  nearest miss: none (no statement names this action on this resource)")
     policies = result["policies"] or ["none"]
     lines.append(f"  evaluated: {', '.join(policies)}")
     if result["boundary"] is not None:
