@@ -192,3 +192,41 @@ def test_bad_input_exits_2_with_one_line_and_a_fix(capsys, argv, words):
     code, out, err = can(capsys, "--stack", "dev", *argv)
     assert code == 2 and out == ""
     assert len(err.strip().splitlines()) == 1 and "Fix:" in err and words in err
+
+
+# --- Keys the cloud sets on every request: an omitted aws:RequestedRegion is some region ----------
+PROD_CLUSTER = "arn:aws:ecs:us-east-1:444455556666:cluster/prod-cluster"
+OTHER_LOAD_BALANCER = "arn:aws:elasticloadbalancing:us-east-1:444455556666:loadbalancer/app/someone-elses/1"
+
+
+def test_the_prod_monitoring_role_describes_its_cluster_without_naming_a_region(capsys):
+    # Was "deny": the boundary's region Deny fired on the missing key.
+    code, out, _ = can(
+        capsys, "--stack", "prod", "--principal", "EcsMcpReadOnlyMonitoringRole",
+        "--action", "ecs:DescribeClusters", "--resource", PROD_CLUSTER,
+    )  # fmt: skip
+    assert code == 0 and out.startswith("allow\n"), out
+    assert "set by the cloud: allow for aws:RequestedRegion=us-east-1" in out
+
+
+@pytest.mark.parametrize("resource", [OTHER_LOAD_BALANCER, "*"])
+def test_the_prod_deployment_role_on_another_load_balancer_answers_as_the_cloud_would(capsys, resource):
+    # The cloud sets the region; the answer is the one given with the stack's region named, and
+    # says which region it rests on.
+    argv = [
+        "--stack", "prod", "--principal", "EcsMcpDeploymentManagementRole",
+        "--action", "elasticloadbalancing:DeleteLoadBalancer", "--resource", resource, "--format", "json",
+    ]  # fmt: skip
+    code, out, _ = can(capsys, *argv)
+    omitted = json.loads(out)
+    explicit_code, explicit, _ = can(capsys, *argv, "--context", "aws:RequestedRegion=us-east-1")
+    assert code == explicit_code
+    assert omitted["decision"] == json.loads(explicit)["decision"]
+    [assumed] = omitted["assumed"]
+    assert assumed["key"] == "aws:RequestedRegion" and "us-east-1" in assumed["asked"]
+    if omitted["decision"] == "allow":
+        assert assumed["allowing"] == ["us-east-1"]
+    elsewhere = resource.replace("us-east-1", "eu-west-1")
+    if elsewhere != resource:  # another region's load balancer: the boundary's region Deny
+        code, out, _ = can(capsys, *argv[:7], elsewhere, "--format", "json")
+        assert code == 1 and json.loads(out)["explicitDeny"]

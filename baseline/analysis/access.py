@@ -382,6 +382,9 @@ def to_text(result: Mapping[str, Any], decision: Decision, principal: Principal)
         f"  request:   {result['action']} on {result['resource']}" + (f" with {context}" if context else ""),
         f"  reason:    {decision.reason}",
     ]
+    for assumed in decision.assumed:
+        # A key the cloud sets on every request, left out of the question: asked with each value.
+        lines.append(f"  set by the cloud: {assumed.describe()}")
     for ref in decision.deciding:
         lines.append(f"  {'denied' if ref.effect == 'Deny' else 'allowed'} by: {ref.label} ({ref.detail})")
     for ref in decision.near_misses:
