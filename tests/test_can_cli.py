@@ -32,8 +32,8 @@ def test_the_dev_command_user_can_run_a_command_as_user01(capsys):
     )  # fmt: skip
     assert code == 0
     assert out.startswith("allow\n") and "dev-commandUserPolicy statement 0" in out
-    # The system policy is reported, never silently trusted.
-    assert "system policy AliyunECSReadOnlyAccess (not evaluated offline)" in out
+    # The system policy is evaluated from its owner's document on file, and named.
+    assert "evaluated: AliyunECSReadOnlyAccess (system), dev-commandUserPolicy" in out
 
 
 def test_the_dev_command_user_cannot_run_a_command_as_root(capsys):
