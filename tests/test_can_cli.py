@@ -32,8 +32,8 @@ def test_the_dev_command_user_can_run_a_command_as_user01(capsys):
     )  # fmt: skip
     assert code == 0
     assert out.startswith("allow\n") and "dev-commandUserPolicy statement 0" in out
-    # The system policy is reported, never silently trusted.
-    assert "system policy AliyunECSReadOnlyAccess (not evaluated offline)" in out
+    # The system policy is evaluated from its owner's document on file, and named.
+    assert "evaluated: AliyunECSReadOnlyAccess (system), dev-commandUserPolicy" in out
 
 
 def test_the_dev_command_user_cannot_run_a_command_as_root(capsys):
@@ -264,3 +264,41 @@ def test_json_says_what_decided_and_carries_the_statements(capsys):
     assert code == 1 and result["decidedBy"] == "implicit deny"
     [miss] = result["nearMisses"]
     assert result["statements"][f"{miss['policy']} statement {miss['statement']}"]["Effect"] == "Allow"
+
+
+# --- Keys the cloud sets on every request: an omitted aws:RequestedRegion is some region ----------
+PROD_CLUSTER = "arn:aws:ecs:us-east-1:444455556666:cluster/prod-cluster"
+OTHER_LOAD_BALANCER = "arn:aws:elasticloadbalancing:us-east-1:444455556666:loadbalancer/app/someone-elses/1"
+
+
+def test_the_prod_monitoring_role_describes_its_cluster_without_naming_a_region(capsys):
+    # Was "deny": the boundary's region Deny fired on the missing key.
+    code, out, _ = can(
+        capsys, "--stack", "prod", "--principal", "EcsMcpReadOnlyMonitoringRole",
+        "--action", "ecs:DescribeClusters", "--resource", PROD_CLUSTER,
+    )  # fmt: skip
+    assert code == 0 and out.startswith("allow\n"), out
+    assert "set by the cloud: allow for aws:RequestedRegion=us-east-1" in out
+
+
+@pytest.mark.parametrize("resource", [OTHER_LOAD_BALANCER, "*"])
+def test_the_prod_deployment_role_on_another_load_balancer_answers_as_the_cloud_would(capsys, resource):
+    # The cloud sets the region; the answer is the one given with the stack's region named, and
+    # says which region it rests on.
+    argv = [
+        "--stack", "prod", "--principal", "EcsMcpDeploymentManagementRole",
+        "--action", "elasticloadbalancing:DeleteLoadBalancer", "--resource", resource, "--format", "json",
+    ]  # fmt: skip
+    code, out, _ = can(capsys, *argv)
+    omitted = json.loads(out)
+    explicit_code, explicit, _ = can(capsys, *argv, "--context", "aws:RequestedRegion=us-east-1")
+    assert code == explicit_code
+    assert omitted["decision"] == json.loads(explicit)["decision"]
+    [assumed] = omitted["assumed"]
+    assert assumed["key"] == "aws:RequestedRegion" and "us-east-1" in assumed["asked"]
+    if omitted["decision"] == "allow":
+        assert assumed["allowing"] == ["us-east-1"]
+    elsewhere = resource.replace("us-east-1", "eu-west-1")
+    if elsewhere != resource:  # another region's load balancer: the boundary's region Deny
+        code, out, _ = can(capsys, *argv[:7], elsewhere, "--format", "json")
+        assert code == 1 and json.loads(out)["explicitDeny"]

@@ -73,14 +73,19 @@ def test_one_more_windows_instance_in_prod_shows_the_attachment_the_widened_poli
     assert added["type"] == "alicloud:ecs/ramRoleAttachment:RamRoleAttachment"
     assert added["inputs"] == {"instanceId": NEW_WINDOWS, "ramRoleName": "AxtSecretRamRole"}
     assert result["resources"]["removed"] == []
-    [policy] = result["resources"]["changed"]
-    assert policy["name"] == "cloud-assistant-windows-command-policy"
-    [change] = policy["changes"]
-    # Compared statement by statement: the one statement gained one resource, nothing else.
-    assert change["input"] == "policyDocument"
-    assert change["document"]["added"] == change["document"]["removed"] == []
-    [statement] = change["document"]["changed"]
-    assert statement["changes"] == {"Resource": {"added": [NEW_WINDOWS_ARN], "removed": []}}
+    # The command policy and (prod is strict) the read policy that replaces AliyunECSReadOnlyAccess.
+    changed = {p["name"]: p for p in result["resources"]["changed"]}
+    assert set(changed) == {
+        "cloud-assistant-windows-command-policy",
+        "cloud-assistant-windows-command-read-policy",
+    }
+    for policy in changed.values():
+        [change] = policy["changes"]
+        # Compared statement by statement: the one statement gained one resource, nothing else.
+        assert change["input"] == "policyDocument"
+        assert change["document"]["added"] == change["document"]["removed"] == []
+        [statement] = change["document"]["changed"]
+        assert statement["changes"] == {"Resource": {"added": [NEW_WINDOWS_ARN], "removed": []}}
     [principal] = result["access"]
     assert principal["principal"]["name"] == "winCommandUser" and principal["lost"] == []
     gained = {g["action"] for g in principal["gained"] if g["resource"] == NEW_WINDOWS_ARN}
