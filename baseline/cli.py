@@ -1,24 +1,58 @@
-"""``python -m baseline``: the offline plan and the operator commands.
+"""The command line, ``python -m baseline <command>``: the offline plan and the operator commands.
 
-Exit codes: 0 success; 2 bad configuration or usage (one line on stderr, nothing rendered);
-3 the strict mocks refused a registration (a program bug: please report it).
-``teardown`` and ``sweep`` add 1 (a cloud operation failed) and 130 (cancelled); see their modules.
-``can`` exits 0 when the request is allowed, 1 when it is denied, 2 on bad input (unknown
-principal, malformed action or ARN, bad --context); ``can --trust`` answers whether a GitHub
-Actions token may assume a role, with the same codes. ``policy`` exits 0 when no mandatory rule of
-the policy pack is violated (advisories are printed), 1 when one is.
+One parser builder per command (``_plan_parser``, ...), listed in ``BUILDERS``; each command's
+``--help`` page is its ``Page``: what it does, its exit codes and an example. Every command exits
+2 on bad configuration or usage (one line on stderr naming the key and the fix, nothing on
+stdout) and 3 when the strict mocks refuse a registration (a program bug: please report it);
+each page lists the codes of its own. Faults are one line, never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass
 
 from baseline.errors import ConfigError, Fault, PlanError
 from baseline.stackfile import add_stack_arguments, checked_stack_file
 
 EXIT_CONFIG = 2
 EXIT_PLAN = 3
+# How every example and usage line spells the command: the interpreter `make plan` installs.
+PROG = ".venv/bin/python -m baseline"
+BAD_INPUT = ("2", "bad configuration or usage: one line on stderr naming the key and the fix")
+PROGRAM_BUG = ("3", "the strict mocks refused a registration: a program bug, please report it")
+
+
+@dataclass(frozen=True)
+class Page:
+    """A command's --help page: one line for the command list, then what a person can act on."""
+
+    summary: str
+    description: str
+    exit_codes: tuple[tuple[str, str], ...]
+    examples: tuple[str, ...]
+
+    def epilog(self) -> str:
+        width = max(len(code) for code, _ in self.exit_codes)
+        lines = ["exit codes:"]
+        lines += [f"  {code:<{width}}  {meaning}" for code, meaning in self.exit_codes]
+        lines += ["", "example:" if len(self.examples) == 1 else "examples:"]
+        lines += [f"  {PROG} {example}" for example in self.examples]
+        return "\n".join(lines)
+
+
+def _command(commands: argparse._SubParsersAction, name: str, page: Page) -> argparse.ArgumentParser:
+    command = commands.add_parser(name, help=page.summary)
+    return _dress(command, page)
+
+
+def _dress(command: argparse.ArgumentParser, page: Page) -> argparse.ArgumentParser:
+    """Give a command (also one a module registers itself) its page."""
+    command.description = page.description
+    command.epilog = page.epilog()
+    command.formatter_class = argparse.RawDescriptionHelpFormatter
+    return command
 
 
 def _path(args: argparse.Namespace):
@@ -137,22 +171,64 @@ def _diff(args: argparse.Namespace) -> int:
     )
 
 
-def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="python -m baseline", description=__doc__.splitlines()[0])
-    commands = root.add_subparsers(dest="command", required=True)
-    plan = commands.add_parser("plan", help="render every resource a stack would create, offline")
+# --- the commands: a page and a parser builder each ---------------------------------------------
+
+PLAN = Page(
+    summary="render every resource a stack would create, offline (no Pulumi CLI, no cloud)",
+    description="Runs the real program under strict mocks and prints every resource the stack would\n"
+    'create: a table, or the JSON plan (byte-identical across runs; secrets are "[secret]").\n'
+    "Unset secrets are named on stderr; the plan still renders.",
+    exit_codes=(("0", "rendered"), BAD_INPUT, PROGRAM_BUG),
+    examples=("plan --stack dev", "plan --stack prod --format json > prod-plan.json"),
+)
+
+
+def _plan_parser(commands: argparse._SubParsersAction) -> None:
+    plan = _command(commands, "plan", PLAN)
     add_stack_arguments(plan, "render this stack file instead of stacks/Pulumi.<stack>.yaml")
-    plan.add_argument("--format", choices=("table", "json"), default="table")
-    plan.set_defaults(run=_plan)
-    can = commands.add_parser(
-        "can", help="may a principal of the stack do an action on a resource? (offline)"
+    plan.add_argument(
+        "--format",
+        choices=("table", "json"),
+        default="table",
+        help="table: one line per resource, for reading (default); json: the whole plan, for tools",
     )
+    plan.set_defaults(run=_plan)
+
+
+CAN = Page(
+    summary="may a principal of the stack do an action on a resource? (offline)",
+    description="Evaluates the request against everything attached to the principal in the stack's plan\n"
+    "(and its permissions boundary): explicit Deny wins, then Allow, else an implicit deny.\n"
+    "Prints the decision and what decided it: the statement for an allow or an explicit deny;\n"
+    "for an implicit deny, that nothing allows it and the nearest miss. With --trust it asks the\n"
+    "role's trust policy whether a GitHub Actions token with the --context claims may assume it.",
+    exit_codes=(
+        ("0", "allowed"),
+        ("1", "denied"),
+        ("2", "bad input: unknown principal, malformed action or ARN, bad --context, bad config"),
+        PROGRAM_BUG,
+    ),
+    examples=(
+        "can --stack dev --principal dev-commandUser --action ecs:RunCommand "
+        "--resource acs:ecs:cn-hangzhou:5012345678901234:instance/i-x --context ecs:CommandRunAs=user01",
+        "can --stack pipeline --principal aws:github-prod-deploy --trust "
+        "--context token.actions.githubusercontent.com:sub=repo:acme/ecs-access-baseline:environment:prod",
+    ),
+)
+
+
+def _can_parser(commands: argparse._SubParsersAction) -> None:
+    can = _command(commands, "can", CAN)
     add_stack_arguments(can, "use this stack file instead of stacks/Pulumi.<stack>.yaml")
-    can.add_argument("--principal", required=True, help="RAM user, RAM role or IAM role name as in the cloud")
+    can.add_argument(
+        "--principal",
+        required=True,
+        help="RAM user, RAM role or IAM role name as in the cloud (prefix alicloud: or aws: if both have it)",
+    )
     can.add_argument(
         "--action", help="e.g. ecs:RunCommand (with --trust: the STS call, by default the cloud's)"
     )
-    can.add_argument("--resource", help="an acs:/arn: ARN, or * (not used with --trust)")
+    can.add_argument("--resource", help="an acs:/arn: ARN, or * for any resource (not used with --trust)")
     can.add_argument(
         "--trust",
         action="store_true",
@@ -164,34 +240,134 @@ def parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="request context; repeat a key for a list",
+        help="request context, e.g. ecs:CommandRunAs=root; repeat a key for a list",
     )
-    can.add_argument("--format", choices=("text", "json"), default="text")
+    can.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text: the decision and the deciding statement, for reading (default); json: for tools",
+    )
     can.set_defaults(run=_can)
-    deployer = commands.add_parser(
-        "deployer-policy", help="print the least-privilege policy a human needs to deploy the stack"
-    )
+
+
+DEPLOYER_POLICY = Page(
+    summary="print the least-privilege policy a human needs to deploy the stack",
+    description="The policy an administrator's own identity needs to run `pulumi up` on the stack by hand:\n"
+    "the same actions the pipeline's deploy roles get, for the resource types the stack's plan\n"
+    "registers, in its account and naming prefix. Printed as JSON, to create a RAM or IAM policy.",
+    exit_codes=(("0", "printed"), BAD_INPUT, PROGRAM_BUG),
+    examples=("deployer-policy --stack prod --cloud alicloud > prod-deployer-ram.json",),
+)
+
+
+def _deployer_policy_parser(commands: argparse._SubParsersAction) -> None:
+    deployer = _command(commands, "deployer-policy", DEPLOYER_POLICY)
     add_stack_arguments(deployer, "use this stack file instead of stacks/Pulumi.<stack>.yaml")
-    deployer.add_argument("--cloud", required=True, choices=("alicloud", "aws"))
+    deployer.add_argument(
+        "--cloud",
+        required=True,
+        choices=("alicloud", "aws"),
+        help="alicloud: a RAM policy document; aws: an IAM policy document",
+    )
     deployer.set_defaults(run=_deployer_policy)
-    policy = commands.add_parser("policy", help="run the CrossGuard policy pack over the offline plan")
+
+
+POLICY = Page(
+    summary="run the CrossGuard policy pack over the offline plan",
+    description="Runs every rule of the policy pack (policy/) over the stack's offline plan, as\n"
+    "`pulumi preview --policy-pack policy` does on a real run, and prints each violation with\n"
+    "its level; advisories are printed but do not fail.",
+    exit_codes=(("0", "no mandatory rule is violated"), ("1", "a mandatory rule is violated"), BAD_INPUT),
+    examples=("policy --stack prod",),
+)
+
+
+def _policy_parser(commands: argparse._SubParsersAction) -> None:
+    policy = _command(commands, "policy", POLICY)
     add_stack_arguments(policy, "use this stack file instead of stacks/Pulumi.<stack>.yaml")
     policy.set_defaults(run=_policy)
-    teardown = commands.add_parser(
-        "teardown", help="destroy a test stack (testStack: true) and remove it; never prod"
-    )
+
+
+TEARDOWN = Page(
+    summary="destroy a test stack (testStack: true) and remove it; never prod",
+    description="Destroys every resource of a test stack and removes the stack from the backend (the\n"
+    "stack file is kept). Needs the Pulumi CLI, the backend login, the secrets passphrase or key\n"
+    "and cloud credentials, as `pulumi destroy` does. Asks for the stack name unless --yes.",
+    exit_codes=(
+        ("0", "destroyed and removed, or the backend has no such stack"),
+        ("1", "the destroy failed; the stack is kept, run it again"),
+        ("2", "refused or bad input: prod, not a test stack, no stack file, no terminal without --yes"),
+        ("130", "cancelled: the typed name did not match, or interrupted"),
+    ),
+    examples=("teardown --stack test-pr-12",),
+)
+
+
+def _teardown_parser(commands: argparse._SubParsersAction) -> None:
+    teardown = _command(commands, "teardown", TEARDOWN)
     add_stack_arguments(teardown, "the stack file, instead of stacks/Pulumi.<stack>.yaml")
     teardown.add_argument("--yes", action="store_true", help="do not ask for the stack name (automation)")
     teardown.set_defaults(run=_teardown)
-    sweep = commands.add_parser("sweep", help="list (or --delete) identities failed test runs left behind")
-    sweep.add_argument("--cloud", required=True, choices=("aws", "alicloud"))
+
+
+SWEEP = Page(
+    summary="list (or --delete) identities failed test runs left behind",
+    description="Lists the users, roles and custom policies in a test account whose names start with\n"
+    "--prefix, carry this program's managed-by marker and are older than --older-than; --delete\n"
+    "removes them in dependency order. A prefix that reaches any name a stack file in stacks/\n"
+    "creates is refused (only a per-PR stack's own prefix, pr<n>-, is a sweep's).",
+    exit_codes=(
+        ("0", "listed (dry run), or every step deleted; also when nothing matched"),
+        ("1", "a step failed; the sweep stopped there (run it again to continue)"),
+        ("2", "refused or bad input: the prefix, --older-than, missing credentials"),
+    ),
+    examples=("sweep --cloud alicloud --prefix pr12-", "sweep --cloud aws --prefix pr12- --delete"),
+)
+
+
+def _sweep_parser(commands: argparse._SubParsersAction) -> None:
+    sweep = _command(commands, "sweep", SWEEP)
+    sweep.add_argument(
+        "--cloud",
+        required=True,
+        choices=("aws", "alicloud"),
+        help="the test account's cloud: aws (boto3's credential chain) or alicloud "
+        "(ALICLOUD_ACCESS_KEY/ALICLOUD_SECRET_KEY, else the ALICLOUD_PROFILE profile)",
+    )
     sweep.add_argument("--prefix", required=True, help="name prefix of the test stack, e.g. pr12-")
-    sweep.add_argument("--older-than", default="2h", help="spare anything younger (default 2h)")
+    sweep.add_argument(
+        "--older-than",
+        default="2h",
+        metavar="DURATION",
+        help="spare anything younger, e.g. 30m, 2h, 1d (default 2h)",
+    )
     sweep.add_argument("--delete", action="store_true", help="delete what the dry run lists")
     sweep.set_defaults(run=_sweep)
-    diff = commands.add_parser(
-        "diff", help="what a change to a stack file adds, removes and grants (two offline plans)"
-    )
+
+
+DIFF = Page(
+    summary="what a change to a stack file adds, removes and grants (two offline plans)",
+    description="Compares two offline plans of one stack: resources added, removed and changed (policy\n"
+    "documents statement by statement), and per principal the grants and credentials it gains\n"
+    "or loses, escalation-relevant gains flagged. The base is the stack file at the merge base of\n"
+    "HEAD and main unless --base or --base-config-file says otherwise; the output names it.",
+    exit_codes=(
+        ("0", "no change"),
+        ("1", "a change"),
+        ("2", "bad input: a stack file or revision"),
+        PROGRAM_BUG,
+    ),
+    examples=(
+        "diff --stack prod",
+        "diff --stack prod --base HEAD~1 --format markdown",
+        "diff --stack prod --base-config-file <(git show v1.2:stacks/Pulumi.prod.yaml)",
+    ),
+)
+
+
+def _diff_parser(commands: argparse._SubParsersAction) -> None:
+    diff = _command(commands, "diff", DIFF)
     add_stack_arguments(
         diff, "the new side's stack file (default: stacks/Pulumi.<stack>.yaml in the work tree)"
     )
@@ -201,13 +377,167 @@ def parser() -> argparse.ArgumentParser:
         metavar="REV",
         help="git revision of the base stack file (default: git merge-base HEAD main)",
     )
-    base.add_argument("--base-config-file", metavar="OLD", help="the base side's stack file")
-    diff.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    base.add_argument(
+        "--base-config-file",
+        metavar="OLD",
+        help="the base side's stack file: a path, or a pipe: <(git show REV:stacks/Pulumi.<stack>.yaml)",
+    )
+    diff.add_argument(
+        "--format",
+        choices=("text", "markdown", "json"),
+        default="text",
+        help="text for reading (default), markdown for a pull request comment, json for tools",
+    )
     diff.set_defaults(run=_diff)
-    from baseline import adopt, stack_secrets
+
+
+EPHEMERAL = Page(
+    summary="write a pull request's test stack file, stacks/Pulumi.test-pr-<n>.yaml, from dev's",
+    description="Writes the per-PR test stack's file: dev's scenarios with testStack: true, the naming\n"
+    "prefix pr<n>-, no instance attachments and account singletons declared existing. Create\n"
+    "it before `pulumi up`, `teardown` or `secrets` on test-pr-<n>; it is git-ignored.",
+    exit_codes=(
+        ("0", "written"),
+        ("2", "bad input: not a pull request number, an unreadable dev stack file"),
+    ),
+    examples=("ephemeral --pr 12", "ephemeral --pr 12 --alicloud-account-id 5000000000000123"),
+)
+
+
+def _ephemeral_parser(commands: argparse._SubParsersAction) -> None:
+    from baseline.ops import ephemeral
+
+    command = _command(commands, "ephemeral", EPHEMERAL)
+    ephemeral.add_arguments(command)
+    command.set_defaults(run=ephemeral.run)
+
+
+SECRETS = Page(
+    summary="list the secrets a stack still needs, or --set one (prompts)",
+    description="Lists every secret the stack's settings reference, what it is for, whether the stack\n"
+    "file holds it, and the command that sets it. --set NAME asks for the value without echo and\n"
+    "stores it encrypted in the stack file through the Pulumi CLI.",
+    exit_codes=(
+        ("0", "listing: every secret is set; --set: stored"),
+        ("1", "listing: something is still to set; --set: the Pulumi CLI failed"),
+        ("2", "bad input: unknown stack or secret name, a bad value, no Pulumi CLI"),
+        ("130", "cancelled at the prompt"),
+    ),
+    examples=("secrets --stack dev", "secrets --stack dev --set axtSecretPassword"),
+)
+
+
+def _secrets_parser(commands: argparse._SubParsersAction) -> None:
+    from baseline import stack_secrets
 
     stack_secrets.add_parser(commands)
+    _dress(commands.choices["secrets"], SECRETS)
+
+
+ADOPT = Page(
+    summary="write the `pulumi import --file` document for identities created by hand",
+    description="Writes the document `pulumi import --file` reads, so identities someone created by hand\n"
+    "get the URNs the program registers. Ids only the cloud knows are named on stderr, or read\n"
+    "with --lookup (which also leaves out what does not exist yet).",
+    exit_codes=(
+        ("0", "written"),
+        ("1", "a lookup failed (one line says why; nothing written)"),
+        BAD_INPUT,
+    ),
+    examples=(
+        "adopt --stack prod --out adopt-prod.json",
+        "adopt --stack prod --lookup --out adopt-prod.json",
+    ),
+)
+
+
+def _adopt_parser(commands: argparse._SubParsersAction) -> None:
+    from baseline import adopt
+
     adopt.add_parser(commands)
+    _dress(commands.choices["adopt"], ADOPT)
+
+
+# A new command: a Page, a handler and a builder, and its builder here.
+BUILDERS = (
+    _plan_parser,
+    _can_parser,
+    _deployer_policy_parser,
+    _policy_parser,
+    _diff_parser,
+    _secrets_parser,
+    _adopt_parser,
+    _teardown_parser,
+    _sweep_parser,
+    _ephemeral_parser,
+)
+
+
+class _Version(argparse.Action):
+    """``--version``: the project's revision and the SDKs it runs on, looked up only when asked."""
+
+    def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS, **kwargs) -> None:
+        super().__init__(option_strings, dest=dest, default=argparse.SUPPRESS, nargs=0, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        print(version())
+        parser.exit()
+
+
+def version() -> str:
+    import platform
+    import shutil
+    import subprocess
+    from importlib import metadata
+
+    from baseline import PROJECT
+    from baseline.stackfile import ROOT
+
+    revision = "(no git revision)"
+    git = shutil.which("git")
+    if git is not None:
+        described = subprocess.run(
+            [git, "describe", "--always", "--dirty", "--tags"], cwd=ROOT, capture_output=True, text=True
+        )
+        if described.returncode == 0 and described.stdout.strip():
+            revision = described.stdout.strip()
+    sdks = []
+    for name in ("pulumi", "pulumi-alicloud", "pulumi-aws"):
+        try:
+            sdks.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            sdks.append(f"{name} not installed")
+    return f"{PROJECT} {revision} ({', '.join(sdks)}; Python {platform.python_version()})"
+
+
+ROOT_DESCRIPTION = """\
+Identities for the ECS operations guides, as a Pulumi program. Most commands run offline
+from a stack file (stacks/Pulumi.<stack>.yaml): no Pulumi CLI and no cloud account needed.
+Start with `plan --stack dev`; each command's --help says what it does, its exit codes and
+an example."""
+
+ROOT_EPILOG = f"""\
+exit codes (every command; each --help lists its own):
+  0  done (plan rendered, request allowed, no change, ...)
+  1  the answer is no or a cloud operation failed (can: denied; diff: a change; policy: violated)
+  2  bad configuration or usage: one line on stderr naming the key and the fix
+  3  the strict mocks refused a registration: a program bug, please report it
+
+example:
+  {PROG} plan --stack dev"""
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(
+        prog=PROG,
+        description=ROOT_DESCRIPTION,
+        epilog=ROOT_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    root.add_argument("--version", action=_Version, help="print the project's revision and SDK versions")
+    commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND", title="commands")
+    for build in BUILDERS:
+        build(commands)
     return root
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Literal, get_args
 
 # dev: the development account, broad "*" allowed; test: throw-away per-pull-request stacks
-# derived from dev (``baseline.ephemeral``); staging: production-like; prod: production.
+# derived from dev (``baseline ephemeral``); staging: production-like; prod: production.
 Environment = Literal["dev", "test", "staging", "prod"]
 ENVIRONMENTS: tuple[str, ...] = get_args(Environment)
 PRODUCTION = "prod"

@@ -1,4 +1,5 @@
-"""``python -m baseline.ephemeral``, the entry point workflows call; the code: ``baseline.ops.ephemeral``."""
+"""``python -m baseline.ephemeral``, the entry point older callers use; now ``python -m baseline ephemeral``
+(the code: ``baseline.ops.ephemeral``)."""
 
 import sys
 

@@ -27,8 +27,13 @@ def add_stack_arguments(
     command: Any, config_help: str = "use this stack file instead of stacks/Pulumi.<stack>.yaml"
 ) -> None:
     """``--stack``, ``--config-file`` and ``--as-stack``, the same on every command that reads one."""
-    command.add_argument("--stack", required=True, help="stack name: dev, staging, prod, ...")
-    command.add_argument("--config-file", help=config_help)
+    found = sorted(s for p in STACKS_DIR.glob("Pulumi.*.yaml") if (s := stack_of(p)))
+    command.add_argument(
+        "--stack",
+        required=True,
+        help=f"stack name; stack files in stacks/: {', '.join(found) or 'none'}",
+    )
+    command.add_argument("--config-file", metavar="FILE", help=config_help)
     command.add_argument(
         "--as-stack",
         action="store_true",
@@ -66,11 +71,13 @@ def checked_stack_file(
                 fix=f"use one of {', '.join(known)}, or pass {option} PATH",
             )
         return path
-    if not path.is_file():
+    # Not only a regular file: a pipe such as `--base-config-file <(git show REV:path)` is
+    # /dev/fd/N, read once like any file.
+    if not path.exists() or path.is_dir():
         raise ConfigError(
             key=option,
             value=config_file,
-            problem="no such file" if not path.exists() else "not a file",
+            problem="no such file" if not path.exists() else "a directory, not a file",
             fix=f"check the path, or leave {option} out to use stacks/Pulumi.{stack}.yaml",
         )
     owner = stack_of(path)

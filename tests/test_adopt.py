@@ -104,8 +104,9 @@ def test_the_shape_check_refuses_ids_in_another_format():
 
 def test_ids_follow_the_documented_formats_exactly():
     by_name = {r.name: r for r in adoption("prod", FakeRam(), None).rows}
-    assert by_name["cloud-assistant-linux-command-user-aliyunecsreadonlyaccess"].id == (
-        "user:AliyunECSReadOnlyAccess:System:commandUser"
+    # prod reads through its own policy, not AliyunECSReadOnlyAccess (strict stacks).
+    assert by_name["cloud-assistant-linux-command-user-command-read-policy"].id == (
+        "user:commandUserReadPolicy:Custom:commandUser"
     )
     assert by_name["cloud-assistant-windows-secret-reader-i-bp1prodwin000000001"].id == (
         "i-bp1prodwin000000001:AxtSecretRamRole"
@@ -208,6 +209,7 @@ class FakeRam:
     attached: ClassVar = {
         ("AliyunECSReadOnlyAccess", "System"),
         ("commandUserPolicy", "Custom"),
+        ("commandUserReadPolicy", "Custom"),
         ("AxtSecretRamRolePolicy", "Custom"),
     }
 
@@ -230,7 +232,7 @@ def test_lookup_fills_cloud_only_ids_and_leaves_out_what_does_not_exist():
     assert by_name["eci-access-rg-test"].id is None
     assert by_name["cloud-assistant-linux-command-user-user"].id == "208453298491123456"
     # Only attachments RAM lists are imported.
-    attachment = by_name["cloud-assistant-linux-command-user-aliyunecsreadonlyaccess"]
+    attachment = by_name["cloud-assistant-linux-command-user-command-policy"]
     assert attachment.id is not None
     assert not any(r.needs_lookup for r in result.rows)
     key = by_name["eci-access-eciDeployer-key"]

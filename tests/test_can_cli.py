@@ -32,8 +32,8 @@ def test_the_dev_command_user_can_run_a_command_as_user01(capsys):
     )  # fmt: skip
     assert code == 0
     assert out.startswith("allow\n") and "dev-commandUserPolicy statement 0" in out
-    # The system policy is reported, never silently trusted.
-    assert "system policy AliyunECSReadOnlyAccess (not evaluated offline)" in out
+    # The system policy is evaluated from its owner's document on file, and named.
+    assert "evaluated: AliyunECSReadOnlyAccess (system), dev-commandUserPolicy" in out
 
 
 def test_the_dev_command_user_cannot_run_a_command_as_root(capsys):
@@ -192,3 +192,113 @@ def test_bad_input_exits_2_with_one_line_and_a_fix(capsys, argv, words):
     code, out, err = can(capsys, "--stack", "dev", *argv)
     assert code == 2 and out == ""
     assert len(err.strip().splitlines()) == 1 and "Fix:" in err and words in err
+
+
+# --- what decided: the statement for an allow and an explicit deny, and an implicit deny said ----
+
+
+def test_an_allow_prints_the_statement_that_decided(capsys):
+    code, out, _ = can(
+        capsys, "--stack", "dev", "--principal", "dev-commandUser", "--action", "ecs:RunCommand",
+        "--resource", DEV_INSTANCE, "--context", "ecs:CommandRunAs=user01",
+    )  # fmt: skip
+    assert code == 0
+    lines = out.splitlines()
+    at = lines.index("  decided by: dev-commandUserPolicy statement 0, an Allow (condition holds):")
+    statement = json.loads(lines[at + 1])
+    assert statement["Effect"] == "Allow" and "ecs:RunCommand" in statement["Action"]
+    assert statement["Condition"] == {"StringEquals": {"ecs:CommandRunAs": ["user01", "user02"]}}
+
+
+def test_an_explicit_deny_prints_the_deny_statement(capsys):
+    code, out, _ = can(
+        capsys, "--stack", "prod", "--principal", "EcsMcpDeploymentManagementRole",
+        "--action", "iam:DeleteRolePermissionsBoundary",
+        "--resource", "arn:aws:iam::444455556666:role/ecs-mcp-x",
+    )  # fmt: skip
+    assert code == 1
+    lines = out.splitlines()
+    [at] = [i for i, line in enumerate(lines) if line.startswith("  decided by: ")]
+    assert "EcsMcpServerPermissionsBoundary" in lines[at] and "an explicit Deny" in lines[at]
+    statement = json.loads(lines[at + 1])
+    assert statement["Effect"] == "Deny" and "iam:DeleteRolePermissionsBoundary" in statement["Action"]
+    assert "implicit" not in out and "nearest miss" not in out
+
+
+def test_an_implicit_deny_says_so_and_labels_the_nearest_miss_as_one(capsys):
+    code, out, _ = can(
+        capsys, "--stack", "dev", "--principal", "dev-commandUser", "--action", "ecs:RunCommand",
+        "--resource", DEV_INSTANCE, "--context", "ecs:CommandRunAs=root",
+    )  # fmt: skip
+    assert code == 1
+    lines = out.splitlines()
+    assert "  decided by: no statement: an implicit deny (nothing that applies allows it)" in lines
+    [at] = [i for i, line in enumerate(lines) if line.startswith("  nearest miss, did not apply (Allow): ")]
+    assert "dev-commandUserPolicy statement 0" in lines[at] and "ecs:CommandRunAs failed" in lines[at]
+    assert json.loads(lines[at + 1])["Effect"] == "Allow"
+    assert not any(line.startswith(("  allowed by", "  denied by")) for line in lines)
+
+
+def test_an_implicit_deny_with_no_statement_near_says_there_is_none(capsys):
+    code, out, _ = can(
+        capsys,
+        "--stack",
+        "dev",
+        "--principal",
+        "dev-commandUser",
+        "--action",
+        "ram:CreateUser",
+        "--resource",
+        "*",
+    )
+    assert code == 1
+    assert "  nearest miss: none (no statement names this action on this resource)" in out.splitlines()
+
+
+def test_json_says_what_decided_and_carries_the_statements(capsys):
+    code, out, _ = can(
+        capsys, "--stack", "dev", "--principal", "dev-commandUser", "--action", "ecs:RunCommand",
+        "--resource", DEV_INSTANCE, "--context", "ecs:CommandRunAs=root", "--format", "json",
+    )  # fmt: skip
+    result = json.loads(out)
+    assert code == 1 and result["decidedBy"] == "implicit deny"
+    [miss] = result["nearMisses"]
+    assert result["statements"][f"{miss['policy']} statement {miss['statement']}"]["Effect"] == "Allow"
+
+
+# --- Keys the cloud sets on every request: an omitted aws:RequestedRegion is some region ----------
+PROD_CLUSTER = "arn:aws:ecs:us-east-1:444455556666:cluster/prod-cluster"
+OTHER_LOAD_BALANCER = "arn:aws:elasticloadbalancing:us-east-1:444455556666:loadbalancer/app/someone-elses/1"
+
+
+def test_the_prod_monitoring_role_describes_its_cluster_without_naming_a_region(capsys):
+    # Was "deny": the boundary's region Deny fired on the missing key.
+    code, out, _ = can(
+        capsys, "--stack", "prod", "--principal", "EcsMcpReadOnlyMonitoringRole",
+        "--action", "ecs:DescribeClusters", "--resource", PROD_CLUSTER,
+    )  # fmt: skip
+    assert code == 0 and out.startswith("allow\n"), out
+    assert "set by the cloud: allow for aws:RequestedRegion=us-east-1" in out
+
+
+@pytest.mark.parametrize("resource", [OTHER_LOAD_BALANCER, "*"])
+def test_the_prod_deployment_role_on_another_load_balancer_answers_as_the_cloud_would(capsys, resource):
+    # The cloud sets the region; the answer is the one given with the stack's region named, and
+    # says which region it rests on.
+    argv = [
+        "--stack", "prod", "--principal", "EcsMcpDeploymentManagementRole",
+        "--action", "elasticloadbalancing:DeleteLoadBalancer", "--resource", resource, "--format", "json",
+    ]  # fmt: skip
+    code, out, _ = can(capsys, *argv)
+    omitted = json.loads(out)
+    explicit_code, explicit, _ = can(capsys, *argv, "--context", "aws:RequestedRegion=us-east-1")
+    assert code == explicit_code
+    assert omitted["decision"] == json.loads(explicit)["decision"]
+    [assumed] = omitted["assumed"]
+    assert assumed["key"] == "aws:RequestedRegion" and "us-east-1" in assumed["asked"]
+    if omitted["decision"] == "allow":
+        assert assumed["allowing"] == ["us-east-1"]
+    elsewhere = resource.replace("us-east-1", "eu-west-1")
+    if elsewhere != resource:  # another region's load balancer: the boundary's region Deny
+        code, out, _ = can(capsys, *argv[:7], elsewhere, "--format", "json")
+        assert code == 1 and json.loads(out)["explicitDeny"]

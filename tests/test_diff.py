@@ -73,14 +73,19 @@ def test_one_more_windows_instance_in_prod_shows_the_attachment_the_widened_poli
     assert added["type"] == "alicloud:ecs/ramRoleAttachment:RamRoleAttachment"
     assert added["inputs"] == {"instanceId": NEW_WINDOWS, "ramRoleName": "AxtSecretRamRole"}
     assert result["resources"]["removed"] == []
-    [policy] = result["resources"]["changed"]
-    assert policy["name"] == "cloud-assistant-windows-command-policy"
-    [change] = policy["changes"]
-    # Compared statement by statement: the one statement gained one resource, nothing else.
-    assert change["input"] == "policyDocument"
-    assert change["document"]["added"] == change["document"]["removed"] == []
-    [statement] = change["document"]["changed"]
-    assert statement["changes"] == {"Resource": {"added": [NEW_WINDOWS_ARN], "removed": []}}
+    # The command policy and (prod is strict) the read policy that replaces AliyunECSReadOnlyAccess.
+    changed = {p["name"]: p for p in result["resources"]["changed"]}
+    assert set(changed) == {
+        "cloud-assistant-windows-command-policy",
+        "cloud-assistant-windows-command-read-policy",
+    }
+    for policy in changed.values():
+        [change] = policy["changes"]
+        # Compared statement by statement: the one statement gained one resource, nothing else.
+        assert change["input"] == "policyDocument"
+        assert change["document"]["added"] == change["document"]["removed"] == []
+        [statement] = change["document"]["changed"]
+        assert statement["changes"] == {"Resource": {"added": [NEW_WINDOWS_ARN], "removed": []}}
     [principal] = result["access"]
     assert principal["principal"]["name"] == "winCommandUser" and principal["lost"] == []
     gained = {g["action"] for g in principal["gained"] if g["resource"] == NEW_WINDOWS_ARN}
@@ -382,6 +387,91 @@ def test_removing_the_deny_on_root_is_a_gain_of_running_commands_as_root():
     [lost] = principal["lost"]
     assert lost["via"] == ["a Deny statement added"] and principal["gained"] == []
     assert back["escalations"] == []
+
+
+# --- which base, and credentials as access ------------------------------------------------------
+
+
+def test_the_output_says_which_base_it_used_and_how_to_pick_another(repo, tmp_path, capsys):
+    new = prod_plus_one_windows_instance(tmp_path)
+    _, out, _ = run_diff(capsys, "--stack", "prod", "--config-file", str(new))
+    assert "base: the merge base of HEAD and main (git merge-base HEAD main)" in out
+    assert "another base: --base REV" in out and "--base-config-file FILE" in out
+    _, out, _ = run_diff(capsys, "--stack", "prod", "--base", "HEAD", "--config-file", str(new))
+    assert "base: the revision given with --base HEAD" in out.splitlines()[1]
+    files = ("--base-config-file", str(PROD), "--config-file", str(new))
+    _, out, _ = run_diff(capsys, "--stack", "prod", *files, "--format", "markdown")
+    assert "the file given with --base-config-file; another base: --base REV" in out
+    _, out, _ = run_diff(
+        capsys, "--stack", "prod", "--base", "HEAD", "--config-file", str(new), "--format", "json"
+    )
+    assert json.loads(out)["baseHow"] == "the revision given with --base HEAD"
+
+
+def test_the_base_may_be_a_pipe_such_as_git_show_in_process_substitution(tmp_path, capsys):
+    """`--base-config-file <(git show REV:stacks/Pulumi.prod.yaml)` hands the program /dev/fd/N."""
+    import os
+
+    read, write = os.pipe()
+    os.write(write, PROD.read_bytes())
+    os.close(write)
+    try:
+        new = prod_plus_one_windows_instance(tmp_path)
+        code, out, err = run_diff(
+            capsys, "--stack", "prod", "--base-config-file", f"/dev/fd/{read}", "--config-file", str(new)
+        )
+    finally:
+        os.close(read)
+    assert err == "" and code == 1
+    assert "+ alicloud:ecs/ramRoleAttachment:RamRoleAttachment" in out
+
+
+def test_a_directory_as_the_base_is_one_line(tmp_path, capsys):
+    code, _, err = run_diff(capsys, "--stack", "prod", "--base-config-file", str(tmp_path))
+    assert code == 2 and "a directory, not a file" in one_line_error(err)
+
+
+def test_a_new_access_key_and_console_login_show_in_the_access_section(tmp_path, capsys):
+    def give_credentials(config):
+        user = config["ecs-access-baseline:cloudAssistantLinux"]["user"]
+        user["accessKey"] = {}
+        user["console"] = {"passwordResetRequired": True, "mfaBindRequired": True}
+
+    def drop_credentials(config):
+        user = config["ecs-access-baseline:cloudAssistantLinux"]["user"]
+        user.pop("accessKey", None)
+        user.pop("console", None)
+
+    base = edited(tmp_path, PROD, "base.yaml", drop_credentials)
+    new = edited(tmp_path, PROD, "new.yaml", give_credentials)
+    code, out, _ = run_diff(
+        capsys, "--stack", "prod", "--base-config-file", str(base), "--config-file", str(new)
+    )
+    assert code == 1
+    access = out[out.index("Effective access:") :]
+    assert "  RAM user commandUser\n" in access
+    assert "    + credential: AccessKey (" in access
+    assert "    + credential: console login (login profile) (" in access
+    reverse = ("--base-config-file", str(new), "--config-file", str(base))
+    _, out, _ = run_diff(capsys, "--stack", "prod", *reverse, "--format", "json")
+    [user] = [p for p in json.loads(out)["access"] if p["principal"]["name"] == "commandUser"]
+    assert {c["credential"] for c in user["credentials"]["removed"]} == {
+        "AccessKey",
+        "console login (login profile)",
+    }
+    assert (
+        user["credentials"]["added"] == [] and json.loads(out)["summary"]["principalsWithAccessChanges"] >= 1
+    )
+
+
+def test_outputs_changed_never_lists_an_empty_path(repo, capsys):
+    git(repo, "rm", "-q", "stacks/Pulumi.prod.yaml")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "drop")
+    _, out, _ = run_diff(
+        capsys, "--stack", "prod", "--base", "HEAD", "--config-file", str(PROD), "--format", "json"
+    )
+    changed = json.loads(out)["outputsChanged"]
+    assert changed and "" not in changed
 
 
 def _stacks_repo(root: Path, dev_text: str) -> None:

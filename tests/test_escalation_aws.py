@@ -141,8 +141,13 @@ def role_targets(s: Stack) -> list[str]:
 
 
 def requests_for(s: Stack, action: str) -> list[Request]:
-    """Escalating requests of one action, aimed where they would raise privileges."""
-    region = _region(s)
+    """Escalating requests of one action, aimed where they would raise privileges.
+
+    They name no ``aws:RequestedRegion``: the cloud sets it on every request, so the evaluator asks
+    each one with every candidate value (the documents' regions and one they do not name; the
+    region of a regional ARN), and any value that allows is an escalation.
+    """
+    region: tuple[tuple[str, str], ...] = ()
     other_boundary = s.arn("policy", "SomeOtherPolicy")
     if action == "iam:PassRole":
         everything = [
@@ -377,8 +382,8 @@ def test_what_the_guide_intends_still_goes_through_in_prod():
 def test_the_requests_issue_10_names_are_denied_on_prod(action, resource, context):
     (deployer,) = [p for p in aws_principals("prod") if p.name == "EcsMcpDeploymentManagementRole"]
     grants = access.grants_of(plan_of("prod"), deployer)
-    region = "eu-west-1" if ":eu-west-1:" in resource else "us-east-1"
-    decision = Request(action, resource, (("aws:RequestedRegion", region), *context)).decide(grants)
+    # No region given: the cloud sets it (a regional ARN's own), and every candidate is asked.
+    decision = Request(action, resource, context).decide(grants)
     assert not decision.allowed
 
 
@@ -623,3 +628,21 @@ def test_iam_pipeline_catalogue_figures():
     asked = sum(len(pipeline_catalogue(r, p)) for _, r, p in pipeline_roles())
     excepted = sum(len(pipeline_outcomes(r.name)[1]) for _, r, _ in pipeline_roles())
     assert asked > 500 and 0 < excepted < asked / 20, (asked, excepted)
+
+
+def test_the_catalogue_leaves_the_region_to_the_cloud_and_asks_every_candidate():
+    # aws:RequestedRegion is on every request: a catalogue that named the stack's region asked one
+    # value only. Requests name none; the evaluator asks each candidate (a regional ARN: its region).
+    from baseline.analysis import cloud_keys
+
+    s = stack("prod")
+    assert not [r for r in catalogue("prod") if any(k == "aws:RequestedRegion" for k, _ in r.context)]
+    (deployer,) = [p for p in aws_principals("prod") if p.name == "EcsMcpDeploymentManagementRole"]
+    grants = access.grants_of(plan_of("prod"), deployer)
+    asked = {
+        tuple(a.asked)
+        for r in catalogue("prod")
+        for a in r.decide(grants).assumed
+        if a.key.lower() == "aws:requestedregion"
+    }
+    assert (s.region, cloud_keys.OTHER_VALUE) in asked, asked

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 
+from baseline.analysis import cloud_keys
 from baseline.analysis.evaluator import NamedPolicy, PolicyError, condition_holds, evaluate, resource_matches
 
 
@@ -328,3 +329,102 @@ def test_multi_valued_context_keys_need_every_value_outside_a_negated_list():
     )
     assert evaluate([deny_tags], "ec2:CreateTags", "*", {"aws:TagKeys": ["env", "team"]}).allowed
     assert not evaluate([deny_tags], "ec2:CreateTags", "*", {"aws:TagKeys": ["env", "owner"]}).allowed
+
+
+# --- Keys the cloud sets on every request (issue: "Access answers for every request") -------------
+# AWS, "AWS global condition context keys": aws:RequestedRegion, aws:SecureTransport and
+# aws:CurrentTime are "always included in the request context". A question that leaves one out is
+# asked with every value that can change the answer, never as a request without the key.
+
+
+def test_an_omitted_region_is_not_read_as_absent_by_the_boundarys_region_deny():
+    # Before: StringNotEquals held on the missing key and the boundary denied everything.
+    decision = evaluate([ECS_FULL], "ecs:UpdateService", "*", boundary=[SEED_004_BOUNDARY])
+    assert decision.allowed, decision.reason
+    [assumed] = decision.assumed
+    assert assumed.key == "aws:RequestedRegion"
+    assert assumed.asked == ("us-east-1", cloud_keys.OTHER_VALUE)
+    assert assumed.allowing == ("us-east-1",)
+    assert decision.values == {"aws:RequestedRegion": ("us-east-1",)}
+    assert "allow for aws:RequestedRegion=us-east-1 only" in decision.reason
+
+
+def test_a_regional_arn_fixes_the_region_the_cloud_sets():
+    home = evaluate([ECS_FULL], "ecs:UpdateService", SERVICE, boundary=[SEED_004_BOUNDARY])
+    assert home.allowed and [a.asked for a in home.assumed] == [("us-east-1",)]
+    away = SERVICE.replace("us-east-1", "eu-west-1")
+    decision = evaluate([ECS_FULL], "ecs:UpdateService", away, boundary=[SEED_004_BOUNDARY])
+    assert decision.explicit_deny and decision.deciding[0].sid == "RegionRestriction"
+    assert "deny for every aws:RequestedRegion asked (eu-west-1)" in decision.reason
+
+
+def test_an_explicit_value_is_asked_as_given():
+    decision = evaluate(
+        [ECS_FULL],
+        "ecs:UpdateService",
+        "*",
+        {"aws:RequestedRegion": "eu-west-1"},
+        boundary=[SEED_004_BOUNDARY],
+    )
+    assert decision.explicit_deny and decision.assumed == ()
+
+
+def test_a_deny_on_plain_http_is_not_dodged_by_leaving_the_transport_out():
+    https_only = policy(
+        "tls",
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"},
+        {
+            "Effect": "Deny",
+            "Action": "s3:*",
+            "Resource": "*",
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        },
+    )
+    decision = evaluate([https_only], "s3:GetObject", "arn:aws:s3:::bucket/key")
+    assert decision.allowed and decision.values == {"aws:SecureTransport": ("true",)}
+    # ... and an IfExists Allow on an always-present key does not hold "because it is missing".
+    window = policy(
+        "window",
+        {
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": "*",
+            "Condition": {"DateLessThanIfExists": {"aws:CurrentTime": "2020-01-01T00:00:00Z"}},
+        },
+    )
+    decision = evaluate([window], "s3:GetObject", "arn:aws:s3:::bucket/key")
+    [assumed] = decision.assumed
+    assert decision.allowed and assumed.only
+    assert all(value < "2020-01-01T00:00:00Z" for value in assumed.allowing), assumed
+
+
+def test_a_key_only_some_requests_carry_is_still_read_as_absent():
+    # ecs:CommandRunAs is absent when a command names no OS user: seed 001's allow-list denies it.
+    allow_list = policy(
+        "s2",
+        {
+            "Effect": "Allow",
+            "Action": "ecs:RunCommand",
+            "Resource": "*",
+            "Condition": {"StringEquals": {"ecs:CommandRunAs": ["user01"]}},
+        },
+        version="1",
+    )
+    decision = evaluate([allow_list], "ecs:RunCommand", "acs:ecs:cn-hangzhou:1:instance/i-1")
+    assert not decision.allowed and decision.assumed == ()
+
+
+def test_always_present_names_the_documented_keys():
+    for key in ("aws:RequestedRegion", "AWS:requestedregion", "aws:CurrentTime", "acs:SourceIp"):
+        assert cloud_keys.always_present(key), key
+    for key in (
+        "aws:SourceIp",
+        "aws:username",
+        "aws:PrincipalOrgID",
+        "aws:ResourceTag/env",
+        "acs:MFAPresent",
+    ):
+        assert not cloud_keys.always_present(key), key
+    assert cloud_keys.implied_value("aws:RequestedRegion", SERVICE) == "us-east-1"
+    assert cloud_keys.implied_value("aws:RequestedRegion", "arn:aws:iam::111122223333:role/x") is None
+    assert cloud_keys.implied_value("aws:RequestedRegion", "arn:aws:ecs:*:111122223333:service/x") is None

@@ -241,7 +241,8 @@ def test_can_trust_on_the_command_line():
     code, text = run(
         "--principal", "aws:github-prod-deploy", "--context", f"{key}=repo:other/repo:environment:prod"
     )
-    assert code == 1 and "oidc" not in text and "sub failed" in text
+    # IAM's claim keys, never RAM's oidc:sub (the printed statement names the oidc-provider ARN).
+    assert code == 1 and "oidc:" not in text and "sub failed" in text
     code, text = run("--principal", "alicloud:github-prod-deploy", "--context", f"oidc:sub={subject('dev')}")
     assert code == 1 and text.startswith("deny")
     code, text = run(

@@ -19,6 +19,7 @@ from conftest import ROOT
 from moto import mock_aws
 
 from baseline import cli
+from baseline.errors import ConfigError
 from baseline.ops import sweep
 
 PREFIX = "pr12-"
@@ -560,6 +561,11 @@ def test_alicloud_without_credentials_is_refused(monkeypatch, capsys):
         ("commandUser", "'prod'"),
         ("Patch", "'prod'"),
         ("EcsMcp", "'prod'"),
+        # The pipeline's own access: its OIDC providers and deploy/preview roles and policies.
+        ("github-", "RAM OIDC provider 'github-actions' that stack 'pipeline'"),
+        ("github-prod", "'github-prod-deploy-policy' that stack 'pipeline'"),
+        ("GitHub-dev-deploy", "'github-dev-deploy"),
+        ("Aliyun", "service-linked role 'AliyunServiceRoleForECI'"),
     ],
 )
 def test_a_prefix_that_could_reach_production_or_long_lived_stacks_is_refused(prefix, words, capsys):
@@ -573,6 +579,47 @@ def test_a_prefix_that_could_reach_production_or_long_lived_stacks_is_refused(pr
 def test_test_stack_prefixes_are_accepted():
     sweep.check_prefix("pr12-", ROOT / "stacks")
     sweep.check_prefix("pr1", ROOT / "stacks")
+
+
+def test_every_name_a_shipped_plan_creates_is_known_to_the_sweep_check():
+    """A resource type that creates a name must be in CREATED_NAMES, or the sweep could reach it."""
+    from baseline.config import load_stack_file, resolve
+    from baseline.plan import render
+
+    unknown = set()
+    for path in sorted((ROOT / "stacks").glob("Pulumi.*.yaml")):
+        stack = path.name.removeprefix("Pulumi.").removesuffix(".yaml")
+        for resource in render(resolve(load_stack_file(path, stack)), stack)["resources"]:
+            kind = resource["type"]
+            if kind.startswith(("pulumi:", "ecs-access-baseline:")) or kind == sweep.SERVICE_LINKED_ROLE:
+                continue
+            if kind not in sweep.CREATED_NAMES and kind not in sweep.NAMES_NOTHING:
+                unknown.add(kind)
+    assert not unknown, f"say in sweep.CREATED_NAMES which input names these: {sorted(unknown)}"
+
+
+def test_a_pr_stack_may_be_swept_with_its_own_prefix_only(tmp_path):
+    from baseline.ops import ephemeral
+
+    stacks = tmp_path / "stacks"
+    stacks.mkdir()
+    (stacks / "Pulumi.pipeline.yaml").write_text((ROOT / "stacks" / "Pulumi.pipeline.yaml").read_text())
+    ephemeral.write(12, stacks_dir=stacks)
+    sweep.check_prefix("pr12-", stacks)
+    sweep.check_prefix("pr12-dev", stacks)
+    # A shorter prefix would also take PR 12's live stack while sweeping, say, PR 1.
+    with pytest.raises(ConfigError) as refused:
+        sweep.check_prefix("pr1", stacks)
+    assert "the naming prefix 'pr12-'" in str(refused.value) and "'test-pr-12'" in str(refused.value)
+
+
+def test_a_stack_file_that_does_not_render_refuses_the_sweep(tmp_path):
+    stacks = tmp_path / "stacks"
+    stacks.mkdir()
+    (stacks / "Pulumi.mine.yaml").write_text("config:\n  ecs-access-baseline:environment: production\n")
+    with pytest.raises(ConfigError) as refused:
+        sweep.check_prefix("pr12-", stacks)
+    assert "'mine'" in str(refused.value) and "does not render" in str(refused.value)
 
 
 @pytest.mark.parametrize(("text", "expected"), [("2h", 7200), ("90m", 5400), ("1d12h", 129600), ("0s", 0)])

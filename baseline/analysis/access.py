@@ -6,9 +6,10 @@ registers. Alibaba Cloud: custom policies attached through ``ram/userPolicyAttac
 (``resourcemanager/policyAttachment``). AWS: managed and inline policies of an IAM role or user,
 and the role's permissions boundary.
 
-System policies live in the cloud, not in the plan. The few whose contents a seed spells out are
-in ``SYSTEM_POLICIES`` and are evaluated; every other one is reported as "not evaluated offline"
-and grants nothing here, so an offline ``allow`` never rests on a guess.
+System and AWS-managed policies live in the cloud, not in the plan: their documents are on file
+under ``managed_policies/`` as their owners publish them (``managed_policy``) and are evaluated
+like custom policies. One that is not on file is reported as "not evaluated offline" and grants
+nothing here (a test fails when a stack attaches or lets a principal attach one).
 """
 
 from __future__ import annotations
@@ -16,40 +17,68 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
 from typing import Any
 
-from baseline.analysis.evaluator import Decision, NamedPolicy, as_list, evaluate
+from baseline.analysis.evaluator import Decision, NamedPolicy, StatementRef, as_list, evaluate
 
 # Request-context key a resource-group-scoped grant requires. Alibaba Cloud checks the group a
 # request names before it evaluates the policy; this tool's own key stands for that check.
 RESOURCE_GROUP_KEY = "baseline:ResourceGroupId"
 
-_ECI_READ = ["ecs:DescribeSecurityGroups", "vpc:DescribeVSwitches", "vpc:DescribeVpcs"]
+# System (Alibaba Cloud) and managed (AWS) policies live in the cloud, not in the plan: their
+# documents are kept here as their owners publish them, one file each with its source, version
+# and date (``managed_policies/<cloud>/<name>.json``), and evaluated like a custom policy.
+MANAGED_POLICY_DIR = Path(__file__).resolve().parent / "managed_policies"
+AWS_MANAGED_PREFIX = "arn:aws:iam::aws:policy/"
 
-# System policies whose contents seed 002 ("Grant permissions to RAM users" and the tag-based
-# example built from AliyunECIFullAccess) lists. Nothing else is assumed about system policies.
-SYSTEM_POLICIES: dict[str, dict[str, Any]] = {
-    "AliyunECIReadOnlyAccess": {
-        "Version": "1",
-        "Statement": [
-            {"Effect": "Allow", "Action": ["eci:Describe*", "eci:List*", *_ECI_READ], "Resource": "*"}
-        ],
-    },
-    "AliyunECIFullAccess": {
-        "Version": "1",
-        "Statement": [
-            {"Effect": "Allow", "Action": ["eci:*", *_ECI_READ, "vpc:DescribeEipAddresses"], "Resource": "*"},
-            {
-                "Effect": "Allow",
-                "Action": "ram:CreateServiceLinkedRole",
-                "Resource": "*",
-                "Condition": {
-                    "StringEquals": {"ram:ServiceName": ["eci.aliyuncs.com", "vnode.eci.aliyuncs.com"]}
-                },
-            },
-        ],
-    },
-}
+
+@dataclass(frozen=True)
+class ManagedPolicy:
+    """A system or managed policy on file: the document and where it was read."""
+
+    cloud: str
+    name: str
+    document: dict[str, Any]
+    source: str
+    version: str | None
+    updated: str | None
+    verbatim: bool  # False: the owner's page was not found; what a guide says it contains
+    arn: str | None = None
+
+
+@cache
+def managed_policy(cloud: str, name: str) -> ManagedPolicy | None:
+    """The system (``alicloud``) or AWS-managed (``aws``: name or ``arn:aws:iam::aws:policy/...``)
+    policy on file, or None."""
+    bare = name.removeprefix(AWS_MANAGED_PREFIX).rsplit("/", 1)[-1] if cloud == "aws" else name
+    path = MANAGED_POLICY_DIR / cloud / f"{bare}.json"
+    if not bare or not path.is_file():
+        return None
+    data = json.loads(path.read_text())
+    if cloud == "aws" and name.startswith(AWS_MANAGED_PREFIX) and data.get("arn") != name:
+        return None  # same name under another path: not this policy
+    return ManagedPolicy(
+        cloud=cloud,
+        name=data["name"],
+        document=data["document"],
+        source=data["source"],
+        version=data.get("version"),
+        updated=data.get("updated"),
+        verbatim=bool(data.get("verbatim")),
+        arn=data.get("arn"),
+    )
+
+
+def managed_policies(cloud: str) -> list[ManagedPolicy]:
+    """Every system/managed policy on file for one cloud."""
+    return [
+        found
+        for path in sorted((MANAGED_POLICY_DIR / cloud).glob("*.json"))
+        if (found := managed_policy(cloud, path.stem)) is not None
+    ]
+
 
 ALI_USER = "alicloud:ram/user:User"
 ALI_ROLE = "alicloud:ram/role:Role"
@@ -193,13 +222,13 @@ def _alicloud_grants(plan: Mapping[str, Any], principal: Principal) -> Grants:
 
 def _system(grants: Grants, name: str, group: str | None) -> None:
     where = f" in resource group {group}" if group else ""
-    document = SYSTEM_POLICIES.get(name)
-    if document is None:
+    found = managed_policy("alicloud", name)
+    if found is None:
         grants.not_evaluated.append(f"system policy {name}{where} (not evaluated offline)")
     elif group:
-        grants.policies.append(_scoped(f"{name} (system)", document, group))
+        grants.policies.append(_scoped(f"{name} (system)", found.document, group))
     else:
-        grants.policies.append(NamedPolicy(f"{name} (system)", document))
+        grants.policies.append(NamedPolicy(f"{name} (system)", found.document))
 
 
 def _scoped(name: str, document: Mapping[str, Any], group: str) -> NamedPolicy:
@@ -238,6 +267,11 @@ def _aws_grants(plan: Mapping[str, Any], principal: Principal) -> Grants:
 
     def add_managed(arn: Any, into: list[NamedPolicy], what: str) -> None:
         arn = str(arn)
+        if arn.startswith(AWS_MANAGED_PREFIX):
+            on_file = managed_policy("aws", arn)
+            if on_file is not None:
+                into.append(NamedPolicy(f"{on_file.name} (AWS managed)", on_file.document))
+                return
         candidates = managed.get(_aws_policy_key(arn)) or {}
         found = candidates.get(own_provider) or next(iter(candidates.values()), None)
         document = _document(found[1]) if found else None
@@ -349,6 +383,22 @@ def check_request(principal: Principal, action: str, resource: str) -> None:
         )
 
 
+def statement_of(grants: Grants, ref: StatementRef) -> Mapping[str, Any] | None:
+    """The statement a decision names (``policy`` statement ``index``), as the document has it."""
+    for policy in [*grants.policies, *(grants.boundary or [])]:
+        if policy.name == ref.policy:
+            statements = _statements(policy.document)
+            return statements[ref.index] if ref.index < len(statements) else None
+    return None
+
+
+def decided_by(decision: Decision) -> str:
+    """What decided: an Allow, an explicit Deny, or nothing (an implicit deny)."""
+    if decision.allowed:
+        return "allow statement"
+    return "explicit deny" if decision.explicit_deny else "implicit deny"
+
+
 def report(
     stack: str,
     grants: Grants,
@@ -368,6 +418,12 @@ def report(
         "resource": resource,
         "context": {k: v for k, v in context.items()},
         **decision.as_dict(),
+        "decidedBy": decided_by(decision),
+        "statements": {
+            ref.label: statement
+            for ref in (*decision.deciding, *decision.near_misses)
+            if (statement := statement_of(grants, ref)) is not None
+        },
         "policies": [p.name for p in grants.policies],
         "boundary": [p.name for p in grants.boundary] if grants.boundary is not None else None,
         "notEvaluated": list(grants.not_evaluated),
@@ -382,10 +438,31 @@ def to_text(result: Mapping[str, Any], decision: Decision, principal: Principal)
         f"  request:   {result['action']} on {result['resource']}" + (f" with {context}" if context else ""),
         f"  reason:    {decision.reason}",
     ]
-    for ref in decision.deciding:
-        lines.append(f"  {'denied' if ref.effect == 'Deny' else 'allowed'} by: {ref.label} ({ref.detail})")
+    for assumed in decision.assumed:
+        # A key the cloud sets on every request, left out of the question: asked with each value.
+        lines.append(f"  set by the cloud: {assumed.describe()}")
+    statements = result.get("statements", {})
+
+    def text_of(ref: StatementRef) -> list[str]:
+        statement = statements.get(ref.label)
+        return [f"      {json.dumps(statement, separators=(', ', ': '))}"] if statement is not None else []
+
+    # What decided, with the statement itself: an Allow, an explicit Deny, or nothing at all.
+    if decision.allowed or decision.explicit_deny:
+        for ref in decision.deciding:
+            effect = "an explicit Deny" if ref.effect == "Deny" else "an Allow"
+            lines.append(f"  decided by: {ref.label}, {effect} ({ref.detail}):")
+            lines += text_of(ref)
+    else:
+        lines.append("  decided by: no statement: an implicit deny (nothing that applies allows it)")
+        for ref in decision.deciding:
+            # Allowed by the identity policy, but the permissions boundary allows none of it.
+            lines.append(f"  allowed only outside the permissions boundary: {ref.label} ({ref.detail})")
     for ref in decision.near_misses:
-        lines.append(f"  condition not met ({ref.effect}): {ref.label}: {ref.detail}")
+        lines.append(f"  nearest miss, did not apply ({ref.effect}): {ref.label}: {ref.detail}")
+        lines += text_of(ref)
+    if not decision.allowed and not decision.explicit_deny and not decision.near_misses:
+        lines.append("  nearest miss: none (no statement names this action on this resource)")
     policies = result["policies"] or ["none"]
     lines.append(f"  evaluated: {', '.join(policies)}")
     if result["boundary"] is not None:
@@ -516,3 +593,51 @@ def trust_question(
     if fmt == "json":
         return json.dumps(result, indent=2) + "\n", decision.allowed
     return to_text(result, decision, principal), decision.allowed
+
+
+# --- which system/managed policies a plan attaches or lets a principal attach ---------------------
+_ATTACH_ACTIONS = ("ram:attachpolicy", "iam:attach", "iam:putrolepermissionsboundary", "iam:createrole")
+
+
+def managed_policy_references(plan: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    """(cloud, policy, where) for every system or AWS-managed policy the plan attaches, and every
+    one an Allow statement of its documents lets a principal attach (a RAM ``system:policy/``
+    resource of an attach action; an AWS-managed ARN an ``iam:PolicyARN``/``iam:PermissionsBoundary``
+    condition allows). Wildcard references are left out: they name no one policy."""
+    found: list[tuple[str, str, str]] = []
+    for r in plan["resources"]:
+        inputs = r["inputs"]
+        system = inputs.get("policyType") == "System"
+        if system and r["type"] in (ALI_USER_ATTACHMENT, ALI_ROLE_ATTACHMENT, ALI_RG_ATTACHMENT):
+            found.append(("alicloud", str(inputs.get("policyName")), r["name"]))
+        if r["type"] in (AWS_ROLE_ATTACHMENT, AWS_USER_ATTACHMENT):
+            found.append(("aws", str(inputs.get("policyArn")), r["name"]))
+        if r["type"] in (AWS_ROLE, AWS_USER):
+            for arn in [*(inputs.get("managedPolicyArns") or []), inputs.get("permissionsBoundary")]:
+                if arn:
+                    found.append(("aws", str(arn), r["name"]))
+        for key in ("policyDocument", "policy"):
+            document = _document(inputs.get(key)) if key in inputs else None
+            for statement in _statements(document or {}):
+                if statement.get("Effect") != "Allow":
+                    continue
+                actions = [str(a).lower() for a in as_list(statement.get("Action"))]
+                if not any(a.startswith(_ATTACH_ACTIONS) or a in ("ram:*", "iam:*", "*") for a in actions):
+                    continue
+                for resource in as_list(statement.get("Resource")):
+                    name = str(resource).partition(":system:policy/")[2]
+                    if name and not any(c in name for c in "*?"):
+                        found.append(("alicloud", name, r["name"]))
+                for operator, block in (statement.get("Condition") or {}).items():
+                    if "not" in operator.lower():
+                        continue  # a negated operator names what may not be attached
+                    for condition_key, values in block.items():
+                        if condition_key.lower() not in ("iam:policyarn", "iam:permissionsboundary"):
+                            continue
+                        for value in as_list(values):
+                            value = str(value)
+                            if value.startswith(AWS_MANAGED_PREFIX) and not any(c in value for c in "*?"):
+                                found.append(("aws", value, r["name"]))
+    return [
+        (c, name, where) for c, name, where in found if c == "alicloud" or name.startswith(AWS_MANAGED_PREFIX)
+    ]

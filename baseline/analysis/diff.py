@@ -553,6 +553,61 @@ def _set_change(old: Mapping[Grant, list[str]], new: Mapping[Grant, list[str]]) 
     }
 
 
+# --- credentials: a new AccessKey or console login is new access, whatever the grants ----------
+# resource type -> (cloud, what it is, the input naming its user)
+CREDENTIALS = {
+    "alicloud:ram/accessKey:AccessKey": ("alicloud", "AccessKey", "userName"),
+    "alicloud:ram/loginProfile:LoginProfile": ("alicloud", "console login (login profile)", "userName"),
+    "aws:iam/accessKey:AccessKey": ("aws", "AccessKey", "user"),
+    "aws:iam/userLoginProfile:UserLoginProfile": ("aws", "console login (login profile)", "user"),
+}
+
+
+def _credentials(plan: Mapping[str, Any]) -> dict[tuple[str, str, str], dict[str, str]]:
+    """(cloud, 'user', user name) -> {resource name: what} of every credential the plan creates."""
+    found: dict[tuple[str, str, str], dict[str, str]] = {}
+    for resource in plan.get("resources", []):
+        if resource["type"] in CREDENTIALS:
+            cloud, what, key = CREDENTIALS[resource["type"]]
+            user = str((resource.get("inputs") or {}).get(key, ""))
+            found.setdefault((cloud, "user", user), {})[resource["name"]] = what
+    return found
+
+
+def _with_credentials(
+    principals: list[dict[str, Any]], base: Mapping[str, Any], new: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """The access section with each principal's credentials added and removed."""
+    old, now = _credentials(base), _credentials(new)
+    by_key = {
+        (p["principal"]["cloud"], p["principal"]["kind"], p["principal"]["name"]): p for p in principals
+    }
+    base_keys = {(p.cloud, p.kind, p.name): p for p in access.principals(base)}
+    new_keys = {(p.cloud, p.kind, p.name): p for p in access.principals(new)}
+    for key in sorted(set(old) | set(now)):
+        before, after = old.get(key, {}), now.get(key, {})
+        change = {
+            "added": [{"credential": after[n], "resource": n} for n in sorted(set(after) - set(before))],
+            "removed": [{"credential": before[n], "resource": n} for n in sorted(set(before) - set(after))],
+        }
+        if not (change["added"] or change["removed"]):
+            continue
+        entry = by_key.get(key)
+        if entry is None:
+            principal = new_keys.get(key) or base_keys.get(key) or access.Principal(*key, "")
+            entry = by_key[key] = {
+                "principal": _principal_dict(principal),
+                "status": "added" if key not in base_keys else "removed" if key not in new_keys else "kept",
+                "gained": [],
+                "lost": [],
+                **{k: {"added": [], "removed": []} for k in ("denies", "boundary", "trust", "notEvaluated")},
+            }
+        entry["credentials"] = change
+    for entry in by_key.values():
+        entry.setdefault("credentials", {"added": [], "removed": []})
+    return [by_key[k] for k in sorted(by_key)]
+
+
 # --- the whole difference ------------------------------------------------------------------------
 
 
@@ -560,7 +615,7 @@ def compare(
     base: Mapping[str, Any], new: Mapping[str, Any], *, stack: str, sources: Mapping[str, str]
 ) -> dict[str, Any]:
     resources = compare_resources(base, new)
-    principals = compare_access(base, new)
+    principals = _with_credentials(compare_access(base, new), base, new)
     escalations = [
         {
             "principal": p["principal"]["label"],
@@ -571,7 +626,9 @@ def compare(
         for g in [*p["gained"], *p["trust"]["added"]]
         if "escalation" in g
     ]
-    old_outputs, new_outputs = _flatten(base.get("outputs") or {}), _flatten(new.get("outputs") or {})
+    # No outputs at all is no output paths (_flatten of an empty map is the one path '').
+    old_outputs = _flatten(base["outputs"]) if base.get("outputs") else {}
+    new_outputs = _flatten(new["outputs"]) if new.get("outputs") else {}
     outputs_changed = sorted(
         k
         for k in set(old_outputs) | set(new_outputs)
@@ -582,6 +639,7 @@ def compare(
         "stack": stack,
         "base": sources.get("base", ""),
         "new": sources.get("new", ""),
+        **{key: sources[key] for key in ("baseHow", "pick") if key in sources},
         "changed": changed,
         "summary": {
             "added": len(resources["added"]),
@@ -665,6 +723,8 @@ def to_text(diff: Mapping[str, Any]) -> str:
         f"access changes for {s['principalsWithAccessChanges']} principals; "
         f"{s['escalations']} escalation-relevant",
     ]
+    if "baseHow" in diff:
+        lines[1:1] = [f"base: {diff['baseHow']}; another base: {diff['pick']}"]
     if not diff["changed"]:
         return "\n".join([*lines, "no change"]) + "\n"
     res = diff["resources"]
@@ -686,6 +746,12 @@ def to_text(diff: Mapping[str, Any]) -> str:
     for p in diff["access"]:
         status = {"added": " (new principal)", "removed": " (removed principal)"}.get(p["status"], "")
         lines.append(f"  {p['principal']['label']}{status}")
+        lines.extend(
+            f"    + credential: {c['credential']} ({c['resource']})" for c in p["credentials"]["added"]
+        )
+        lines.extend(
+            f"    - credential: {c['credential']} ({c['resource']})" for c in p["credentials"]["removed"]
+        )
         lines.extend(f"    + {_grant_line(g)}" for g in grouped(p["gained"]))
         lines.extend(f"    - {_grant_line(g)}" for g in grouped(p["lost"]))
         lines.extend(f"    + Deny {_grant_line(g)}" for g in p["denies"]["added"])
@@ -710,6 +776,8 @@ def _md(text: str) -> str:
 def to_markdown(diff: Mapping[str, Any]) -> str:
     s = diff["summary"]
     lines = [f"### Stack `{diff['stack']}`", ""]
+    if "baseHow" in diff:
+        lines += [f"Base: {_md(diff['base'])}, {diff['baseHow']}; another base: {diff['pick']}.", ""]
     if not diff["changed"]:
         return "\n".join([*lines, "No change.", ""])
     lines.append(
@@ -752,6 +820,14 @@ def to_markdown(diff: Mapping[str, Any]) -> str:
                 cells = [_md(who), change, _md(g["action"]), _md(g["resource"]), condition, "; ".join(notes)]
                 lines.append("| " + " | ".join(cells) + " |")
             for change, items in (
+                (
+                    "new credential",
+                    [f"{c['credential']} ({c['resource']})" for c in p["credentials"]["added"]],
+                ),
+                (
+                    "credential removed",
+                    [f"{c['credential']} ({c['resource']})" for c in p["credentials"]["removed"]],
+                ),
                 ("attached", p["notEvaluated"]["added"]),
                 ("detached", p["notEvaluated"]["removed"]),
             ):

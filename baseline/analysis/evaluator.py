@@ -20,6 +20,12 @@ Matching rules:
   the request; a non-negated one does not. ``...IfExists`` holds when the key is missing.
   ``ForAllValues:`` holds for a missing or empty key; ``ForAnyValue:`` does not. ``Null`` tests
   presence.
+- Keys the cloud sets on every request (``baseline.analysis.cloud_keys``: ``aws:RequestedRegion``,
+  ``aws:CurrentTime``, ``acs:SourceIp``, ...) are never read as absent. When a question leaves one
+  out and a statement that covers the request tests it, the request is asked once per candidate
+  value (the documents' own values for the key plus one that matches none; a regional ARN fixes
+  ``aws:RequestedRegion`` to its region). The answer is allow when some value allows, and the
+  decision says for which (``Decision.assumed``, "allow for aws:RequestedRegion=us-east-1 only").
 
 Alibaba Cloud RAM (``"Version": "1"``) uses the same grammar for these operators, so one evaluator
 serves both clouds. Nothing here imports Pulumi: the ``can`` command and the tests call it with
@@ -29,12 +35,15 @@ documents read from the offline plan.
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
+
+from baseline.analysis import cloud_keys
 
 Document = Mapping[str, Any]
 Context = Mapping[str, Sequence[str]]
@@ -74,6 +83,34 @@ class StatementRef:
 
 
 @dataclass(frozen=True)
+class Assumed:
+    """A key the cloud sets on every request that the question left out: the values it was asked
+    with, and those the request is allowed with (empty: denied for every one)."""
+
+    key: str  # as the documents spell it
+    asked: tuple[str, ...]
+    allowing: tuple[str, ...]
+
+    @property
+    def only(self) -> bool:
+        """Allowed for some of the values asked, not all."""
+        return bool(self.allowing) and len(self.allowing) < len(self.asked)
+
+    def describe(self) -> str:
+        values = "/".join(cloud_keys.shown(v) for v in self.allowing or self.asked)
+        if not self.allowing:
+            return f"deny for every {self.key} asked ({values})"
+        if self.only:
+            return f"allow for {self.key}={values} only"
+        if len(self.asked) == 1:
+            return f"allow for {self.key}={values}"
+        return f"allow for every {self.key} asked ({values})"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "asked": list(self.asked), "allowing": list(self.allowing)}
+
+
+@dataclass(frozen=True)
 class Decision:
     allowed: bool
     reason: str
@@ -82,19 +119,29 @@ class Decision:
     # answer to "why was I denied?".
     near_misses: tuple[StatementRef, ...] = ()
     explicit_deny: bool = False
+    # Keys the cloud always sets that the question omitted, and the values the answer rests on.
+    assumed: tuple[Assumed, ...] = ()
 
     @property
     def word(self) -> str:
         return "allow" if self.allowed else "deny"
 
+    @property
+    def values(self) -> dict[str, tuple[str, ...]]:
+        """For an allow: each omitted always-present key and the values it is allowed with."""
+        return {a.key: a.allowing for a in self.assumed}
+
     def as_dict(self) -> dict[str, Any]:
-        return {
+        found = {
             "decision": self.word,
             "explicitDeny": self.explicit_deny,
             "reason": self.reason,
             "deciding": [s.as_dict() for s in self.deciding],
             "nearMisses": [s.as_dict() for s in self.near_misses],
         }
+        if self.assumed:
+            found["assumed"] = [a.as_dict() for a in self.assumed]
+        return found
 
 
 @dataclass(frozen=True)
@@ -364,6 +411,41 @@ def _match(policies: Iterable[NamedPolicy], request: Request) -> _Matches:
     return found
 
 
+def omitted_keys(policies: Iterable[NamedPolicy], request: Request) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """Always-present keys the request leaves out that a statement covering it tests.
+
+    Returns lower-case key -> (the key as written, the candidate values to ask it with).
+    """
+    uses: dict[str, list[tuple[str, str]]] = {}
+    spelled: dict[str, str] = {}
+    for policy in policies:
+        for statement in _statements(policy.document):
+            condition = statement.get("Condition")
+            if not condition or _covers(statement, request) is not None:
+                continue
+            for operator, block in condition.items():
+                if not isinstance(block, Mapping):
+                    raise PolicyError(f"condition operator {operator!r} needs a map of keys")
+                for key in block:
+                    lowered = key.lower()
+                    if lowered in request.context or not cloud_keys.always_present(lowered):
+                        continue
+                    base = _Operator.parse(operator).base
+                    spelled.setdefault(lowered, key)
+                    found = uses.setdefault(lowered, [])
+                    found += [(base, str(v)) for v in as_list(block[key])]
+    result = {}
+    for lowered, found in uses.items():
+        implied = cloud_keys.implied_value(lowered, request.resource)
+        values = (implied,) if implied is not None else cloud_keys.candidates(lowered, found, _matches)
+        result[lowered] = (spelled[lowered], values)
+    return result
+
+
+def _matches(base: str, request_value: str, policy_value: str) -> bool:
+    return base in _TESTS and _TESTS[base](request_value, policy_value)
+
+
 def evaluate(
     policies: Sequence[NamedPolicy],
     action: str,
@@ -372,8 +454,44 @@ def evaluate(
     *,
     boundary: Sequence[NamedPolicy] | None = None,
 ) -> Decision:
-    """Decide one request against identity ``policies`` (and an optional permissions boundary)."""
+    """Decide one request against identity ``policies`` (and an optional permissions boundary).
+
+    A key the cloud sets on every request that the context omits is asked with each candidate
+    value (see the module docstring); the decision is allow when one allows, and carries the
+    values in ``assumed``.
+    """
     request = Request.of(action, resource, context)
+    omitted = omitted_keys([*policies, *(boundary or ())], request)
+    if not omitted:
+        return _evaluate(policies, request, boundary)
+    keys = sorted(omitted)
+    asked = []
+    for values in itertools.product(*(omitted[k][1] for k in keys)):
+        filled = {**request.context, **{k: (v,) for k, v in zip(keys, values, strict=True)}}
+        asked.append((values, _evaluate(policies, Request(action, resource, filled), boundary)))
+    allowing = [values for values, decision in asked if decision.allowed]
+    assumed = tuple(
+        Assumed(
+            omitted[key][0],
+            omitted[key][1],
+            tuple(v for v in omitted[key][1] if any(values[i] == v for values in allowing)),
+        )
+        for i, key in enumerate(keys)
+    )
+    if allowing:
+        decision = next(d for _, d in asked if d.allowed)
+    else:
+        decision = next((d for _, d in asked if d.explicit_deny), asked[0][1])
+    why = "; ".join(a.describe() for a in assumed)
+    set_by = ", ".join(a.key for a in assumed)
+    reason = f"{decision.reason}; {why} (the cloud sets {set_by} on every request)"
+    return replace(decision, reason=reason, assumed=assumed)
+
+
+def _evaluate(
+    policies: Sequence[NamedPolicy], request: Request, boundary: Sequence[NamedPolicy] | None
+) -> Decision:
+    action, resource = request.action, request.resource
     identity = _match(policies, request)
     bounds = _match(boundary, request) if boundary is not None else None
     what = f"{action} on {resource}"

@@ -193,6 +193,29 @@ def command_user_policy(
     return _document(_allow(CLOUD_ASSISTANT_ACTIONS, resources, condition))
 
 
+# What the guide's task reads besides running commands (seed 001: pick instances, see their Cloud
+# Assistant status, the commands and the results of the runs). Strict stacks grant exactly these,
+# on the command policy's instances and commands, instead of the system policy
+# AliyunECSReadOnlyAccess, whose ecs:Describe* on "*" also opens every instance's console
+# (DescribeInstanceVncUrl), user data (DescribeUserData) and every run's output in the account.
+CLOUD_ASSISTANT_READ_ACTIONS = tuple(a for a in CLOUD_ASSISTANT_ACTIONS if a.startswith("ecs:Describe"))
+
+
+def command_user_read_policy(resources: Sequence[str]) -> Document:
+    """Strict stacks' read policy for the command user: the guide's Describe actions, scoped."""
+    return _document(_allow(CLOUD_ASSISTANT_READ_ACTIONS, resources))
+
+
+# What the Windows guide's user reads in OOS: that the hosted parameter exists (its metadata).
+# Strict stacks grant this instead of AliyunOOSReadOnlyAccess, whose oos:Get* includes
+# oos:GetSecretParameter (every secret parameter of the account, decrypted) and every execution.
+PARAMETER_LIST_ACTIONS = ("oos:ListSecretParameters",)
+
+
+def parameter_list_policy(resources: Sequence[str]) -> Document:
+    return _document(_allow(PARAMETER_LIST_ACTIONS, resources))
+
+
 def service_trust_policy(services: Sequence[str]) -> Document:
     """A trust policy that lets the named Alibaba Cloud services assume a role."""
     return {

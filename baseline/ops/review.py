@@ -1,7 +1,8 @@
 """``python -m baseline diff``: find the two stack files, render both plans, print the difference.
 
-The base is ``--base-config-file``, or the stack file at ``--base REV``, or by default at
-``git merge-base HEAD main``; a stack file that did not exist at the base revision makes an
+The base is ``--base-config-file`` (a file, or a pipe such as ``<(git show REV:path)``), or the
+stack file at ``--base REV``, or by default at ``git merge-base HEAD main``; the output says
+which, and how to pick another; a stack file that did not exist at the base revision makes an
 empty base (everything is added). The new side is ``--config-file`` or the work tree's
 ``stacks/Pulumi.<stack>.yaml``.
 
@@ -148,13 +149,26 @@ def plans(
             stack, base_config_file, as_stack=as_stack, option="--base-config-file"
         )
         base_plan = _render(base_path, stack, "base")
-        label = str(base_config_file)
+        label, how = str(base_config_file), "the file given with --base-config-file"
     else:
         revision = base or merge_base()
         base_plan, label = _base_at(revision, stack, revision[:12] if base is None else revision)
+        how = (
+            f"the merge base of HEAD and {DEFAULT_BRANCH} (git merge-base HEAD {DEFAULT_BRANCH})"
+            if base is None
+            else f"the revision given with --base {base}"
+        )
     new_plan = _render(new_path, stack, "new")
     new_label = str(config_file) if config_file else f"stacks/Pulumi.{stack}.yaml (work tree)"
-    return base_plan, new_plan, {"base": label, "new": new_label}
+    return base_plan, new_plan, {"base": label, "new": new_label, "baseHow": how, "pick": pick_another(stack)}
+
+
+def pick_another(stack: str) -> str:
+    """How to compare with another base: the line every diff the CLI prints ends its header with."""
+    return (
+        f"--base REV (a commit, branch or tag), or --base-config-file FILE, "
+        f"e.g. <(git show REV:stacks/Pulumi.{stack}.yaml)"
+    )
 
 
 def run(

@@ -15,8 +15,11 @@ roles from instance profiles and users from groups, delete access keys, login pr
 MFA devices, then users, roles and policies (non-default policy versions first). The dry run
 prints exactly the steps ``--delete`` runs, one per line.
 
-The prefix must be at least 3 characters and may not be one that names production or a
-long-lived stack's identities (checked against every non-test stack in ``stacks/``).
+The prefix must be at least 3 characters and may not reach a name any stack file in ``stacks/``
+creates (the pipeline's ``github-*`` roles included): each file's offline plan is rendered and
+every user, role, policy, OIDC provider, resource group and parameter name is checked, as is
+each stack's naming prefix. The only exception is a per-PR test stack (``test-pr-<n>``) swept
+with its own prefix ``pr<n>-`` (``baseline/ops/ephemeral.py``).
 
 Credentials: AWS through boto3's usual chain (environment, profile, SSO, OIDC); Alibaba Cloud
 through ``ALICLOUD_ACCESS_KEY`` / ``ALICLOUD_SECRET_KEY`` (and ``ALICLOUD_SECURITY_TOKEN``), as CI's
@@ -25,7 +28,7 @@ OIDC action exports them, else the ``aliyun configure`` profile named by ``ALICL
 Exit codes:
   0  listed (dry run), or every step deleted; also when nothing matched
   1  a step failed; the sweep stopped there (earlier steps are done; it is safe to run again)
-  2  refused or bad input: prefix too short or naming production, bad --older-than, no
+  2  refused or bad input: prefix too short or reaching a stack's names, bad --older-than, no
      credentials
 """
 
@@ -37,6 +40,7 @@ import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from pathlib import Path
 from typing import Any, Protocol, TextIO
 
@@ -125,51 +129,124 @@ def parse_age(text: str) -> timedelta:
     )
 
 
+# What each resource type of a plan creates under a name of its own, and the input holding that
+# name: a sweep prefix may match none of them in any stack file in stacks/. Attachments, keys,
+# login profiles and passwords name what another resource created (or nothing), and are listed in
+# NAMES_NOTHING; a test holds that every type a shipped plan registers is in one of the two.
+CREATED_NAMES: dict[str, tuple[str, str]] = {
+    "alicloud:ram/user:User": ("RAM user", "name"),
+    "alicloud:ram/role:Role": ("RAM role", "roleName"),
+    "alicloud:ram/policy:Policy": ("RAM policy", "policyName"),
+    "alicloud:ims/oidcProvider:OidcProvider": ("RAM OIDC provider", "oidcProviderName"),
+    "alicloud:resourcemanager/resourceGroup:ResourceGroup": ("resource group", "resourceGroupName"),
+    "alicloud:oos/secretParameter:SecretParameter": ("OOS parameter", "secretParameterName"),
+    "aws:iam/role:Role": ("IAM role", "name"),
+    "aws:iam/policy:Policy": ("IAM policy", "name"),
+}
+NAMES_NOTHING = frozenset(
+    {
+        "alicloud:ecs/ramRoleAttachment:RamRoleAttachment",
+        "alicloud:ram/accessKey:AccessKey",
+        "alicloud:ram/loginProfile:LoginProfile",
+        "alicloud:ram/rolePolicyAttachment:RolePolicyAttachment",
+        "alicloud:ram/userPolicyAttachment:UserPolicyAttachment",
+        "alicloud:resourcemanager/policyAttachment:PolicyAttachment",
+        "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+        # GitHub's issuer URL names the IAM provider; a sweep lists users, roles and policies only.
+        "aws:iam/openIdConnectProvider:OpenIdConnectProvider",
+        "random:index/randomPassword:RandomPassword",
+    }
+)
+SERVICE_LINKED_ROLE = "alicloud:resourcemanager/serviceLinkedRole:ServiceLinkedRole"
+
+
+def created_names(plan: dict[str, Any]) -> list[tuple[str, str]]:
+    """(what, name) of everything the plan creates under a name of its own."""
+    from baseline import limits
+
+    found = []
+    for resource in plan["resources"]:
+        inputs = resource.get("inputs") or {}
+        if resource["type"] in CREATED_NAMES:
+            what, key = CREATED_NAMES[resource["type"]]
+            if isinstance(inputs.get(key), str):
+                found.append((what, inputs[key]))
+        elif resource["type"] == SERVICE_LINKED_ROLE and (
+            role := limits.SERVICE_LINKED_ROLES.get(str(inputs.get("serviceName")))
+        ):
+            found.append(("RAM service-linked role", role))
+    return found
+
+
+@cache
+def _stack_names(path: Path, text: str) -> tuple[tuple[str, str], ...]:
+    """The names the stack file creates, from its offline plan (rendered once per file text)."""
+    from baseline.config import load_stack_file, resolve
+    from baseline.plan import render
+
+    stack = path.name.removeprefix("Pulumi.").removesuffix(".yaml")
+    try:
+        plan = render(resolve(load_stack_file(path, stack)), stack)
+    except ConfigError as error:
+        raise ConfigError(
+            key="--prefix",
+            problem=f"stack {stack!r}'s names are unknown: {path.name} does not render ({error.problem})",
+            fix=f"correct {path.name} (python -m baseline plan --stack {stack}) before sweeping",
+        ) from None
+    return tuple(created_names(plan))
+
+
 def check_prefix(prefix: str, stacks_dir: Path) -> None:
-    """Refuse a prefix that could reach production or a long-lived stack's identities."""
+    """Refuse a prefix that could reach any name a stack file in ``stacks_dir`` creates.
+
+    Every stack file's offline plan is rendered (the pipeline's included), and a prefix is
+    refused when it starts a name one of them creates, or overlaps a stack's naming prefix. The
+    one exception: a per-PR test stack's file (``ephemeral.stack_name``) is what a sweep of its
+    own prefix (``ephemeral.naming_prefix``) is for.
+    """
+    from baseline.ops import ephemeral
+
     if len(prefix) < MIN_PREFIX or not _PREFIX_CHARS.fullmatch(prefix):
         raise ConfigError(
             key="--prefix",
             value=prefix,
             problem=f"a sweep prefix is at least {MIN_PREFIX} name characters (letters, digits, . _ -)",
-            fix="pass the prefix of the test stack's names, e.g. pr12-",
+            fix=f"pass the prefix of the test stack's names, e.g. {ephemeral.naming_prefix(12)}",
         )
     if prefix.lower().startswith("prod"):
         raise ConfigError(
             key="--prefix",
             value=prefix,
             problem="this prefix names production identities",
-            fix="sweep test prefixes only, e.g. pr12-",
+            fix=f"sweep test prefixes only, e.g. {ephemeral.naming_prefix(12)}",
         )
     for path in sorted(stacks_dir.glob("Pulumi.*.yaml")):
         stack = path.name.removeprefix("Pulumi.").removesuffix(".yaml")
-        for reason in _reaches(prefix, stack, path):
+        if ephemeral.sweeps_own_stack(prefix, stack):
+            continue
+        for reason in _reaches(prefix, path):
             raise ConfigError(
                 key="--prefix",
                 value=prefix,
-                problem=f"it would match {reason} of the long-lived stack {stack!r}",
-                fix="sweep the prefix of a test stack (testStack: true), e.g. pr12-",
+                problem=f"it would match {reason} that stack {stack!r} ({path.name}) creates",
+                fix="sweep only a per-PR test stack's own prefix, "
+                f"{ephemeral.naming_prefix(12)!r} for test-pr-12 (python -m baseline ephemeral)",
             )
 
 
-def _reaches(prefix: str, stack: str, path: Path) -> Iterable[str]:
-    from baseline.config import load_stack_file, resolve
-
-    config = (read_yaml(path.read_text()) or {}).get("config") or {}
-    if config.get(f"{PROJECT}:testStack") is True:
-        return
+def _reaches(prefix: str, path: Path) -> Iterable[str]:
+    text = path.read_text()
+    config = (read_yaml(text) or {}).get("config") or {}
     naming = config.get(f"{PROJECT}:naming") or {}
-    own = str(naming.get("prefix") or "")
+    own = str(naming.get("prefix") or "") if isinstance(naming, dict) else ""
     if own and (own.startswith(prefix) or prefix.startswith(own)):
-        yield f"the naming prefix {own!r}"
+        yield f"the naming prefix {own!r} of every name"
         return
-    # A stack without a prefix (prod) keeps the guides' names: check every name it creates.
-    resolved = resolve(load_stack_file(path))
-    for spec in [*resolved.alicloud, *getattr(resolved, "aws", [])]:
-        for item in (*getattr(spec, "users", ()), *spec.roles, *spec.policies):
-            if item.name.startswith(prefix):
-                yield f"{item.name!r}"
-                return
+    # Names are compared without case: RAM and IAM names are unique regardless of case.
+    for what, name in _stack_names(path, text):
+        if name.casefold().startswith(prefix.casefold()):
+            yield f"the {what} {name!r}"
+            return
 
 
 # ---------------------------------------------------------------------------------------------

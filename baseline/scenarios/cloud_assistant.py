@@ -11,6 +11,7 @@ from baseline.documents.alicloud import (
     PRIVILEGED_OS_USERS,
     arn,
     command_user_policy,
+    command_user_read_policy,
     is_privileged_os_user,
 )
 from baseline.environments import is_strict
@@ -186,11 +187,26 @@ def command_user_parts(
         ),
         description="Cloud Assistant commands as regular OS users only (seed 001).",
     )
-    grants = [
-        Grant("user", "command-user", "Custom", "command-policy", f"{key}.policyName"),
-        Grant("user", "command-user", "System", "AliyunECSReadOnlyAccess", f"{key}.user"),
-    ]
-    return [user], [policy], grants
+    grants = [Grant("user", "command-user", "Custom", "command-policy", f"{key}.policyName")]
+    if not ctx.strict_scoping:
+        grants.append(Grant("user", "command-user", "System", "AliyunECSReadOnlyAccess", f"{key}.user"))
+        return [user], [policy], grants
+    # Strict stacks: no system policy wider than the task (ecs:Describe* on "*" opens every
+    # instance's console, user data and run output); the guide's reads, on its own resources.
+    read = PolicySpec(
+        key="command-read-policy",
+        name=ctx.naming.name(read_policy_name(settings.policy_name)),
+        source=f"{key}.policyName",
+        document=command_user_read_policy(command_resources(settings, ctx, key)),
+        description="What the Cloud Assistant guide reads, instead of AliyunECSReadOnlyAccess (seed 001).",
+    )
+    grants.append(Grant("user", "command-user", "Custom", "command-read-policy", f"{key}.policyName"))
+    return [user], [policy, read], grants
+
+
+def read_policy_name(policy_name: str) -> str:
+    """``commandUserPolicy`` -> ``commandUserReadPolicy``: the strict stacks' read policy."""
+    return f"{policy_name.removesuffix('Policy')}ReadPolicy"
 
 
 def build_linux(settings: CloudAssistantSettings, ctx: AlicloudContext) -> ScenarioSpec:

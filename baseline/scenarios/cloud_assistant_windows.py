@@ -17,6 +17,7 @@ from baseline.documents.alicloud import (
     kms_key_arn,
     kms_user_policy,
     oos_secret_arn,
+    parameter_list_policy,
     secret_parameter_arn,
     secret_reader_policy,
 )
@@ -187,9 +188,23 @@ def build(settings: CloudAssistantWindowsSettings, ctx: AlicloudContext) -> Scen
     ]
     grants += [
         Grant("user", "command-user", "Custom", "kms-policy", f"{KEY}.kmsPolicyName"),
-        Grant("user", "command-user", "System", "AliyunOOSReadOnlyAccess", f"{KEY}.user"),
         Grant("role", "secret-reader", "Custom", "secret-reader-policy", f"{KEY}.instanceRole.policyName"),
     ]
+    if not ctx.strict_scoping:
+        grants.append(Grant("user", "command-user", "System", "AliyunOOSReadOnlyAccess", f"{KEY}.user"))
+    else:
+        # Strict stacks: AliyunOOSReadOnlyAccess's oos:Get* reads every secret parameter of the
+        # account; the guide's user only needs to see that the hosted parameter exists.
+        policies.append(
+            PolicySpec(
+                key="parameter-read-policy",
+                name=ctx.naming.name(f"{settings.user.name}ParameterReadPolicy"),
+                source=f"{KEY}.user",
+                document=parameter_list_policy([secret_parameter_arn(region, ctx.account_id, "*")]),
+                description="See the hosted parameter, instead of AliyunOOSReadOnlyAccess (seed 001).",
+            )
+        )
+        grants.append(Grant("user", "command-user", "Custom", "parameter-read-policy", f"{KEY}.user"))
     return ScenarioSpec(
         scenario=KEY,
         users=tuple(users),
