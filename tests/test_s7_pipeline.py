@@ -664,8 +664,11 @@ def test_every_aws_pipeline_role_reads_and_locks_its_stacks_state_and_no_other_b
     project = "ecs-access-baseline"
     assert can("aws", name, "s3:ListBucket", state)
     assert can("aws", name, "s3:GetObject", f"{state}/{project}/.pulumi/stacks/{project}/{stack}.json")
+    # A deploy takes its stack's lock; a preview takes none (the DIY backend's Preview never locks).
+    deploy = name.endswith("-deploy")
     for action in ("s3:GetObject", "s3:PutObject", "s3:DeleteObject"):
-        assert can("aws", name, action, f"{state}/{project}/.pulumi/locks/{project}/{stack}/x.json"), action
+        lock = f"{state}/{project}/.pulumi/locks/{project}/{stack}/x.json"
+        assert can("aws", name, action, lock) == deploy, action
         assert not can("aws", name, action, "arn:aws:s3:::prod-eci-artifacts/x"), action
     assert not can("aws", name, "s3:DeleteBucket", state)
 

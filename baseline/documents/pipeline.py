@@ -129,7 +129,7 @@ class Scope:
     # there is a prefix, none without one.
     pass_roles: tuple[str, ...] = ()
     # The Pulumi state backend on S3 (bucket name) and the awskms secrets provider's key, when
-    # the pipeline uses them: every run reads (and locks) the state and decrypts its secrets.
+    # the pipeline uses them: every run reads its stack's state and decrypts its secrets.
     state_bucket: str | None = None
     secrets_key_arn: str | None = None
     # Policies the deployed stack attaches but does not create (``spec.deployer_reach`` of the
@@ -810,9 +810,11 @@ def state_objects(scope: Scope) -> dict[str, list[str]]:
 
 
 def _state_access(scope: Scope, *, write: bool) -> list[Document]:
-    """The state backend: per stack. A preview reads its stack's checkpoint and takes its lock
-    (the DIY backend always locks); a deploy role writes its stack's objects only. No role deletes
-    another stack's state; only the sandbox's deployer removes its own stacks (teardown)."""
+    """The state backend: per stack. A preview only reads its stack's checkpoint: the DIY
+    backend's Preview takes no lock (pulumi/pulumi pkg/backend/diy/backend.go: Update, Import,
+    Refresh and Destroy call Lock, Preview goes straight to apply). A deploy role writes its
+    stack's objects and its lock only. No role deletes another stack's state; only the sandbox's
+    deployer removes its own stacks (teardown)."""
     statements = []
     if scope.state_bucket:
         bucket = f"arn:aws:s3:::{scope.state_bucket}"
@@ -821,12 +823,15 @@ def _state_access(scope: Scope, *, write: bool) -> list[Document]:
         statements.append(
             _statement("Allow", "StateRead", ("s3:GetObject",), [*objects["meta"], *objects["checkpoint"]])
         )
-        statements.append(
-            _statement(
-                "Allow", "StateLock", ("s3:GetObject", "s3:PutObject", "s3:DeleteObject"), objects["locks"]
-            )
-        )
         if write:
+            statements.append(
+                _statement(
+                    "Allow",
+                    "StateLock",
+                    ("s3:GetObject", "s3:PutObject", "s3:DeleteObject"),
+                    objects["locks"],
+                )
+            )
             own = [*objects["checkpoint"], *objects["records"]]
             statements.append(_statement("Allow", "StateWrite", ("s3:GetObject", "s3:PutObject"), own))
             if not scope.exact:

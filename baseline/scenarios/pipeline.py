@@ -201,8 +201,8 @@ class PipelineSettings(Model):
         None,
         description="S3 bucket of the Pulumi state backend (`PULUMI_BACKEND_URL=s3://<bucket>/...`): "
         "each pipeline role may list it and reach its own stack's objects only (a preview reads "
-        "its checkpoint and takes its lock; a deploy role writes its checkpoint, history and "
-        "backups). A bucket in another account also needs a bucket policy naming the roles.",
+        "its checkpoint; a deploy role writes its checkpoint, history, backups and lock). A "
+        "bucket in another account also needs a bucket policy naming the roles.",
     )
     aws_secrets_key_arn: str | None = Field(
         None,
