@@ -13,6 +13,7 @@ import binascii
 import difflib
 import json
 import re
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -305,10 +306,15 @@ def load_stack_file(path: Path, stack: str | None = None) -> RawConfig:
             problem=f"not valid YAML{where}",
             fix="correct the YAML syntax",
         ) from None
+    return load_stack_document(document, stack, str(path))
+
+
+def load_stack_document(document: Any, stack: str, where: str) -> RawConfig:
+    """A stack file's contents, already read (``where`` names it in errors)."""
     if not isinstance(document, dict):
         raise ConfigError(
             key="--config-file",
-            value=str(path),
+            value=where,
             problem="a stack file is a YAML map with a `config` key",
             fix="start the file with 'config:' and indent the ecs-access-baseline:* keys under it",
         )
@@ -322,7 +328,7 @@ def load_stack_file(path: Path, stack: str | None = None) -> RawConfig:
     if not isinstance(config, dict):
         raise ConfigError(
             key="--config-file",
-            value=str(path),
+            value=where,
             problem=f"its `config` is a {_yaml_kind(config)}, but it must be a map of keys to values",
             fix="write each setting as 'ecs-access-baseline:<key>: <value>' indented under config:",
         )
@@ -724,7 +730,11 @@ def resolve(raw: RawConfig) -> Resolved:
             if getattr(settings, cloud)
         }
         attached = {
-            environment.name: deployed_policies(environment.deployed_stack, f"pipeline.environments.{index}")
+            environment.name: deployed_policies(
+                environment.deployed_stack,
+                f"pipeline.environments.{index}",
+                sandbox=environment if environment.name == s7_module.SANDBOX else None,
+            )
             for index, environment in enumerate(settings.pipeline.environments)
         }
         pipeline = s7_module.build(settings.pipeline, home, attached)
@@ -740,12 +750,19 @@ def resolve(raw: RawConfig) -> Resolved:
     )
 
 
-def deployed_policies(stack: str, key: str) -> DeployerReach:
+# Where the pipeline stack reads the environments' stack files: the work tree's ``stacks/``, or
+# (``baseline diff --base REV``) that revision's, so each side of a diff is its own revision's.
+ENVIRONMENT_STACKS: ContextVar[Path | None] = ContextVar("environment_stacks", default=None)
+
+
+def deployed_policies(stack: str, key: str, sandbox: Any = None) -> DeployerReach:
     """The system/managed policies ``stacks/Pulumi.<stack>.yaml`` attaches: what S7 lets that
-    environment's deploy role attach (derived from the stack's own specs, so it cannot drift)."""
+    environment's deploy role attach (derived from the stack's own specs, so it cannot drift).
+    For the sandbox (``sandbox``: its environment settings) the stack is read as a per-PR copy in
+    the sandbox's accounts, exactly as ``baseline.ephemeral`` writes it."""
     from baseline.stackfile import STACKS_DIR
 
-    path = STACKS_DIR / f"Pulumi.{stack}.yaml"
+    path = (ENVIRONMENT_STACKS.get() or STACKS_DIR) / f"Pulumi.{stack}.yaml"
     if not path.is_file():
         raise ConfigError(
             key=f"{key}.stack",
@@ -753,7 +770,18 @@ def deployed_policies(stack: str, key: str) -> DeployerReach:
             problem=f"stacks/Pulumi.{stack}.yaml does not exist, so what its deploy role attaches is unknown",
             fix="set the environment's stack: to the stack it deploys (e.g. dev)",
         )
-    resolved = resolve(load_stack_file(path))
+    if sandbox is None:
+        resolved = resolve(load_stack_file(path))
+    else:
+        from baseline.ops import ephemeral
+
+        copy = ephemeral.document(
+            1,
+            source=path,
+            alicloud_account_id=sandbox.alicloud_account_id,
+            aws_account_id=sandbox.aws_account_id,
+        )
+        resolved = resolve(load_stack_document(copy, ephemeral.stack_name(1), str(path)))
     if resolved.pipeline is not None:
         raise ConfigError(
             key=f"{key}.stack",

@@ -59,6 +59,9 @@ class PolicySpec:
     source: str
     document: Document
     description: str = ""
+    # Created by another stack (the pipeline stack owns the sandbox's S6 boundary): this stack
+    # only references it by this ARN and never writes it.
+    external_arn: str | None = None
 
     @property
     def rendered(self) -> str:
@@ -568,6 +571,17 @@ class DeployerReach:
     system: tuple[str, ...] = ()
     managed: tuple[str, ...] = ()
     secret_parameters: tuple[str, ...] = ()
+    # The identities the stack creates, by exact name: what its deploy role may create, change,
+    # re-trust, hand credentials to and attach (issue 16: held to its own stack's identities).
+    ram_users: tuple[str, ...] = ()
+    ram_roles: tuple[str, ...] = ()
+    ram_policies: tuple[str, ...] = ()
+    iam_roles: tuple[str, ...] = ()
+    iam_policies: tuple[str, ...] = ()
+    iam_boundaries: tuple[str, ...] = ()  # the IAM policies its roles carry as boundary
+    # Boundaries the stack references but another stack must create (``PolicySpec.external_arn``):
+    # the pipeline stack creates them, so no deploy role writes the boundary it is held to.
+    external_boundaries: tuple[PolicySpec, ...] = ()
 
 
 def deployer_reach(alicloud: Iterable[ScenarioSpec], aws: Iterable[AwsScenarioSpec]) -> DeployerReach:
@@ -577,10 +591,29 @@ def deployer_reach(alicloud: Iterable[ScenarioSpec], aws: Iterable[AwsScenarioSp
     system |= {g.policy for spec in alicloud for g in spec.resource_group_grants}
     managed = {arn for spec in aws for role in spec.roles for arn in role.managed_policy_arns}
     parameters = {p.name for spec in alicloud for p in spec.secret_parameters}
+    aws = list(aws)
+
+    def names(items) -> tuple[str, ...]:
+        return tuple(sorted({item.name for item in items}))
+
+    boundaries = {
+        policy.name
+        for spec in aws
+        for role in spec.roles
+        for policy in spec.policies
+        if policy.key == role.boundary
+    }
     return DeployerReach(
         system=tuple(sorted(system)),
         managed=tuple(sorted(managed)),
         secret_parameters=tuple(sorted(parameters)),
+        ram_users=names(u for spec in alicloud for u in spec.users),
+        ram_roles=names(r for spec in alicloud for r in spec.roles),
+        ram_policies=names(p for spec in alicloud for p in spec.policies),
+        iam_roles=names(r for spec in aws for r in spec.roles),
+        iam_policies=names(p for spec in aws for p in spec.policies if not p.external_arn),
+        iam_boundaries=tuple(sorted(boundaries)),
+        external_boundaries=tuple(p for spec in aws for p in spec.policies if p.external_arn),
     )
 
 
@@ -638,6 +671,8 @@ class PipelineSpec:
     providers: tuple[OidcProviderSpec, ...] = ()
     roles: tuple[PipelineRoleSpec, ...] = ()
     boundaries: tuple[PipelineBoundarySpec, ...] = ()
+    # Boundaries the deployed stacks' roles carry but no deploy role may write (the sandbox's).
+    workload_boundaries: tuple[PipelineBoundarySpec, ...] = ()
 
     def accounts(self, cloud: str) -> list[str]:
         return sorted({p.account for p in self.providers if p.cloud == cloud})
@@ -686,7 +721,7 @@ def validate_pipeline(spec: PipelineSpec) -> None:
                 problem=f"the trust policy of {role.name} exceeds {limits.IAM_TRUST_POLICY_MAX} characters",
                 fix="shorten the repository or environment name",
             )
-    for boundary in spec.boundaries:
+    for boundary in (*spec.boundaries, *spec.workload_boundaries):
         size = limits.iam_document_length(boundary.rendered)
         if size > limits.IAM_MANAGED_POLICY_MAX:
             raise ConfigError(

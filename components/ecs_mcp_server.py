@@ -37,7 +37,11 @@ class EcsMcpServer(pulumi.ComponentResource):
         tags = dict(spec.tags)
 
         self.policies: dict[str, aws.iam.Policy] = {}
+        # A policy another stack owns (the sandbox's boundary, the pipeline stack's): its ARN only.
+        arns: dict[str, pulumi.Input[str]] = {p.key: p.external_arn for p in spec.policies if p.external_arn}
         for policy in spec.policies:
+            if policy.external_arn:
+                continue
             self.policies[policy.key] = aws.iam.Policy(
                 f"{name}-{policy.key}-policy",
                 name=policy.name,
@@ -55,7 +59,7 @@ class EcsMcpServer(pulumi.ComponentResource):
                 f"{name}-{role.key}-role",
                 name=role.name,
                 assume_role_policy=role.rendered_trust,
-                permissions_boundary=self.policies[role.boundary].arn,
+                permissions_boundary=arns.get(role.boundary) or self.policies[role.boundary].arn,
                 max_session_duration=role.max_session_duration,
                 description=role.description,
                 # Deleting the role detaches its policies instead of failing on them.
@@ -63,8 +67,8 @@ class EcsMcpServer(pulumi.ComponentResource):
                 tags=tags,
                 opts=protected,
             )
-            arns: list[pulumi.Input[str]] = [self.policies[role.policy].arn, *role.managed_policy_arns]
-            for index, policy_arn in enumerate(arns):
+            attached: list[pulumi.Input[str]] = [self.policies[role.policy].arn, *role.managed_policy_arns]
+            for index, policy_arn in enumerate(attached):
                 label = "policy" if index == 0 else f"managed-{index}"
                 self.attachments.append(
                     aws.iam.RolePolicyAttachment(
@@ -77,7 +81,7 @@ class EcsMcpServer(pulumi.ComponentResource):
 
         self.outputs: dict[str, pulumi.Input[object]] = {
             "roleArns": {key: role.arn for key, role in self.roles.items()},
-            "boundaryPolicyArn": self.policies[BOUNDARY_KEY].arn,
+            "boundaryPolicyArn": arns.get(BOUNDARY_KEY) or self.policies[BOUNDARY_KEY].arn,
             # The MCP server's ALLOW_WRITE must match; an output makes that one lookup.
             "allowWrite": spec.extras.get("allowWrite", False),
         }

@@ -79,6 +79,22 @@ class Pipeline(pulumi.ComponentResource):
                 ),
             )
 
+        # The boundaries of the deployed stacks' roles no deploy role may write (the sandbox's):
+        # created here, in their account, protected like the pipeline's own.
+        self.workload_boundaries: dict[str, pulumi.CustomResource] = {}
+        for boundary in spec.workload_boundaries:
+            self.workload_boundaries[boundary.arn] = aws.iam.Policy(
+                f"{name}-aws-{boundary.account}-{boundary.name}",
+                name=boundary.name,
+                policy=boundary.rendered,
+                description="Permissions boundary of the roles the pipeline's deploy role creates",
+                opts=pulumi.ResourceOptions(
+                    parent=self,
+                    provider=self._account_provider(name, spec, options, "aws", boundary.account),
+                    protect=options.protect,
+                ),
+            )
+
         self.roles: dict[str, pulumi.CustomResource] = {}
         self.policies: dict[str, pulumi.CustomResource] = {}
         self.attachments: list[pulumi.CustomResource] = []

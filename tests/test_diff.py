@@ -472,3 +472,41 @@ def test_outputs_changed_never_lists_an_empty_path(repo, capsys):
     )
     changed = json.loads(out)["outputsChanged"]
     assert changed and "" not in changed
+
+
+def _stacks_repo(root: Path, dev_text: str) -> None:
+    """A repository whose HEAD holds the shipped stack files, dev's replaced by ``dev_text``."""
+    (root / "stacks").mkdir(parents=True)
+    for path in (ROOT / "stacks").glob("Pulumi.*.yaml"):
+        shutil.copy(path, root / "stacks" / path.name)
+    (root / "stacks" / "Pulumi.dev.yaml").write_text(dev_text)
+    git(root, "init", "-q", "-b", "main")
+    git(root, "-c", "user.name=t", "-c", "user.email=t@example.com", "add", ".")
+    git(root, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "base")
+
+
+def test_the_pipeline_stacks_base_reads_each_environments_stack_file_at_the_base_revision(
+    tmp_path, monkeypatch, capsys
+):
+    """A new identity in dev adds exactly its name to dev's deploy roles: the pipeline stack's
+    diff shows it, because the base side reads dev's stack file at the base revision (before,
+    both sides read the work tree's and the diff was empty)."""
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    pipeline = str(ROOT / "stacks" / "Pulumi.pipeline.yaml")
+    dev = (ROOT / "stacks" / "Pulumi.dev.yaml").read_text()
+    same, renamed = tmp_path / "same", tmp_path / "renamed"
+    _stacks_repo(same, dev)
+    _stacks_repo(renamed, dev.replace("      name: commandUser\n", "      name: oldCommandUser\n", 1))
+    monkeypatch.setattr(review, "ROOT", same)
+    code, _, _ = run_diff(capsys, "--stack", "pipeline", "--base", "HEAD", "--config-file", pipeline)
+    assert code == 0
+    monkeypatch.setattr(review, "ROOT", renamed)
+    code, out, _ = run_diff(
+        capsys, "--stack", "pipeline", "--base", "HEAD", "--config-file", pipeline, "--format", "json"
+    )
+    result = json.loads(out)
+    assert code == 1
+    changed = json.dumps(result["resources"]["changed"])
+    assert "pipeline-alicloud-dev-deploy-policy" in changed and "dev-commandUser" in changed
+    assert "dev-oldCommandUser" in changed

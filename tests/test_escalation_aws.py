@@ -449,11 +449,49 @@ def pipeline_catalogue(role, prefix: str) -> list[PipelineRequest]:
     arn = lambda kind, name, acct=account: f"arn:aws:iam::{acct}:{kind}/{name}"  # noqa: E731
     own_roles = role_names(settings)
     own_policies = [*(f"{r}-policy" for r in own_roles), boundary_name(settings)]
-    mine = f"{prefix}escalate"
+    mine = mine_role = mine_policy = f"{prefix}escalate"
     foreign = ["zz-escalate", "AdminRole"] if prefix else []
     other_account = "999988887777"
-    own_boundary = ("iam:PermissionsBoundary", arn("policy", f"{prefix}boundary"))
+    # The sandbox's boundary is the pipeline stack's (sandbox-workload-boundary); a policy of its
+    # own prefix as a boundary (the reported chain: create pr-x, a role behind pr-x) is foreign.
+    own_boundary = ("iam:PermissionsBoundary", arn("policy", "sandbox-workload-boundary"))
     requests: list[PipelineRequest] = []
+    self_written = ("iam:PermissionsBoundary", arn("policy", f"{prefix}escalate"))
+    chain = Request("iam:CreateRole", arn("role", mine_role), (self_written,), "chain")
+    requests.append(PipelineRequest(chain))
+    if role.environment != "test":
+        # Held to its stack's roles, policies and boundary by exact name (issue 16): a name inside
+        # its prefix that its stack does not create is foreign, and so is the boundary itself as
+        # a policy to attach or re-version.
+        from baseline.config import deployed_policies
+
+        reach = deployed_policies(role.environment, "pipeline")
+        [boundary] = reach.iam_boundaries
+        mine_role = reach.iam_roles[0]
+        mine_policy = next(p for p in reach.iam_policies if p != boundary)
+        own_boundary = ("iam:PermissionsBoundary", arn("policy", boundary))
+        foreign = [*foreign, f"{prefix}escalate", "OrganizationAccountAccessRole"]
+        # Its boundary: created by its first deployment (the residue docs/operations.md section 8
+        # names), never re-versioned, deleted or attached as a policy.
+        for action in (
+            "iam:CreatePolicyVersion",
+            "iam:SetDefaultPolicyVersion",
+            "iam:DeletePolicyVersion",
+            "iam:DeletePolicy",
+        ):
+            requests.append(
+                PipelineRequest(Request(action, arn("policy", boundary), (), "re-write its boundary"))
+            )
+        requests.append(
+            PipelineRequest(
+                Request(
+                    "iam:AttachRolePolicy",
+                    arn("role", mine_role),
+                    (("iam:PolicyARN", arn("policy", boundary)), own_boundary),
+                    "its boundary as a permission",
+                )
+            )
+        )
 
     def add(action, resource, context=(), exception=None, why="escalation"):
         requests.append(
@@ -464,54 +502,54 @@ def pipeline_catalogue(role, prefix: str) -> list[PipelineRequest]:
     # without a boundary or behind the pipeline's or a foreign one.
     for name in [*own_roles, *foreign]:
         add("iam:CreateRole", arn("role", name), (own_boundary,), why="a role outside the prefix")
-    add("iam:CreateRole", arn("role", mine, other_account), (own_boundary,), why="another account")
-    add("iam:CreateRole", arn("role", mine), why="no boundary")
+    add("iam:CreateRole", arn("role", mine_role, other_account), (own_boundary,), why="another account")
+    add("iam:CreateRole", arn("role", mine_role), why="no boundary")
     for boundary in [*own_policies, "zz-boundary"] if prefix else own_policies:
-        add("iam:CreateRole", arn("role", mine), (("iam:PermissionsBoundary", arn("policy", boundary)),))
-    add("iam:CreateRole", arn("role", mine), (own_boundary,), "own-prefix roles")
+        add("iam:CreateRole", arn("role", mine_role), (("iam:PermissionsBoundary", arn("policy", boundary)),))
+    add("iam:CreateRole", arn("role", mine_role), (own_boundary,), "own-prefix roles")
     # Changing roles: trust, boundary, inline policies, passing and assuming.
     for name in [*own_roles, *foreign]:
         for action in ("iam:UpdateAssumeRolePolicy", "iam:DeleteRole", "iam:DeleteRolePermissionsBoundary"):
             add(action, arn("role", name))
         add("iam:PutRolePermissionsBoundary", arn("role", name), (own_boundary,))
-    add("iam:UpdateAssumeRolePolicy", arn("role", mine), exception="own-prefix roles")
-    add("iam:UpdateAssumeRolePolicy", arn("role", mine, other_account))
-    add("iam:DeleteRolePermissionsBoundary", arn("role", mine), why="remove the boundary")
+    add("iam:UpdateAssumeRolePolicy", arn("role", mine_role), exception="own-prefix roles")
+    add("iam:UpdateAssumeRolePolicy", arn("role", mine_role, other_account))
+    add("iam:DeleteRolePermissionsBoundary", arn("role", mine_role), why="remove the boundary")
     for boundary in own_policies:
         add(
             "iam:PutRolePermissionsBoundary",
-            arn("role", mine),
+            arn("role", mine_role),
             (("iam:PermissionsBoundary", arn("policy", boundary)),),
         )
-    for name in [*own_roles, *foreign, mine]:
+    for name in [*own_roles, *foreign, mine_role]:
         add("iam:PutRolePolicy", arn("role", name), why="inline policy")
         add("sts:AssumeRole", arn("role", name))
         for service in PASSED_TO:
             add("iam:PassRole", arn("role", name), (("iam:PassedToService", service),))
     # Attaching: only its own customer policies (and the managed ones its stack lists) to its roles.
     for policy in [*NEVER_ATTACHABLE, *(arn("policy", p) for p in own_policies)]:
-        for name in [*own_roles, mine]:
+        for name in [*own_roles, mine_role]:
             add("iam:AttachRolePolicy", arn("role", name), (("iam:PolicyARN", policy), own_boundary))
     for name in foreign:
-        add("iam:AttachRolePolicy", arn("policy", name), (("iam:PolicyARN", arn("policy", mine)),))
-        add("iam:AttachRolePolicy", arn("role", mine), (("iam:PolicyARN", arn("policy", name)),))
-    own_policy = ("iam:PolicyARN", arn("policy", mine))
-    add("iam:AttachRolePolicy", arn("role", mine), (own_policy, own_boundary), "own-prefix attachments")
+        add("iam:AttachRolePolicy", arn("policy", name), (("iam:PolicyARN", arn("policy", mine_policy)),))
+        add("iam:AttachRolePolicy", arn("role", mine_role), (("iam:PolicyARN", arn("policy", name)),))
+    own_policy = ("iam:PolicyARN", arn("policy", mine_policy))
+    add("iam:AttachRolePolicy", arn("role", mine_role), (own_policy, own_boundary), "own-prefix attachments")
     # ... only onto a role behind its stack's boundary: not one without a boundary, nor one behind
     # the pipeline's own policies.
     for action in ("iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:DeleteRolePolicy"):
-        add(action, arn("role", mine), (own_policy,), why="a role with no boundary")
+        add(action, arn("role", mine_role), (own_policy,), why="a role with no boundary")
         for boundary in own_policies:
             pipeline_boundary = ("iam:PermissionsBoundary", arn("policy", boundary))
-            add(action, arn("role", mine), (own_policy, pipeline_boundary), why="behind the pipeline's")
+            add(action, arn("role", mine_role), (own_policy, pipeline_boundary), why="behind the pipeline's")
     # Policies: versions of the pipeline's own, foreign ones; its own by design.
     for action in ("iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion", "iam:DeletePolicy"):
         for name in [*own_policies, *foreign]:
             add(action, arn("policy", name))
-        add(action, arn("policy", mine, other_account))
-    add("iam:CreatePolicyVersion", arn("policy", mine), exception="own-prefix policies")
-    add("iam:CreatePolicy", arn("policy", mine), exception="own-prefix policies")
-    add("iam:CreatePolicy", arn("policy", mine, other_account))
+        add(action, arn("policy", mine_policy, other_account))
+    add("iam:CreatePolicyVersion", arn("policy", mine_policy), exception="own-prefix policies")
+    add("iam:CreatePolicy", arn("policy", mine_policy), exception="own-prefix policies")
+    add("iam:CreatePolicy", arn("policy", mine_policy, other_account))
     for name in [*own_policies, *foreign]:
         add("iam:CreatePolicy", arn("policy", name))
     # Users, groups, keys, identity providers: no deployer has any.

@@ -532,10 +532,18 @@ def pipeline_catalogue(role: Any) -> list[PipelineRequest]:
     )
     attached = set(_deploy_scope_system_policies(deployer))  # a preview role is asked them too
     own_roles, own_policies = pipeline_names()
-    mine = f"{prefix}escalate"  # a name inside the prefix (prod: any name)
-    # Names outside the prefix; prod has none (it owns its account: bounded by the pipeline's own
-    # identities, administrator policies and other accounts).
+    # Its own: the sandbox's deployer is held to its prefix; every other deployer to the names its
+    # stack creates, by exact name (issue 16). Everything else is foreign: another prefix, a
+    # person's user (priya), and for an exact deployer a name inside its prefix its stack does
+    # not create (prod: any such name, e.g. an administrator role).
+    mine_user = mine_policy = mine_role = f"{prefix}escalate"
     foreign = ["zz-escalate", "AdminRole", "escalationVictimUser"] if prefix else []
+    if environment.name != "test":
+        from baseline.config import deployed_policies
+
+        reach = deployed_policies(environment.deployed_stack, "pipeline")
+        mine_user, mine_policy, mine_role = reach.ram_users[0], reach.ram_policies[0], reach.ram_roles[0]
+        foreign = [*foreign, f"{prefix}escalate", "priya", "OrganizationAdmin"]
     other_account = "5000000000000009"
     requests: list[PipelineRequest] = []
 
@@ -559,12 +567,17 @@ def pipeline_catalogue(role: Any) -> list[PipelineRequest]:
             add("pipeline policies", action, ram(account, f"policy/{name}"))
         for name in foreign:
             add("other policies", action, ram(account, f"policy/{name}"))
-        add("own-prefix policies", action, ram(account, f"policy/{mine}"), "own-prefix policies")
-        add("other accounts", action, ram(other_account, f"policy/{mine}"))
-    add("own-prefix policies", "ram:CreatePolicy", ram(account, f"policy/{mine}"), "own-prefix policies")
+        add("own-prefix policies", action, ram(account, f"policy/{mine_policy}"), "own-prefix policies")
+        add("other accounts", action, ram(other_account, f"policy/{mine_policy}"))
+    add(
+        "own-prefix policies",
+        "ram:CreatePolicy",
+        ram(account, f"policy/{mine_policy}"),
+        "own-prefix policies",
+    )
     for name in foreign:
         add("other policies", "ram:CreatePolicy", ram(account, f"policy/{name}"))
-    add("other accounts", "ram:CreatePolicy", ram(other_account, f"policy/{mine}"))
+    add("other accounts", "ram:CreatePolicy", ram(other_account, f"policy/{mine_policy}"))
     # Attachments: the policy side (system policies, the pipeline's own) and the principal side.
     for action, kind in (
         ("ram:AttachPolicyToUser", "user"),
@@ -587,7 +600,7 @@ def pipeline_catalogue(role: Any) -> list[PipelineRequest]:
                     action,
                     ram(account, f"{kind}/{name}") if kind == "user" else role_arn(name),
                 )
-            target = ram(account, f"user/{mine}") if kind == "user" else role_arn(mine)
+            target = ram(account, f"user/{mine_user}") if kind == "user" else role_arn(mine_role)
             add("own-prefix principals", action, target, "own-prefix principals")
     add("groups", "ram:AttachPolicyToGroup", ram(account, f"group/{OTHER_GROUP}"))
     add("groups", "ram:AddUserToGroup", ram(account, f"group/{OTHER_GROUP}"))
@@ -602,23 +615,25 @@ def pipeline_catalogue(role: Any) -> list[PipelineRequest]:
     ):
         for name in foreign:
             add("other users' credentials", action, ram(account, f"user/{name}"))
-        add("own-prefix credentials", action, ram(account, f"user/{mine}"), "own-prefix credentials")
-        add("other accounts", action, ram(other_account, f"user/{mine}"))
-    add("other users' credentials", "ram:UnbindMFADevice", ram(account, f"user/{mine}"))
+        add("own-prefix credentials", action, ram(account, f"user/{mine_user}"), "own-prefix credentials")
+        add("other accounts", action, ram(other_account, f"user/{mine_user}"))
+    add("other users' credentials", "ram:UnbindMFADevice", ram(account, f"user/{mine_user}"))
     # Roles: the pipeline's own (trust included), others, its own prefix; assuming any; passing.
     for action in ("ram:CreateRole", "ram:UpdateRole", "ram:DeleteRole"):
         for name in own_roles:
             add("pipeline roles", action, role_arn(name))
         for name in foreign:
             add("other roles", action, role_arn(name))
-        add("own-prefix principals", action, role_arn(mine), "own-prefix principals")
-        add("other accounts", action, role_arn(mine, other_account))
-    add("own-prefix principals", "ram:CreateUser", ram(account, f"user/{mine}"), "own-prefix principals")
+        add("own-prefix principals", action, role_arn(mine_role), "own-prefix principals")
+        add("other accounts", action, role_arn(mine_role, other_account))
+    add("own-prefix principals", "ram:CreateUser", ram(account, f"user/{mine_user}"), "own-prefix principals")
     for name in foreign:
         add("users", "ram:CreateUser", ram(account, f"user/{name}"))
-    add("other accounts", "ram:CreateUser", ram(other_account, f"user/{mine}"))
+    add("other accounts", "ram:CreateUser", ram(other_account, f"user/{mine_user}"))
     passable = {r.lower() for r in environment.instance_roles}
-    for name in [*own_roles, *foreign, mine, OTHER_ROLE]:
+    if not passable and environment.name != "test":
+        passable = {r.lower() for r in reach.ram_roles}  # its stack's own roles, by exact name
+    for name in [*own_roles, *foreign, mine_role, OTHER_ROLE]:
         add("assume roles", "sts:AssumeRole", role_arn(name))
         in_prefix = not passable and prefix and name.lower().startswith(prefix.lower())
         if name.lower() in passable or (in_prefix and name not in own_roles):

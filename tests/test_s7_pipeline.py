@@ -26,6 +26,7 @@ from baseline.cli import main
 from baseline.documents import pipeline as documents
 
 REPOSITORY = "acme/ecs-access-baseline"
+REPOSITORY_ID, OWNER_ID = 123456789, 987654321  # stacks/Pulumi.pipeline.yaml
 CLOUDS = ("alicloud", "aws")
 OIDC_TYPES = {"alicloud": access.ALI_OIDC_PROVIDER, "aws": access.AWS_OIDC_PROVIDER}
 ROLE_TYPES = {"alicloud": access.ALI_ROLE, "aws": access.AWS_ROLE}
@@ -50,8 +51,8 @@ def role(cloud: str, name: str) -> access.Principal:
     return found
 
 
-def subject(environment: str, repository: str = REPOSITORY) -> str:
-    return documents.github_subject(repository, environment)
+def subject(environment: str, repository_id: int = REPOSITORY_ID, owner_id: int = OWNER_ID) -> str:
+    return documents.github_subject(owner_id, repository_id, environment)
 
 
 def may_assume(cloud: str, name: str, sub: str, **claims: str) -> bool:
@@ -187,7 +188,11 @@ def test_the_prod_deploy_role_is_assumable_from_the_prod_environment_of_this_rep
     "sub",
     [
         "repo:other/repo:environment:prod",  # another repository
-        subject("prod", "acme/ecs-access-baseline-fork"),  # a look-alike name
+        # The name alone: what a renamed, re-created or transferred repository would present.
+        f"repo:{REPOSITORY}:environment:prod",
+        subject("prod", REPOSITORY_ID + 1),  # another repository of the same owner
+        subject("prod", REPOSITORY_ID, OWNER_ID + 1),  # the same id under another owner
+        f"repository_owner_id:{OWNER_ID}:repository_id:{REPOSITORY_ID}:environment:prod:x",
         subject("dev"),  # another environment
         subject("prod-preview"),  # the read-only environment
         f"repo:{REPOSITORY}:ref:refs/heads/main",  # main, outside any environment
@@ -263,6 +268,7 @@ def test_can_trust_on_the_command_line():
 
 # --- what the deploy and preview roles may do -----------------------------------------------------
 PROD_ALI, DEV_ALI, PROD_AWS, DEV_AWS = "5098765432109876", "5012345678901234", "444455556666", "111122223333"
+SANDBOX_ALI, SANDBOX_AWS = "5055556666777788", "222233334444"  # the test environment's own accounts
 
 
 def test_prod_deploy_manages_prod_identities_and_nothing_in_other_accounts():
@@ -271,8 +277,14 @@ def test_prod_deploy_manages_prod_identities_and_nothing_in_other_accounts():
         "alicloud", "github-prod-deploy", "ram:CreateUser", f"acs:ram:*:{DEV_ALI}:user/dev-commandUser"
     )
     assert can(
-        "aws", "github-prod-deploy", "iam:CreatePolicy", f"arn:aws:iam::{PROD_AWS}:policy/ecs-mcp-boundary"
+        "aws",
+        "github-prod-deploy",
+        "iam:CreatePolicy",
+        f"arn:aws:iam::{PROD_AWS}:policy/EcsMcpReadOnlyMonitoringPolicy",
     )
+    # prod owns its account, but its deployer reaches only its stack's names (issue 16).
+    assert not can("alicloud", "github-prod-deploy", "ram:CreateUser", f"acs:ram:*:{PROD_ALI}:user/priya")
+    assert not can("aws", "github-prod-deploy", "iam:CreatePolicy", f"arn:aws:iam::{PROD_AWS}:policy/Admin")
     assert not can("aws", "github-prod-deploy", "iam:CreatePolicy", f"arn:aws:iam::{DEV_AWS}:policy/dev-x")
 
 
@@ -316,10 +328,13 @@ def test_no_deployer_can_change_the_pipelines_own_identities(cloud, deployer):
 
 
 def test_aws_deployers_create_roles_only_behind_their_stacks_boundary():
-    role = f"arn:aws:iam::{DEV_AWS}:role/dev-ecs-mcp-read-only"
-    own = {"iam:PermissionsBoundary": f"arn:aws:iam::{DEV_AWS}:policy/dev-ecs-mcp-boundary"}
+    role = f"arn:aws:iam::{DEV_AWS}:role/dev-EcsMcpReadOnlyMonitoringRole"
+    own = {"iam:PermissionsBoundary": f"arn:aws:iam::{DEV_AWS}:policy/dev-EcsMcpServerPermissionsBoundary"}
     assert can("aws", "github-dev-deploy", "iam:CreateRole", role, **own)
     assert not can("aws", "github-dev-deploy", "iam:CreateRole", role)  # no boundary
+    # A policy of its own as the boundary: the first step of the reported chain.
+    written = {"iam:PermissionsBoundary": f"arn:aws:iam::{DEV_AWS}:policy/dev-EcsMcpReadOnlyMonitoringPolicy"}
+    assert not can("aws", "github-dev-deploy", "iam:CreateRole", role, **written)
     other = {"iam:PermissionsBoundary": f"arn:aws:iam::{DEV_AWS}:policy/stg-boundary"}
     assert not can("aws", "github-dev-deploy", "iam:CreateRole", role, **other)
     admin = {"iam:PolicyARN": "arn:aws:iam::aws:policy/AdministratorAccess"}
@@ -339,8 +354,9 @@ def test_preview_roles_read_and_never_write(cloud, environment):
         for action in ("ram:CreateUser", "ram:DeleteUser", "ram:CreateAccessKey", "ram:AttachPolicyToUser"):
             assert not can(cloud, name, action, user), action
     else:
-        arn = f"arn:aws:iam::{account}:role/{prefix}x"
+        arn = f"arn:aws:iam::{account}:role/{prefix}EcsMcpReadOnlyMonitoringRole"
         assert can(cloud, name, "iam:GetRole", arn)
+        assert not can(cloud, name, "iam:GetRole", f"arn:aws:iam::{account}:role/{prefix}x")
         for action in (
             "iam:CreateRole",
             "iam:UpdateAssumeRolePolicy",
@@ -389,14 +405,26 @@ def test_each_deploy_role_can_create_every_identity_its_stack_plans(stack):
 
 
 def test_the_test_deployer_sweeps_pr_leftovers_only():
-    user = f"acs:ram:*:{DEV_ALI}:user/pr12-commandUser"
+    user = f"acs:ram:*:{SANDBOX_ALI}:user/pr12-commandUser"
     assert can("alicloud", "github-test-deploy", "ram:ListUsers", "*")
     assert can("alicloud", "github-test-deploy", "ram:DeleteUser", user)
+    for account in (SANDBOX_ALI, DEV_ALI):
+        assert not can(
+            "alicloud", "github-test-deploy", "ram:DeleteUser", f"acs:ram:*:{account}:user/dev-commandUser"
+        )
+    assert can("aws", "github-test-deploy", "iam:DeleteUser", f"arn:aws:iam::{SANDBOX_AWS}:user/pr12-x")
+    assert not can("aws", "github-test-deploy", "iam:DeleteUser", f"arn:aws:iam::{SANDBOX_AWS}:user/dev-x")
+    assert not can("aws", "github-test-deploy", "iam:DeleteUser", f"arn:aws:iam::{DEV_AWS}:user/pr12-x")
+    # Group membership and instance profiles: only what the prefix marks (issue 16, point 7).
+    for action, kind in (
+        ("iam:RemoveUserFromGroup", "group"),
+        ("iam:RemoveRoleFromInstanceProfile", "instance-profile"),
+    ):
+        assert can("aws", "github-test-deploy", action, f"arn:aws:iam::{SANDBOX_AWS}:{kind}/pr12-x")
+        assert not can("aws", "github-test-deploy", action, f"arn:aws:iam::{SANDBOX_AWS}:{kind}/Admins")
     assert not can(
-        "alicloud", "github-test-deploy", "ram:DeleteUser", f"acs:ram:*:{DEV_ALI}:user/dev-commandUser"
+        "alicloud", "github-test-deploy", "ram:RemoveUserFromGroup", f"acs:ram:*:{SANDBOX_ALI}:group/Admins"
     )
-    assert can("aws", "github-test-deploy", "iam:DeleteUser", f"arn:aws:iam::{DEV_AWS}:user/pr12-x")
-    assert not can("aws", "github-test-deploy", "iam:DeleteUser", f"arn:aws:iam::{DEV_AWS}:user/dev-x")
 
 
 # --- the resource-type -> actions map covers every plan -------------------------------------------
@@ -623,12 +651,24 @@ def test_every_github_environment_a_cloud_job_runs_in_has_roles_in_the_pipeline_
     assert seen == set(variables), f"roles no workflow uses: {sorted(set(variables) - seen)}"
 
 
-@pytest.mark.parametrize("name", ["github-prod-deploy", "github-prod-preview", "github-test-deploy"])
-def test_every_aws_pipeline_role_reads_and_locks_the_state_and_no_other_bucket(name):
-    state = "arn:aws:s3:::acme-pulumi-state"
+@pytest.mark.parametrize(
+    ("name", "bucket", "stack"),
+    [
+        ("github-prod-deploy", "acme-pulumi-state", "prod"),
+        ("github-prod-preview", "acme-pulumi-state", "prod"),
+        ("github-test-deploy", "acme-pulumi-sandbox-state", "test-pr-12"),
+    ],
+)
+def test_every_aws_pipeline_role_reads_and_locks_its_stacks_state_and_no_other_bucket(name, bucket, stack):
+    state = f"arn:aws:s3:::{bucket}"
+    project = "ecs-access-baseline"
     assert can("aws", name, "s3:ListBucket", state)
+    assert can("aws", name, "s3:GetObject", f"{state}/{project}/.pulumi/stacks/{project}/{stack}.json")
+    # A deploy takes its stack's lock; a preview takes none (the DIY backend's Preview never locks).
+    deploy = name.endswith("-deploy")
     for action in ("s3:GetObject", "s3:PutObject", "s3:DeleteObject"):
-        assert can("aws", name, action, f"{state}/.pulumi/locks/prod/x.json"), action
+        lock = f"{state}/{project}/.pulumi/locks/{project}/{stack}/x.json"
+        assert can("aws", name, action, lock) == deploy, action
         assert not can("aws", name, action, "arn:aws:s3:::prod-eci-artifacts/x"), action
     assert not can("aws", name, "s3:DeleteBucket", state)
 
@@ -763,7 +803,7 @@ def _attachable_by_deployer(environment: str) -> tuple[set[str], set[str]]:
         for s in iam["Statement"]
         if s["Effect"] == "Allow" and "iam:AttachRolePolicy" in s["Action"]
         for arn in s.get("Condition", {}).get("ArnLike", {}).get("iam:PolicyARN", [])
-        if not arn.endswith("*")
+        if not arn.endswith("*") and arn.startswith("arn:aws:iam::aws:")
     }
     return system, managed
 
@@ -805,25 +845,39 @@ def test_every_system_policy_any_stack_attaches_is_attachable_by_its_deployer():
 )
 def test_no_deployer_attaches_an_administrator_policy_to_anyone(cloud, deployer):
     """The reported hole: `can --stack pipeline` allowed AdministratorAccess (any system policy)."""
-    account = {"github-prod-deploy": PROD_ALI if cloud == "alicloud" else PROD_AWS}.get(
-        deployer, DEV_ALI if cloud == "alicloud" else DEV_AWS
-    )
+    account = {
+        "github-prod-deploy": PROD_ALI if cloud == "alicloud" else PROD_AWS,
+        "github-test-deploy": SANDBOX_ALI if cloud == "alicloud" else SANDBOX_AWS,
+    }.get(deployer, DEV_ALI if cloud == "alicloud" else DEV_AWS)
     prefix = {
         "github-dev-deploy": "dev-",
         "github-staging-deploy": "stg-",
         "github-test-deploy": "pr12-",
     }.get(deployer, "")
+    # Its own principals and policy: the sandbox's prefix, or its stack's names exactly.
+    own_user, own_ram_role = f"{prefix}x", f"{prefix.lower()}x"
+    own_role, own_policy = f"{prefix}x", f"{prefix}x"
+    if deployer != "github-test-deploy":
+        from baseline.config import deployed_policies
+
+        reach = deployed_policies(deployer.split("-")[1], "pipeline")
+        own_user, own_ram_role = reach.ram_users[0], reach.ram_roles[0].lower()
+        own_role = reach.iam_roles[0]
+        own_policy = next(p for p in reach.iam_policies if p not in reach.iam_boundaries)
     if cloud == "alicloud":
         for name in (*documents.RAM_ADMIN_POLICIES, "AliyunECSFullAccess", "AliyunOOSFullAccess"):
             policy = documents.system_policy_arn(name)
             for action, kind in (("ram:AttachPolicyToUser", "user"), ("ram:AttachPolicyToRole", "role")):
                 assert not can(cloud, deployer, action, policy), (action, name)
                 # RAM checks the principal and the policy: the principal's side alone is mine
-                assert can(cloud, deployer, action, f"acs:ram:*:{account}:{kind}/{prefix.lower()}x")
+                mine = own_user if kind == "user" else own_ram_role
+                assert can(cloud, deployer, action, f"acs:ram:*:{account}:{kind}/{mine}")
             assert not can(cloud, deployer, "ram:AttachPolicyToGroup", policy)
     else:
-        role = f"arn:aws:iam::{account}:role/{prefix}x"
+        role = f"arn:aws:iam::{account}:role/{own_role}"
         stack_boundary = f"arn:aws:iam::{account}:policy/{prefix}EcsMcpServerPermissionsBoundary"
+        if deployer == "github-test-deploy":  # the sandbox's, which the pipeline stack creates
+            stack_boundary = f"arn:aws:iam::{account}:policy/sandbox-workload-boundary"
         behind = {"iam:PermissionsBoundary": stack_boundary}
         for arn in (
             *documents.AWS_ADMIN_POLICIES,
@@ -836,7 +890,7 @@ def test_no_deployer_attaches_an_administrator_policy_to_anyone(cloud, deployer)
             assert not can(
                 cloud, deployer, "iam:AttachRolePolicy", role, **{"iam:PolicyARN": arn}, **behind
             ), arn
-        own = f"arn:aws:iam::{account}:policy/{prefix}x"
+        own = f"arn:aws:iam::{account}:policy/{own_policy}"
         assert can(cloud, deployer, "iam:AttachRolePolicy", role, **{"iam:PolicyARN": own}, **behind)
         # Only onto a role behind its stack's boundary.
         assert not can(cloud, deployer, "iam:AttachRolePolicy", role, **{"iam:PolicyARN": own})
@@ -851,7 +905,12 @@ def test_no_deployer_attaches_an_administrator_policy_to_anyone(cloud, deployer)
 
 def test_a_managed_policy_a_stack_attaches_is_the_only_one_its_deployer_may_attach():
     read_only = "arn:aws:iam::aws:policy/ReadOnlyAccess"
-    scope = documents.Scope(account=DEV_AWS, prefix="dev-", managed_policy_arns=(read_only,))
+    scope = documents.Scope(
+        account=DEV_AWS,
+        prefix="dev-",
+        managed_policy_arns=(read_only,),
+        boundaries=("dev-EcsMcpServerPermissionsBoundary",),
+    )
     policies = [NamedPolicy("p", documents.deployer_policy("aws", scope))]
     role = f"arn:aws:iam::{DEV_AWS}:role/dev-x"
     boundary = f"arn:aws:iam::{DEV_AWS}:policy/dev-EcsMcpServerPermissionsBoundary"
@@ -860,3 +919,74 @@ def test_a_managed_policy_a_stack_attaches_is_the_only_one_its_deployer_may_atta
     assert decide(read_only)
     assert not decide("arn:aws:iam::aws:policy/ReadOnlyAccessPlus")
     assert not decide("arn:aws:iam::aws:policy/AdministratorAccess")
+
+
+def test_a_pr_stack_carries_none_of_devs_secrets_or_its_key(tmp_path):
+    """The sandbox runs the PR's code with its own passphrase: dev's salt, key and ciphertext never
+    reach a PR stack file (issue 16: a pull request reads no real environment's secrets)."""
+    from baseline.ops import ephemeral
+
+    dev = yaml.safe_load((ROOT / "stacks" / "Pulumi.dev.yaml").read_text())
+    dev["encryptionsalt"] = "v1:c2FsdA==:v1:bm9uY2U=:Y2lwaGVy"
+    dev["secretsprovider"] = "awskms://alias/dev"
+    dev["encryptedkey"] = "a2V5"
+    dev["config"]["ecs-access-baseline:secrets"] = {"axtSecretPassword": {"secure": "v1:bm9uY2U=:Y2lwaGVy"}}
+    source = tmp_path / "Pulumi.dev.yaml"
+    source.write_text(yaml.safe_dump(dev))
+    written = ephemeral.document(12, source=source)
+    assert not {"encryptionsalt", "encryptedkey", "secretsprovider"} & set(written)
+    assert "ecs-access-baseline:secrets" not in written["config"]
+    assert "Y2lwaGVy" not in yaml.safe_dump(written)
+
+
+def test_pr_stacks_roles_carry_the_sandbox_boundary_the_pipeline_stack_creates():
+    """No deploy role writes the boundary it is held to: a PR stack creates no boundary of its own,
+    its roles carry the pipeline stack's, and that one denies IAM writes outside the sandbox's
+    names and every sts:AssumeRole out of the sandbox account."""
+    resources = _ephemeral_plan()["resources"]
+    roles = [r for r in resources if r["type"] == "aws:iam/role:Role"]
+    assert roles
+    boundary = {r["inputs"]["permissionsBoundary"] for r in roles}
+    assert boundary == {f"arn:aws:iam::{DEV_AWS}:policy/sandbox-workload-boundary"}
+    created = [r["inputs"]["name"] for r in resources if r["type"] == "aws:iam/policy:Policy"]
+    assert not [name for name in created if "oundary" in name], created
+    (sandbox,) = [
+        r
+        for r in plan()["resources"]
+        if r["type"] == "aws:iam/policy:Policy" and r["inputs"]["name"] == "sandbox-workload-boundary"
+    ]
+    assert sandbox["protect"] is True
+    raw = json.loads(sandbox["inputs"]["policy"])
+    denies = {s["Sid"] for s in raw["Statement"] if s["Effect"] == "Deny"}
+    assert {"DenyIamWritesOutsideTheStack", "DenyAssumeRoleOutOfTheAccount", "DenyPolicyChanges"} <= denies
+    document = NamedPolicy("sandbox", raw)
+    role_arn = f"arn:aws:iam::{SANDBOX_AWS}:role/"
+    assert not evaluate([document], "sts:AssumeRole", f"arn:aws:iam::{PROD_AWS}:role/Admin", {}).allowed
+    assert not evaluate(
+        [document], "iam:CreatePolicyVersion", f"arn:aws:iam::{SANDBOX_AWS}:policy/x", {}
+    ).allowed
+    assert not evaluate([document], "iam:UpdateAssumeRolePolicy", f"{role_arn}x", {}).allowed
+
+
+@pytest.mark.parametrize(
+    ("stack", "role", "boundary"),
+    [
+        ("prod", "EcsMcpReadOnlyMonitoringRole", "EcsMcpServerPermissionsBoundary"),
+        ("dev", "dev-EcsMcpReadOnlyMonitoringRole", "dev-EcsMcpServerPermissionsBoundary"),
+        ("pipeline", "github-prod-deploy", "github-pipeline-boundary"),
+    ],
+)
+def test_a_human_deployer_creates_its_stacks_roles_behind_their_boundary_only(stack, role, boundary, capsys):
+    assert main(["deployer-policy", "--stack", stack, "--cloud", "aws"]) == 0
+    policy = NamedPolicy("human", json.loads(capsys.readouterr().out))
+    account = policy.document["Statement"][0]["Resource"][0].split(":")[4]
+    arn = f"arn:aws:iam::{account}:role/{role}"
+    behind = {"iam:PermissionsBoundary": [f"arn:aws:iam::{account}:policy/{boundary}"]}
+    assert evaluate([policy], "iam:CreateRole", arn, behind).allowed
+    assert not evaluate([policy], "iam:CreateRole", arn, {}).allowed
+
+
+def test_operations_states_the_pipeline_stacks_resource_count():
+    operations = (ROOT / "docs" / "operations.md").read_text()
+    count = len(plan()["resources"])  # as `plan` prints it
+    assert f"`python -m baseline plan --stack pipeline`, {count} resources" in operations

@@ -262,19 +262,93 @@ def test_a_merge_to_main_promotes_dev_then_staging_then_prod():
             assert triggers(load(path))["push"]["branches"] == ["main"]
 
 
-def test_pull_requests_preview_every_stack_with_the_policy_pack_and_comment_the_diff():
-    previews = {}
-    for _path, _name, job, workflow in jobs():
-        if "pull_request" in triggers(workflow):
-            for matrix in variants(job):
-                for inputs in pulumi_steps(job):
-                    if inputs.get("command") == "preview":
-                        previews[expand(inputs["stack-name"], job, workflow, matrix)] = inputs
-    assert set(previews) == set(LONG_LIVED)
-    for inputs in previews.values():
-        assert (
-            inputs["comment-on-pr"] is True and inputs["diff"] is True and inputs["policyPacks"] == "policy"
-        )
+def test_every_stack_is_previewed_after_the_merge_and_again_right_before_its_up():
+    """The real preview reads the clouds and the stack's state: reviewed code only (issue 16)."""
+    after_merge, before_up = {}, {}
+    for _path, name, job, workflow in jobs():
+        assert not ({"pull_request", "pull_request_target"} & set(triggers(workflow))) or not any(
+            i.get("command") == "preview" for i in pulumi_steps(job)
+        ), f"{name}: a pull request's code previews a real stack"
+        if "push" not in triggers(workflow):
+            continue
+        for matrix in variants(job) or [{}]:
+            commands = [i.get("command") for i in pulumi_steps(job)]
+            for inputs in pulumi_steps(job):
+                stack = expand(inputs.get("stack-name", ""), job, workflow, matrix)
+                if inputs.get("command") == "preview" and "up" not in commands:
+                    after_merge[stack] = (environment(job, workflow, matrix), inputs)
+                if inputs.get("command") == "up":
+                    previewed = [i for i in pulumi_steps(job)[: commands.index("up")] if i.get("command")]
+                    before_up[stack] = previewed[-1] if previewed else None
+    assert set(after_merge) == set(before_up) == set(LONG_LIVED)
+    for stack, (env, inputs) in after_merge.items():
+        # Read-only roles; the result lands in the run's summary, read before prod is approved.
+        assert env == f"{stack}-preview"
+        assert inputs["diff"] is True and inputs["policyPacks"] == "policy"
+        assert inputs["comment-on-summary"] is True and "comment-on-pr" not in inputs
+    for stack, inputs in before_up.items():
+        assert inputs and inputs["command"] == "preview" and inputs["stack-name"] == stack, stack
+        assert inputs["policyPacks"] == "policy" and inputs["diff"] is True
+
+
+# Pull request events: the PR's code (pull_request) or the base's code acting on a PR
+# (pull_request_target, workflow_run after a PR's workflow).
+PR_TRIGGERS = ("pull_request", "pull_request_target", "workflow_run")
+# The sandbox: the one GitHub environment a pull request's jobs may use (its own accounts, state
+# and passphrase: stacks/Pulumi.pipeline.yaml, docs/operations.md section 3).
+SANDBOX = "test"
+CLOUD_ACTIONS = ("aws-actions/configure-aws-credentials@", "aliyun/configure-aliyun-credentials-action@")
+# A secret other than the job's own GITHUB_TOKEN: a passphrase, a state backend URL, a key.
+STORED_SECRET = re.compile(r"secrets\.(?!GITHUB_TOKEN\b)\w+")
+
+
+def _run_by_pull_requests(workflow: dict) -> bool:
+    return bool(set(PR_TRIGGERS) & set(triggers(workflow)))
+
+
+def test_no_job_a_pull_request_runs_holds_a_passphrase_state_or_cloud_role_outside_the_sandbox():
+    """Static check of every workflow: a PR-triggered job outside the sandbox has no environment,
+    no OIDC token (no cloud role), no stored secret (no passphrase, no state backend URL)."""
+    checked = 0
+    for path in WORKFLOWS:
+        workflow = load(path)
+        if not _run_by_pull_requests(workflow):
+            continue
+        assert not STORED_SECRET.search(yaml.safe_dump(workflow.get("env") or {})), path.name
+        for name, job in workflow["jobs"].items():
+            checked += 1
+            where = f"{path.name}:{name}"
+            envs = {environment(job, workflow, m) for m in variants(job) or [{}]} - {""}
+            if envs:
+                assert envs == {SANDBOX}, f"{where} runs in {sorted(envs)}: only the sandbox may"
+                assert "pull_request" in triggers(workflow) and set(triggers(workflow)) == {"pull_request"}
+                continue
+            assert (job.get("permissions") or {}).get("id-token") != "write", f"{where} can mint a token"
+            assert not STORED_SECRET.search(yaml.safe_dump(job)), f"{where} reads a stored secret"
+            uses = [s.get("uses", "") for s in job.get("steps", [])]
+            assert not [u for u in uses if u.startswith(CLOUD_ACTIONS)], f"{where} assumes a cloud role"
+    assert checked >= 4
+
+
+def test_real_environments_run_only_from_main_pushes_schedules_or_by_hand():
+    """dev, staging, prod and their previews are named only by workflows a pull request cannot
+    start; GitHub's deployment branch rule (main only, docs/operations.md section 3) stops a
+    workflow a PR adds from naming them."""
+    real = {*LONG_LIVED, *(f"{s}-preview" for s in LONG_LIVED)}
+    named = set()
+    for path, name, job, workflow in jobs():
+        for matrix in variants(job) or [{}]:
+            env = environment(job, workflow, matrix)
+            if env in real:
+                named.add(env)
+                assert set(triggers(workflow)) <= {"push", "schedule", "workflow_dispatch"}, (
+                    f"{path.name}:{name}"
+                )
+                if "push" in triggers(workflow):
+                    assert triggers(workflow)["push"]["branches"] == ["main"]
+    assert named == real
+    operations = (ROOT / "docs" / "operations.md").read_text()
+    assert "Deployment branches and tags" in operations and "Selected branches" in operations
 
 
 def test_pull_requests_run_the_tests_and_the_policy_checks_for_every_stack():

@@ -37,9 +37,24 @@ RAM_ASSUME_ACTION = "sts:AssumeRole"
 AWS_ASSUME_ACTION = "sts:AssumeRoleWithWebIdentity"
 
 
-def github_subject(repository: str, environment: str) -> str:
-    """The `sub` claim GitHub issues to a job that runs in ``environment`` of ``repository``."""
-    return f"repo:{repository}:environment:{environment}"
+# The repository's OIDC subject template (set once, docs/operations.md section 8):
+#   PUT /repos/OWNER/REPO/actions/oidc/customization/sub
+#   {"use_default": false, "include_claim_keys": ["repository_owner_id", "repository_id", "context"]}
+# GitHub then issues `repository_owner_id:<id>:repository_id:<id>:environment:<name>` to a job in an
+# environment (each claim as `key:value`, in this order; GitHub's OIDC reference, "Customizing the
+# subject claims"). Both clouds can condition a trust on `sub` only: IAM supports no custom claims
+# of GitHub's tokens (GitHub's "Configuring OpenID Connect in AWS": "Support for custom claims for
+# OIDC is unavailable in AWS"), and RAM's OIDC trust conditions are `oidc:iss`, `oidc:aud` and
+# `oidc:sub`. So the ids travel in `sub`, which a renamed or re-created repository or owner (new
+# ids) never matches; the repository's name is not part of the trust at all.
+SUBJECT_CLAIM_KEYS = ("repository_owner_id", "repository_id", "context")
+
+
+def github_subject(repository_owner_id: int, repository_id: int, environment: str) -> str:
+    """The `sub` claim GitHub issues, under the template above, to a job in ``environment``."""
+    return (
+        f"repository_owner_id:{repository_owner_id}:repository_id:{repository_id}:environment:{environment}"
+    )
 
 
 def ram_oidc_provider_arn(account: str, name: str) -> str:
@@ -114,7 +129,7 @@ class Scope:
     # there is a prefix, none without one.
     pass_roles: tuple[str, ...] = ()
     # The Pulumi state backend on S3 (bucket name) and the awskms secrets provider's key, when
-    # the pipeline uses them: every run reads (and locks) the state and decrypts its secrets.
+    # the pipeline uses them: every run reads its stack's state and decrypts its secrets.
     state_bucket: str | None = None
     secrets_key_arn: str | None = None
     # Policies the deployed stack attaches but does not create (``spec.deployer_reach`` of the
@@ -122,8 +137,26 @@ class Scope:
     # system or managed policy (AdministratorAccess above all) is refused.
     system_policies: tuple[str, ...] = ()
     managed_policy_arns: tuple[str, ...] = ()
-    # Without a prefix (prod owns its account) the secret parameters are named one by one.
+    # Without a prefix (prod) the secret parameters are named one by one.
     secret_parameters: tuple[str, ...] = ()
+    # ``exact``: the deployer is held to the identities its stack creates, by exact name (dev,
+    # staging, prod: ``spec.deployer_reach``); otherwise to ``prefix`` (the sandbox, whose accounts
+    # hold nothing else). Names are the cloud's: RAM users/roles/policies, or IAM roles/policies.
+    exact: bool = False
+    users: tuple[str, ...] = ()
+    roles: tuple[str, ...] = ()
+    policies: tuple[str, ...] = ()
+    boundaries: tuple[str, ...] = ()  # IAM: the boundary policies its stack's roles carry
+    # IAM: those of them the pipeline stack creates (the sandbox's): no deployer writes them.
+    owned_boundaries: tuple[str, ...] = ()
+    # The DIY state backend: objects under ``<state_root>/.pulumi/`` of project ``state_project``;
+    # the deployer reaches only the stacks in ``state_stacks`` (``test-pr-*`` in the sandbox).
+    state_root: str = ""
+    state_project: str = ""
+    state_stacks: tuple[str, ...] = ()
+
+    def named(self, kind: str) -> tuple[str, ...]:
+        return {"user": self.users, "role": self.roles, "policy": self.policies}[kind]
 
     def secret_parameter_arns(self) -> list[str]:
         base = f"acs:oos:*:{self.account}:secretparameter/"
@@ -134,6 +167,8 @@ class Scope:
     def pass_role_arns(self) -> list[str]:
         if self.pass_roles:
             return [f"acs:ram:*:{self.account}:role/{r.lower()}" for r in self.pass_roles]
+        if self.exact:
+            return [f"acs:ram:*:{self.account}:role/{r.lower()}" for r in self.roles]
         return [f"acs:ram:*:{self.account}:role/{self.prefix.lower()}*"] if self.prefix else []
 
 
@@ -151,9 +186,19 @@ class ResourceActions:
     extra: Callable[[Scope], list[tuple[tuple[str, ...], list[str]]]] = field(default=lambda scope: [])
 
 
+def _ram_names(s: Scope, kind: str, service: str = "ram") -> list[str]:
+    """RAM ARNs of ``kind`` the deployer reaches: its stack's by exact name, or the sandbox's
+    prefix. RAM role ARNs carry the role name in lower case."""
+    lower = (lambda n: n.lower()) if kind == "role" else (lambda n: n)
+    if s.exact:
+        return [f"acs:{service}:*:{s.account}:{kind}/{lower(n)}" for n in s.named(kind)] or [
+            f"acs:{service}:*:{s.account}:{kind}/{NO_NAME}"
+        ]
+    return [f"acs:{service}:*:{s.account}:{kind}/{lower(s.prefix)}*"]
+
+
 def _ram(kind: str) -> Callable[[Scope], list[str]]:
-    # RAM role ARNs carry the role name in lower case.
-    return lambda s: [f"acs:ram:*:{s.account}:{kind}/{s.prefix.lower() if kind == 'role' else s.prefix}*"]
+    return lambda s: _ram_names(s, kind)
 
 
 def _ram_attach(kind: str) -> Callable[[Scope], list[str]]:
@@ -161,7 +206,7 @@ def _ram_attach(kind: str) -> Callable[[Scope], list[str]]:
     # principals and custom policies, and only the system policies the stack attaches.
     return lambda s: [
         *_ram(kind)(s),
-        f"acs:ram:*:{s.account}:policy/{s.prefix}*",
+        *_ram_names(s, "policy"),
         *(system_policy_arn(name) for name in s.system_policies),
     ]
 
@@ -170,13 +215,31 @@ def system_policy_arn(name: str) -> str:
     return f"acs:ram:*:system:policy/{name}"
 
 
+def _iam_names(s: Scope, kind: str) -> list[str]:
+    if s.exact:
+        return [f"arn:aws:iam::{s.account}:{kind}/{n}" for n in s.named(kind)] or [
+            f"arn:aws:iam::{s.account}:{kind}/{NO_NAME}"
+        ]
+    return [f"arn:aws:iam::{s.account}:{kind}/{s.prefix}*"]
+
+
 def _iam(kind: str) -> Callable[[Scope], list[str]]:
-    return lambda s: [f"arn:aws:iam::{s.account}:{kind}/{s.prefix}*"]
+    return lambda s: _iam_names(s, kind)
 
 
-def _stack_boundaries(s: Scope) -> str:
-    """The boundaries the environment's stacks put on their roles (named with the stack's prefix)."""
-    return f"arn:aws:iam::{s.account}:policy/{s.prefix}*"
+def _stack_boundaries(s: Scope) -> list[str]:
+    """The boundaries the environment's stack puts on its roles, by exact ARN, in the sandbox too:
+    a boundary matched by a prefix would be any policy the deployer writes itself (create policy
+    ``pr-x`` allowing ``*``, create role ``pr-x`` behind it, attach, assume)."""
+    return [f"arn:aws:iam::{s.account}:policy/{n}" for n in s.boundaries] or [
+        f"arn:aws:iam::{s.account}:policy/{NO_NAME}"
+    ]
+
+
+def _attachable_policies(s: Scope) -> list[str]:
+    """Customer policies a deploy role may attach: its stack's, never its stack's boundary."""
+    boundaries = set(_stack_boundaries(s)) if s.exact else set()
+    return [arn for arn in _iam_names(s, "policy") if arn not in boundaries]
 
 
 _NONE = ResourceActions(cloud=None)
@@ -312,9 +375,9 @@ RESOURCE_ACTIONS: dict[str, ResourceActions] = {
             (
                 ("ram:AttachPolicy", "ram:DetachPolicy"),
                 [
-                    f"acs:ims:*:{s.account}:user/{s.prefix}*",
-                    f"acs:ram:*:{s.account}:role/{s.prefix.lower()}*",
-                    f"acs:ram:*:{s.account}:policy/{s.prefix}*",
+                    *_ram_names(s, "user", "ims"),
+                    *_ram_names(s, "role"),
+                    *_ram_names(s, "policy"),
                     *(system_policy_arn(name) for name in s.system_policies),
                 ],
             )
@@ -389,10 +452,7 @@ RESOURCE_ACTIONS: dict[str, ResourceActions] = {
                 "ArnLike": {
                     # The stack's own customer policies, and exactly the managed ones it attaches,
                     # on roles behind the stack's boundary only.
-                    "iam:PolicyARN": [
-                        f"arn:aws:iam::{s.account}:policy/{s.prefix}*",
-                        *s.managed_policy_arns,
-                    ],
+                    "iam:PolicyARN": [*_attachable_policies(s), *s.managed_policy_arns],
                     "iam:PermissionsBoundary": _stack_boundaries(s),
                 }
             },
@@ -516,7 +576,9 @@ def _protections(cloud: Cloud, scope: Scope) -> list[Document]:
         owned = [f"acs:ram:*:{scope.account}:role/{r.lower()}" for r in scope.protected_roles]
         owned += [f"acs:ram:*:{scope.account}:policy/{p}" for p in scope.protected_policies]
         owned += [ram_oidc_provider_arn(scope.account, p) for p in scope.protected_oidc_providers]
-        if owned:
+        # Held to its stack's names, a deployer reaches none of these anyway; the sandbox's
+        # prefix could match one, so it gets the explicit deny.
+        if owned and not scope.exact:
             statements.append(_statement("Deny", "DenyPipelineIdentities", ("ram:*",), owned))
         attach = (
             "ram:AttachPolicyToUser",
@@ -526,9 +588,23 @@ def _protections(cloud: Cloud, scope: Scope) -> list[Document]:
         )
         admin = [system_policy_arn(name) for name in RAM_ADMIN_POLICIES]
         statements.append(_statement("Deny", "DenyAdministratorPolicies", attach, admin))
+    elif scope.exact:
+        # Held to its stack's names and boundaries by exact ARN, the deployer reaches none of the
+        # pipeline's identities; the account's pipeline boundary, which every pipeline role sits
+        # behind, repeats the denies below all the same.
+        statements.append(
+            _statement(
+                "Deny",
+                "DenyAdministratorPolicies",
+                ("iam:AttachRolePolicy",),
+                ["*"],
+                {"ArnEquals": {"iam:PolicyARN": list(AWS_ADMIN_POLICIES)}},
+            )
+        )
     else:
         owned = [f"arn:aws:iam::{scope.account}:role/{r}" for r in scope.protected_roles]
         owned += [f"arn:aws:iam::{scope.account}:policy/{p}" for p in scope.protected_policies]
+        owned += [f"arn:aws:iam::{scope.account}:policy/{p}" for p in scope.owned_boundaries]
         if scope.protected_oidc_providers:
             owned.append(iam_oidc_provider_arn(scope.account))
         if owned:
@@ -607,14 +683,22 @@ def deployer_policy(
                 statements.append(_statement("Allow", _sid(type_) + "Pass", actions, extra_resources))
     if sweep:
         prefix = scope.prefix
+        if not prefix or scope.exact:
+            from baseline.errors import PlanError
+
+            raise PlanError(
+                "sweep rights are for the sandbox's prefix only (a program bug: please report it)"
+            )
+        # Only what the sweeper's prefix marks: its users, and the groups, instance profiles and
+        # MFA devices named with it; no membership change outside it.
         resources = (
-            [f"acs:ram:*:{scope.account}:user/{prefix}*", f"acs:ram:*:{scope.account}:group/*"]
+            [f"acs:ram:*:{scope.account}:user/{prefix}*", f"acs:ram:*:{scope.account}:group/{prefix}*"]
             if cloud == "alicloud"
             else [
                 f"arn:aws:iam::{scope.account}:user/{prefix}*",
-                f"arn:aws:iam::{scope.account}:group/*",
-                f"arn:aws:iam::{scope.account}:instance-profile/*",
-                f"arn:aws:iam::{scope.account}:mfa/*",
+                f"arn:aws:iam::{scope.account}:group/{prefix}*",
+                f"arn:aws:iam::{scope.account}:instance-profile/{prefix}*",
+                f"arn:aws:iam::{scope.account}:mfa/{prefix}*",
             ]
         )
         # Listing the account is authorised on "*" only; everything else stays on the prefix.
@@ -627,25 +711,186 @@ def deployer_policy(
                 "Allow", "SweepLeftovers", [a for a in SWEEP_ACTIONS[cloud] if a not in listing], resources
             )
         )
+    if scope.exact:
+        statements = _ram_consolidated(statements, scope) if cloud == "alicloud" else _merged(statements)
     if cloud == "aws":
         statements += _state_access(scope, write=write)
     if write or sweep:
         statements += _protections(cloud, scope)
+    if cloud == "aws" and write and scope.exact:
+        # The stack's boundary is written once, by the first reviewed deployment, and never again
+        # by a deploy role: a deployer that could re-version the boundary it is held to would be
+        # bounded by nothing (docs/operations.md section 8 names this exception's cost).
+        statements.append(
+            _statement(
+                "Deny",
+                "DenyBoundaryRewrite",
+                (
+                    "iam:CreatePolicyVersion",
+                    "iam:SetDefaultPolicyVersion",
+                    "iam:DeletePolicyVersion",
+                    "iam:DeletePolicy",
+                ),
+                _stack_boundaries(scope),
+            )
+        )
     return _policy(cloud, statements)
 
 
+def _merged(statements: list[Document]) -> list[Document]:
+    """Unconditioned Allows on the same resources as one statement: names listed one by one
+    repeat across a user's, its login profile's and its keys' statements, and RAM allows 6,144
+    characters per policy."""
+    merged: list[Document] = []
+    by_resources: dict[tuple[str, ...], Document] = {}
+    for statement in statements:
+        key = tuple(statement["Resource"])
+        if statement["Effect"] != "Allow" or "Condition" in statement:
+            merged.append(statement)
+        elif key in by_resources:
+            first = by_resources[key]
+            first["Action"] = sorted({*first["Action"], *statement["Action"]})
+        else:
+            by_resources[key] = statement
+            merged.append(statement)
+    return merged
+
+
+def _ram_consolidated(statements: list[Document], scope: Scope) -> list[Document]:
+    """RAM, names listed one by one: every unconditioned RAM Allow on the stack's own users,
+    roles and policies as one statement, and the attachments of system policies as another.
+    RAM actions are typed (a login profile exists on a user only, a version on a policy only), so
+    listing them together grants nothing across types; it keeps the policy under RAM's 6,144
+    characters."""
+    own = {*_ram_names(scope, "user"), *_ram_names(scope, "user", "ims"), *_ram_names(scope, "role")}
+    own |= set(_ram_names(scope, "policy"))
+    actions: set[str] = set()
+    resources: list[str] = []
+    system: dict[tuple[str, ...], set[str]] = {}
+    rest: list[Document] = []
+    for statement in statements:
+        plain = statement["Effect"] == "Allow" and "Condition" not in statement
+        if not plain or not all(a.startswith("ram:") and a != "ram:PassRole" for a in statement["Action"]):
+            rest.append(statement)
+            continue
+        mine = [r for r in statement["Resource"] if r in own]
+        others = tuple(r for r in statement["Resource"] if r not in own)
+        if mine:
+            actions |= set(statement["Action"])
+            resources += [r for r in mine if r not in resources]
+        if others:
+            system.setdefault(others, set()).update(statement["Action"])
+    found = [_statement("Allow", "StackIdentities", actions, resources)] if actions else []
+    for others, named in system.items():
+        found.append(_statement("Allow", "StackSystemPolicies", named, list(others)))
+    return found + rest
+
+
+def state_objects(scope: Scope) -> dict[str, list[str]]:
+    """The DIY backend's objects of the scope's stacks (pulumi/pulumi pkg/backend/diy/store.go:
+    ``.pulumi/stacks/<project>/<stack>.json`` (also ``.json.gz``/``.json.zst``/``.json.bak``),
+    ``.pulumi/history|backups|journal/<project>/<stack>/``; locks under
+    ``.pulumi/locks/<project>/<stack>/``), as S3 object ARNs by what they hold."""
+    assert scope.state_bucket
+    root = f"arn:aws:s3:::{scope.state_bucket}/" + (
+        f"{scope.state_root.strip('/')}/" if scope.state_root else ""
+    )
+    project = scope.state_project
+    stacks = scope.state_stacks or (NO_NAME,)
+    return {
+        "meta": [f"{root}.pulumi/meta.yaml"],
+        "checkpoint": [f"{root}.pulumi/stacks/{project}/{s}.json*" for s in stacks],
+        "records": [
+            f"{root}.pulumi/{kind}/{project}/{s}/*"
+            for kind in ("history", "backups", "journal")
+            for s in stacks
+        ],
+        "locks": [f"{root}.pulumi/locks/{project}/{s}/*" for s in stacks],
+    }
+
+
 def _state_access(scope: Scope, *, write: bool) -> list[Document]:
-    """The state backend and secrets key: a preview takes the backend's lock (a write) too."""
+    """The state backend: per stack. A preview only reads its stack's checkpoint: the DIY
+    backend's Preview takes no lock (pulumi/pulumi pkg/backend/diy/backend.go: Update, Import,
+    Refresh and Destroy call Lock, Preview goes straight to apply). A deploy role writes its
+    stack's objects and its lock only. No role deletes another stack's state; only the sandbox's
+    deployer removes its own stacks (teardown)."""
     statements = []
     if scope.state_bucket:
         bucket = f"arn:aws:s3:::{scope.state_bucket}"
+        objects = state_objects(scope)
         statements.append(_statement("Allow", "StateBucketList", ("s3:ListBucket",), [bucket]))
-        objects = ("s3:GetObject", "s3:PutObject", "s3:DeleteObject")
-        statements.append(_statement("Allow", "StateObjects", objects, [f"{bucket}/*"]))
+        statements.append(
+            _statement("Allow", "StateRead", ("s3:GetObject",), [*objects["meta"], *objects["checkpoint"]])
+        )
+        if write:
+            statements.append(
+                _statement(
+                    "Allow",
+                    "StateLock",
+                    ("s3:GetObject", "s3:PutObject", "s3:DeleteObject"),
+                    objects["locks"],
+                )
+            )
+            own = [*objects["checkpoint"], *objects["records"]]
+            statements.append(_statement("Allow", "StateWrite", ("s3:GetObject", "s3:PutObject"), own))
+            if not scope.exact:
+                statements.append(_statement("Allow", "StateRemove", ("s3:DeleteObject",), own))
+            else:
+                journal = [a for a in objects["records"] if a.split(".pulumi/", 1)[1].startswith("journal/")]
+                statements.append(_statement("Allow", "StateJournal", ("s3:DeleteObject",), journal))
     if scope.secrets_key_arn:
         actions = ("kms:Decrypt", "kms:Encrypt") if write else ("kms:Decrypt",)
         statements.append(_statement("Allow", "StateSecretsKey", actions, [scope.secrets_key_arn]))
     return statements
+
+
+# IAM writes a role behind a workload boundary never makes outside its stack's names.
+IAM_WRITE_VERBS = (
+    "Add",
+    "Attach",
+    "Create",
+    "Delete",
+    "Detach",
+    "Put",
+    "Remove",
+    "Set",
+    "Tag",
+    "Untag",
+    "Update",
+)
+IAM_WRITE_ACTIONS = (
+    *(f"iam:{verb}*" for verb in IAM_WRITE_VERBS),
+    "iam:PassRole",
+    "iam:UploadSSHPublicKey",
+    "iam:UploadServerCertificate",
+    "iam:UploadSigningCertificate",
+)
+
+
+def workload_boundary(document: Document, account: str, prefix: str) -> Document:
+    """A stack's S6 boundary (the guide's, single-sourced in ``baseline.documents.aws``) as the
+    pipeline stack creates it: plus a deny of every IAM write outside the stack's names
+    (``prefix``) and of every ``sts:AssumeRole`` out of the account."""
+    names = [f"arn:aws:iam::{account}:{kind}/{prefix}*" for kind in ("role", "policy", "user", "group")]
+    return {
+        **document,
+        "Statement": [
+            *document["Statement"],
+            {
+                "Sid": "DenyIamWritesOutsideTheStack",
+                "Effect": "Deny",
+                "Action": list(IAM_WRITE_ACTIONS),
+                "NotResource": names,
+            },
+            {
+                "Sid": "DenyAssumeRoleOutOfTheAccount",
+                "Effect": "Deny",
+                "Action": ["sts:AssumeRole"],
+                "NotResource": [f"arn:aws:iam::{account}:role/*"],
+            },
+        ],
+    }
 
 
 def iam_pipeline_boundary(scope: Scope, policies: Iterable[Document]) -> Document:
@@ -670,8 +915,27 @@ def iam_pipeline_boundary(scope: Scope, policies: Iterable[Document]) -> Documen
     statements = [_statement("Allow", "PipelineActions", scoped, [f"arn:aws:iam::{scope.account}:*"])]
     if listing:
         statements.append(_statement("Allow", "PipelineListing", listing, ["*"]))
-    # The state backend and secrets key, as wide as the widest role's (deploy) access.
-    statements += _state_access(scope, write=True)
+    # The state backend and secrets key: at most what the account's roles are given there (each
+    # role's own policy holds it to its stack's objects).
+    state = [
+        (a, r)
+        for policy in policies
+        for s in policy["Statement"]
+        if s["Effect"] == "Allow" and all(a.startswith(("s3:", "kms:")) for a in s["Action"])
+        for a in s["Action"]
+        for r in s["Resource"]
+    ]
+    buckets = sorted({r for a, r in state if a == "s3:ListBucket"})
+    objects = sorted({r.split("/.pulumi/", 1)[0] + "/.pulumi/*" for a, r in state if "/.pulumi/" in r})
+    keys = sorted({r for a, r in state if a.startswith("kms:")})
+    if buckets:
+        statements.append(_statement("Allow", "PipelineStateBuckets", ("s3:ListBucket",), buckets))
+    if objects:
+        statements.append(
+            _statement("Allow", "PipelineState", ("s3:GetObject", "s3:PutObject", "s3:DeleteObject"), objects)
+        )
+    if keys:
+        statements.append(_statement("Allow", "PipelineStateKey", ("kms:Decrypt", "kms:Encrypt"), keys))
     return _policy("aws", statements + _protections("aws", scope))
 
 
@@ -698,15 +962,18 @@ def human_deployer_policy(resolved: Any, plan: Mapping[str, Any], cloud: Cloud) 
 
     types = {r["type"] for r in plan["resources"]}
     reach = deployer_reach(resolved.alicloud, resolved.aws)
+    pipeline = resolved.pipeline
+    # The boundaries its roles carry: the stack's S6 boundary, or the pipeline's own.
+    boundaries = {*reach.iam_boundaries, *(b.name for b in pipeline.boundaries)} if pipeline else set()
     scope = Scope(
         account=account_settings.account_id,
         prefix=settings.naming.prefix,
         system_policies=reach.system,
         managed_policy_arns=reach.managed,
         secret_parameters=reach.secret_parameters,
+        boundaries=tuple(sorted(boundaries or reach.iam_boundaries)),
     )
     policy = deployer_policy(cloud, scope, types)
-    pipeline = resolved.pipeline
     if pipeline is not None:
         others = [a for a in pipeline.accounts(cloud) if a != account_settings.account_id]
         role = pipeline.admin_roles[cloud]

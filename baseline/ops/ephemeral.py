@@ -1,16 +1,18 @@
 """Throw-away stacks for pull requests: ``python -m baseline ephemeral --pr 12``.
 
-Writes ``stacks/Pulumi.test-pr-12.yaml`` from the dev stack: the same scenarios and secrets
-(once dev has a salt and ``secure:`` values, they are copied with its ``encryptionsalt``, so the
-test stack decrypts with dev's passphrase or key; the shipped dev has neither, and generated
-console passwords need none, so only what ``python -m baseline secrets`` lists must be set on the
-test stack), ``testStack: true`` so ``baseline teardown`` may destroy it, the naming
-prefix ``pr12-`` so its names never collide with dev's or another PR's in the shared test
-account, and ``protectIdentities: false``. Two things cannot be copied: instance attachments
-(an ECS instance takes one RAM role, and dev's instances already have dev's) are emptied, and
-account singletons (the ECI service-linked role) are declared existing, so tearing a PR stack
-down never deletes what dev relies on. The account ids can be pointed at a dedicated test
-account. The file is generated in CI and git-ignored; never commit one.
+Writes ``stacks/Pulumi.test-pr-12.yaml`` from the dev stack: the same scenarios, but none of dev's
+secrets: dev's ``encryptionsalt``/``encryptedkey``/``secretsprovider`` and its ``secrets`` values
+are left out, because a PR stack runs the PR's unreviewed code in the sandbox, with the sandbox's
+own passphrase, and must never hold a key to dev's ciphertext (docs/operations.md, section 3). What
+``python -m baseline secrets`` lists is set on the test stack from the `test` environment's own
+secrets (generated console passwords need none), ``testStack: true`` so ``baseline teardown`` may
+destroy it, the naming prefix ``pr12-`` so its names never collide with another PR's in the sandbox
+account, and ``protectIdentities: false``. Two things cannot be copied: instance attachments (an ECS
+instance takes one RAM role, and dev's instances already have dev's) are emptied, and account
+singletons (the ECI service-linked role) are declared existing, so tearing a PR stack down never
+deletes what dev relies on. The account ids are the sandbox's (the `test` environment's variables;
+the pipeline stack refuses a sandbox that shares an account). The file is generated in CI and
+git-ignored; never commit one.
 
 Exit codes: 0 written; 2 bad input (one line on stderr).
 """
@@ -34,6 +36,17 @@ ENVIRONMENT = "test"
 INSTANCE_LISTS = {"ecsInstanceRole": "instances", "cloudAssistantWindows": "windowsInstances"}
 # scenario key -> (setting, value) for resources of which an account holds only one.
 ACCOUNT_SINGLETONS = {"eciAccess": ("serviceLinkedRole", "existing")}
+# The permissions boundary of the PR stacks' IAM roles: created in the sandbox account by the
+# pipeline stack (never by a deploy role, so a pull request cannot write the boundary it is held
+# to); every PR stack's S6 roles carry it instead of a boundary of their own.
+SANDBOX_BOUNDARY = "sandbox-workload-boundary"
+S6 = "ecsMcpServer"
+# What makes a stack file's ciphertext readable: never copied into the sandbox.
+DEV_SECRETS_KEYS = ("encryptionsalt", "encryptedkey", "secretsprovider")
+
+
+def sandbox_boundary_arn(account: str) -> str:
+    return f"arn:aws:iam::{account}:policy/{SANDBOX_BOUNDARY}"
 
 
 # Every per-PR stack is ``test-pr-<n>`` and every name it creates starts ``pr<n>-``: the one
@@ -75,6 +88,8 @@ def document(
         return f"{PROJECT}:{name}"
 
     config[key("environment")] = ENVIRONMENT
+    # dev's ciphertext stays dev's: the sandbox sets its own values under its own passphrase.
+    config.pop(key("secrets"), None)
     config[key("naming")] = {"prefix": naming_prefix(pr)}
     config[key("testStack")] = True
     config[key("protectIdentities")] = False
@@ -87,7 +102,11 @@ def document(
     for cloud, account in (("alicloud", alicloud_account_id), ("aws", aws_account_id)):
         if account and config.get(key(cloud)):
             config[key(cloud)] = {**config[key(cloud)], "accountId": account}
-    result = {k: v for k, v in base.items() if k != "config"}
+    s6, aws = config.get(key(S6)), config.get(key("aws"))
+    if isinstance(s6, dict) and isinstance(aws, dict) and aws.get("accountId"):
+        boundary = {**(s6.get("boundary") or {}), "arn": sandbox_boundary_arn(str(aws["accountId"]))}
+        config[key(S6)] = {**s6, "boundary": boundary}
+    result = {k: v for k, v in base.items() if k not in ("config", *DEV_SECRETS_KEYS)}
     result["config"] = config
     return result
 

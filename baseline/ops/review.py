@@ -88,12 +88,36 @@ def _render_text(text: str | None, stack: str, side: str) -> dict[str, Any]:
         return _render(path, stack, side)
 
 
+def stack_files_at(revision: str) -> dict[str, str]:
+    """Every ``stacks/*.yaml`` file's text at ``revision``, by file name."""
+    listed = _git("ls-tree", "--name-only", f"{revision}:stacks")
+    names = [n for n in listed.stdout.splitlines() if n.endswith(".yaml")] if listed.returncode == 0 else []
+    found = {}
+    for name in names:
+        shown = _git("show", f"{revision}:stacks/{name}")
+        if shown.returncode == 0:
+            found[name] = shown.stdout
+    return found
+
+
 def _base_at(revision: str, stack: str, shown: str) -> tuple[dict[str, Any], str]:
     """The base plan from the stack file at ``revision`` (empty when absent there), and its label
-    (``shown`` names the revision)."""
+    (``shown`` names the revision). A stack that reads other stack files (the pipeline stack
+    reads each environment's) reads them at ``revision`` too: both sides of a diff are each their
+    own revision, so a new identity in dev shows up in the pipeline stack's access diff."""
+    from baseline.config import ENVIRONMENT_STACKS
+
     text = file_at(revision, stack)
     label = f"{shown}:stacks/Pulumi.{stack}.yaml" + (" (absent)" if text is None else "")
-    return _render_text(text, stack, "base"), label
+    with tempfile.TemporaryDirectory() as tmp:
+        stacks = Path(tmp)
+        for name, content in stack_files_at(revision).items():
+            (stacks / name).write_text(content)
+        token = ENVIRONMENT_STACKS.set(stacks)
+        try:
+            return _render_text(text, stack, "base"), label
+        finally:
+            ENVIRONMENT_STACKS.reset(token)
 
 
 def plans_at(stack: str, revision: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:

@@ -266,6 +266,19 @@ class BoundarySettings(Model):
     extra_deny_statements: list[DenyStatementSettings] = Field(
         default_factory=list, description="More Deny statements, e.g. prod hardening."
     )
+    arn: str | None = Field(
+        None,
+        description="A boundary the `pipeline` stack creates in this account (the sandbox's: "
+        "`baseline.ephemeral` sets it on every PR stack): the stack then creates none, its roles "
+        "carry this one, and no deploy role can write it. Default: the stack creates its own.",
+    )
+
+    @field_validator("arn")
+    @classmethod
+    def _arn(cls, value: str | None) -> str | None:
+        if value is not None and not limits.IAM_POLICY_ARN.fullmatch(value):
+            raise fix(f"{value!r} is not an IAM policy ARN", "use arn:aws:iam::<account>:policy/<name>")
+        return value
 
     @field_validator("policy_name")
     @classmethod
@@ -621,6 +634,15 @@ def build(settings: EcsMcpServerSettings, ctx: AwsContext) -> AwsScenarioSpec:
         builtin_sids.add(statement.sid)
     boundary_name = ctx.naming.name(boundary.policy_name)
     boundary_arn = documents.policy_arn(ctx.account_id, boundary_name)
+    if boundary.arn is not None:
+        if boundary.arn.split(":")[4] != ctx.account_id:
+            raise ConfigError(
+                key=f"{KEY}.boundary.arn",
+                value=boundary.arn,
+                problem="a permissions boundary must be a policy of the roles' own account",
+                fix=f"name the boundary the pipeline stack creates in account {ctx.account_id}",
+            )
+        boundary_arn, boundary_name = boundary.arn, boundary.arn.rsplit("/", 1)[1]
     pass_role_arns = [documents.role_arn(ctx.account_id, r) for r in settings.pass_roles]
     trust = documents.trust_policy(settings.trusted_principals, settings.external_id)
     policies: list[IamPolicySpec] = []
@@ -678,6 +700,7 @@ def build(settings: EcsMcpServerSettings, ctx: AwsContext) -> AwsScenarioSpec:
             source=f"{KEY}.boundary.policyName",
             document=boundary_document,
             description="Permissions boundary of the ECS MCP server roles (seed 004). Managed by Pulumi.",
+            external_arn=boundary.arn,
         ),
     )
     return AwsScenarioSpec(

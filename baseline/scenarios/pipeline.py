@@ -19,7 +19,7 @@ from dataclasses import replace
 
 from pydantic import Field, field_validator, model_validator
 
-from baseline import limits
+from baseline import PROJECT, limits
 from baseline.documents import pipeline as documents
 from baseline.errors import ConfigError
 from baseline.settings import Model, check_session_duration, fix
@@ -32,6 +32,9 @@ from baseline.spec import (
 )
 
 KEY = "pipeline"
+# The per-PR stacks' environment: the sandbox, the one environment a pull request's code may use.
+SANDBOX = "test"
+SANDBOX_STACKS = "test-pr-*"  # baseline.ops.ephemeral.stack_name
 REPOSITORY = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
 ENVIRONMENT = re.compile(r"^[a-z][a-z0-9-]{1,31}$")
 
@@ -51,8 +54,9 @@ class PipelineEnvironmentSettings(Model):
     )
     name_prefix: str = Field(
         "",
-        description="Names the deploy role may create and change start with this (the stack's "
-        "`naming.prefix`, e.g. `dev-`); empty for a stack that owns its account.",
+        description="The stack's `naming.prefix`, e.g. `dev-`; empty for a stack that owns its "
+        "account. The sandbox's (`test`) deploy role is bound by it; every other deploy role to "
+        "its stack's identities by exact name.",
     )
     instance_roles: list[str] = Field(
         default_factory=list,
@@ -71,7 +75,12 @@ class PipelineEnvironmentSettings(Model):
     sweep: bool = Field(
         False,
         description="The deploy role may also list and delete leftovers under its prefix "
-        "(`baseline sweep`); for the test environment.",
+        "(`baseline sweep`); the `test` environment (the sandbox) only.",
+    )
+    aws_state_bucket: str | None = Field(
+        None,
+        description="This environment's own S3 state bucket, e.g. the sandbox's (`test`), in its "
+        "own account. Default: the pipeline's `awsStateBucket`.",
     )
 
     @field_validator("name")
@@ -108,6 +117,15 @@ class PipelineEnvironmentSettings(Model):
             raise fix("an AWS account id is 12 digits, as a quoted string", 'e.g. "123456789012"')
         return value
 
+    @field_validator("aws_state_bucket")
+    @classmethod
+    def _own_bucket(cls, value: str | None) -> str | None:
+        if value is not None and not limits.S3_BUCKET_NAME.fullmatch(value):
+            raise fix(
+                f"{value!r} is not an S3 bucket name", "use the sandbox's bucket, e.g. 'acme-pulumi-sandbox'"
+            )
+        return value
+
     @field_validator("name_prefix")
     @classmethod
     def _prefix(cls, value: str) -> str:
@@ -134,6 +152,22 @@ class PipelineSettings(Model):
     repository: str | None = Field(
         None,
         description="The GitHub repository, `owner/name`, whose workflows assume the roles. No wildcards.",
+    )
+    repository_id: int | None = Field(
+        None,
+        description="GitHub's numeric id of `repository` (`gh api repos/OWNER/REPO --jq .id`). The "
+        "roles trust a subject built from the ids, which a renamed or re-created repository does "
+        "not inherit.",
+    )
+    repository_owner_id: int | None = Field(
+        None,
+        description="GitHub's numeric id of the repository's owner "
+        "(`gh api repos/OWNER/REPO --jq .owner.id`).",
+    )
+    aws_state_path: str = Field(
+        "",
+        description="The path after the bucket in `PULUMI_BACKEND_URL` (`s3://<bucket>/<path>`), "
+        "e.g. `ecs-access-baseline`; each role reaches only its own stack's objects below it.",
     )
     environments: list[PipelineEnvironmentSettings] = Field(
         default_factory=list, description="The environments the pipeline deploys (dev, staging, prod, test)."
@@ -166,8 +200,9 @@ class PipelineSettings(Model):
     aws_state_bucket: str | None = Field(
         None,
         description="S3 bucket of the Pulumi state backend (`PULUMI_BACKEND_URL=s3://<bucket>/...`): "
-        "every pipeline role may list it and read, write and delete its objects (a preview takes "
-        "the lock too). A bucket in another account also needs a bucket policy naming the roles.",
+        "each pipeline role may list it and reach its own stack's objects only (a preview reads "
+        "its checkpoint; a deploy role writes its checkpoint, history, backups and lock). A "
+        "bucket in another account also needs a bucket policy naming the roles.",
     )
     aws_secrets_key_arn: str | None = Field(
         None,
@@ -282,6 +317,15 @@ def build(
                 problem=f"an environment names an account in {cloud} but the stack has no {cloud} settings",
                 fix=f"set {cloud}.accountId (the administrator's account) and {cloud}.region",
             )
+    _check_layout(settings, home)
+    if settings.repository_id is None or settings.repository_owner_id is None:
+        raise ConfigError(
+            key=f"{KEY}.repositoryId" if settings.repository_id is None else f"{KEY}.repositoryOwnerId",
+            problem="the roles must bind the repository by GitHub's ids, which a renamed or "
+            "re-created repository or owner does not inherit",
+            fix="set pipeline.repositoryId and pipeline.repositoryOwnerId "
+            "(gh api repos/OWNER/REPO --jq '.id, .owner.id')",
+        )
     if any(e.alicloud_account_id for e in settings.environments) and not settings.alicloud_fingerprints:
         raise ConfigError(
             key=f"{KEY}.alicloudFingerprints",
@@ -302,6 +346,20 @@ def build(
             if environment.preview:
                 roles.append(_role(settings, environment, cloud, account, "preview", source, policies))
     boundaries = _boundaries(settings, roles)
+    workload = [
+        PipelineBoundarySpec(
+            account=environment.aws_account_id,
+            name=policy.name,
+            arn=policy.external_arn,
+            document=documents.workload_boundary(
+                policy.document, environment.aws_account_id, environment.name_prefix
+            ),
+        )
+        for environment in settings.environments
+        if environment.aws_account_id
+        for policy in attached.get(environment.name, DeployerReach()).external_boundaries
+        if policy.external_arn
+    ]
     arns = {b.account: b.arn for b in boundaries}
     roles = [replace(r, boundary_arn=arns[r.account]) if r.cloud == "aws" else r for r in roles]
     return PipelineSpec(
@@ -311,7 +369,64 @@ def build(
         providers=tuple(providers),
         roles=tuple(roles),
         boundaries=tuple(boundaries),
+        workload_boundaries=tuple(workload),
     )
+
+
+def _check_layout(settings: PipelineSettings, home: dict[str, str]) -> None:
+    """The account layout that keeps pull requests in the sandbox (docs/operations.md section 3):
+    the `test` environment's accounts hold nothing else, the pipeline's home accounts are no
+    deployment target, sweep rights and a state bucket of its own only in the sandbox."""
+    attrs = {
+        "alicloud": ("alicloud_account_id", "alicloudAccountId"),
+        "aws": ("aws_account_id", "awsAccountId"),
+    }
+    for index, environment in enumerate(settings.environments):
+        source = f"{KEY}.environments.{index}"
+        for cloud, (attr, _key) in attrs.items():
+            account = getattr(environment, attr)
+            if account is not None and account == home.get(cloud):
+                raise ConfigError(
+                    key=f"{cloud}.accountId",
+                    value=account,
+                    problem=f"the pipeline's home account is also environment {environment.name!r}'s "
+                    "deployment target, so its deployer would sit beside the pipeline's state and admin",
+                    fix="run the pipeline stack from an account no environment deploys into",
+                )
+        if environment.sweep and environment.name != SANDBOX:
+            raise ConfigError(
+                key=f"{source}.sweep",
+                value=True,
+                problem="sweep rights delete what a prefix marks: "
+                "only the sandbox's accounts hold nothing else",
+                fix="remove sweep, or keep it on the test environment only",
+            )
+        if environment.name != SANDBOX:
+            continue
+        for attr, key in attrs.values():
+            account = getattr(environment, attr)
+            shared = [
+                e.name for e in settings.environments if e is not environment and getattr(e, attr) == account
+            ]
+            if account is not None and shared:
+                raise ConfigError(
+                    key=f"{source}.{key}",
+                    value=account,
+                    problem="the test environment (pull requests' code) shares this account with "
+                    f"{shared[0]!r}",
+                    fix="give the test environment sandbox accounts of its own in both clouds",
+                )
+        if (
+            settings.aws_state_bucket
+            and environment.aws_account_id
+            and (environment.aws_state_bucket in (None, settings.aws_state_bucket))
+        ):
+            raise ConfigError(
+                key=f"{source}.awsStateBucket",
+                value=environment.aws_state_bucket,
+                problem="the sandbox's state would sit beside the real environments' state",
+                fix="create a state bucket in the sandbox's AWS account and name it here",
+            )
 
 
 def boundary_name(settings: PipelineSettings) -> str:
@@ -325,18 +440,46 @@ def _scope(
     attached: DeployerReach | None = None,
 ):
     attached = attached or DeployerReach()
+    cloud = "aws" if limits.AWS_ACCOUNT_ID.fullmatch(account) else "alicloud"
+    sandbox = environment is not None and environment.name == SANDBOX
+    exact = environment is not None and not sandbox
+    if cloud == "alicloud":
+        users, roles, policies, boundaries = attached.ram_users, attached.ram_roles, attached.ram_policies, ()
+    else:
+        users, roles, policies, boundaries = (
+            (),
+            attached.iam_roles,
+            attached.iam_policies,
+            attached.iam_boundaries,
+        )
+    bucket = settings.aws_state_bucket
+    if environment is not None and environment.aws_state_bucket:
+        bucket = environment.aws_state_bucket
+    stacks: tuple[str, ...] = ()
+    if environment is not None:
+        stacks = (SANDBOX_STACKS,) if sandbox else (environment.deployed_stack,)
     return documents.Scope(
+        exact=exact,
+        users=users,
+        roles=roles,
+        policies=policies,
+        boundaries=boundaries,
+        state_root=settings.aws_state_path,
+        state_project=PROJECT,
+        state_stacks=stacks,
         system_policies=attached.system,
         managed_policy_arns=attached.managed,
         secret_parameters=attached.secret_parameters,
         account=account,
         prefix=environment.name_prefix if environment else "",
-        protected_roles=tuple(role_names(settings)),
+        protected_roles=tuple(role_names(settings, account)),
         protected_oidc_providers=(settings.oidc_provider_name,),
-        protected_policies=(*(f"{n}-policy" for n in role_names(settings)), boundary_name(settings)),
+        owned_boundaries=tuple(p.name for p in attached.external_boundaries),
+        protected_policies=(*(f"{n}-policy" for n in role_names(settings, account)), boundary_name(settings)),
         pass_roles=tuple(environment.instance_roles) if environment else (),
-        state_bucket=settings.aws_state_bucket,
-        secrets_key_arn=settings.aws_secrets_key_arn,
+        state_bucket=bucket,
+        # The sandbox encrypts with its own passphrase: never the real environments' key.
+        secrets_key_arn=None if sandbox else settings.aws_secrets_key_arn,
     )
 
 
@@ -388,10 +531,12 @@ def _providers(settings: PipelineSettings) -> list[OidcProviderSpec]:
     return found
 
 
-def role_names(settings: PipelineSettings) -> list[str]:
+def role_names(settings: PipelineSettings, account: str | None = None) -> list[str]:
+    """The pipeline's role names (in ``account`` only, when given)."""
     return [
         f"{settings.role_name_prefix}{e.name}-{access}"
         for e in settings.environments
+        if account is None or account in (e.alicloud_account_id, e.aws_account_id)
         for access in ("deploy", "preview")
     ]
 
@@ -408,7 +553,10 @@ def _role(
     assert settings.repository is not None
     name = f"{settings.role_name_prefix}{environment.name}-{access}"
     github_environment = environment.name if access == "deploy" else f"{environment.name}-preview"
-    subject = documents.github_subject(settings.repository, github_environment)
+    assert settings.repository_id is not None and settings.repository_owner_id is not None
+    subject = documents.github_subject(
+        settings.repository_owner_id, settings.repository_id, github_environment
+    )
     scope = _scope(settings, account, environment, attached)
     if cloud == "alicloud":
         provider = documents.ram_oidc_provider_arn(account, settings.oidc_provider_name)

@@ -1,0 +1,246 @@
+"""The pipeline cannot be turned into admin: the reported chains, asked of every pipeline role.
+
+An outside review, done as an attacker with a pull request would try it, turned the pipeline
+into admin of every account (issue 16). Each chain below is asked step by step of every role of
+the shipped `stacks/Pulumi.pipeline.yaml`, through the evaluator exactly as
+`python -m baseline can --stack pipeline --principal <cloud>:<role> --action ... --resource ...`
+asks it (``baseline.analysis.access``). A chain is denied when one of its steps is; each test also
+names the step that breaks it, so a widened policy fails here with the step that opened.
+
+1. mint an admin: create a policy, create a principal (behind that policy as its boundary, on
+   AWS), attach, use it (an AccessKey on RAM, assume on AWS);
+2. re-trust an identity no stack creates (the organisation's admin role, a person's user), or
+   hand out its credentials;
+3. read, write or delete another stack's state.
+
+Inside the sandbox (the `test` environment) a pull request may mint an admin of the sandbox on
+RAM by design (its deployer is bound by prefix): what it reaches there leads nowhere, because the
+sandbox's accounts are no other environment's and the pipeline refuses any layout where they are.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import pytest
+from conftest import ROOT, plan_of
+
+from baseline.analysis import access
+from baseline.config import deployed_policies, load_stack_file, resolve
+
+PIPELINE = "pipeline"
+PROJECT = "ecs-access-baseline"
+ADMIN_ROLES = {"aws": "OrganizationAccountAccessRole", "alicloud": "resourcedirectoryaccountaccessrole"}
+
+
+@cache
+def pipeline():
+    return resolve(load_stack_file(ROOT / "stacks" / f"Pulumi.{PIPELINE}.yaml"))
+
+
+def roles() -> list:
+    return list(pipeline().pipeline.roles)
+
+
+def ids(role) -> str:
+    return f"{role.cloud}:{role.name}"
+
+
+def environment(role):
+    return next(e for e in pipeline().settings.pipeline.environments if e.name == role.environment)
+
+
+def allowed(role, action: str, resource: str, **context: str) -> bool:
+    """What `baseline can --stack pipeline --principal <cloud>:<name>` answers."""
+    (principal,) = access.find_principal(plan_of(PIPELINE), f"{role.cloud}:{role.name}")
+    grants = access.grants_of(plan_of(PIPELINE), principal)
+    assert not grants.not_evaluated, grants.not_evaluated
+    return grants.decide(action, resource, {k: [v] for k, v in context.items()}).allowed
+
+
+def iam(account: str, kind: str, name: str) -> str:
+    return f"arn:aws:iam::{account}:{kind}/{name}"
+
+
+def ram(account: str, kind: str, name: str) -> str:
+    return f"acs:ram:*:{account}:{kind}/{name.lower() if kind == 'role' else name}"
+
+
+def other_accounts(role) -> list[str]:
+    """Every other account the pipeline names in the role's cloud."""
+    attr = "aws_account_id" if role.cloud == "aws" else "alicloud_account_id"
+    found = {getattr(e, attr) for e in pipeline().settings.pipeline.environments} - {role.account, None}
+    found.add(pipeline().pipeline.home_accounts[role.cloud])
+    return sorted(found)
+
+
+# --- 1. create a policy, create a principal, attach, use ------------------------------------------
+@pytest.mark.parametrize("role", [r for r in roles() if r.cloud == "aws"], ids=ids)
+def test_no_iam_role_mints_a_role_behind_a_boundary_it_wrote(role):
+    prefix, account = environment(role).name_prefix, role.account
+    policy = iam(account, "policy", f"{prefix}chain")
+    created = iam(account, "role", f"{prefix}chain")
+    self_bounded = {"iam:PermissionsBoundary": policy}
+    steps = {
+        "create the policy": allowed(role, "iam:CreatePolicy", policy),
+        "create a role behind it": allowed(role, "iam:CreateRole", created, **self_bounded),
+        "attach it": allowed(
+            role, "iam:AttachRolePolicy", created, **{"iam:PolicyARN": policy}, **self_bounded
+        ),
+        "use it": allowed(role, "sts:AssumeRole", created),
+    }
+    assert not all(steps.values()), steps
+    if role.environment != "test":
+        assert not any(steps.values()), steps  # held to its stack's names: not one step opens
+    # The step that breaks it for every role: a boundary the deployer writes itself is refused.
+    assert not steps["create a role behind it"]
+    assert not allowed(role, "iam:CreateRole", created)  # nor a role without any boundary
+    assert not steps["use it"]
+    for admin in ("AdministratorAccess", "IAMFullAccess", "PowerUserAccess"):
+        arn = f"arn:aws:iam::aws:policy/{admin}"
+        for boundary in [self_bounded, *_own_boundaries(role)]:
+            assert not allowed(role, "iam:AttachRolePolicy", created, **{"iam:PolicyARN": arn}, **boundary)
+
+
+def _own_boundaries(role) -> list[dict[str, str]]:
+    reach = pipeline_reach(role)
+    return [{"iam:PermissionsBoundary": iam(role.account, "policy", b)} for b in reach.iam_boundaries]
+
+
+def pipeline_reach(role):
+    return _reach(role.environment)
+
+
+@cache
+def _reach(name: str):
+    env = next(e for e in pipeline().settings.pipeline.environments if e.name == name)
+    return deployed_policies(env.deployed_stack, "pipeline", sandbox=env if env.name == "test" else None)
+
+
+@pytest.mark.parametrize("role", [r for r in roles() if r.cloud == "alicloud"], ids=ids)
+def test_no_ram_role_outside_the_sandbox_mints_an_accesskey_with_a_policy_it_wrote(role):
+    prefix, account = environment(role).name_prefix, role.account
+    name = f"{prefix}chain"
+    steps = {
+        "create the policy": allowed(role, "ram:CreatePolicy", ram(account, "policy", name)),
+        "create the user": allowed(role, "ram:CreateUser", ram(account, "user", name)),
+        "attach": allowed(role, "ram:AttachPolicyToUser", ram(account, "policy", name))
+        and allowed(role, "ram:AttachPolicyToUser", ram(account, "user", name)),
+        "an AccessKey": allowed(role, "ram:CreateAccessKey", ram(account, "user", name)),
+    }
+    if role.environment == "test":
+        # The sandbox's deployer is bound by its prefix, by design: the sandbox holds nothing else.
+        assert role.account not in other_accounts(role)
+        assert not allowed(
+            role, "sts:AssumeRole", ram(other_accounts(role)[0], "role", ADMIN_ROLES["alicloud"])
+        )
+        return
+    assert not any(steps.values()), steps  # held to its stack's names: not one step opens
+    # Nor through a system policy that administers the account.
+    for admin in ("AdministratorAccess", "AliyunRAMFullAccess", "AliyunSTSAssumeRoleAccess"):
+        assert not allowed(role, "ram:AttachPolicyToUser", f"acs:ram:*:system:policy/{admin}")
+
+
+# --- 2. re-trust an identity no stack creates, or take over a person's user ----------------------
+def strangers(role) -> tuple[str, ...]:
+    """Roles no stack creates in the role's account. The sandbox's prefix `pr` would match a
+    `prod-breakglass` there, but the sandbox accounts hold nothing else (config refuses sharing
+    them), so such a role exists only in other accounts, which are asked below."""
+    return ("AdminRole",) if role.environment == "test" else ("prod-breakglass", "AdminRole")
+
+
+@pytest.mark.parametrize("role", roles(), ids=ids)
+def test_no_role_re_trusts_or_takes_over_an_identity_no_stack_creates(role):
+    account = role.account
+    if role.cloud == "aws":
+        for name in (ADMIN_ROLES["aws"], *strangers(role)):
+            assert not allowed(role, "iam:UpdateAssumeRolePolicy", iam(account, "role", name)), name
+        for name in (ADMIN_ROLES["aws"], "prod-breakglass", "AdminRole"):
+            for other in other_accounts(role):
+                assert not allowed(role, "iam:UpdateAssumeRolePolicy", iam(other, "role", name)), (
+                    other,
+                    name,
+                )
+                assert not allowed(role, "sts:AssumeRole", iam(other, "role", name)), (other, name)
+        for action in ("iam:CreateAccessKey", "iam:CreateLoginProfile", "iam:UpdateLoginProfile"):
+            assert not allowed(role, action, iam(account, "user", "priya")), action
+        return
+    for name in (ADMIN_ROLES["alicloud"], *strangers(role)):
+        assert not allowed(role, "ram:UpdateRole", ram(account, "role", name)), name
+    for name in (ADMIN_ROLES["alicloud"], "prod-breakglass", "AdminRole"):
+        for other in other_accounts(role):
+            assert not allowed(role, "sts:AssumeRole", ram(other, "role", name)), (other, name)
+    for action in (
+        "ram:CreateAccessKey",
+        "ram:CreateLoginProfile",
+        "ram:UpdateLoginProfile",
+        "ram:DeleteLoginProfile",
+        "ram:AddUserToGroup",
+        "ram:RemoveUserFromGroup",
+    ):
+        # (The sandbox's prefix `pr` would match a person `priya` there, but it holds no one.)
+        for user in ("alice", "admin") if role.environment == "test" else ("priya", "prod-admin", "admin"):
+            assert not allowed(role, action, ram(account, "user", user)), (action, user)
+    assert not allowed(role, "ram:RemoveUserFromGroup", ram(account, "group", "Administrators"))
+
+
+@pytest.mark.parametrize(
+    "role", [r for r in roles() if r.access == "deploy" and r.environment != "test"], ids=ids
+)
+def test_a_deploy_role_re_trusts_and_hands_credentials_to_its_own_stacks_identities_only(role):
+    """Exactly the names its stack creates (``spec.deployer_reach``): one of them yes, the same
+    action on a name inside its prefix that the stack does not create no."""
+    reach, prefix, account = pipeline_reach(role), environment(role).name_prefix, role.account
+    if role.cloud == "aws":
+        mine = iam(account, "role", reach.iam_roles[0])
+        assert allowed(role, "iam:UpdateAssumeRolePolicy", mine)
+        assert not allowed(role, "iam:UpdateAssumeRolePolicy", iam(account, "role", f"{prefix}NotInTheStack"))
+        return
+    user, stranger = ram(account, "user", reach.ram_users[0]), ram(account, "user", f"{prefix}NotInTheStack")
+    for action in ("ram:CreateAccessKey", "ram:CreateLoginProfile", "ram:UpdateLoginProfile"):
+        assert allowed(role, action, user), action
+        assert not allowed(role, action, stranger), action
+    assert allowed(role, "ram:UpdateRole", ram(account, "role", reach.ram_roles[0]))
+    assert not allowed(role, "ram:UpdateRole", ram(account, "role", f"{prefix}NotInTheStack"))
+
+
+# --- 3. another stack's state ----------------------------------------------------------------------
+STACKS_IN_STATE = ("dev", "staging", "prod", "pipeline", "test-pr-12")
+
+
+@pytest.mark.parametrize("role", [r for r in roles() if r.cloud == "aws"], ids=ids)
+def test_no_role_reads_writes_or_deletes_another_stacks_state(role):
+    settings = pipeline().settings.pipeline
+    env = environment(role)
+    own = "test-pr-12" if role.environment == "test" else env.deployed_stack
+    root = settings.aws_state_path
+    for bucket in {settings.aws_state_bucket, env.aws_state_bucket} - {None}:
+        for stack in STACKS_IN_STATE:
+            checkpoint = f"arn:aws:s3:::{bucket}/{root}/.pulumi/stacks/{PROJECT}/{stack}.json"
+            history = f"arn:aws:s3:::{bucket}/{root}/.pulumi/history/{PROJECT}/{stack}/{stack}-1.history.json"
+            mine = stack == own and bucket == (env.aws_state_bucket or settings.aws_state_bucket)
+            assert allowed(role, "s3:GetObject", checkpoint) == mine, (bucket, stack)
+            assert allowed(role, "s3:PutObject", checkpoint) == (mine and role.access == "deploy"), stack
+            # Nobody deletes a stack's state but the sandbox's deployer its own (teardown).
+            deletes = mine and role.environment == "test" and role.access == "deploy"
+            assert allowed(role, "s3:DeleteObject", checkpoint) == deletes, (bucket, stack)
+            assert allowed(role, "s3:DeleteObject", history) == deletes, (bucket, stack)
+        assert not allowed(role, "s3:DeleteBucket", f"arn:aws:s3:::{bucket}")
+        assert not allowed(role, "s3:PutBucketPolicy", f"arn:aws:s3:::{bucket}")
+
+
+def test_the_sandbox_holds_its_own_state_and_accounts():
+    settings = pipeline().settings.pipeline
+    (sandbox,) = [e for e in settings.environments if e.name == "test"]
+    others = [e for e in settings.environments if e.name != "test"]
+    assert sandbox.aws_state_bucket and sandbox.aws_state_bucket != settings.aws_state_bucket
+    for attr in ("alicloud_account_id", "aws_account_id"):
+        assert getattr(sandbox, attr) not in {getattr(e, attr) for e in others}
+    home = pipeline().pipeline.home_accounts
+    assert sandbox.alicloud_account_id != home["alicloud"] and sandbox.aws_account_id != home["aws"]
+
+
+def test_the_readme_figure_names_every_pipeline_role():
+    readme = (ROOT / "README.md").read_text()
+    assert f"Asked of all {len(roles())} pipeline roles" in readme
+    assert len(roles()) == len({(r.cloud, r.name) for r in roles()})
