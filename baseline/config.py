@@ -288,7 +288,7 @@ def load_stack_file(path: Path, stack: str | None = None) -> RawConfig:
     """
     stack = stack or stack_of(path)
     try:
-        document = read_yaml(path.read_text()) or {}
+        document = read_yaml(path.read_text(), path.name) or {}
     except OSError as error:
         raise ConfigError(
             key="--config-file",

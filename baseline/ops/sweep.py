@@ -155,7 +155,7 @@ def check_prefix(prefix: str, stacks_dir: Path) -> None:
 def _reaches(prefix: str, stack: str, path: Path) -> Iterable[str]:
     from baseline.config import load_stack_file, resolve
 
-    config = (read_yaml(path.read_text()) or {}).get("config") or {}
+    config = (read_yaml(path.read_text(), path.name) or {}).get("config") or {}
     if config.get(f"{PROJECT}:testStack") is True:
         return
     naming = config.get(f"{PROJECT}:naming") or {}
