@@ -8,6 +8,7 @@ otherwise (``/tmp/candidate.yaml``) says nothing about its stack and is accepted
 from __future__ import annotations
 
 import re
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -45,9 +46,7 @@ def read_yaml(text: str, source: str = "the stack file") -> Any:
     second with ``enabled: false``) or a repeated ``runAsUsers`` silently replaces the first, while
     the Pulumi CLI's own reader refuses the file: the offline plan and the real run would disagree.
     """
-    import yaml
-
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
+    loader = _loader()(text)
     try:
         node = loader.get_single_node()
         if node is None:
@@ -59,6 +58,30 @@ def read_yaml(text: str, source: str = "the stack file") -> Any:
 
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+
+
+@cache
+def _loader() -> type:
+    """libyaml's safe loader with YAML 1.2's booleans: only true/True/TRUE/false/False/FALSE.
+
+    PyYAML resolves YAML 1.1's ``yes``, ``no``, ``on`` and ``off`` to booleans; the Pulumi CLI's
+    reader (go-yaml v3: "Booleans in YAML 1.2 are true/false only", yes/no/on/off "behave as a
+    string" unless decoded into a typed bool) hands the program the string, which the settings
+    refuse. Reading them as strings here makes the offline plan refuse them too.
+    """
+    import yaml
+
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    resolvers = {
+        first: [(tag, regexp) for tag, regexp in entries if tag != _BOOL_TAG]
+        for first, entries in base.yaml_implicit_resolvers.items()
+    }
+    loader = type("StackFileLoader", (base,), {"yaml_implicit_resolvers": resolvers})
+    loader.add_implicit_resolver(
+        _BOOL_TAG, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+    )
+    return loader
 
 
 def _refuse_duplicate_keys(root: Any, path: tuple[str, ...], source: str) -> None:
