@@ -328,14 +328,9 @@ def load_stack_file(path: Path, stack: str | None = None) -> RawConfig:
         )
     values: dict[str, Any] = {}
     for key, value in config.items():
-        namespace, _, name = str(key).partition(":")
+        namespace, colon, name = str(key).partition(":")
         if namespace != PROJECT or not name:
-            raise ConfigError(
-                key=str(key),
-                problem="the program reads only ecs-access-baseline:* keys; provider keys "
-                "(aws:region, alicloud:region) are ignored because every provider is explicit",
-                fix="move the setting under ecs-access-baseline:alicloud or ecs-access-baseline:aws",
-            )
+            raise _foreign_key(str(key), namespace if colon else "", name if colon else namespace)
         values[name] = value
     secrets: dict[str, SecretValue] = {}
     raw_secrets = values.pop(SECRETS_KEY, None) or {}
@@ -389,6 +384,44 @@ def load_stack_file(path: Path, stack: str | None = None) -> RawConfig:
         secrets[str(name)] = SecretValue(PLAN_PLACEHOLDER)
     _refuse_inline_secrets(values, "", stack)
     return RawConfig(values=values, secrets=secrets, stack=stack)
+
+
+# Provider namespaces a user may reach for; the program configures every provider explicitly.
+_PROVIDER_NAMESPACES = {"aws", "alicloud", "random"}
+
+
+def _foreign_key(key: str, namespace: str, name: str) -> ConfigError:
+    """A `config:` key outside the project's namespace: the fix for what the user wrote.
+
+    Pulumi names a config key ``<namespace>:<name>``; ``pulumi config set <name>`` puts a bare name
+    in the project's namespace (``ecs-access-baseline:<name>``), and this program reads only those.
+    """
+    if namespace in _PROVIDER_NAMESPACES and name:
+        return ConfigError(
+            key=key,
+            problem="the program reads only ecs-access-baseline:* keys; provider keys "
+            "(aws:region, alicloud:region) are ignored because every provider is explicit",
+            fix=f"set the {namespace} account and region as ecs-access-baseline:{namespace} "
+            "(accountId, region) and delete this key",
+        )
+    if not name:
+        return ConfigError(
+            key=key,
+            as_written=True,
+            problem="a config key needs a name after the namespace",
+            fix=f"write {PROJECT}:<setting>, e.g. {PROJECT}:environment",
+        )
+    known = _known_keys([])
+    close = difflib.get_close_matches(name, known, 1, 0.8)
+    written = "has no namespace" if not namespace else f"is in the namespace {namespace!r}"
+    return ConfigError(
+        key=key,
+        as_written=True,
+        problem=f"this key {written}; the program reads only {PROJECT}:* keys",
+        fix=f"write it as {PROJECT}:{close[0]}"
+        if close
+        else f"write it as {PROJECT}:<setting>, one of {', '.join(known)}",
+    )
 
 
 def _yaml_kind(value: Any) -> str:

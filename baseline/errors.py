@@ -19,11 +19,12 @@ class ConfigError(Exception):
     problem: str
     fix: str
     value: object = _MISSING
+    as_written: bool = False  # a key the user wrote without the namespace: shown without it
 
     def __str__(self) -> str:
         # Config keys get their namespace; command-line options (--stack) and keys that already
         # carry one (aws:region) are shown as they are.
-        bare = ":" in self.key or self.key.startswith("-") or self.key in STACK_FILE_KEYS
+        bare = self.as_written or ":" in self.key or self.key.startswith("-") or self.key in STACK_FILE_KEYS
         key = self.key if bare else f"{PROJECT}:{self.key}"
         shown = "" if self.value is _MISSING else f" = {self.value!r}"
         return f"{key}{shown}: {self.problem}. Fix: {self.fix}"
