@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from baseline.errors import ConfigError, Fault, PlanError
+from baseline.errors import ConfigError, Fault, PlanError, missing_dependency
 from baseline.stackfile import add_stack_arguments, checked_stack_file
 
 EXIT_CONFIG = 2
@@ -212,6 +212,17 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except ModuleNotFoundError as error:
+        # `python -m baseline` with an interpreter that lacks the dependencies (the system one).
+        if (line := missing_dependency(error, sys.argv[1:] if argv is None else argv)) is None:
+            raise
+        print(line, file=sys.stderr)
+        return EXIT_CONFIG
+
+
+def _main(argv: list[str] | None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.run(args)

@@ -22,7 +22,7 @@ from pydantic import Field, ValidationError, field_validator
 
 from baseline import PROJECT, limits
 from baseline.environments import ENVIRONMENTS, Environment, is_production, is_strict
-from baseline.errors import ConfigError, set_command
+from baseline.errors import BASELINE, ConfigError, set_command
 from baseline.naming import Naming
 from baseline.scenarios import AlicloudContext, AwsContext
 from baseline.scenarios import cloud_assistant as s2_module
@@ -807,7 +807,7 @@ def require_secrets(resolved: Resolved) -> None:
         key=f"{SECRETS_KEY}.{first.name}",
         problem=f"the {first.purpose} is not set{more}",
         fix=f"run: {set_command(first.name, resolved.stack)} (it prompts for the value)"
-        + (f"; `python -m baseline secrets --stack {resolved.stack}` lists the others" if others else ""),
+        + (f"; `{BASELINE} secrets --stack {resolved.stack}` lists the others" if others else ""),
     )
 
 
@@ -819,5 +819,5 @@ def unset_note(resolved: Resolved) -> str | None:
     if len(resolved.unset_secrets) == 1:
         how = f"set it with: {set_command(names, resolved.stack)}"
     else:
-        how = f"`python -m baseline secrets --stack {resolved.stack}` lists them and how to set each"
+        how = f"`{BASELINE} secrets --stack {resolved.stack}` lists them and how to set each"
     return f"note: not set yet, shown as [secret]: {names}; pulumi up refuses until then; {how}"

@@ -52,3 +52,24 @@ class Fault(Exception):
 def set_command(name: str, stack: str) -> str:
     """The command that sets ``secrets.<name>``; the CLI prompts for the value (no shell history)."""
     return f"pulumi config set --secret --path 'secrets.{name}' -s {stack}"
+
+
+# How hints spell this program's commands: the interpreter `make plan` installs the dependencies
+# into. A bare `python` is whatever is first on PATH, usually without them.
+BASELINE = ".venv/bin/python -m baseline"
+PROJECT_PACKAGES = frozenset({"baseline", "components", "policy"})
+
+
+def missing_dependency(error: ModuleNotFoundError, argv: list[str]) -> str | None:
+    """One line for a dependency this interpreter lacks (None: a project module is missing, a bug)."""
+    import shlex
+    import sys
+
+    root = (error.name or "").partition(".")[0]
+    if not root or root in PROJECT_PACKAGES:
+        return None
+    command = " ".join([BASELINE, *map(shlex.quote, argv)])
+    return (
+        f"error: this Python ({sys.executable}) lacks the project's dependencies (no module {root!r}). "
+        f"Fix: run `make plan` once (it creates .venv and installs requirements.txt), then `{command}`"
+    )

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Protocol, TextIO
 
 from baseline import limits
-from baseline.errors import ConfigError, set_command
+from baseline.errors import BASELINE, ConfigError, set_command
 from baseline.spec import SecretNeed
 
 EXIT_OK = 0
@@ -127,7 +127,7 @@ def report(stack: str, found: list[Status]) -> str:
         low, high = limits_of(status.need)
         state = "set" if status.is_set else "NOT SET"
         lines.append(f"  {status.need.name}  [{state}]  {status.need.purpose}; read by {status.need.key}")
-        lines.append(f"      python -m baseline secrets --stack {stack} --set {status.need.name}")
+        lines.append(f"      {BASELINE} secrets --stack {stack} --set {status.need.name}")
         lines.append(f"      or: {set_command(status.need.name, stack)}   ({low}-{high} characters)")
     return "\n".join(lines) + "\n"
 

@@ -49,7 +49,7 @@ def test_the_list_names_each_secret_its_purpose_and_the_commands_to_set_it():
     text = out.getvalue()
     assert code == stack_secrets.EXIT_NEEDED  # something is still to set
     assert "axtSecretPassword  [NOT SET]  Windows logon password stored in the OOS parameter" in text
-    assert "python -m baseline secrets --stack dev --set axtSecretPassword" in text
+    assert ".venv/bin/python -m baseline secrets --stack dev --set axtSecretPassword" in text
     assert "pulumi config set --secret --path 'secrets.axtSecretPassword' -s dev" in text
 
 
