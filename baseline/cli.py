@@ -26,7 +26,7 @@ def _path(args: argparse.Namespace):
 
 
 def _plan(args: argparse.Namespace) -> int:
-    from baseline.config import load_stack_file, resolve, unset_note
+    from baseline.config import example_warnings, load_stack_file, resolve, unset_note
     from baseline.plan import render, to_json, to_table
 
     resolved = resolve(load_stack_file(_path(args), args.stack))
@@ -34,6 +34,8 @@ def _plan(args: argparse.Namespace) -> int:
     sys.stdout.write(to_json(plan) if args.format == "json" else to_table(plan))
     if (note := unset_note(resolved)) is not None:
         print(note, file=sys.stderr)
+    for warning in example_warnings(resolved):
+        print(warning, file=sys.stderr)
     return 0
 
 

@@ -811,6 +811,61 @@ def require_secrets(resolved: Resolved) -> None:
     )
 
 
+# The starter's placeholders (stacks/Pulumi.example.yaml) take forms no real id has, so the
+# program sees them (its `# EXAMPLE` comments it cannot): an Alibaba Cloud account id of a 5, zeros
+# and one last digit ("5000000000000001"), and ECS instance ids that spell "example"
+# ("i-bp1example000000001"). The plan warns about each one left; a real run refuses them. The
+# other stack files' example ids (their header says so) are ordinary ids: a copy of dev deploys.
+EXAMPLE_ALICLOUD_ACCOUNT_ID = re.compile(r"50{14}[1-9]")
+EXAMPLE_INSTANCE_ID = re.compile(r"i-[a-z0-9]*example[a-z0-9]*")
+
+
+def example_values(resolved: Resolved) -> list[tuple[str, str, str]]:
+    """(setting, value, what it stands for) for every starter placeholder still in the settings."""
+    found: list[tuple[str, str, str]] = []
+
+    def walk(value: Any, path: str) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                walk(item, f"{path}.{key}" if path else str(key))
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                walk(item, f"{path}[{index}]")
+        elif isinstance(value, str):
+            if path == "alicloud.accountId" and EXAMPLE_ALICLOUD_ACCOUNT_ID.fullmatch(value):
+                found.append((path, value, "Alibaba Cloud account id"))
+            elif EXAMPLE_INSTANCE_ID.fullmatch(value):
+                found.append((path, value, "ECS instance id"))
+
+    walk(resolved.settings.model_dump(mode="json", by_alias=True), "")
+    return found
+
+
+def example_warnings(resolved: Resolved) -> list[str]:
+    """The plan's stderr lines, one per starter placeholder left."""
+    return [
+        f"warning: {PROJECT}:{path} = {value!r} is the starter's example {what}; replace it with "
+        "your own (pulumi up refuses to start while it is here)"
+        for path, value, what in example_values(resolved)
+    ]
+
+
+def refuse_examples(resolved: Resolved) -> None:
+    """A real run refuses the starter's placeholders (ConfigError, one line naming the first)."""
+    found = example_values(resolved)
+    if not found:
+        return
+    (path, value, what), others = found[0], found[1:]
+    more = f" (and {len(others)} more: {', '.join(p for p, _, _ in others)})" if others else ""
+    raise ConfigError(
+        key=path,
+        value=value,
+        problem=f"this is the starter's example {what}, not a real one{more}",
+        fix=f"replace it with your own {what} (every value marked EXAMPLE in Pulumi.example.yaml), "
+        f"then check with `{BASELINE} plan --stack {resolved.stack}`",
+    )
+
+
 def unset_note(resolved: Resolved) -> str | None:
     """The one stderr line the offline plan prints about secrets that are not set yet."""
     if not resolved.unset_secrets:
