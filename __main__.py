@@ -2,7 +2,7 @@
 
 import pulumi
 
-from baseline.config import from_pulumi_runtime, require_secrets, resolve
+from baseline.config import example_warnings, from_pulumi_runtime, refuse_examples, require_secrets, resolve
 from baseline.errors import ConfigError
 from baseline.program import build
 
@@ -10,6 +10,13 @@ try:
     resolved = resolve(from_pulumi_runtime(pulumi.get_stack()))
     # A referenced secret that is not set stops the run here, naming the command that sets it.
     require_secrets(resolved)
+    # So does a placeholder of the starter stack: `pulumi up` would create a policy naming an
+    # account or instance that is not the user's. A preview only warns, as the offline plan does.
+    if pulumi.runtime.is_dry_run():
+        for warning in example_warnings(resolved):
+            pulumi.log.warn(warning.removeprefix("warning: "))
+    else:
+        refuse_examples(resolved)
 except ConfigError as error:
     # RunError prints one line, without a Python traceback.
     raise pulumi.RunError(str(error)) from None

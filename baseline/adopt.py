@@ -27,7 +27,6 @@ Exit codes: 0 written; 1 a lookup failed (one line says why; nothing written); 2
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,6 +36,7 @@ from typing import Any, Protocol, TextIO
 from baseline import PROJECT, limits
 from baseline.errors import ConfigError
 from baseline.ops import faults
+from baseline.ops.credentials import alicloud_credential
 
 EXIT_OK = 0
 EXIT_LOOKUP_FAILED = 1
@@ -343,29 +343,19 @@ def notes(adoption: Adoption, stack: str, lookup: bool) -> list[str]:
 
 
 class AlibabaCloudReader:
-    """RAM (alibabacloud-ram20150501) and Resource Manager reads as the person deploying: the
-    `aliyun configure` profile named by ALICLOUD_PROFILE (the one the Pulumi provider uses), else
-    the default chain (ALIBABA_CLOUD_PROFILE, environment, ECS RAM role, OIDC)."""
+    """RAM (alibabacloud-ram20150501) and Resource Manager reads as the person deploying, signed in
+    as the Pulumi provider signs in (``baseline.ops.credentials``, shared with ``sweep``): the
+    environment's keys, else the `aliyun configure` profile named by ALICLOUD_PROFILE; missing
+    credentials are one line naming the setting, and the ECS metadata service is never probed."""
 
     def __init__(self) -> None:
-        from alibabacloud_credentials.client import Client as Credentials
-        from alibabacloud_credentials.provider.cli_profile import CLIProfileCredentialsProvider
         from alibabacloud_ram20150501 import models as ram_models
         from alibabacloud_ram20150501.client import Client as Ram
         from alibabacloud_resourcemanager20200331 import models as rm_models
         from alibabacloud_resourcemanager20200331.client import Client as ResourceManager
         from alibabacloud_tea_openapi import models as openapi
 
-        try:
-            # The profile the Pulumi provider uses (ALICLOUD_PROFILE) first; else the default chain.
-            profile = os.environ.get("ALICLOUD_PROFILE")
-            credential = (
-                Credentials(provider=CLIProfileCredentialsProvider(profile_name=profile))
-                if profile
-                else Credentials()
-            )
-        except Exception as error:  # the chain raises when it finds nothing
-            raise LookupFailed(f"no Alibaba Cloud credentials ({error})") from None
+        credential = alicloud_credential("adopt --lookup")
         self._m, self._rm = ram_models, rm_models
         retry = faults.alicloud_retry_options()
         self._ram = Ram(

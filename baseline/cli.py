@@ -13,7 +13,7 @@ import argparse
 import sys
 from dataclasses import dataclass
 
-from baseline.errors import ConfigError, Fault, PlanError
+from baseline.errors import ConfigError, Fault, PlanError, missing_dependency
 from baseline.stackfile import add_stack_arguments, checked_stack_file
 
 EXIT_CONFIG = 2
@@ -60,7 +60,7 @@ def _path(args: argparse.Namespace):
 
 
 def _plan(args: argparse.Namespace) -> int:
-    from baseline.config import load_stack_file, resolve, unset_note
+    from baseline.config import example_warnings, load_stack_file, resolve, unset_note
     from baseline.plan import render, to_json, to_table
 
     resolved = resolve(load_stack_file(_path(args), args.stack))
@@ -68,6 +68,8 @@ def _plan(args: argparse.Namespace) -> int:
     sys.stdout.write(to_json(plan) if args.format == "json" else to_table(plan))
     if (note := unset_note(resolved)) is not None:
         print(note, file=sys.stderr)
+    for warning in example_warnings(resolved):
+        print(warning, file=sys.stderr)
     return 0
 
 
@@ -542,6 +544,17 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except ModuleNotFoundError as error:
+        # `python -m baseline` with an interpreter that lacks the dependencies (the system one).
+        if (line := missing_dependency(error, sys.argv[1:] if argv is None else argv)) is None:
+            raise
+        print(line, file=sys.stderr)
+        return EXIT_CONFIG
+
+
+def _main(argv: list[str] | None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.run(args)

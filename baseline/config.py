@@ -23,7 +23,7 @@ from pydantic import Field, ValidationError, field_validator
 
 from baseline import PROJECT, limits
 from baseline.environments import ENVIRONMENTS, Environment, is_production, is_strict
-from baseline.errors import ConfigError, set_command
+from baseline.errors import BASELINE, ConfigError, set_command
 from baseline.naming import Naming
 from baseline.scenarios import AlicloudContext, AwsContext
 from baseline.scenarios import cloud_assistant as s2_module
@@ -289,7 +289,7 @@ def load_stack_file(path: Path, stack: str | None = None) -> RawConfig:
     """
     stack = stack or stack_of(path)
     try:
-        document = read_yaml(path.read_text()) or {}
+        document = read_yaml(path.read_text(), path.name) or {}
     except OSError as error:
         raise ConfigError(
             key="--config-file",
@@ -334,14 +334,9 @@ def load_stack_document(document: Any, stack: str, where: str) -> RawConfig:
         )
     values: dict[str, Any] = {}
     for key, value in config.items():
-        namespace, _, name = str(key).partition(":")
+        namespace, colon, name = str(key).partition(":")
         if namespace != PROJECT or not name:
-            raise ConfigError(
-                key=str(key),
-                problem="the program reads only ecs-access-baseline:* keys; provider keys "
-                "(aws:region, alicloud:region) are ignored because every provider is explicit",
-                fix="move the setting under ecs-access-baseline:alicloud or ecs-access-baseline:aws",
-            )
+            raise _foreign_key(str(key), namespace if colon else "", name if colon else namespace)
         values[name] = value
     secrets: dict[str, SecretValue] = {}
     raw_secrets = values.pop(SECRETS_KEY, None) or {}
@@ -395,6 +390,44 @@ def load_stack_document(document: Any, stack: str, where: str) -> RawConfig:
         secrets[str(name)] = SecretValue(PLAN_PLACEHOLDER)
     _refuse_inline_secrets(values, "", stack)
     return RawConfig(values=values, secrets=secrets, stack=stack)
+
+
+# Provider namespaces a user may reach for; the program configures every provider explicitly.
+_PROVIDER_NAMESPACES = {"aws", "alicloud", "random"}
+
+
+def _foreign_key(key: str, namespace: str, name: str) -> ConfigError:
+    """A `config:` key outside the project's namespace: the fix for what the user wrote.
+
+    Pulumi names a config key ``<namespace>:<name>``; ``pulumi config set <name>`` puts a bare name
+    in the project's namespace (``ecs-access-baseline:<name>``), and this program reads only those.
+    """
+    if namespace in _PROVIDER_NAMESPACES and name:
+        return ConfigError(
+            key=key,
+            problem="the program reads only ecs-access-baseline:* keys; provider keys "
+            "(aws:region, alicloud:region) are ignored because every provider is explicit",
+            fix=f"set the {namespace} account and region as ecs-access-baseline:{namespace} "
+            "(accountId, region) and delete this key",
+        )
+    if not name:
+        return ConfigError(
+            key=key,
+            as_written=True,
+            problem="a config key needs a name after the namespace",
+            fix=f"write {PROJECT}:<setting>, e.g. {PROJECT}:environment",
+        )
+    known = _known_keys([])
+    close = difflib.get_close_matches(name, known, 1, 0.8)
+    written = "has no namespace" if not namespace else f"is in the namespace {namespace!r}"
+    return ConfigError(
+        key=key,
+        as_written=True,
+        problem=f"this key {written}; the program reads only {PROJECT}:* keys",
+        fix=f"write it as {PROJECT}:{close[0]}"
+        if close
+        else f"write it as {PROJECT}:<setting>, one of {', '.join(known)}",
+    )
 
 
 def _yaml_kind(value: Any) -> str:
@@ -802,7 +835,62 @@ def require_secrets(resolved: Resolved) -> None:
         key=f"{SECRETS_KEY}.{first.name}",
         problem=f"the {first.purpose} is not set{more}",
         fix=f"run: {set_command(first.name, resolved.stack)} (it prompts for the value)"
-        + (f"; `python -m baseline secrets --stack {resolved.stack}` lists the others" if others else ""),
+        + (f"; `{BASELINE} secrets --stack {resolved.stack}` lists the others" if others else ""),
+    )
+
+
+# The starter's placeholders (stacks/Pulumi.example.yaml) take forms no real id has, so the
+# program sees them (its `# EXAMPLE` comments it cannot): an Alibaba Cloud account id of a 5, zeros
+# and one last digit ("5000000000000001"), and ECS instance ids that spell "example"
+# ("i-bp1example000000001"). The plan warns about each one left; a real run refuses them. The
+# other stack files' example ids (their header says so) are ordinary ids: a copy of dev deploys.
+EXAMPLE_ALICLOUD_ACCOUNT_ID = re.compile(r"50{14}[1-9]")
+EXAMPLE_INSTANCE_ID = re.compile(r"i-[a-z0-9]*example[a-z0-9]*")
+
+
+def example_values(resolved: Resolved) -> list[tuple[str, str, str]]:
+    """(setting, value, what it stands for) for every starter placeholder still in the settings."""
+    found: list[tuple[str, str, str]] = []
+
+    def walk(value: Any, path: str) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                walk(item, f"{path}.{key}" if path else str(key))
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                walk(item, f"{path}[{index}]")
+        elif isinstance(value, str):
+            if path == "alicloud.accountId" and EXAMPLE_ALICLOUD_ACCOUNT_ID.fullmatch(value):
+                found.append((path, value, "Alibaba Cloud account id"))
+            elif EXAMPLE_INSTANCE_ID.fullmatch(value):
+                found.append((path, value, "ECS instance id"))
+
+    walk(resolved.settings.model_dump(mode="json", by_alias=True), "")
+    return found
+
+
+def example_warnings(resolved: Resolved) -> list[str]:
+    """The plan's stderr lines, one per starter placeholder left."""
+    return [
+        f"warning: {PROJECT}:{path} = {value!r} is the starter's example {what}; replace it with "
+        "your own (pulumi up refuses to start while it is here)"
+        for path, value, what in example_values(resolved)
+    ]
+
+
+def refuse_examples(resolved: Resolved) -> None:
+    """A real run refuses the starter's placeholders (ConfigError, one line naming the first)."""
+    found = example_values(resolved)
+    if not found:
+        return
+    (path, value, what), others = found[0], found[1:]
+    more = f" (and {len(others)} more: {', '.join(p for p, _, _ in others)})" if others else ""
+    raise ConfigError(
+        key=path,
+        value=value,
+        problem=f"this is the starter's example {what}, not a real one{more}",
+        fix=f"replace it with your own {what} (every value marked EXAMPLE in Pulumi.example.yaml), "
+        f"then check with `{BASELINE} plan --stack {resolved.stack}`",
     )
 
 
@@ -814,5 +902,5 @@ def unset_note(resolved: Resolved) -> str | None:
     if len(resolved.unset_secrets) == 1:
         how = f"set it with: {set_command(names, resolved.stack)}"
     else:
-        how = f"`python -m baseline secrets --stack {resolved.stack}` lists them and how to set each"
+        how = f"`{BASELINE} secrets --stack {resolved.stack}` lists them and how to set each"
     return f"note: not set yet, shown as [secret]: {names}; pulumi up refuses until then; {how}"

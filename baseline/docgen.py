@@ -90,7 +90,8 @@ def reference() -> str:
     lines.append(
         f"| `{SECRETS_KEY}` | map of secrets | none | Named secret values that must come from outside "
         "(S3's Windows logon password, a console password you choose), referenced by name from the "
-        "settings above. Set each with `python -m baseline secrets --stack <stack> --set <name>` or "
+        "settings above. Set each with "
+        "`.venv/bin/python -m baseline secrets --stack <stack> --set <name>` or "
         "`pulumi config set --secret --path 'secrets.<name>' -s <stack>` (both prompt for the value); "
         "never written by hand: a plain-text value, or a `secure:` value that is not Pulumi "
         "ciphertext (`v1:<nonce>:<ciphertext>`), is refused. |"

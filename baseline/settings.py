@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import difflib
 import re
+import types
+import typing
 from collections.abc import Iterable
 from typing import Any, Literal
 
@@ -46,8 +48,44 @@ def _identity(item: Any) -> Any:
     return item
 
 
+# The words Pulumi's own ``Config.get_bool`` takes for a boolean (pulumi/config.py, ``_get_bool``:
+# "true"/"True" and "false"/"False", anything else is a ConfigTypeError); what ``pulumi config
+# set`` writes is among them. YAML's own booleans arrive as bool already (stackfile.read_yaml
+# reads only YAML 1.2's true/false forms as booleans, as the Pulumi CLI does).
+PULUMI_BOOLEAN_WORDS = {"true": True, "True": True, "false": False, "False": False}
+
+
+def pulumi_bool(value: Any) -> Any:
+    """A boolean setting: a YAML boolean or one of ``PULUMI_BOOLEAN_WORDS``, nothing else
+    (pydantic alone would also take "yes", "on", "1" and 1)."""
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, str) and value in PULUMI_BOOLEAN_WORDS:
+        return PULUMI_BOOLEAN_WORDS[value]
+    raise fix(
+        "a boolean setting is true or false (the words Pulumi's config.get_bool accepts: true, True, "
+        "false, False)",
+        "write true or false",
+    )
+
+
+def _is_bool(annotation: Any) -> bool:
+    return annotation is bool or (
+        typing.get_origin(annotation) in (typing.Union, types.UnionType)
+        and bool in typing.get_args(annotation)
+        and set(typing.get_args(annotation)) <= {bool, type(None)}
+    )
+
+
 class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=False, frozen=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _booleans(cls, value: Any, info: ValidationInfo) -> Any:
+        """Every boolean setting of every model takes exactly the booleans Pulumi takes."""
+        field = cls.model_fields.get(info.field_name or "")
+        return pulumi_bool(value) if field is not None and _is_bool(field.annotation) else value
 
     @field_validator("*")
     @classmethod

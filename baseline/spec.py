@@ -10,6 +10,7 @@ same limits again at registration.
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -62,10 +63,32 @@ class PolicySpec:
     # Created by another stack (the pipeline stack owns the sandbox's S6 boundary): this stack
     # only references it by this ARN and never writes it.
     external_arn: str | None = None
+    # The list settings whose entries the document repeats (setting key -> its entries), so an
+    # oversized document names the list that made it grow.
+    grows_with: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def rendered(self) -> str:
         return canonical_json(self.document)
+
+
+def _oversize_fix(policy: PolicySpec) -> str:
+    """What to shorten when ``policy`` exceeds RAM's document limit: the list the user filled."""
+    text = policy.rendered
+    # Each entry costs the JSON strings that hold it (an instance id its whole ARN) and a comma.
+    weights = [
+        (
+            sum(len(m) + 1 for e in entries for m in re.findall(f'"[^"]*{re.escape(e)}[^"]*"', text)),
+            key,
+            len(entries),
+        )
+        for key, entries in policy.grows_with
+        if entries
+    ]
+    if not weights:
+        return f"shorten the lists of settings under {policy.source.split('.')[0]}, or split the grant"
+    chars, key, count = max(weights)
+    return f"list fewer entries in {key} (its {count} entries take {chars:,} of the document's characters)"
 
 
 @dataclass(frozen=True)
@@ -223,7 +246,7 @@ def validate_alicloud(
                     value=policy.name,
                     problem=f"the policy document is {size} characters; RAM accepts at most "
                     f"{limits.RAM_POLICY_DOCUMENT_MAX}",
-                    fix="list fewer instance ids or split the grant",
+                    fix=_oversize_fix(policy),
                 )
         for grant in spec.grants:
             principal = (grant.principal_kind, spec.principal_name(grant))

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Protocol, TextIO
 
 from baseline import limits
-from baseline.errors import ConfigError, set_command
+from baseline.errors import BASELINE, ConfigError, set_command
 from baseline.spec import SecretNeed
 
 EXIT_OK = 0
@@ -127,7 +127,7 @@ def report(stack: str, found: list[Status]) -> str:
         low, high = limits_of(status.need)
         state = "set" if status.is_set else "NOT SET"
         lines.append(f"  {status.need.name}  [{state}]  {status.need.purpose}; read by {status.need.key}")
-        lines.append(f"      python -m baseline secrets --stack {stack} --set {status.need.name}")
+        lines.append(f"      {BASELINE} secrets --stack {stack} --set {status.need.name}")
         lines.append(f"      or: {set_command(status.need.name, stack)}   ({low}-{high} characters)")
     return "\n".join(lines) + "\n"
 
@@ -162,6 +162,19 @@ def run(
             problem=f"stack {stack} reads no secret of that name",
             fix=f"use one of: {known}",
         )
+    # The Pulumi CLI and the stack first: nobody types a secret twice to learn that it cannot be
+    # stored (no `pulumi` on PATH, no such stack on the backend, not logged in).
+    try:
+        store = (store_factory or open_store)(stack)
+    except CliMissing:
+        raise ConfigError(
+            key="--set",
+            value=set_name,
+            problem="the Pulumi CLI is not installed (no `pulumi` on PATH); it encrypts and stores the value",
+            fix="install it (https://www.pulumi.com/docs/install/) and run the command again",
+        ) from None
+    except StoreFailed as failure:
+        return _store_failed(set_name, stack, failure, err)
     try:
         value = _read_value(need, from_stdin, prompt, stdin or sys.stdin)
     except (KeyboardInterrupt, EOFError):
@@ -178,24 +191,20 @@ def run(
             fix="run the command again and enter a value of that length",
         )
     try:
-        store = (store_factory or open_store)(stack)
         store.set_secret(f"secrets.{set_name}", value)
-    except CliMissing:
-        raise ConfigError(
-            key="--set",
-            value=set_name,
-            problem="the Pulumi CLI is not installed (no `pulumi` on PATH); it encrypts and stores the value",
-            fix="install it (https://www.pulumi.com/docs/install/) and run the command again",
-        ) from None
     except StoreFailed as failure:
-        print(
-            f"error: storing secrets.{set_name} for stack {stack} failed: {failure}. "
-            "Fix: correct that (backend login, PULUMI_CONFIG_PASSPHRASE, the stack) and run it again",
-            file=err,
-        )
-        return EXIT_FAILED
+        return _store_failed(set_name, stack, failure, err)
     print(f"secrets.{set_name} stored encrypted for stack {stack} (in its stack file).", file=out)
     return EXIT_OK
+
+
+def _store_failed(set_name: str, stack: str, failure: StoreFailed, err: TextIO) -> int:
+    print(
+        f"error: storing secrets.{set_name} for stack {stack} failed: {failure}. "
+        "Fix: correct that (backend login, PULUMI_CONFIG_PASSPHRASE, the stack) and run it again",
+        file=err,
+    )
+    return EXIT_FAILED
 
 
 def _read_value(need: SecretNeed, from_stdin: bool, prompt: Callable[[str], str], stdin: TextIO) -> str:

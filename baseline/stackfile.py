@@ -8,6 +8,7 @@ otherwise (``/tmp/candidate.yaml``) says nothing about its stack and is accepted
 from __future__ import annotations
 
 import re
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -41,13 +42,93 @@ def add_stack_arguments(
     )
 
 
-def read_yaml(text: str) -> Any:
+def read_yaml(text: str, source: str = "the stack file") -> Any:
     """``yaml.safe_load`` through libyaml when PyYAML was built with it (same safe constructors,
     same errors with line marks; the pure-Python parser is ~6x slower and every command, sweep
-    check and test reads stack files)."""
+    check and test reads stack files), refusing a key written twice in one map.
+
+    YAML keeps the last of two equal keys without a word, so a scenario block pasted twice (the
+    second with ``enabled: false``) or a repeated ``runAsUsers`` silently replaces the first, while
+    the Pulumi CLI's own reader refuses the file: the offline plan and the real run would disagree.
+    """
+    loader = _loader()(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _refuse_duplicate_keys(node, (), source)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+
+
+@cache
+def _loader() -> type:
+    """libyaml's safe loader with YAML 1.2's booleans: only true/True/TRUE/false/False/FALSE.
+
+    PyYAML resolves YAML 1.1's ``yes``, ``no``, ``on`` and ``off`` to booleans; the Pulumi CLI's
+    reader (go-yaml v3: "Booleans in YAML 1.2 are true/false only", yes/no/on/off "behave as a
+    string" unless decoded into a typed bool) hands the program the string, which the settings
+    refuse. Reading them as strings here makes the offline plan refuse them too.
+    """
     import yaml
 
-    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    resolvers = {
+        first: [(tag, regexp) for tag, regexp in entries if tag != _BOOL_TAG]
+        for first, entries in base.yaml_implicit_resolvers.items()
+    }
+    loader = type("StackFileLoader", (base,), {"yaml_implicit_resolvers": resolvers})
+    loader.add_implicit_resolver(
+        _BOOL_TAG, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+    )
+    return loader
+
+
+def _refuse_duplicate_keys(root: Any, path: tuple[str, ...], source: str) -> None:
+    """Walk the composed nodes (before construction, so both lines are still known)."""
+    import yaml
+
+    todo, seen = [(root, path)], set()
+    while todo:
+        node, at = todo.pop()
+        if id(node) in seen:  # an alias: its anchor was walked already
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            todo += [(item, (*at, f"[{i}]")) for i, item in enumerate(node.value)]
+        elif isinstance(node, yaml.MappingNode):
+            lines: dict[tuple[str, str], int] = {}
+            for key, value in node.value:
+                if not isinstance(key, yaml.ScalarNode) or key.tag == _MERGE_TAG:
+                    continue  # `<<:` merges may be overridden; complex keys never appear here
+                line = key.start_mark.line + 1
+                if (key.tag, key.value) in lines:
+                    raise _duplicate((*at, key.value), lines[key.tag, key.value], line, source)
+                lines[key.tag, key.value] = line
+                todo.append((value, (*at, key.value)))
+
+
+def _duplicate(path: tuple[str, ...], first: int, second: int, source: str) -> ConfigError:
+    # Under `config:` the key is shown as the program reads it (ecs-access-baseline:x.y); a key
+    # that carries no namespace, or lies outside `config:`, is shown as written.
+    inner = path[1:] if path[0] == "config" and len(path) > 1 else ()
+    dotted = ".".join(inner or path).replace(".[", "[")
+    lines = f"at lines {first} and {second}"
+    why = "; YAML would keep only the second without a word, and the Pulumi CLI refuses the file"
+    fix = f"keep one `{path[-1]}:` entry (with everything it should say) and delete the other"
+    if inner and ":" in inner[0]:
+        return ConfigError(key=dotted, problem=f"written twice in one map, {lines} of {source}{why}", fix=fix)
+    return ConfigError(
+        key="--config-file",
+        value=source,
+        problem=f"`{dotted}` is written twice in one map, {lines}{why}",
+        fix=fix,
+    )
 
 
 def stack_of(path: Path) -> str | None:

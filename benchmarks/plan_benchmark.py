@@ -1,14 +1,16 @@
-"""Plan performance, measured against the import floor in the same run.
+"""Plan performance, measured against the resource floor in the same run.
 
 Usage: .venv/bin/python benchmarks/plan_benchmark.py [--repeat N] [--json PATH]
 
 Measures (each a median of N fresh processes, so imports are counted the way a user pays them):
 - the import floor: ``python -c "import pulumi, pulumi_alicloud, pulumi_aws"``;
-- for reference only, the resource floor: the import floor plus the provider resource classes
-  the program instantiates (each SDK subpackage's ``__init__`` loads all its modules, e.g.
-  ``pulumi_alicloud.ecs`` ~90), which no plan can avoid without bypassing the SDK packages;
+- the resource floor: the import floor plus the provider resource classes the program
+  instantiates (each SDK subpackage's ``__init__`` loads all its modules, e.g.
+  ``pulumi_alicloud.ecs`` ~90): what any program declaring these resource types pays, and no plan
+  can avoid without bypassing the SDK packages;
 - ``python -m baseline plan --stack S --format json`` for each checked-in stack, as a ratio to
-  the floor;
+  both floors. The resource floor and the plans are measured in alternation, run by run, so a
+  load that comes and goes on a shared machine weighs on both sides of the ratio alike;
 - synthetic stacks with 100 and 1,000 ECS instance-role attachments plus 200 RAM users: wall
   time, peak memory (max RSS of the process) and the growth ratio t(1000)/t(100).
 
@@ -19,9 +21,11 @@ recompile the project (~60 ms on the prod plan). The SDKs' bytecode is written b
 The CLI process tunes the cyclic GC for its short life (see ``baseline/__main__.py``); the floor
 is a plain ``python -c``.
 
-Targets (checked at the end; the script exits 1 when one is missed): the largest real stack
-<= 1.5x the floor; 1,000 attachments < 10 s; growth ratio <= 12 (linear). This is a script,
-not a test: timing targets never run in the unit suite.
+Targets (checked at the end; the script exits 1 when one is missed): the prod plan <= 1.2x the
+resource floor (the import floor alone is below what the resource classes cost, so a target
+against it measured the SDKs, not the program); 1,000 attachments < 10 s; growth ratio <= 12
+(linear). This is a script, not a test: timing targets never run in the unit suite
+(``tests/test_benchmark_targets.py`` checks only how the targets judge given figures).
 """
 
 from __future__ import annotations
@@ -38,7 +42,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
-TARGET_RATIO = 1.5
+TARGET_STACK = "prod"
+TARGET_RATIO = 1.2  # of the resource floor
 TARGET_1000_SECONDS = 10.0
 TARGET_GROWTH = 12.0
 
@@ -58,6 +63,28 @@ def timed(command: list[str]) -> tuple[float, int]:
 def median_of(command: list[str], repeat: int) -> tuple[float, int]:
     runs = [timed(command) for _ in range(repeat)]
     return statistics.median(t for t, _ in runs), max(m for _, m in runs)
+
+
+def alternating(commands: dict[str, list[str]], repeat: int) -> dict[str, list[tuple[float, int]]]:
+    """``repeat`` rounds, each running every command once in turn: ratios between them compare
+    runs made under the same load."""
+    runs: dict[str, list[tuple[float, int]]] = {name: [] for name in commands}
+    for _ in range(repeat):
+        for name, command in commands.items():
+            runs[name].append(timed(command))
+    return runs
+
+
+def targets(stacks: dict[str, dict], synthetic: dict[int, dict], growth: float) -> dict[str, bool]:
+    """The targets, judged on the figures: the prod plan against the resource floor."""
+    return {
+        f"{TARGET_STACK} plan <= {TARGET_RATIO}x resource floor": stacks[TARGET_STACK][
+            "ratio_to_resource_floor"
+        ]
+        <= TARGET_RATIO,
+        f"1000 attachments < {TARGET_1000_SECONDS} s": synthetic[1000]["seconds"] < TARGET_1000_SECONDS,
+        f"growth ratio <= {TARGET_GROWTH}": growth <= TARGET_GROWTH,
+    }
 
 
 # The provider resource classes the program instantiates (components/), loaded the SDKs' way.
@@ -161,25 +188,27 @@ def main() -> int:
     results["import_floor_s"] = round(floor, 3)
     results["import_floor_peak_kib"] = floor_mem
     print(f"import floor                 {floor:6.3f} s  {floor_mem / 1024:6.1f} MiB")
-    resource_floor, _ = median_of([PYTHON, "-c", RESOURCE_FLOOR], args.repeat)
+
+    plans = {
+        stack: [PYTHON, "-m", "baseline", "plan", "--stack", stack, "--format", "json"]
+        for stack in ("dev", "staging", "prod")
+    }
+    resource_floor_command = [PYTHON, "-c", RESOURCE_FLOOR]
+    runs = alternating({"resource floor": resource_floor_command, **plans}, args.repeat)
+    resource_floor = statistics.median(t for t, _ in runs["resource floor"])
     results["resource_floor_s"] = round(resource_floor, 3)
-    print(f"resource floor (reference)   {resource_floor:6.3f} s  {resource_floor / floor:4.2f}x floor")
+    print(
+        f"resource floor               {resource_floor:6.3f} s  {resource_floor / floor:4.2f}x import floor"
+    )
 
     stacks = {}
-    for stack in ("dev", "staging", "prod"):
-        seconds, memory = median_of(
-            [PYTHON, "-m", "baseline", "plan", "--stack", stack, "--format", "json"], args.repeat
-        )
+    for stack, command in plans.items():
+        seconds = statistics.median(t for t, _ in runs[stack])
+        memory = max(m for _, m in runs[stack])
         count = len(
-            json.loads(
-                subprocess.run(
-                    [PYTHON, "-m", "baseline", "plan", "--stack", stack, "--format", "json"],
-                    cwd=ROOT,
-                    capture_output=True,
-                    text=True,
-                    check=True,
-                ).stdout
-            )["resources"]
+            json.loads(subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True).stdout)[
+                "resources"
+            ]
         )
         stacks[stack] = {
             "seconds": round(seconds, 3),
@@ -188,7 +217,7 @@ def main() -> int:
             "resources": count,
         }
         print(
-            f"plan {stack:<8} {count:4d} resources {seconds:6.3f} s  {seconds / floor:4.2f}x floor  "
+            f"plan {stack:<8} {count:4d} resources {seconds:6.3f} s  {seconds / floor:4.2f}x import floor  "
             f"{seconds / resource_floor:4.2f}x resource floor  {memory / 1024:6.1f} MiB"
         )
     results["stacks"] = stacks
@@ -231,13 +260,13 @@ def main() -> int:
     results["growth_ratio_1000_over_100"] = round(growth, 2)
     print(f"growth t(1000)/t(100)        {growth:6.2f}")
 
-    largest = max(stacks.values(), key=lambda s: s["resources"])
-    checks = {
-        f"largest real stack <= {TARGET_RATIO}x floor": largest["ratio"] <= TARGET_RATIO,
-        f"1000 attachments < {TARGET_1000_SECONDS} s": synthetic[1000]["seconds"] < TARGET_1000_SECONDS,
-        f"growth ratio <= {TARGET_GROWTH}": growth <= TARGET_GROWTH,
-    }
+    checks = targets(stacks, synthetic, growth)
     results["targets"] = checks
+    results["load_average_1m_at_end"] = round(os.getloadavg()[0], 2)
+    print(
+        f"load average (1 min) {results['load_average_1m_at_start']} at start, "
+        f"{results['load_average_1m_at_end']} at end, {os.cpu_count()} CPUs"
+    )
     for name, ok in checks.items():
         print(f"{'PASS' if ok else 'MISS'}  {name}")
     if args.json:

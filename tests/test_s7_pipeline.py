@@ -989,4 +989,4 @@ def test_a_human_deployer_creates_its_stacks_roles_behind_their_boundary_only(st
 def test_operations_states_the_pipeline_stacks_resource_count():
     operations = (ROOT / "docs" / "operations.md").read_text()
     count = len(plan()["resources"])  # as `plan` prints it
-    assert f"`python -m baseline plan --stack pipeline`, {count} resources" in operations
+    assert f"`.venv/bin/python -m baseline plan --stack pipeline`, {count} resources" in operations

@@ -49,7 +49,7 @@ def test_the_list_names_each_secret_its_purpose_and_the_commands_to_set_it():
     text = out.getvalue()
     assert code == stack_secrets.EXIT_NEEDED  # something is still to set
     assert "axtSecretPassword  [NOT SET]  Windows logon password stored in the OOS parameter" in text
-    assert "python -m baseline secrets --stack dev --set axtSecretPassword" in text
+    assert ".venv/bin/python -m baseline secrets --stack dev --set axtSecretPassword" in text
     assert "pulumi config set --secret --path 'secrets.axtSecretPassword' -s dev" in text
 
 
@@ -173,3 +173,26 @@ def test_set_through_the_real_cli_writes_ciphertext_the_passphrase_opens(tmp_pat
     key = key_for(os.environ["PULUMI_CONFIG_PASSPHRASE"], document["encryptionsalt"])
     ciphertext = document["config"]["ecs-access-baseline:secrets"]["axtSecretPassword"]["secure"]
     assert decrypt(key, ciphertext) == "Windows-Passw0rd!"
+
+
+def test_without_the_pulumi_cli_set_refuses_before_asking_for_the_value(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no `pulumi` anywhere
+    asked: list[str] = []
+
+    def prompt(text: str) -> str:
+        asked.append(text)
+        return "Windows-Passw0rd!"
+
+    with pytest.raises(ConfigError, match="Pulumi CLI is not installed"):
+        stack_secrets.run("dev", set_name="axtSecretPassword", prompt=prompt)
+    assert asked == [], "the value was asked for although it could not be stored"
+
+
+def test_a_stack_the_backend_lacks_is_reported_before_asking_for_the_value(capsys):
+    def no_stack(stack: str):
+        raise stack_secrets.StoreFailed(f"the backend has no stack {stack!r}")
+
+    code = stack_secrets.run("dev", set_name="axtSecretPassword", store_factory=no_stack, prompt=answers())
+    assert code == stack_secrets.EXIT_FAILED
+    (line,) = capsys.readouterr().err.splitlines()
+    assert "the backend has no stack 'dev'" in line

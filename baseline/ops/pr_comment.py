@@ -156,7 +156,8 @@ def safe_body(text: str) -> str:
     text = re.sub(r"@(?=[A-Za-z0-9-])", "@\u2060", text)
     if len(text) > MAX_BODY:
         text = (
-            text[:MAX_BODY] + "\n\n… cut to GitHub's comment size; run `python -m baseline diff` locally.\n"
+            text[:MAX_BODY]
+            + "\n\n… cut to GitHub's comment size; run `.venv/bin/python -m baseline diff` locally.\n"
         )
     return f"{MARKER}\n{text}"
 

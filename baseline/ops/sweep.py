@@ -34,7 +34,6 @@ Exit codes:
 
 from __future__ import annotations
 
-import os
 import re
 import sys
 from collections.abc import Callable, Iterable
@@ -45,8 +44,9 @@ from pathlib import Path
 from typing import Any, Protocol, TextIO
 
 from baseline import PROJECT
-from baseline.errors import ConfigError, Fault
+from baseline.errors import ConfigError
 from baseline.ops import faults
+from baseline.ops.credentials import alicloud_credential
 from baseline.stackfile import STACKS_DIR, read_yaml
 
 EXIT_DONE = 0
@@ -236,7 +236,7 @@ def check_prefix(prefix: str, stacks_dir: Path) -> None:
 
 def _reaches(prefix: str, path: Path) -> Iterable[str]:
     text = path.read_text()
-    config = (read_yaml(text) or {}).get("config") or {}
+    config = (read_yaml(text, path.name) or {}).get("config") or {}
     naming = config.get(f"{PROJECT}:naming") or {}
     own = str(naming.get("prefix") or "") if isinstance(naming, dict) else ""
     if own and (own.startswith(prefix) or prefix.startswith(own)):
@@ -579,56 +579,17 @@ def aws_client() -> Any:
 
 
 def alicloud_client() -> Any:
-    """The RAM client, signed in the way the Pulumi provider is: the environment's keys (what CI's
-    OIDC action exports), else the `aliyun configure` profile named by ALICLOUD_PROFILE (people).
-    The SDK's wider default chain is not used: it would probe the ECS metadata service."""
+    """The RAM client, signed in the way the Pulumi provider is (``baseline.ops.credentials``:
+    the environment's keys, else the ALICLOUD_PROFILE profile; never the ECS metadata service)."""
     from alibabacloud_ram20150501.client import Client
     from alibabacloud_tea_openapi import utils_models
 
-    key = os.environ.get("ALICLOUD_ACCESS_KEY")
-    secret = os.environ.get("ALICLOUD_SECRET_KEY")
-    profile = os.environ.get("ALICLOUD_PROFILE")
-    common = {"endpoint": "ram.aliyuncs.com", "retry_options": faults.alicloud_retry_options()}
-    if key and secret:
-        return Client(
-            utils_models.Config(
-                access_key_id=key,
-                access_key_secret=secret,
-                security_token=os.environ.get("ALICLOUD_SECURITY_TOKEN") or None,
-                **common,
-            )
+    credential = alicloud_credential("sweep", "the test account")
+    return Client(
+        utils_models.Config(
+            credential=credential, endpoint="ram.aliyuncs.com", retry_options=faults.alicloud_retry_options()
         )
-    if profile:
-        return Client(utils_models.Config(credential=_profile_credential(profile), **common))
-    raise Fault(
-        what="no Alibaba Cloud credentials: the environment variables ALICLOUD_ACCESS_KEY and "
-        "ALICLOUD_SECRET_KEY are not set, and neither is ALICLOUD_PROFILE",
-        fix="export ALICLOUD_PROFILE=<your `aliyun configure` profile for the test account>, or both keys "
-        "(ALICLOUD_SECURITY_TOKEN too for STS; CI's OIDC action exports them)",
-        code=EXIT_REFUSED,
     )
-
-
-def _profile_credential(profile: str) -> Any:
-    from alibabacloud_credentials.client import Client as Credentials
-    from alibabacloud_credentials.provider.cli_profile import CLIProfileCredentialsProvider
-
-    path = Path.home() / ".aliyun" / "config.json"
-    try:
-        credential = Credentials(
-            provider=CLIProfileCredentialsProvider(profile_name=profile, profile_file=str(path))
-        )
-        credential.get_credential()  # fails now, in one line, rather than half-way through the sweep
-    except Exception as error:
-        reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
-        raise Fault(
-            what=f"the Alibaba Cloud profile {profile!r} named by the environment variable ALICLOUD_PROFILE "
-            f"gave no credentials ({reason})",
-            fix=f"run `aliyun configure --profile {profile}` (or sign in again), or export another "
-            "ALICLOUD_PROFILE",
-            code=EXIT_REFUSED,
-        ) from None
-    return credential
 
 
 CLOUDS: dict[str, tuple[Callable[[Any], Cloud], Callable[[], Any]]] = {

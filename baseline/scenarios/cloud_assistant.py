@@ -186,6 +186,11 @@ def command_user_parts(
             denied_users=settings.denied_users,
         ),
         description="Cloud Assistant commands as regular OS users only (seed 001).",
+        grows_with=(
+            (f"{key}.runAsUsers", tuple(settings.run_as_users) if settings.mode == "allow-list" else ()),
+            (f"{key}.deniedUsers", tuple(settings.denied_users) if settings.mode != "allow-list" else ()),
+            (f"{key}.instanceIds", tuple(settings.instance_ids)),
+        ),
     )
     grants = [Grant("user", "command-user", "Custom", "command-policy", f"{key}.policyName")]
     if not ctx.strict_scoping:

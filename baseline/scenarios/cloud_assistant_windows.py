@@ -43,7 +43,8 @@ class SecretParameterSettings(Model):
     value_secret: str = Field(
         "axtSecretPassword",
         description="Entry of `secrets` holding the Windows logon password (only ever a Pulumi "
-        "secret); it must come from outside: set it with `python -m baseline secrets --set <name>`.",
+        "secret); it must come from outside: set it with "
+        "`.venv/bin/python -m baseline secrets --set <name>`.",
     )
     kms_key_id: str | None = Field(
         None,
