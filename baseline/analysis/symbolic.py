@@ -143,8 +143,16 @@ class Pattern:
     def candidates(self) -> list[str]:
         """Strings that likely answer this pattern differently from the rest (never needed for
         exactness: the solver finds every class they miss)."""
-        plain = self.text if self.kind == "equals" else self.text.replace("*", "").replace("?", "a")
-        return [plain, plain.lower(), plain.upper()] if self.ignore_case else [plain]
+        if self.kind == "equals":
+            texts = [self.text]
+        else:
+            texts = [
+                self.text.replace("*", "example").replace("?", "a"),
+                self.text.replace("*", "").replace("?", "a"),
+            ]
+        return [
+            t for text in texts for t in ([text, text.lower(), text.upper()] if self.ignore_case else [text])
+        ]
 
 
 def _arn_formula(pattern: str, value: z3.SeqRef) -> z3.BoolRef:
@@ -195,10 +203,16 @@ def classes_of(kind: str, patterns: tuple[Pattern, ...]) -> tuple[tuple[tuple[bo
     vectors is exact: Zelkova's abstraction of strings by the policies' literals.
     """
     found: dict[tuple[bool, ...], str] = {}
-    for pattern in patterns:
+    for pattern in (Pattern("equals", "example"), *patterns):
         for text in pattern.candidates():
             if _domain_holds(kind, text):
                 found.setdefault(tuple(p.holds(text) for p in patterns), text)
+    explored = _explore(kind, patterns)
+    if explored is not None:
+        for vector, text in explored.items():
+            found.setdefault(vector, text)
+        _confirm(kind, patterns, found)
+        return tuple(found.items())
     var = z3.String("s")
     flags = [z3.Bool(f"p{i}") for i in range(len(patterns))]
     solver = z3.Solver()
@@ -233,13 +247,128 @@ def classes_of(kind: str, patterns: tuple[Pattern, ...]) -> tuple[tuple[tuple[bo
         solver.pop()
         found[vector] = text
         block(vector)
-    for vector, text in found.items():  # the concrete twin agrees with the formula on its witness
-        if tuple(p.holds(text) for p in patterns) != vector:
-            raise SolverMismatch(f"pattern encoding disagrees with the evaluator on {text!r}")
+    _confirm(kind, patterns, found)
     return tuple(found.items())
 
 
+def _confirm(kind: str, patterns: tuple[Pattern, ...], found: Mapping[tuple[bool, ...], str]) -> None:
+    for vector, text in found.items():  # the concrete twin agrees on every witness string
+        if tuple(p.holds(text) for p in patterns) != vector or not _domain_holds(kind, text):
+            raise SolverMismatch(f"pattern encoding disagrees with the evaluator on {text!r}")
+
+
+_ALLOWED = {
+    "service": "abcdefghijklmnopqrstuvwxyz0123456789-",
+    "name": "abcdefghijklmnopqrstuvwxyz0123456789",
+}
+_MAX_STATES = 50_000
+
+
+def _explore(kind: str, patterns: tuple[Pattern, ...]) -> dict[tuple[bool, ...], str] | None:
+    """Every truth vector some string of ``kind`` gives ``patterns``, by walking the product of
+    their automata over the patterns' own characters plus one character none of them names (all
+    such characters behave alike). Exact; None when a pattern is not a plain wildcard pattern
+    (an ARN pattern with wildcards in its fixed parts) or the product grows too large: then the
+    solver enumerates instead."""
+    globs: list[tuple[str, bool, bool]] = []  # (text, literal, ignore_case)
+    for p in patterns:
+        if p.kind == "arn":
+            parts = _arn_parts(p.text)
+            if p.text == "*" or (parts is not None and not any(c in q for q in parts[:-1] for c in "*?")):
+                globs.append((p.text, False, False))
+            elif parts is None and p.text.startswith(("acs:", "arn:")):
+                globs.append(("\x00never", True, False))  # a malformed ARN pattern: no string
+            else:
+                return None
+        else:
+            globs.append((p.text, p.kind == "equals", p.ignore_case))
+    letters = {c for text, _, ic in globs for c in text for c in ({c.lower(), c.upper()} if ic else {c})}
+    allowed = _ALLOWED.get(kind)
+    if allowed is not None:
+        letters &= set(allowed)
+        spare = [c for c in allowed if c not in letters]
+    else:
+        letters.discard(":") if kind == "part" else None
+        spare = [c for c in "qzxjkvwy0123456789" if c not in letters]
+    alphabet = sorted(letters) + spare[:1]
+
+    memo: dict[tuple[int, frozenset[int], str], frozenset[int]] = {}
+
+    def step(index: int, states: frozenset[int], char: str) -> frozenset[int]:
+        key = (index, states, char)
+        known = memo.get(key)
+        if known is not None:
+            return known
+        text, literal, ignore_case = globs[index]
+        moved = set()
+        for i in states:
+            if i == len(text):
+                continue
+            want = text[i]
+            if not literal and want == "*":
+                moved.add(i)
+            elif (
+                (not literal and want == "?")
+                or want == char
+                or (ignore_case and want.lower() == char.lower())
+            ):
+                moved.add(i + 1)
+        memo[key] = result = closure(text, literal, frozenset(moved))
+        return result
+
+    def closure(text: str, literal: bool, states: frozenset[int]) -> frozenset[int]:
+        found = set(states)
+        for i in sorted(states):
+            j = i
+            while not literal and j < len(text) and text[j] == "*":
+                j += 1
+                found.add(j)
+        return frozenset(found)
+
+    dead: frozenset[int] = frozenset()
+    start = (tuple(closure(t, lit, frozenset({0})) for t, lit, _ in globs), False)
+    seen = {start: ""}
+    queue = [start]
+    vectors: dict[tuple[bool, ...], str] = {}
+    indices = range(len(globs))
+    while queue:
+        state = queue.pop(0)
+        states, nonempty = state
+        text = seen[state]
+        if nonempty or allowed is None:
+            vector = tuple(len(globs[i][0]) in states[i] for i in indices)
+            vectors.setdefault(vector, text)
+        for char in alphabet:
+            following = (tuple(step(i, states[i], char) if states[i] else dead for i in indices), True)
+            if following not in seen:
+                seen[following] = text + char
+                queue.append(following)
+                if len(seen) > _MAX_STATES:
+                    return None
+    return vectors
+
+
 # --- the request ---------------------------------------------------------------------------------
+
+
+_CONSTRAINTS: dict[tuple[str, str, tuple[Pattern, ...]], z3.BoolRef] = {}
+
+
+def _slot_constraint(
+    name: str, kind: str, patterns: tuple[Pattern, ...], flags: tuple[z3.BoolRef, ...]
+) -> z3.BoolRef:
+    """The slot's flags take only a vector some string gives them (one formula per pattern set)."""
+    if not patterns:
+        return z3.BoolVal(True)
+    key = (name, kind, patterns)
+    if key not in _CONSTRAINTS:
+        _CONSTRAINTS[key] = z3.Or(
+            *[
+                z3.And(*[f if v else z3.Not(f) for f, v in zip(flags, vector, strict=True)])
+                for vector, _ in classes_of(kind, patterns)
+            ]
+        )
+    return _CONSTRAINTS[key]
 
 
 @dataclass
@@ -258,16 +387,7 @@ class _Slot:
         return self.patterns[pattern]
 
     def constraint(self) -> z3.BoolRef:
-        patterns = tuple(self.patterns)
-        if not patterns:
-            return z3.BoolVal(True)
-        flags = [self.patterns[p] for p in patterns]
-        return z3.Or(
-            *[
-                z3.And(*[f if v else z3.Not(f) for f, v in zip(flags, vector, strict=True)])
-                for vector, _ in classes_of(self.kind, patterns)
-            ]
-        )
+        return _slot_constraint(self.name, self.kind, tuple(self.patterns), tuple(self.patterns.values()))
 
     def value(self, model: z3.ModelRef) -> str:
         patterns = tuple(self.patterns)
@@ -283,6 +403,7 @@ class _Key:
     present: z3.BoolRef
     values: list[_Slot]
     count: z3.ArithRef | None  # for a key a qualifier reads: how many values the request sends
+    shown: str = ""  # as the first document writes it
 
 
 class Encoder:
@@ -334,7 +455,7 @@ class Encoder:
         present = z3.Bool(f"{lowered} present")
         values = [_Slot(f"{lowered}[{i}]", "value") for i in range(slots)]
         count = z3.Int(f"count of {lowered}") if slots > 1 else None
-        self.keys[lowered] = _Key(lowered, present, values, count)
+        self.keys[lowered] = _Key(lowered, present, values, count, name)
         return self.keys[lowered]
 
     def counts(self) -> dict[tuple[str, int], z3.BoolRef]:
@@ -552,9 +673,14 @@ class AccessClass:
     witness: Witness
     absent_keys: list[str] = field(default_factory=list)
     excluded_actions: list[str] = field(default_factory=list)
+    also_actions: list[str] = field(default_factory=list)  # given alike by the same class
+
+    @property
+    def actions(self) -> list[str]:
+        return [self.action, *self.also_actions]
 
     def describe(self) -> str:
-        text = self.action
+        text = ", ".join(self.actions)
         if self.excluded_actions:
             text += " (not " + ", ".join(self.excluded_actions) + ")"
         text += f" on {self.resource}"
@@ -568,6 +694,7 @@ class AccessClass:
         return {
             "class": self.describe(),
             "action": self.action,
+            "actions": self.actions,
             "resource": self.resource,
             "excludedActions": self.excluded_actions,
             "excludedResources": self.excluded_resources,
@@ -650,7 +777,7 @@ class Question:
             if not self._true(model, key.present):
                 continue
             count = 1 if key.count is None else model.eval(key.count, model_completion=True).as_long()
-            context[key.name] = [slot.value(model) for slot in key.values[: max(count, 1)]]
+            context[key.shown] = [slot.value(model) for slot in key.values[: max(count, 1)]]
         return Witness(action, resource, context)
 
     def atoms(self) -> list[z3.BoolRef]:
@@ -687,7 +814,34 @@ class Question:
             str(f) for slot in [*enc.parts, enc.rest] for f in slot.patterns.values()
         }
         wide = [c for c in core if not (z3.is_not(c) and str(c.arg(0)) in resource_atoms)]
-        return self._describe(witness, pinned), z3.And(*wide) if wide else z3.BoolVal(True)
+        # The other actions the policies name that the rest of the class gives alike: one class
+        # for "these actions on this resource with these conditions", not one per action.
+        action_atoms = {str(f) for slot in (enc.service, enc.name) for f in slot.patterns.values()}
+        rest = [c for c in core if str(c.arg(0) if z3.is_not(c) else c) not in action_atoms]
+        rest_wide = [c for c in wide if str(c.arg(0) if z3.is_not(c) else c) not in action_atoms]
+        access_class = self._describe(witness, pinned)
+        alike = []
+        possible = self.solver  # the question with every class found so far blocked
+        for lowered, written in enc.literal_actions.items():
+            if written.lower() == witness.action.lower():
+                continue
+            test = enc.action_test(lowered)
+            general.push()
+            general.add(test)
+            # Alike only when it needs exactly the same facts (not a wider grant of its own).
+            implied = general.check(*rest) == z3.unsat and len(general.unsat_core()) == len(rest)
+            general.pop()
+            if implied:
+                possible.push()
+                possible.add(test)
+                if possible.check(*rest) == z3.sat:
+                    alike.append((written, test))
+                possible.pop()
+        access_class.also_actions = [a for a, _ in alike]
+        formula = z3.And(*wide) if wide else z3.BoolVal(True)
+        if alike:
+            formula = z3.Or(formula, z3.And(*rest_wide, z3.Or(*[t for _, t in alike])))
+        return access_class, formula
 
     def _describe(self, witness: Witness, pinned) -> AccessClass:
         enc = self.enc
@@ -722,22 +876,22 @@ class Question:
         for key in enc.keys.values():
             state = pinned(key.present)
             if state is False:
-                conditions.append(f"no {key.name}")
-                absent.append(key.name)
+                conditions.append(f"no {key.shown}")
+                absent.append(key.shown)
                 continue
             tests = [(p, pinned(f)) for slot in key.values[:1] for p, f in slot.patterns.items()]
             positive = [p for p, t in tests if t is True]
             negative = [p for p, t in tests if t is False]
-            sent = witness.context.get(key.name, [""])[0]
+            sent = witness.context.get(key.shown, [""])[0]
             if any(p.kind == "equals" for p in positive):
-                conditions.append(f"{key.name}={sent}")
+                conditions.append(f"{key.shown}={sent}")
             elif positive or negative:
                 what = [f"like {p.text}" for p in positive]
                 if negative:
                     what.append("not " + ", ".join(p.text for p in negative))
-                conditions.append(f"{key.name} {' and '.join(what)} (e.g. {sent})")
-            elif state is True and not always_present(key.name):
-                conditions.append(f"{key.name} present (e.g. {sent})")
+                conditions.append(f"{key.shown} {' and '.join(what)} (e.g. {sent})")
+            elif state is True and not always_present(key.shown):
+                conditions.append(f"{key.shown} present (e.g. {sent})")
         return AccessClass(action, resource, excluded, conditions, witness, absent, excluded_actions)
 
 
@@ -794,7 +948,7 @@ def new_access(base: Any, new: Any, *, limit: int = 12, focus_actions: Iterable[
     cloud = (new or base).principal.cloud
     question = Question(cloud)
     enc = question.enc
-    focus = [a.lower() for a in focus_actions]
+    focus = list(focus_actions)
     for action in focus:  # their own classes, and found first
         enc.action_atom(action)
     allows_new = question.formula(new) if new is not None else z3.BoolVal(False)
