@@ -34,6 +34,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import z3
@@ -290,7 +291,9 @@ def _explore(kind: str, patterns: tuple[Pattern, ...]) -> dict[tuple[bool, ...],
     else:
         letters.discard(":") if kind == "part" else None
         spare = [c for c in "qzxjkvwy0123456789" if c not in letters]
-    alphabet = sorted(letters) + spare[:1]
+    pool = [*allowed] if allowed is not None else [*spare, *"abcdefghijklmnopqrstuvwxyz/._-"]
+    if kind == "part":
+        pool = [c for c in pool if c != ":"]
 
     memo: dict[tuple[int, frozenset[int], str], frozenset[int]] = {}
 
@@ -338,7 +341,20 @@ def _explore(kind: str, patterns: tuple[Pattern, ...]) -> dict[tuple[bool, ...],
         if nonempty or allowed is None:
             vector = tuple(len(globs[i][0]) in states[i] for i in indices)
             vectors.setdefault(vector, text)
-        for char in alphabet:
+        # Only the characters a live pattern expects next matter one by one; every other one
+        # moves every pattern alike (through * and ? only), so one stands for them all.
+        expected = {
+            c
+            for i in indices
+            for pos in states[i]
+            if pos < len(globs[i][0]) and (globs[i][1] or globs[i][0][pos] not in "*?")
+            for c in (
+                {globs[i][0][pos].lower(), globs[i][0][pos].upper()} if globs[i][2] else {globs[i][0][pos]}
+            )
+            if c in letters
+        }
+        other = next((c for c in pool if c not in expected), None)
+        for char in [*sorted(expected), *([other] if other is not None else [])]:
             following = (tuple(step(i, states[i], char) if states[i] else dead for i in indices), True)
             if following not in seen:
                 seen[following] = text + char
@@ -884,12 +900,18 @@ class Question:
             negative = [p for p, t in tests if t is False]
             sent = witness.context.get(key.shown, [""])[0]
             if any(p.kind == "equals" for p in positive):
-                conditions.append(f"{key.shown}={sent}")
+                equal = next(p for p in positive if p.kind == "equals")
+                conditions.append(
+                    f"{key.shown}={equal.text}" + (" (ignoring case)" if equal.ignore_case else "")
+                )
             elif positive or negative:
                 what = [f"like {p.text}" for p in positive]
                 if negative:
                     what.append("not " + ", ".join(p.text for p in negative))
-                conditions.append(f"{key.shown} {' and '.join(what)} (e.g. {sent})")
+                if key.shown not in witness.context:  # absent, or present with such a value
+                    conditions.append(f"{key.shown} absent or {' and '.join(what)}")
+                else:
+                    conditions.append(f"{key.shown} {' and '.join(what)} (e.g. {sent})")
             elif state is True and not always_present(key.shown):
                 conditions.append(f"{key.shown} present (e.g. {sent})")
         return AccessClass(action, resource, excluded, conditions, witness, absent, excluded_actions)
@@ -1010,11 +1032,39 @@ def any_allowed(
     return _enumerate(question, z3.And(allowed, *facts), [(grants, True)], limit)
 
 
-def escalation_reach(grants: Any, actions: Iterable[str], bounds: Sequence[Mapping[str, Any]]) -> Answer:
+REACH_FILE = Path(__file__).with_name("intended_reach.yaml")
+
+
+@cache
+def _reach_entries() -> tuple[dict[str, Any], ...]:
+    import yaml
+
+    return tuple(yaml.safe_load(REACH_FILE.read_text())["reach"])
+
+
+def intended_reach(principal: Any) -> list[dict[str, Any]]:
+    """The bounds ``intended_reach.yaml`` states for this principal (name glob and cloud)."""
+    return [
+        entry
+        for entry in _reach_entries()
+        if entry["cloud"] == principal.cloud and glob_match(entry["principal"], principal.name)
+    ]
+
+
+@dataclass
+class Reach:
+    """An escalation proof: what a principal allows outside its bounds, and bounds it never uses."""
+
+    outside: Answer
+    unused: list[str]  # the ``why`` of each bound no allowed escalation request falls in
+
+
+def escalation_reach(grants: Any, actions: Iterable[str], bounds: Sequence[Mapping[str, Any]]) -> Reach:
     """Requests whose action is one of ``actions`` that ``grants`` allow outside every bound.
 
-    A bound is ``{"action": pattern, "resource": [patterns], "condition": {...}}`` (a policy
-    statement's shape): the intended reach. An empty answer proves nothing reaches further.
+    A bound is a policy statement's shape (``Action``, ``Resource`` or ``NotResource``,
+    ``Condition``) plus ``why``: the intended reach. An empty ``outside`` proves nothing reaches
+    further, on any resource and in any context.
     """
     question = Question(grants.principal.cloud)
     enc = question.enc
@@ -1022,16 +1072,23 @@ def escalation_reach(grants: Any, actions: Iterable[str], bounds: Sequence[Mappi
     wanted = z3.Or(*[enc.action_atom(a) for a in actions])
     inside = [
         enc.statement(
-            {
-                "Action": bound["action"],
-                "Resource": bound.get("resource", "*"),
-                **({"Condition": bound["condition"]} if bound.get("condition") else {}),
-            }
+            {k: v for k, v in bound.items() if k in ("Action", "Resource", "NotResource", "Condition")}
         )
         for bound in bounds
     ]
+    unused = []
+    if inside:
+        probe = z3.Solver()
+        probe.add(enc.domain(), allowed, wanted)
+        for bound, formula in zip(bounds, inside, strict=True):
+            probe.push()
+            probe.add(formula)
+            if probe.check() == z3.unsat:
+                unused.append(bound["why"])
+            probe.pop()
     outside = z3.Not(z3.Or(*inside)) if inside else z3.BoolVal(True)
-    return _enumerate(question, z3.And(allowed, wanted, outside), [(grants, True)], 5)
+    answer = _enumerate(question, z3.And(allowed, wanted, outside), [(grants, True)], 5)
+    return Reach(answer, unused)
 
 
 def decide(grants: Any, action: str, resource: str, context: Mapping[str, Sequence[str]]) -> bool:
@@ -1055,3 +1112,61 @@ def decide(grants: Any, action: str, resource: str, context: Mapping[str, Sequen
     solver = z3.Solver()
     solver.add(allowed, *facts, enc.domain())
     return solver.check() == z3.sat
+
+
+# --- `can --any` ---------------------------------------------------------------------------------
+
+
+def any_question(
+    stack: str,
+    grants: Any,
+    asked_as: str,
+    action: str,
+    resource: str,
+    pairs: Sequence[str],
+    fmt: str,
+    *,
+    config_file: str | None = None,
+    limit: int = 3,
+) -> tuple[str, bool]:
+    """``can --any``: is any request matching these patterns allowed, in any context the
+    ``--context`` constraints leave open? Allow with witnesses, or deny with a proof."""
+    constraints = [Constraint.parse(pair) for pair in pairs]
+    answer = any_allowed(grants, action, resource, constraints, limit=limit)
+    allowed = not answer.proved_none
+
+    def reproduce(witness: Witness) -> str:
+        command = witness.can_command(stack, asked_as)
+        if config_file:
+            command = command.replace(f"--stack {stack} ", f"--stack {stack} --config-file {config_file} ", 1)
+        return command
+
+    principal = grants.principal
+    asked = f"{action} on {resource}" + (f" with {', '.join(pairs)}" if pairs else " in any context")
+    if fmt == "json":
+        result = {
+            "stack": stack,
+            "principal": {"cloud": principal.cloud, "kind": principal.kind, "name": principal.name},
+            "question": {"action": action, "resource": resource, "context": list(pairs)},
+            "decision": "allow" if allowed else "deny",
+            "proved": not allowed,
+            "classes": [{**c.as_dict(), "reproduce": reproduce(c.witness)} for c in answer.classes],
+            "complete": answer.complete,
+            "approximations": answer.approximations,
+            "notEvaluated": list(grants.not_evaluated),
+        }
+        return json.dumps(result, indent=2) + "\n", allowed
+    scope = " by the policies evaluated offline" if grants.not_evaluated else ""
+    lines = [
+        "allow" if allowed else f"deny (proved: no request matching the question is allowed{scope})",
+        f"  principal: {principal.label} (stack {stack})",
+        f"  question:  any request for {asked}",
+    ]
+    for item in answer.classes:
+        lines.append(f"  allowed:   {item.describe()}")
+        lines.append(f"  witness:   {reproduce(item.witness)}")
+    if allowed and not answer.complete:
+        lines.append(f"  (more allowed requests than the {len(answer.classes)} classes shown)")
+    lines.extend(f"  approximate: {a}" for a in answer.approximations)
+    lines.extend(f"  also attached: {item}" for item in grants.not_evaluated)
+    return "\n".join(lines) + "\n", allowed
