@@ -105,6 +105,8 @@ def _arn_shape(prefix: str) -> z3.ReRef:
 
 def _part_re(pattern: str) -> z3.ReRef:
     pieces = [z3.Star(_NOT_COLON) if c == "*" else _NOT_COLON if c == "?" else z3.Re(c) for c in pattern]
+    if not pieces:
+        return z3.Re("")
     return pieces[0] if len(pieces) == 1 else z3.Concat(*pieces)
 
 

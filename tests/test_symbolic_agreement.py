@@ -1,0 +1,122 @@
+"""Trust: on every fixed request, the solver's verdict is the evaluator's.
+
+Policies are generated from the grammar the project emits (Allow and Deny statements, Action /
+NotAction lists with wildcards, ARN Resource / NotResource patterns with wildcards in fixed and
+last parts, string, ARN, Null and Bool operators with IfExists, negated and ForAnyValue forms, a
+permissions boundary) and requests from the same literals, mis-cased, widened and unrelated. A
+bounded number of examples with a fixed seed, so the suite stays fast and reproducible.
+"""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from baseline.analysis import access, symbolic
+from baseline.analysis.evaluator import NamedPolicy, evaluate
+
+ACTION_PATTERNS = [
+    "ecs:RunCommand", "ecs:*", "ecs:Describe*", "ecs:?unCommand", "iam:PassRole", "iam:*Role", "*",
+    "ram:CreatePolicy*",
+]  # fmt: skip
+ACTIONS = [
+    "ecs:RunCommand", "ECS:runcommand", "ecs:DescribeInstances", "iam:PassRole", "iam:GetRole",
+    "ram:CreatePolicyVersion", "oss:GetObject", "ecs:RunCommands",
+]  # fmt: skip
+RESOURCE_PATTERNS = [
+    "*", "arn:aws:iam::111122223333:role/pr*", "arn:aws:iam::*:role/*", "arn:aws:ecs:*:*:cluster/x",
+    "arn:aws:iam::111122223333:*", "arn:aws:s3:::bucket*", "arn:aws:iam::111122223333:role/a?c", "arn:aws:*",
+]  # fmt: skip
+RESOURCES = [
+    "*", "arn:aws:iam::111122223333:role/pr1", "arn:aws:iam::111122223333:role/abc", "arn:aws:iam::9:role/pr",
+    "arn:aws:ecs:us-east-1:1:cluster/x", "arn:aws:s3:::bucket/k:e:y", "arn:aws:iam::111122223333:policy/p",
+    "arn:aws:ecs::1:cluster/x",
+]  # fmt: skip
+KEYS = {
+    "ecs:CommandRunAs": ["user01", "USER01", "root", "Administrator", "user0*"],
+    "aws:RequestedRegion": ["us-east-1", "eu-west-1"],
+    "iam:PermissionsBoundary": [
+        "arn:aws:iam::111122223333:policy/pr-b",
+        "arn:aws:iam::9:policy/x",
+        "not-an-arn",
+    ],
+    "aws:SecureTransport": ["true", "false", "TRUE"],
+    "aws:TagKeys": ["team", "env", "team-a"],
+}
+OPERATORS = {
+    "ecs:CommandRunAs": [
+        "StringEquals", "StringNotEquals", "StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase", "StringLike",
+        "StringNotLike", "StringEqualsIfExists", "StringNotEqualsIfExists", "Null",
+    ],
+    "aws:RequestedRegion": ["StringEquals", "StringNotEquals"],
+    "iam:PermissionsBoundary": ["ArnEquals", "ArnLike", "ArnNotEquals", "ArnLikeIfExists", "Null"],
+    "aws:SecureTransport": ["Bool", "BoolIfExists"],
+    "aws:TagKeys": ["ForAnyValue:StringEquals", "ForAllValues:StringLike", "ForAnyValue:StringNotEquals"],
+}  # fmt: skip
+POLICY_VALUES = {
+    "ecs:CommandRunAs": ["user01", "user02", "root", "user*", "ADMINISTRATOR"],
+    "aws:RequestedRegion": ["us-east-1"],
+    "iam:PermissionsBoundary": [
+        "arn:aws:iam::111122223333:policy/pr*", "arn:aws:iam::*:policy/x", "arn:aws:iam::9:policy/x",
+    ],
+    "aws:SecureTransport": ["true", "false"],
+    "aws:TagKeys": ["team", "team*", "env"],
+}  # fmt: skip
+
+
+@st.composite
+def conditions(draw):
+    block: dict[str, dict[str, object]] = {}
+    for key in draw(st.lists(st.sampled_from(sorted(KEYS)), max_size=2, unique=True)):
+        operator = draw(st.sampled_from(OPERATORS[key]))
+        if operator == "Null":
+            values: object = draw(st.sampled_from(["true", "false"]))
+        else:
+            values = draw(st.lists(st.sampled_from(POLICY_VALUES[key]), min_size=1, max_size=2, unique=True))
+        block.setdefault(operator, {})[key] = values
+    return block
+
+
+@st.composite
+def statements(draw):
+    statement: dict[str, object] = {"Effect": draw(st.sampled_from(["Allow", "Allow", "Allow", "Deny"]))}
+    actions = draw(st.lists(st.sampled_from(ACTION_PATTERNS), min_size=1, max_size=3, unique=True))
+    statement["NotAction" if draw(st.integers(0, 5)) == 0 else "Action"] = actions
+    resources = draw(st.lists(st.sampled_from(RESOURCE_PATTERNS), min_size=1, max_size=3, unique=True))
+    statement["NotResource" if draw(st.integers(0, 5)) == 0 else "Resource"] = resources
+    if condition := draw(conditions()):
+        statement["Condition"] = condition
+    return statement
+
+
+@st.composite
+def requests(draw):
+    context = {}
+    for key, values in KEYS.items():
+        if key == "aws:RequestedRegion":  # the cloud always sets it
+            context[key] = [draw(st.sampled_from(values))]
+        elif key == "aws:TagKeys" and draw(st.booleans()):
+            context[key] = draw(st.lists(st.sampled_from(values), min_size=1, max_size=2, unique=True))
+        elif key != "aws:TagKeys" and draw(st.booleans()):
+            context[key] = [draw(st.sampled_from(values))]
+    return draw(st.sampled_from(ACTIONS)), draw(st.sampled_from(RESOURCES)), context
+
+
+class Grants:
+    def __init__(self, identity: list[dict], boundary: list[dict] | None) -> None:
+        self.principal = access.Principal("aws", "role", "generated", "generated")
+        self.policies = [NamedPolicy("identity", {"Version": "2012-10-17", "Statement": identity})]
+        self.boundary = None if boundary is None else [NamedPolicy("boundary", {"Statement": boundary})]
+
+
+@settings(max_examples=60, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    identity=st.lists(statements(), min_size=1, max_size=4),
+    boundary=st.one_of(st.none(), st.lists(statements(), min_size=1, max_size=2)),
+    asked=st.lists(requests(), min_size=1, max_size=4),
+)
+def test_the_solver_and_the_evaluator_agree_on_every_fixed_request(identity, boundary, asked):
+    grants = Grants(identity, boundary)
+    for action, resource, context in asked:
+        concrete = evaluate(grants.policies, action, resource, context, boundary=grants.boundary).allowed
+        assert symbolic.decide(grants, action, resource, context) == concrete, (action, resource, context)
