@@ -9,6 +9,7 @@ user01 and user02, on any instance?
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 
 import pytest
@@ -187,3 +188,27 @@ def test_every_principal_of_a_stack_encodes_and_its_any_request_witness_is_allow
         answer = symbolic.any_allowed(grants)  # the witness is re-checked inside, or it raises
         if grants.policies:
             assert answer.classes, principal
+
+
+def readme_any_examples() -> list[tuple[list[str], list[str]]]:
+    """The `can --any` examples of the README: (argv, the output lines it documents)."""
+    text = (ROOT / "README.md").read_text()
+    block = text[text.index("# Can dev's commandUser") :].split("```", 1)[0]
+    examples = []
+    for chunk in block.split("\n\n"):
+        lines = chunk.splitlines()
+        command = " ".join(line.rstrip("\\").strip() for line in lines if line.startswith((".venv", "    ")))
+        shown = [line[2:] for line in lines if line.startswith("# ") and not line.rstrip().endswith("?")]
+        examples.append((shlex.split(command)[3:], shown))
+    return examples
+
+
+@pytest.mark.parametrize("example", range(2))
+def test_the_readme_any_examples_print_what_the_readme_shows(example, capsys):
+    argv, shown = readme_any_examples()[example]
+    code = main(argv)
+    out, _ = capsys.readouterr()
+    assert code == (1 if example == 0 else 0)
+    lines = [line.strip() for line in out.splitlines()]
+    for line in shown:
+        assert line.strip() in lines
