@@ -380,13 +380,27 @@ def _slot_constraint(
         return z3.BoolVal(True)
     key = (name, kind, patterns)
     if key not in _CONSTRAINTS:
-        _CONSTRAINTS[key] = z3.Or(
-            *[
-                z3.And(*[f if v else z3.Not(f) for f, v in zip(flags, vector, strict=True)])
+        negated = [z3.Not(f) for f in flags]
+        _CONSTRAINTS[key] = _fast(
+            z3.Z3_mk_or,
+            [
+                _fast(z3.Z3_mk_and, [f if v else n for f, n, v in zip(flags, negated, vector, strict=True)])
                 for vector, _ in classes_of(kind, patterns)
-            ]
+            ],
         )
     return _CONSTRAINTS[key]
+
+
+def _atom_id(literal: z3.BoolRef) -> int:
+    """The id of the atom a literal (an atom or its negation) is about."""
+    return (literal.arg(0) if z3.is_not(literal) else literal).get_id()
+
+
+def _fast(make, args: list[z3.BoolRef]) -> z3.BoolRef:
+    """And/Or of many Booleans straight through the C API (z3py's checks cost more than z3)."""
+    context = z3.main_ctx()
+    array = (z3.z3types.Ast * len(args))(*[a.as_ast() for a in args])
+    return z3.BoolRef(make(context.ref(), len(args), array), context)
 
 
 @dataclass
@@ -817,32 +831,33 @@ class Question:
         general.add(enc.domain(), z3.Not(query))
         # Unsat by construction: the literals fix every atom the query is made of.
         core = list(general.unsat_core()) if general.check(*literals) == z3.unsat else literals
-        held = {str(c) for c in core}
+        held = {(not z3.is_not(c), _atom_id(c)) for c in core}
 
         def pinned(atom: z3.BoolRef) -> bool | None:
-            if str(atom) in held:
+            if (True, atom.get_id()) in held:
                 return True
-            if str(z3.Not(atom)) in held:
+            if (False, atom.get_id()) in held:
                 return False
             return None
 
         # Blocked: the class without the resources it avoids (a Deny, a grant the base had), so
         # one grant is one class, not one per resource it happens to avoid.
-        resource_atoms = {str(enc.star)} | {
-            str(f) for slot in [*enc.parts, enc.rest] for f in slot.patterns.values()
+        resource_atoms = {enc.star.get_id()} | {
+            f.get_id() for slot in [*enc.parts, enc.rest] for f in slot.patterns.values()
         }
-        wide = [c for c in core if not (z3.is_not(c) and str(c.arg(0)) in resource_atoms)]
+        wide = [c for c in core if not (z3.is_not(c) and _atom_id(c) in resource_atoms)]
         # The other actions the policies name that the rest of the class gives alike: one class
         # for "these actions on this resource with these conditions", not one per action.
-        action_atoms = {str(f) for slot in (enc.service, enc.name) for f in slot.patterns.values()}
-        rest = [c for c in core if str(c.arg(0) if z3.is_not(c) else c) not in action_atoms]
-        rest_wide = [c for c in wide if str(c.arg(0) if z3.is_not(c) else c) not in action_atoms]
+        action_atoms = {f.get_id() for slot in (enc.service, enc.name) for f in slot.patterns.values()}
+        rest = [c for c in core if _atom_id(c) not in action_atoms]
+        rest_wide = [c for c in wide if _atom_id(c) not in action_atoms]
         access_class = self._describe(witness, pinned)
         alike = []
         possible = self.solver  # the question with every class found so far blocked
+        service = witness.action.lower().split(":")[0] + ":"
         for lowered, written in enc.literal_actions.items():
-            if written.lower() == witness.action.lower():
-                continue
+            if lowered == witness.action.lower() or not lowered.startswith(service):
+                continue  # one service per class: a class reads as one grant
             test = enc.action_test(lowered)
             general.push()
             general.add(test)
