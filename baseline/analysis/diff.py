@@ -452,6 +452,7 @@ def _principal_dict(principal: access.Principal) -> dict[str, str]:
 
 
 SOLVER_CLASSES = 40  # access classes found per principal and direction; more says "not listed"
+SOLVER_CLASSES_WHOLE = 12  # for a principal added or removed: everything it may do is the change
 
 
 def symbolic_access(
@@ -476,8 +477,11 @@ def symbolic_access(
         return {"newAccess": none, "lostAccess": dict(none)}
     cloud = (now or old).principal.cloud  # type: ignore[union-attr]
     focus = [a for a in (*ESCALATION_ACTIONS, *COMMAND_ACTIONS) if a.split(":")[0] in _SERVICES[cloud]]
-    gained = symbolic.new_access(old, now, limit=SOLVER_CLASSES, focus_actions=focus)
-    lost = symbolic.new_access(now, old, limit=SOLVER_CLASSES, focus_actions=focus)
+    # A principal new (or gone) on one side: all its access is new (lost); the first classes,
+    # escalations first, say enough.
+    limit = SOLVER_CLASSES if old is not None and now is not None else SOLVER_CLASSES_WHOLE
+    gained = symbolic.new_access(old, now, limit=limit, focus_actions=focus)
+    lost = symbolic.new_access(now, old, limit=limit, focus_actions=focus)
 
     def listed(answer: Any, side: str, grants: access.Grants | None) -> dict[str, Any]:
         classes = []
