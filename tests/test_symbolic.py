@@ -212,3 +212,16 @@ def test_the_readme_any_examples_print_what_the_readme_shows(example, capsys):
     lines = [line.strip() for line in out.splitlines()]
     for line in shown:
         assert line.strip() in lines
+
+
+def test_a_witness_the_evaluator_does_not_allow_fails_loudly(monkeypatch):
+    grants = Grants("alicloud", {"Effect": "Allow", "Action": "ecs:DescribeInstances", "Resource": "*"})
+    real = symbolic.evaluate
+
+    def disagreeing(*args, **kwargs):
+        decision = real(*args, **kwargs)
+        return type(decision)(not decision.allowed, "a broken evaluator")
+
+    monkeypatch.setattr(symbolic, "evaluate", disagreeing)
+    with pytest.raises(symbolic.SolverMismatch, match="the solver says allow but the evaluator says deny"):
+        symbolic.any_allowed(grants)

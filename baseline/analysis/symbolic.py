@@ -18,6 +18,15 @@ semantics ``baseline.analysis.evaluator`` documents:
 - keys the cloud sets on every request (``baseline.analysis.cloud_keys``) are always present:
   an omitted one means "some value", never "absent".
 
+How: every test a policy makes is a test of one string of the request (the action's service or
+name, one ARN part, a condition value) against one pattern. Each string becomes the finite set of
+truth vectors some real string gives its patterns (``classes_of``: the patterns walked as
+automata over their own characters, or z3's string solver where a pattern is not a plain
+wildcard; every vector carries a readable string that has it), and z3 answers the Boolean
+question over those vectors: Zelkova's abstraction of strings by the policies' own literals,
+exact by construction. z3's string theory on the whole documents was tried first and gave no
+answer within 20 s on the pipeline's test deploy policy (negated denies over many literals).
+
 Questions (Zelkova's, Backes et al., FMCAD 2018; IAM Access Analyzer's ``CheckNoNewAccess`` /
 ``CheckAccessNotGranted``): ``new_access(base, new)`` -> a proof that ``new`` allows nothing
 ``base`` does not, or witnesses generalised into classes (blocking each found class, up to a
@@ -57,7 +66,6 @@ _ANY = z3.AllChar(RE)
 _NOT_COLON = z3.Union(z3.Range(chr(0), "9"), z3.Range(";", chr(0x2FFFF)))  # ":" is between
 _SLOTS_QUALIFIED = 2  # values per key a ForAnyValue/ForAllValues operator is asked about
 _READABLE = z3.Union(z3.Range("a", "z"), z3.Range("A", "Z"), z3.Range("0", "9"), z3.Re("-"), z3.Re("_"))
-_LOWER_WORD = z3.Plus(z3.Union(z3.Range("a", "z"), z3.Range("0", "9"), z3.Re("-")))
 
 
 class SolverMismatch(AssertionError):
