@@ -834,22 +834,20 @@ def _class_line(item: Mapping[str, Any]) -> str:
 
 
 def grouped_classes(classes: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Classes that differ only in their action, as one (for reading); escalations stay apart.
+    """Classes that differ only in their actions, as one (for reading); escalations stay apart.
     The witness shown is the first class's."""
     groups: dict[str, dict[str, Any]] = {}
     for item in classes:
         rest = {k: item[k] for k in ("resource", "excludedResources", "conditions", "widened") if k in item}
-        key = _canonical(rest) if "escalation" not in item else f"{len(groups)}"
-        entry = groups.setdefault(key, {**item, "actions": []})
-        entry["actions"].append(item["action"])
-    result = []
-    for entry in groups.values():
-        actions = entry.pop("actions")
-        if len(actions) > 1:
-            entry["class"] = entry["class"].replace(entry["action"], ", ".join(actions), 1)
-            entry["action"] = ", ".join(actions)
-        result.append(entry)
-    return result
+        key = _canonical(rest) if "escalation" not in item else f"escalation {len(groups)}"
+        if key not in groups:
+            groups[key] = {**item, "actions": list(item["actions"])}
+        else:
+            entry = groups[key]
+            before = ", ".join(entry["actions"])
+            entry["actions"] += [a for a in item["actions"] if a not in entry["actions"]]
+            entry["class"] = ", ".join(entry["actions"]) + entry["class"][len(before) :]
+    return list(groups.values())
 
 
 def _solver_lines(p: Mapping[str, Any]) -> list[str]:
@@ -935,7 +933,13 @@ def to_markdown(diff: Mapping[str, Any]) -> str:
                     if item.get("escalation"):
                         notes.append(f"**escalation**: {item['escalation']}")
                     condition = _md(", ".join(item["conditions"])) if item["conditions"] else ""
-                    cells = [_md(who), change, _md(item["action"]), _md(item["resource"]), condition]
+                    cells = [
+                        _md(who),
+                        change,
+                        _md(", ".join(item["actions"])),
+                        _md(item["resource"]),
+                        condition,
+                    ]
                     lines.append("| " + " | ".join([*cells, "; ".join(notes)]) + " |")
             for change, items in (
                 ("attached", p["notEvaluated"]["added"]),
