@@ -59,6 +59,7 @@ from baseline.analysis.evaluator import (
     evaluate,
     glob_match,
 )
+from baseline.errors import PlanError
 
 S = z3.StringSort()
 RE = z3.ReSort(S)
@@ -68,8 +69,12 @@ _SLOTS_QUALIFIED = 2  # values per key a ForAnyValue/ForAllValues operator is as
 _READABLE = z3.Union(z3.Range("a", "z"), z3.Range("A", "Z"), z3.Range("0", "9"), z3.Re("-"), z3.Re("_"))
 
 
-class SolverMismatch(AssertionError):
-    """The solver and the concrete evaluator disagree on a request: a bug in one of them."""
+class SolverMismatch(PlanError):
+    """The solver and the concrete evaluator disagree on a request (or the solver gave no answer):
+    a bug in one of them. The CLI prints it as one line and exits 3, like any program bug."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"solver and evaluator disagree (a bug, please report it): {message}")
 
 
 # --- string predicates: one string of the request, one pattern ------------------------------------
