@@ -201,10 +201,8 @@ _READABLE_DOMAINS: dict[str, z3.ReRef] = {
 
 
 def _domain_holds(kind: str, value: str) -> bool:
-    if kind == "service":
-        return bool(value) and all(c.islower() or c.isdigit() or c == "-" for c in value if c.isascii())
-    if kind == "name":
-        return bool(value) and all(c.isascii() and (c.islower() or c.isdigit()) for c in value)
+    if kind in _ALLOWED:  # an action's service and name: lower-case, no wildcard, never empty
+        return bool(value) and all(c in _ALLOWED[kind] for c in value)
     if kind == "part":
         return ":" not in value
     return True
@@ -215,8 +213,9 @@ def classes_of(kind: str, patterns: tuple[Pattern, ...]) -> tuple[tuple[tuple[bo
     """Every way the strings of ``kind`` answer ``patterns`` (a truth vector), with a readable
     string answering so: the finite alphabet the policies' own literals cut a string into.
 
-    Complete (the solver confirms no string answers any other way), so a formula over these
-    vectors is exact: Zelkova's abstraction of strings by the policies' literals.
+    Complete (the automaton walk reaches every combination, or the solver confirms no string
+    answers any other way), so a formula over these vectors is exact: Zelkova's abstraction of
+    strings by the policies' literals.
     """
     found: dict[tuple[bool, ...], str] = {}
     for pattern in (Pattern("equals", "example"), *patterns):
