@@ -117,8 +117,8 @@ def requests_for(draw, identity):
 
 
 class Grants:
-    def __init__(self, identity: list[dict], boundary: list[dict] | None) -> None:
-        self.principal = access.Principal("aws", "role", "generated", "generated")
+    def __init__(self, identity: list[dict], boundary: list[dict] | None, cloud: str = "aws") -> None:
+        self.principal = access.Principal(cloud, "role", "generated", "generated")
         self.policies = [NamedPolicy("identity", {"Version": "2012-10-17", "Statement": identity})]
         self.boundary = None if boundary is None else [NamedPolicy("boundary", {"Statement": boundary})]
 
@@ -132,6 +132,37 @@ class Grants:
 def test_the_solver_and_the_evaluator_agree_on_every_fixed_request(identity, boundary, data):
     grants = Grants(identity, boundary)
     asked = data.draw(st.lists(requests_for(identity), min_size=1, max_size=4))
+    for action, resource, context in asked:
+        concrete = evaluate(grants.policies, action, resource, context, boundary=grants.boundary).allowed
+        assert symbolic.decide(grants, action, resource, context) == concrete, (action, resource, context)
+
+
+def on_ram(value):
+    """The same documents and requests in RAM's ARN shape (acs:service:region:account:resource)."""
+    if isinstance(value, str):
+        return (
+            "acs:" + value.removeprefix("arn:aws:").removeprefix("arn:")
+            if value.startswith("arn:")
+            else value
+        )
+    if isinstance(value, list):
+        return [on_ram(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(on_ram(v) for v in value)
+    if isinstance(value, dict):
+        return {k: on_ram(v) for k, v in value.items()}
+    return value
+
+
+@settings(max_examples=30, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    identity=st.lists(statements(), min_size=1, max_size=4),
+    boundary=st.one_of(st.none(), st.lists(statements(), min_size=1, max_size=2)),
+    data=st.data(),
+)
+def test_on_ram_arns_too(identity, boundary, data):
+    grants = Grants(on_ram(identity), on_ram(boundary), cloud="alicloud")
+    asked = on_ram(data.draw(st.lists(requests_for(identity), min_size=1, max_size=4)))
     for action, resource, context in asked:
         concrete = evaluate(grants.policies, action, resource, context, boundary=grants.boundary).allowed
         assert symbolic.decide(grants, action, resource, context) == concrete, (action, resource, context)
