@@ -123,7 +123,7 @@ class Grants:
         self.boundary = None if boundary is None else [NamedPolicy("boundary", {"Statement": boundary})]
 
 
-@settings(max_examples=60, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=45, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     identity=st.lists(statements(), min_size=1, max_size=4),
     boundary=st.one_of(st.none(), st.lists(statements(), min_size=1, max_size=2)),
@@ -154,7 +154,7 @@ def on_ram(value):
     return value
 
 
-@settings(max_examples=30, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     identity=st.lists(statements(), min_size=1, max_size=4),
     boundary=st.one_of(st.none(), st.lists(statements(), min_size=1, max_size=2)),

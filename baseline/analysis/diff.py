@@ -452,7 +452,7 @@ def _principal_dict(principal: access.Principal) -> dict[str, str]:
 
 
 SOLVER_CLASSES = 40  # access classes found per principal and direction; more says "not listed"
-SOLVER_CLASSES_WHOLE = 12  # for a principal added or removed: everything it may do is the change
+SOLVER_CLASSES_WHOLE = 8  # for a principal added or removed: everything it may do is the change
 
 
 def symbolic_access(
