@@ -107,6 +107,21 @@ def _can(args: argparse.Namespace) -> int:
         )
         sys.stdout.write(text)
         return 0 if allowed else 1
+    if args.any:
+        from baseline.analysis import symbolic
+
+        text, allowed = symbolic.any_question(
+            args.stack,
+            access.grants_of(plan, principal),
+            args.principal,
+            args.action or "*",
+            args.resource or "*",
+            args.context,
+            args.format,
+            config_file=args.config_file,
+        )
+        sys.stdout.write(text)
+        return 0 if allowed else 1
     for flag, value in (("--action", args.action), ("--resource", args.resource)):
         if value is None:
             raise ConfigError(key=flag, problem="required unless --trust", fix=f"add {flag}, or --trust")
@@ -236,6 +251,13 @@ def _can_parser(commands: argparse._SubParsersAction) -> None:
         action="store_true",
         help="ask the role's trust policy instead: may a GitHub Actions token with the --context "
         "claims (token.actions.githubusercontent.com:sub=..., or oidc:sub=...) assume it?",
+    )
+    can.add_argument(
+        "--any",
+        action="store_true",
+        help="ask every request at once (solver): --action/--resource may be patterns (default *), "
+        "omitted context is any context; --context KEY=V, KEY!=V or !KEY constrain it. "
+        "Allow with a witness, or deny with a proof",
     )
     can.add_argument(
         "--context",

@@ -95,6 +95,16 @@ def test_one_more_windows_instance_in_prod_shows_the_attachment_the_widened_poli
     assert invoke["condition"] == {"StringEquals": {"ecs:CommandRunAs": ["user01"]}}
     assert invoke["via"] == ["winCommandUserPolicy statement 0"]
     assert result["escalations"] == [] and "widened" not in invoke
+    # Every request, not the grants as written: that is all the new access there is.
+    # Two classes: the commands, still only as user01, and (prod's read policy) the reads of it.
+    commands, reads = sorted(principal["newAccess"]["classes"], key=lambda c: not c["conditions"])
+    for solved in (commands, reads):
+        assert solved["resource"] == NEW_WINDOWS_ARN and "escalation" not in solved
+    assert set(commands["actions"]) >= {"ecs:InvokeCommand", "ecs:RunCommand"}
+    assert commands["conditions"] == ["ecs:CommandRunAs=user01"]
+    assert reads["conditions"] == [] and all(a.startswith("ecs:Describe") for a in reads["actions"])
+    assert principal["newAccess"]["complete"] and principal["lostAccess"]["classes"] == []
+    assert result["newAccessProved"]
 
 
 def test_the_same_file_on_both_sides_is_no_change_even_rendered_in_one_process(capsys):
@@ -115,9 +125,16 @@ def test_text_and_markdown_name_the_attachment_the_policy_and_the_grants(tmp_pat
     assert f"+ alicloud:ecs/ramRoleAttachment:RamRoleAttachment  {attachment}" in text
     assert f"Resource + {NEW_WINDOWS_ARN}" in text
     assert "RAM user winCommandUser" in text and "ecs:InvokeCommand" in text
+    assert "\nno other new access (proved)\n" in text
+    assert f"--principal winCommandUser --action {solved_action(result)} --resource {NEW_WINDOWS_ARN}" in text
     markdown = diff.to_markdown(result)
     assert markdown.startswith("### Stack `prod`")
     assert "| `RAM user winCommandUser` | gains |" in markdown and "ecs:InvokeCommand" in markdown
+
+
+def solved_action(result: dict) -> str:
+    [principal] = result["access"]
+    return principal["newAccess"]["classes"][0]["witness"]["action"]
 
 
 def plan_with(*resources: dict) -> dict:
@@ -187,7 +204,9 @@ def test_policy_management_and_unrestricted_run_command_are_escalations_but_a_ru
     assert why["ram:PassRole"] == "privilege management: ram:PassRole"
 
 
-def test_a_deny_on_root_keeps_run_command_from_being_an_escalation():
+def test_a_deny_on_root_still_leaves_a_command_that_names_no_os_user_and_the_solver_says_so():
+    # The Deny names root and system; a RunCommand that names no OS user at all runs as root and
+    # is not denied. The grants as written never asked that request; the solver finds it.
     allow = {"Effect": "Allow", "Action": "ecs:RunCommand", "Resource": "*"}
     deny = {"Effect": "Deny", "Action": "ecs:RunCommand", "Resource": "*",
             "Condition": {"StringEquals": {"ecs:CommandRunAs": ["root", "system"]}}}  # fmt: skip
@@ -200,7 +219,13 @@ def test_a_deny_on_root_keeps_run_command_from_being_an_escalation():
     [principal] = result["access"]
     assert [g["action"] for g in principal["gained"]] == ["ecs:RunCommand"]
     assert len(principal["denies"]["added"]) == 1
-    assert result["escalations"] == []
+    why = {e["why"] for e in result["escalations"]}
+    assert "ecs:RunCommand with no ecs:CommandRunAs (runs as root)" in why
+    classes = principal["newAccess"]["classes"]
+    unnamed = next(c for c in classes if c["conditions"] == ["no ecs:CommandRunAs"])
+    assert unnamed["witness"]["context"] == {}
+    # Root itself stays denied: no class of new access lets a request name it.
+    assert all(c["witness"]["context"].get("ecs:CommandRunAs") not in (["root"], ["system"]) for c in classes)
 
 
 def test_narrowing_a_condition_loses_the_grant_for_the_dropped_user_only():
@@ -510,3 +535,98 @@ def test_the_pipeline_stacks_base_reads_each_environments_stack_file_at_the_base
     changed = json.dumps(result["resources"]["changed"])
     assert "pipeline-alicloud-dev-deploy-policy" in changed and "dev-commandUser" in changed
     assert "dev-oldCommandUser" in changed
+
+
+# Issue 18's two ordinary changes the grant-by-grant comparison missed.
+DEV = ROOT / "stacks" / "Pulumi.dev.yaml"
+
+
+def dev_deny_privileged(tmp_path: Path) -> Path:
+    def switch(config):
+        linux = config["ecs-access-baseline:cloudAssistantLinux"]
+        linux["mode"] = "deny-privileged"
+        linux["allowCommandsWithoutRunAs"] = True
+        del linux["runAsUsers"]
+
+    return edited(tmp_path, DEV, "dev-deny-privileged.yaml", switch)
+
+
+def test_switching_to_deny_privileged_shows_run_command_with_no_run_as_user_as_an_escalation(
+    tmp_path, capsys
+):
+    new = dev_deny_privileged(tmp_path)
+    argv = ["--stack", "dev", "--base-config-file", str(DEV), "--config-file", str(new)]
+    code, out, _ = run_diff(capsys, *argv, "--format", "json")
+    result = json.loads(out)
+    assert code == 1 and result["summary"]["escalations"] > 0
+    [principal] = result["access"]
+    classes = principal["newAccess"]["classes"]
+    root = [
+        c for c in classes if c.get("escalation") == "ecs:RunCommand with no ecs:CommandRunAs (runs as root)"
+    ]
+    assert root and all(c["conditions"] == ["no ecs:CommandRunAs"] for c in root)
+    assert any(c["resource"] == "acs:ecs:*:*:instance/*" for c in root)
+    # Any OS user the policy does not name is open too (Administrator, ubuntu, ...).
+    assert any(
+        c.get("escalation", "").startswith("ecs:RunCommand as OS users no policy names") for c in classes
+    )
+    # Each witness reproduces with `can`, and the evaluator allows it there.
+    witness = root[0]["reproduce"].split()
+    assert witness[:5] == [".venv/bin/python", "-m", "baseline", "can", "--stack"]
+    assert main(witness[3:]) == 0
+    capsys.readouterr()
+    code, text, _ = run_diff(capsys, *argv)
+    assert "[ESCALATION: ecs:RunCommand with no ecs:CommandRunAs (runs as root)]" in text
+    assert "witness: .venv/bin/python -m baseline can --stack dev --config-file" in text
+
+
+def prod_every_instance_and_one_more_user(tmp_path: Path) -> Path:
+    def widen(config):
+        linux = config["ecs-access-baseline:cloudAssistantLinux"]
+        del linux["instanceIds"]
+        linux["runAsUsers"].append("user03")
+
+    return edited(tmp_path, PROD, "prod-every-instance.yaml", widen)
+
+
+def test_every_instance_plus_one_run_as_user_shows_instance_star_replacing_the_listed_ones(tmp_path, capsys):
+    new = prod_every_instance_and_one_more_user(tmp_path)
+    argv = ["--stack", "prod", "--base-config-file", str(PROD), "--config-file", str(new)]
+    code, out, _ = run_diff(capsys, *argv, "--format", "json")
+    result = json.loads(out)
+    assert code == 1
+    [principal] = result["access"]
+    assert principal["principal"]["name"] == "commandUser"
+    instances = "acs:ecs:cn-hangzhou:5098765432109876:instance/"
+    listed_users = {("ecs:CommandRunAs=user01",), ("ecs:CommandRunAs=user02",)}
+    widened = [c for c in principal["newAccess"]["classes"] if tuple(c["conditions"]) in listed_users]
+    # The listed users gain every other instance: instance/* replaces the two listed ones.
+    assert {tuple(c["conditions"]) for c in widened} == listed_users
+    for item in widened:
+        assert item["resource"] == instances + "*"
+        assert sorted(item["widened"]["from"]) == [f"{instances}i-bp1prodweb000000000{n}" for n in (1, 2)]
+    user03 = [c for c in principal["newAccess"]["classes"] if c["conditions"] == ["ecs:CommandRunAs=user03"]]
+    assert {c["resource"] for c in user03} >= {instances + "*"}
+    assert result["newAccessProved"]
+    _code, text, _ = run_diff(capsys, *argv)
+    listed = f"{instances}i-bp1prodweb0000000001, {instances}i-bp1prodweb0000000002"
+    assert f"[WIDENED resource: {listed} -> {instances}*]" in text
+    assert text.rstrip().endswith("no other new access (proved)")
+
+
+def test_a_change_that_grants_nothing_new_says_no_new_access_proved():
+    allow = {"Effect": "Allow", "Action": "ecs:DescribeInstances", "Resource": "*"}
+    narrower = {**allow, "Resource": INSTANCE + "i-1"}
+    result = diff.compare(
+        plan_with(ram_user("op"), *ram_policy("p", allow)),
+        plan_with(ram_user("op"), *ram_policy("p", narrower)),
+        stack="t",
+        sources={},
+    )
+    [principal] = result["access"]
+    assert principal["newAccess"]["classes"] == [] and principal["newAccess"]["complete"]
+    [lost] = principal["lostAccess"]["classes"]
+    assert lost["action"] == "ecs:DescribeInstances" and lost["resource"] in ("*", "acs:*:*:*:*")
+    assert lost["witness"]["resource"] != INSTANCE + "i-1"
+    assert diff.to_text(result).rstrip().endswith("no new access (proved)")
+    assert "**no new access (proved)**" in diff.to_markdown(result)

@@ -66,6 +66,11 @@ def test_the_comment_rendered_from_the_event_shows_what_the_change_grants(pr_che
     assert f"Resource + acs:ecs:cn-hangzhou:5098765432109876:instance/{NEW_WINDOWS}" in body
     row = next(line for line in body.splitlines() if line.startswith("| `RAM user winCommandUser` | gains |"))
     assert "ecs:InvokeCommand" in row and "ecs:RunCommand" in row and NEW_WINDOWS in row
+    # The same classes as `baseline diff`: every request, each with the command that reproduces it.
+    solved = next(line for line in body.splitlines() if "| gains (solver) |" in line)
+    assert "winCommandUser" in solved and "ecs:CommandRunAs=user01" in solved
+    assert f"--resource acs:ecs:cn-hangzhou:5098765432109876:instance/{NEW_WINDOWS}" in solved
+    assert "**no other new access (proved)**" in body
     assert MARKER not in body  # the trusted job adds it
     assert json.loads((out / pr_comment.META_FILE).read_text()) == {"number": 42, "headSha": HEAD}
 

@@ -451,12 +451,97 @@ def _principal_dict(principal: access.Principal) -> dict[str, str]:
     }
 
 
-def compare_access(base: Mapping[str, Any], new: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Per principal: grants gained and lost, denies added and removed, unevaluated attachments."""
+SOLVER_CLASSES = 40  # access classes found per principal and direction; more says "not listed"
+SOLVER_CLASSES_WHOLE = 8  # for a principal added or removed: everything it may do is the change
+
+
+def symbolic_access(
+    old: access.Grants | None,
+    now: access.Grants | None,
+    *,
+    stack: str,
+    principal: str,
+    files: Mapping[str, str | None],
+) -> dict[str, Any]:
+    """The access every request gains and loses, by the solver (``baseline.analysis.symbolic``).
+
+    Each class comes with a witness request the evaluator has re-checked and the ``can`` command
+    that reproduces it; a class is escalation-relevant when its action manages privileges or
+    credentials, or runs commands as a privileged OS user, as one no policy names, or as none.
+    Escalation actions are asked first, so a limit never hides one behind ordinary reads.
+    """
+    from baseline.analysis import symbolic
+
+    if old is not None and now is not None and symbolic.same_policies(old, now):
+        none = {"classes": [], "complete": True, "approximations": []}
+        return {"newAccess": none, "lostAccess": dict(none)}
+    cloud = (now or old).principal.cloud  # type: ignore[union-attr]
+    focus = [a for a in (*ESCALATION_ACTIONS, *COMMAND_ACTIONS) if a.split(":")[0] in _SERVICES[cloud]]
+    # A principal new (or gone) on one side: all its access is new (lost); the first classes,
+    # escalations first, say enough.
+    limit = SOLVER_CLASSES if old is not None and now is not None else SOLVER_CLASSES_WHOLE
+    gained = symbolic.new_access(old, now, limit=limit, focus_actions=focus)
+    lost = symbolic.new_access(now, old, limit=limit, focus_actions=focus)
+
+    def listed(answer: Any, side: str, grants: access.Grants | None) -> dict[str, Any]:
+        classes = []
+        for item in answer.classes:
+            entry = item.as_dict()
+            entry["reproduce"] = _can_command(item.witness, stack, principal, files.get(side))
+            if item.excluded_resources:
+                entry["widened"] = {"what": "resource", "from": item.excluded_resources, "to": item.resource}
+            if side == "new" and (reason := class_escalation(item)):
+                entry["escalation"] = reason
+            classes.append(entry)
+        return {"classes": classes, "complete": answer.complete, "approximations": answer.approximations}
+
+    return {"newAccess": listed(gained, "new", now), "lostAccess": listed(lost, "base", old)}
+
+
+_SERVICES = {"alicloud": ("ram", "ecs"), "aws": ("iam", "ecs")}
+
+
+def _can_command(witness: Any, stack: str, principal: str, file: str | None) -> str:
+    command = witness.can_command(stack, principal)
+    if file:
+        command = command.replace(f"--stack {stack} ", f"--stack {stack} --config-file {file} ", 1)
+    return command
+
+
+def class_escalation(item: Any) -> str | None:
+    """Why a class of new access matters for privilege escalation, or None."""
+    actions = {a.lower() for a in item.actions}
+    named = [a for a in ESCALATION_ACTIONS if a.lower() in actions]
+    if named:
+        return f"privilege management: {', '.join(named)}"
+    command = next((c for c in COMMAND_ACTIONS if c.lower() in actions), None)
+    if command is None:
+        return None
+    run_as = next((v for k, v in item.witness.context.items() if k.lower() == RUN_AS_KEY.lower()), None)
+    if not run_as:
+        return f"{command} with no {RUN_AS_KEY} (runs as root)"
+    if any(user.lower() in (p.lower() for p in PRIVILEGED_OS_USERS) for user in run_as):
+        return f"{command} as privileged OS user {', '.join(run_as)}"
+    pinned = any(c.lower().startswith(f"{RUN_AS_KEY.lower()}=") for c in item.conditions)
+    if not pinned:
+        return f"{command} as OS users no policy names (e.g. {', '.join(run_as)})"
+    return None
+
+
+def compare_access(
+    base: Mapping[str, Any],
+    new: Mapping[str, Any],
+    *,
+    stack: str = "",
+    files: Mapping[str, str | None] | None = None,
+) -> list[dict[str, Any]]:
+    """Per principal: grants gained and lost, denies added and removed, unevaluated attachments,
+    and the access every request gains or loses (``symbolic_access``)."""
     by_key: dict[tuple[str, str, str], dict[str, access.Principal]] = {}
     for side, plan in (("base", base), ("new", new)):
         for principal in access.principals(plan):
             by_key.setdefault((principal.cloud, principal.kind, principal.name), {})[side] = principal
+    names = [key[2] for key in by_key]
     result = []
     for key in sorted(by_key):
         sides = by_key[key]
@@ -537,10 +622,20 @@ def compare_access(base: Mapping[str, Any], new: Mapping[str, Any]) -> list[dict
                 ),
             },
         }
-        if any(entry[k] for k in ("gained", "lost")) or any(
-            entry[k][side]
-            for k in ("denies", "boundary", "trust", "notEvaluated")
-            for side in ("added", "removed")
+        principal = sides.get("new") or sides["base"]
+        asked_as = (
+            principal.name if names.count(principal.name) == 1 else f"{principal.cloud}:{principal.name}"
+        )
+        entry.update(symbolic_access(old, now, stack=stack, principal=asked_as, files=files or {}))
+        solved = entry["newAccess"]["classes"] or entry["lostAccess"]["classes"]
+        if (
+            solved
+            or any(entry[k] for k in ("gained", "lost"))
+            or any(
+                entry[k][side]
+                for k in ("denies", "boundary", "trust", "notEvaluated")
+                for side in ("added", "removed")
+            )
         ):
             result.append(entry)
     return result
@@ -601,6 +696,11 @@ def _with_credentials(
                 "gained": [],
                 "lost": [],
                 **{k: {"added": [], "removed": []} for k in ("denies", "boundary", "trust", "notEvaluated")},
+                # Only a credential changed: the principal's policies, and so its access, did not.
+                **{
+                    k: {"classes": [], "complete": True, "approximations": []}
+                    for k in ("newAccess", "lostAccess")
+                },
             }
         entry["credentials"] = change
     for entry in by_key.values():
@@ -612,10 +712,15 @@ def _with_credentials(
 
 
 def compare(
-    base: Mapping[str, Any], new: Mapping[str, Any], *, stack: str, sources: Mapping[str, str]
+    base: Mapping[str, Any],
+    new: Mapping[str, Any],
+    *,
+    stack: str,
+    sources: Mapping[str, str],
+    files: Mapping[str, str | None] | None = None,
 ) -> dict[str, Any]:
     resources = compare_resources(base, new)
-    principals = _with_credentials(compare_access(base, new), base, new)
+    principals = _with_credentials(compare_access(base, new, stack=stack, files=files), base, new)
     escalations = [
         {
             "principal": p["principal"]["label"],
@@ -626,6 +731,20 @@ def compare(
         for g in [*p["gained"], *p["trust"]["added"]]
         if "escalation" in g
     ]
+    flagged = {(e["principal"], e["action"].lower()) for e in escalations}
+    for p in principals:
+        for c in p["newAccess"]["classes"]:
+            if "escalation" in c and (p["principal"]["label"], c["witness"]["action"].lower()) not in flagged:
+                escalations.append(
+                    {
+                        "principal": p["principal"]["label"],
+                        "action": c["action"],
+                        "resource": c["resource"],
+                        "condition": None,
+                        "class": c["class"],
+                        "why": c["escalation"],
+                    }
+                )
     # No outputs at all is no output paths (_flatten of an empty map is the one path '').
     old_outputs = _flatten(base["outputs"]) if base.get("outputs") else {}
     new_outputs = _flatten(new["outputs"]) if new.get("outputs") else {}
@@ -651,6 +770,7 @@ def compare(
         "resources": resources,
         "access": principals,
         "escalations": escalations,
+        "newAccessProved": all(p["newAccess"]["complete"] for p in principals),
         "outputsChanged": outputs_changed,
     }
 
@@ -739,7 +859,10 @@ def to_text(diff: Mapping[str, Any]) -> str:
     if diff["escalations"]:
         lines.append("")
         lines.append("ESCALATION-RELEVANT GAINS:")
-        lines.extend(f"  ! {e['principal']}: {_grant_line(e)} ({e['why']})" for e in diff["escalations"])
+        lines.extend(
+            f"  ! {e['principal']}: {e.get('class') or _grant_line(e)} ({e['why']})"
+            for e in diff["escalations"]
+        )
     if diff["access"]:
         lines.append("")
         lines.append("Effective access:")
@@ -762,10 +885,65 @@ def to_text(diff: Mapping[str, Any]) -> str:
         lines.extend(f"    - boundary allows {_grant_line(g)}" for g in p["boundary"]["removed"])
         lines.extend(f"    + attached, not evaluated offline: {n}" for n in p["notEvaluated"]["added"])
         lines.extend(f"    - attached, not evaluated offline: {n}" for n in p["notEvaluated"]["removed"])
+        lines.extend(_solver_lines(p))
+    if diff["access"] or diff["changed"]:
+        lines.append("")
+        lines.append(proved_line(diff))
     if diff["outputsChanged"]:
         lines.append("")
         lines.append(f"Stack outputs changed: {', '.join(diff['outputsChanged'])}")
     return "\n".join(lines) + "\n"
+
+
+def _class_line(item: Mapping[str, Any]) -> str:
+    line = item["class"]
+    if widened := item.get("widened"):
+        line += f" [WIDENED {widened['what']}: {', '.join(widened['from'])} -> {widened['to']}]"
+    if reason := item.get("escalation"):
+        line += f" [ESCALATION: {reason}]"
+    return line
+
+
+def grouped_classes(classes: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Classes that differ only in their actions, as one (for reading); escalations stay apart.
+    The witness shown is the first class's."""
+    groups: dict[str, dict[str, Any]] = {}
+    for item in classes:
+        rest = {k: item[k] for k in ("resource", "excludedResources", "conditions", "widened") if k in item}
+        key = _canonical(rest) if "escalation" not in item else f"escalation {len(groups)}"
+        if key not in groups:
+            groups[key] = {**item, "actions": list(item["actions"])}
+        else:
+            entry = groups[key]
+            before = ", ".join(entry["actions"])
+            entry["actions"] += [a for a in item["actions"] if a not in entry["actions"]]
+            entry["class"] = ", ".join(entry["actions"]) + entry["class"][len(before) :]
+    return list(groups.values())
+
+
+def _solver_lines(p: Mapping[str, Any]) -> list[str]:
+    """Every request's new and lost access, by the solver, with a witness command each."""
+    lines = []
+    for sign, key, word in (("+", "newAccess", "new"), ("-", "lostAccess", "lost")):
+        answer = p[key]
+        if not answer["classes"]:
+            continue
+        lines.append(f"    {word} access, every request (solver):")
+        for item in grouped_classes(answer["classes"]):
+            lines.append(f"      {sign} {_class_line(item)}")
+            lines.append(f"          witness: {item['reproduce']}")
+        if not answer["complete"]:
+            lines.append(f"      ... more {word} access not listed (first {len(answer['classes'])} classes)")
+        lines.extend(f"      (approximate: {a})" for a in answer["approximations"])
+    return lines
+
+
+def proved_line(diff: Mapping[str, Any]) -> str:
+    """Whether the listed new access is all there is: a proof, not a sample."""
+    any_new = any(p["newAccess"]["classes"] for p in diff["access"])
+    if not diff.get("newAccessProved", True):
+        return "new access beyond the classes listed: not all listed (limit reached)"
+    return "no other new access (proved)" if any_new else "no new access (proved)"
 
 
 def _md(text: str) -> str:
@@ -789,8 +967,9 @@ def to_markdown(diff: Mapping[str, Any]) -> str:
         lines.append("> [!WARNING]")
         lines.append("> Escalation-relevant gains:")
         for e in diff["escalations"]:
-            lines.append(f"> - {_md(e['principal'])}: {_md(_grant_line(e))}, {e['why']}")
+            lines.append(f"> - {_md(e['principal'])}: {_md(e.get('class') or _grant_line(e))}, {e['why']}")
         lines.append("")
+    lines += [f"**{proved_line(diff)}**", ""]
     if diff["access"]:
         lines += [
             "#### Effective access",
@@ -819,6 +998,22 @@ def to_markdown(diff: Mapping[str, Any]) -> str:
                 condition = _md(_canonical(g["condition"])) if g.get("condition") else ""
                 cells = [_md(who), change, _md(g["action"]), _md(g["resource"]), condition, "; ".join(notes)]
                 lines.append("| " + " | ".join(cells) + " |")
+            for change, key in (("gains (solver)", "newAccess"), ("loses (solver)", "lostAccess")):
+                for item in grouped_classes(p[key]["classes"]):
+                    notes = [f"witness: {_md(item['reproduce'])}"]
+                    if w := item.get("widened"):
+                        notes.append(f"**widened** {w['what']}: {_md(', '.join(w['from']))} → {_md(w['to'])}")
+                    if item.get("escalation"):
+                        notes.append(f"**escalation**: {item['escalation']}")
+                    condition = _md(", ".join(item["conditions"])) if item["conditions"] else ""
+                    cells = [
+                        _md(who),
+                        change,
+                        _md(", ".join(item["actions"])),
+                        _md(item["resource"]),
+                        condition,
+                    ]
+                    lines.append("| " + " | ".join([*cells, "; ".join(notes)]) + " |")
             for change, items in (
                 (
                     "new credential",

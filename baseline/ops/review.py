@@ -187,6 +187,7 @@ def run(
     base_plan, new_plan, sources = plans(
         stack, base=base, base_config_file=base_config_file, config_file=config_file, as_stack=as_stack
     )
-    result = diff.compare(base_plan, new_plan, stack=stack, sources=sources)
+    files = {"base": base_config_file, "new": config_file}
+    result = diff.compare(base_plan, new_plan, stack=stack, sources=sources, files=files)
     out.write(diff.FORMATS[output](result))
     return EXIT_CHANGED if result["changed"] else EXIT_SAME
