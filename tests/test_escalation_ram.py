@@ -409,7 +409,13 @@ ISSUE_10_REQUESTS = [
     ("prod", "EcsRamRoleDocumentTesting", "oss:GetObject", f"acs:oss:*:{PROD}:{OTHER_BUCKET}/object", ()),
     ("prod", "ECIRamRoleTest", "oss:ListObjects", f"acs:oss:*:{PROD}:{OTHER_BUCKET}", ()),
     # 4. staging: a command that names no OS user, and Administrator
-    ("staging", "stg-commandUser", "ecs:RunCommand", f"acs:ecs:cn-shanghai:{STAGING}:instance/i-x", ()),
+    (
+        "staging",
+        "stg-commandUser",
+        "ecs:RunCommand",
+        f"acs:ecs:cn-shanghai:{STAGING}:instance/i-uf6stgapp0000000001",
+        (),
+    ),
     (
         "staging",
         "stg-winCommandUser",

@@ -206,6 +206,53 @@ def test_in_a_stack_that_lists_instances_the_patch_principals_reach_only_those(s
             assert not can(grants, action, unlisted), f"{name} can {action} on an unlisted instance"
 
 
+def instances_of(stack: str) -> set[tuple[str, str]]:
+    """(region, instance id) of every instance a stack names, in any scenario."""
+    settings = settings_of(stack)
+    home = settings.alicloud.region
+    found = {(home, i) for i in settings.patch_management.instance_ids}
+    found |= {(home, i) for i in settings.cloud_assistant_linux.instance_ids}
+    found |= {(i.region or home, i.id) for i in settings.cloud_assistant_windows.windows_instances}
+    found |= {(i.region or home, i.id) for i in settings.ecs_instance_role.instances}
+    return found
+
+
+def neighbours_instances(stack: str) -> list[str]:
+    """ARNs of the instances other stacks in the same Alibaba Cloud account name (dev and
+    staging share one), minus any this stack names itself."""
+    account = settings_of(stack).alicloud.account_id
+    own = instances_of(stack)
+    return sorted(
+        acs("ecs", region, account, f"instance/{instance}")
+        for other in STACKS
+        if other != stack and settings_of(other).alicloud.account_id == account
+        for region, instance in instances_of(other) - own
+    )
+
+
+def test_in_a_strict_stack_nobody_runs_commands_or_patches_on_another_environments_instances(stack):
+    """Accounts shared by two environments: a command on an instance yields that instance's role,
+    so each environment's command users and patch principals reach only its own instances."""
+    require_strict(stack)
+    settings = settings_of(stack)
+    others = neighbours_instances(stack)
+    require(others, f"{stack} shares its account with no other stack")
+    plan = plan_of(stack)
+    principals = [(name, grants, PATCH_ECS) for name, grants in patch_principals(stack)]
+    for scenario in COMMAND_SCENARIOS:
+        command = getattr(settings, scenario)
+        if command.enabled:
+            user = named(settings, command.user.name)
+            principals.append((user, command_user(plan, settings, scenario), RUN_COMMAND_ACTIONS))
+    for name, grants, actions in principals:
+        for instance in others:
+            for action in actions:
+                for run_as in ("user01", "root"):
+                    assert not can(grants, action, instance, **{RUN_AS: [run_as]}), (
+                        f"{name} can {action} on {instance}"
+                    )
+
+
 def test_nobody_can_delete_a_snapshot(stack):
     """Snapshots expire through retentionDays (seed 000); no RAM principal may delete one.
 
