@@ -155,7 +155,9 @@ def test_the_patch_principals_can_scan_and_install_patches_on_their_own_resource
     alicloud = settings_of(stack).alicloud
     for name, grants in patch_principals(stack):
         for action, resource in patch_requests(stack, alicloud.region, alicloud.account_id):
-            if runs_patches(stack, name) or action.startswith("oos:"):
+            # A person starts the patch template only; its executions are started by OOS.
+            starts_execution = action == "oos:StartExecution" and ":execution/" in resource
+            if runs_patches(stack, name) or (action.startswith("oos:") and not starts_execution):
                 assert can(grants, action, resource), f"{name} cannot {action} on {resource}"
 
 
@@ -176,6 +178,9 @@ def test_an_operator_starts_executions_that_the_automation_role_runs(stack):
     # Any other template (say, one that runs a shell command) cannot be started with the role.
     other = acs("oos", alicloud.region, alicloud.account_id, "template/ACS-ECS-BulkyRunCommand")
     assert not can(grants, "oos:StartExecution", other)
+    # Nor an inline template (TemplateContent), which names no template: not on an execution.
+    inline = acs("oos", alicloud.region, alicloud.account_id, "execution/exec-inline")
+    assert not can(grants, "oos:StartExecution", inline)
     instance = acs("ecs", alicloud.region, alicloud.account_id, f"instance/{ANY_INSTANCE}")
     for action in (*PATCH_ECS, "ecs:RunCommand"):
         assert not can(grants, action, instance), action

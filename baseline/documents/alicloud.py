@@ -104,12 +104,13 @@ class PatchScope:
     oos: tuple[str, ...]
     instances: tuple[str, ...]
     snapshots: tuple[str, ...]
-    # What a person may start: the patch template (and its executions) only, even in the guide's
-    # "*" form, so passing the automation role to any other template is impossible.
-    start: tuple[str, ...] = (
-        f"acs:oos:*:*:template/{PATCH_TEMPLATE}",
-        "acs:oos:*:*:execution/*",
-    )
+    # What a person may start: the patch template only, even in the guide's "*" form, so passing
+    # the automation role to any other template is impossible. OOS's RAM reference authorises
+    # oos:StartExecution on template/<templateName>; the guide also lists execution/*, which
+    # would match a request OOS authorises on an execution (an inline TemplateContent/TemplateURL
+    # names no template), so the person's start statement leaves it out. The patch template's
+    # child executions are started by OOS as the automation role, whose policy keeps execution/*.
+    start: tuple[str, ...] = (f"acs:oos:*:*:template/{PATCH_TEMPLATE}",)
 
     @classmethod
     def wildcard(cls) -> PatchScope:
@@ -128,10 +129,7 @@ class PatchScope:
             ),
             instances=instances,
             snapshots=(arn("ecs", region, account, "snapshot/*"),),
-            start=(
-                arn("oos", region, account, f"template/{PATCH_TEMPLATE}"),
-                arn("oos", region, account, "execution/*"),
-            ),
+            start=(arn("oos", region, account, f"template/{PATCH_TEMPLATE}"),),
         )
 
 
