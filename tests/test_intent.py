@@ -599,23 +599,60 @@ def tag(stack: str) -> tuple[str, str, list[str]]:
     return key, value, others
 
 
+def owner_tags(stack: str, name: str, kind: str) -> dict[str, list[str]]:
+    """Strict stacks: the creator tag a tag-scoped user sets on (and needs on) its own groups."""
+    if not strict(stack):
+        return {}
+    return {f"acs:{kind}/{eci(stack).eci_access.owner_tag_key}": [name]}
+
+
 def test_a_tag_scoped_user_creates_container_groups_only_with_the_environment_tag(stack):
     key, value, others = tag(stack)
     for name, grants in tag_scoped_users(stack):
-        assert can(grants, ECI_CREATE, "*", **{f"acs:RequestTag/{key}": [value]}), name
+        mine = owner_tags(stack, name, "RequestTag")
+        assert can(grants, ECI_CREATE, "*", **{f"acs:RequestTag/{key}": [value]}, **mine), name
         assert not can(grants, ECI_CREATE, "*"), f"{name} creates untagged container groups"
         for other in others:
-            assert not can(grants, ECI_CREATE, "*", **{f"acs:RequestTag/{key}": [other]}), (name, other)
+            assert not can(grants, ECI_CREATE, "*", **{f"acs:RequestTag/{key}": [other]}, **mine), (
+                name,
+                other,
+            )
 
 
 def test_a_tag_scoped_user_operates_only_on_resources_of_its_environment(stack):
     key, value, others = tag(stack)
     for name, grants in tag_scoped_users(stack):
+        mine = owner_tags(stack, name, "ResourceTag")
         for action in ECI_OPERATE:
-            assert can(grants, action, "*", **{f"acs:ResourceTag/{key}": [value]}), (name, action)
+            assert can(grants, action, "*", **{f"acs:ResourceTag/{key}": [value]}, **mine), (name, action)
             assert not can(grants, action, "*"), f"{name} can {action} on untagged resources"
             for other in others:  # from dev and staging this includes env=prod
-                assert not can(grants, action, "*", **{f"acs:ResourceTag/{key}": [other]}), (name, other)
+                assert not can(grants, action, "*", **{f"acs:ResourceTag/{key}": [other]}, **mine), (
+                    name,
+                    other,
+                )
+
+
+def test_in_a_strict_stack_the_deployer_works_only_on_the_container_groups_it_created(stack):
+    """S5: a long-lived AccessKey may create, describe, delete and exec into its own groups only;
+    a group of its environment that someone else created (no creator tag, or another's) is out."""
+    require_strict(stack)
+    key, value, _ = tag(stack)
+    owner_key = eci(stack).eci_access.owner_tag_key
+    for name, grants in tag_scoped_users(stack):
+        env = {f"acs:ResourceTag/{key}": [value]}
+        own = {**env, f"acs:ResourceTag/{owner_key}": [name]}
+        for action in (*ECI_OPERATE, "eci:ExecContainerCommand", "eci:DescribeContainerGroups"):
+            assert can(grants, action, "*", **own), (name, action)
+            assert not can(grants, action, "*", **env), f"{name} can {action} on a group it did not create"
+            other = {**env, f"acs:ResourceTag/{owner_key}": ["someoneElse"]}
+            assert not can(grants, action, "*", **other), (name, action)
+        # It creates groups only with its own creator tag, never another's.
+        create = {f"acs:RequestTag/{key}": [value]}
+        assert not can(grants, ECI_CREATE, "*", **create), name
+        assert not can(grants, ECI_CREATE, "*", **create, **{f"acs:RequestTag/{owner_key}": ["someoneElse"]})
+        # Nor puts its creator tag on a group someone else created.
+        assert not can(grants, "eci:TagResources", "*", **env), name
 
 
 def test_the_container_group_creator_can_pass_only_the_eci_instance_role(stack):
