@@ -789,3 +789,49 @@ def test_the_deployment_role_passes_the_configured_roles_to_ecs_tasks(stack):
     to_tasks = {**here(settings), "iam:PassedToService": [ECS_TASKS]}
     for role in pass_role_arns(settings):
         assert can(roles["deployment_management"], "iam:PassRole", role, **to_tasks), role
+
+
+def test_in_prod_the_deployment_role_creates_no_role_and_passes_only_the_pre_created_ones(stack):
+    """S6: a role that creates roles with a trust of its choice is a standing way back in; prod's
+    deployment role passes only the roles named in passRoles, created beforehand."""
+    roles = mcp_roles(stack)
+    require("deployment_management" in roles, f"{stack} has no deployment role (allowWrite is off)")
+    settings = settings_of(stack)
+    require(settings.environment == "prod", f"{stack} may create ecs-mcp-* roles behind the boundary")
+    deployer = roles["deployment_management"]
+    account = settings.aws.account_id
+    boundary = f"arn:aws:iam::{account}:policy/{settings.ecs_mcp_server.boundary.policy_name}"
+    created = (
+        f"arn:aws:iam::{account}:role/{named(settings, settings.ecs_mcp_server.role_name_prefix)}backdoor"
+    )
+    with_boundary = {**here(settings), "iam:PermissionsBoundary": [boundary]}
+    for action in ("iam:CreateRole", "iam:AttachRolePolicy", "iam:DeleteRole", "iam:UpdateAssumeRolePolicy"):
+        assert not can(deployer, action, created, **with_boundary), action
+    to_tasks = {**here(settings), "iam:PassedToService": [ECS_TASKS]}
+    assert not can(deployer, "iam:PassRole", created, **to_tasks)
+
+
+def test_no_role_lifts_the_delete_guard_by_removing_or_overwriting_its_tag(stack):
+    """S6: ProductionProtection keys on the Environment tag; removing it (RemoveTags,
+    UntagResource) or overwriting its value would let the delete through."""
+    settings = mcp(stack)
+    value = settings.ecs_mcp_server.boundary.production_tag_value
+    aws = settings.aws
+    resources = {
+        "ecs": f"arn:aws:ecs:{aws.region}:{aws.account_id}:cluster/intent-cluster",
+        "ecr": f"arn:aws:ecr:{aws.region}:{aws.account_id}:repository/intent-repository",
+        "elasticloadbalancing": f"arn:aws:elasticloadbalancing:{aws.region}:{aws.account_id}:"
+        "loadbalancer/app/intent/0123456789abcdef",
+    }
+    guarded = {**here(settings), "aws:ResourceTag/Environment": [value], "aws:TagKeys": ["Environment"]}
+    for use_case, grants in mcp_roles(stack).items():
+        for action in (
+            "ecs:UntagResource",
+            "ecs:TagResource",
+            "ecr:UntagResource",
+            "ecr:TagResource",
+            "elasticloadbalancing:RemoveTags",
+            "elasticloadbalancing:AddTags",
+        ):
+            resource = resources[action.split(":")[0]]
+            assert not can(grants, action, resource, **guarded), (use_case, action)

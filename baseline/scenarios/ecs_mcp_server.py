@@ -342,6 +342,14 @@ class EcsMcpServerSettings(Model):
         "and whose security groups they may open (`*` wildcards allowed; a lone `*` only outside "
         "prod). Required by deploymentManagement and expressMode.",
     )
+    create_roles: bool | None = Field(
+        None,
+        description="Whether the write use cases may create (and delete) IAM roles behind the "
+        "boundary (`iam:CreateRole`, `AttachRolePolicy`, `DetachRolePolicy`, `DeleteRole` on "
+        "`roleNamePrefix` roles). Default: off in prod, where it is refused (a role it creates "
+        "with a trust of its choice is a standing way back in; pass the pre-created roles named "
+        "in `passRoles` instead), on elsewhere.",
+    )
     role_name_prefix: str = Field(
         "ecs-mcp-",
         description="Roles the deployment use case creates (e.g. a stack's task execution role) "
@@ -507,6 +515,26 @@ def _production(ctx: AwsContext) -> bool:
     return is_production(ctx.environment)
 
 
+def _creates_roles(settings: EcsMcpServerSettings, ctx: AwsContext) -> bool:
+    """Prod creates no IAM role: the deployment role passes only the pre-created ``passRoles``."""
+    if settings.create_roles and _production(ctx):
+        raise ConfigError(
+            key=f"{KEY}.createRoles",
+            value=True,
+            problem="in prod a role that creates roles (behind the boundary, but with a trust of its "
+            "choice) keeps a standing way back into the account",
+            fix=f"remove {KEY}.createRoles; create the task roles once and name them in {KEY}.passRoles",
+        )
+    if _production(ctx) and settings.create_roles is None and settings.express_mode.enabled:
+        raise ConfigError(
+            key=f"{KEY}.expressMode.enabled",
+            value=True,
+            problem="Express mode creates its infrastructure roles, and prod creates no IAM role",
+            fix="turn expressMode off in prod (try it in dev first)",
+        )
+    return settings.create_roles if settings.create_roles is not None else not _production(ctx)
+
+
 def _scope_reads(settings: EcsMcpServerSettings, ctx: AwsContext) -> bool:
     if _production(ctx) and settings.resource_scope == "wildcard":
         raise ConfigError(
@@ -567,9 +595,9 @@ def _policy_document(
         return documents.troubleshooting_policy(reads)
     if use_case == "deploymentManagement":
         prefix = ctx.naming.name(settings.role_name_prefix)
-        roles = documents.RoleManagement(
-            boundary_arn, (documents.role_arn(ctx.account_id, f"{prefix}*"),), attachable
-        )
+        owned = (documents.role_arn(ctx.account_id, f"{prefix}*"),)
+        creates = _creates_roles(settings, ctx)
+        roles = documents.RoleManagement(boundary_arn, owned, attachable) if creates else None
         return documents.deployment_management_policy(
             _write_scope(settings, ctx, enabled), pass_role_arns, roles, scope_reads=scope_reads
         )
