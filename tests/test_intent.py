@@ -835,3 +835,28 @@ def test_no_role_lifts_the_delete_guard_by_removing_or_overwriting_its_tag(stack
         ):
             resource = resources[action.split(":")[0]]
             assert not can(grants, action, resource, **guarded), (use_case, action)
+
+
+def test_in_prod_the_deployment_role_writes_only_the_load_balancers_the_stack_names(stack):
+    """S6: elasticloadbalancing writes on the load balancers and target groups of loadBalancers
+    and targetGroups, never on every one of the account."""
+    roles = mcp_roles(stack)
+    require("deployment_management" in roles, f"{stack} has no deployment role (allowWrite is off)")
+    settings = settings_of(stack)
+    require(settings.environment == "prod", f"{stack} may write every load balancer of its account")
+    server, aws = settings.ecs_mcp_server, settings.aws
+    deployer = roles["deployment_management"]
+    elb = f"arn:aws:elasticloadbalancing:{aws.region}:{aws.account_id}"
+    mine = f"{elb}:loadbalancer/app/{server.load_balancers[0].replace('*', 'x')}/0123456789abcdef"
+    other = f"{elb}:loadbalancer/app/payments/0123456789abcdef"
+    listener = f"{elb}:listener/app/payments/0123456789abcdef/fedcba9876543210"
+    group = f"{elb}:targetgroup/payments/0123456789abcdef"
+    assert can(deployer, "elasticloadbalancing:ModifyLoadBalancerAttributes", mine, **here(settings))
+    for action, resource in (
+        ("elasticloadbalancing:ModifyLoadBalancerAttributes", other),
+        ("elasticloadbalancing:DeleteLoadBalancer", other),
+        ("elasticloadbalancing:ModifyListener", listener),
+        ("elasticloadbalancing:RegisterTargets", group),
+        ("elasticloadbalancing:AddTags", other),
+    ):
+        assert not can(deployer, action, resource, **here(settings)), (action, resource)

@@ -252,12 +252,12 @@ OPEN_PROD_FINDINGS = {
         "cloudsplaining (account-wide as *)",
         "InfrastructureModification",
     ): (
-        "S6: load-balancer writes on every load balancer of the account (statement LoadBalancing), "
-        "ECS writes on every capacity provider (ECSManagement), log writes on every log group "
-        "(CloudWatchLogs), security groups anywhere in the account (NetworkManagement)"
+        "S6: ECS writes on every capacity provider (ECSManagement), log writes on every log group "
+        "(CloudWatchLogs), security groups anywhere in the account (NetworkManagement); load-balancer "
+        "writes are held to loadBalancers/targetGroups"
     ),
     ("ecs-mcp-server-deployment-management-policy", "checkov (account-wide as *)", "CKV_AWS_290"): (
-        "S6: the same writes (LoadBalancing, ECSManagement, CloudWatchLogs, NetworkManagement)"
+        "S6: the same writes (ECSManagement, CloudWatchLogs, NetworkManagement)"
     ),
     ("ecs-mcp-server-deployment-management-policy", "checkov (account-wide as *)", "CKV_AWS_355"): (
         "S6: the same writes, and its ECS and IAM role reads on the whole account"

@@ -538,6 +538,12 @@ def troubleshooting_policy(scope: Scope | None = None) -> Document:
     )
 
 
+def _load_balancers(scope: Scope, account_wide: Scope) -> Callable[[str], list[str]]:
+    if {"LoadBalancerName", "TargetGroupName"} & set(scope.names):
+        return scope.with_names(TrustStoreName=()).arns
+    return account_wide.arns
+
+
 def _role_management(roles: RoleManagement | None) -> list[Document]:
     """The deployment policy's role creation, attachment and deletion; none without ``roles``."""
     if roles is None:
@@ -610,7 +616,12 @@ def deployment_management_policy(
             security_groups,
             condition={"StringLike": {f"aws:ResourceTag/{STACK_NAME_TAG}": list(scope.names["StackName"])}},
         ),
-        _scoped("LoadBalancing", DEPLOYMENT_ELB_ACTIONS, account_wide.arns, anywhere=anywhere),
+        # The load balancers and target groups the scope names (LoadBalancerName,
+        # TargetGroupName), with their listeners and rules, and no trust store (the guide's
+        # actions only tag them); every one of the account where the scope names none.
+        _scoped(
+            "LoadBalancing", DEPLOYMENT_ELB_ACTIONS, _load_balancers(scope, account_wide), anywhere=anywhere
+        ),
         _statement("InRegionWithoutResourceArn", anywhere, condition=in_region(scope.region)),
     )
 

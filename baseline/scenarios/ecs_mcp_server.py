@@ -33,6 +33,9 @@ ECS_NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
 # Names a write use case may act on; `*` and `?` match like IAM's ARN wildcards.
 ECS_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_*?-]{1,255}$")
 ECR_NAME_PATTERN = re.compile(r"^(?:\*|(?=.{2,256}$)[a-z0-9*?]+(?:[._/-][a-z0-9*?]+)*)$")
+# Elastic Load Balancing: load balancer and target group names are 1-32 letters, digits and
+# hyphens, not starting or ending with a hyphen (CreateLoadBalancer / CreateTargetGroup Name).
+ELB_NAME_PATTERN = re.compile(r"^[A-Za-z0-9*?](?:[A-Za-z0-9*?-]{0,30}[A-Za-z0-9*?])?$")
 STACK_NAME_PATTERN = re.compile(r"^(?=.{1,128}$)[A-Za-z*?][A-Za-z0-9*?-]*$")
 ROLE_PREFIX = re.compile(rf"^{_IAM_NAME}{{1,32}}$")
 # AWS-managed policies that hand out IAM or everything: never attachable by a role of this scenario.
@@ -350,6 +353,18 @@ class EcsMcpServerSettings(Model):
         "with a trust of its choice is a standing way back in; pass the pre-created roles named "
         "in `passRoles` instead), on elsewhere.",
     )
+    load_balancers: list[str] = Field(
+        default_factory=list,
+        description="Load balancer names the deployment use case may create, change and delete "
+        "(with their listeners and rules; `*` wildcards allowed). Required in prod; elsewhere "
+        "empty means every load balancer of the account and region.",
+    )
+    target_groups: list[str] = Field(
+        default_factory=list,
+        description="Target group names the deployment use case may create, change, register "
+        "targets in and delete (`*` wildcards allowed). Required in prod; elsewhere empty means "
+        "every target group of the account and region.",
+    )
     role_name_prefix: str = Field(
         "ecs-mcp-",
         description="Roles the deployment use case creates (e.g. a stack's task execution role) "
@@ -425,6 +440,11 @@ class EcsMcpServerSettings(Model):
     @classmethod
     def _stacks(cls, value: list[str]) -> list[str]:
         return _names(value, STACK_NAME_PATTERN, "a CloudFormation stack name", "ecs-mcp-web-api")
+
+    @field_validator("load_balancers", "target_groups")
+    @classmethod
+    def _elb_names(cls, value: list[str]) -> list[str]:
+        return _names(value, ELB_NAME_PATTERN, "a load balancer or target group name", "web-api")
 
     @field_validator("role_name_prefix")
     @classmethod
@@ -551,7 +571,11 @@ WRITE_SCOPES = {
     "clusters": ("ClusterName", "cluster", ("deploymentManagement",)),
     "repositories": ("RepositoryName", "repository", ("deploymentManagement", "expressMode")),
     "cloud_formation_stacks": ("StackName", "stack", ("deploymentManagement", "expressMode")),
+    "load_balancers": ("LoadBalancerName", "load balancer", ("deploymentManagement",)),
+    "target_groups": ("TargetGroupName", "target group", ("deploymentManagement",)),
 }
+# Required in prod only; elsewhere an empty list keeps every one of the account and region.
+PROD_ONLY_SCOPES = frozenset({"load_balancers", "target_groups"})
 
 
 def _write_scope(settings: EcsMcpServerSettings, ctx: AwsContext, enabled: list[str]) -> documents.Scope:
@@ -561,6 +585,10 @@ def _write_scope(settings: EcsMcpServerSettings, ctx: AwsContext, enabled: list[
         key = EcsMcpServerSettings.model_fields[attr].alias  # the config key, e.g. cloudFormationStacks
         values = getattr(settings, attr)
         needed_by = [u for u in users if u in enabled]
+        if attr in PROD_ONLY_SCOPES and not _production(ctx):
+            if values:
+                names[placeholder] = values
+            continue
         if needed_by and not values:
             raise ConfigError(
                 key=f"{KEY}.{key}",
