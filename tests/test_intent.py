@@ -860,3 +860,23 @@ def test_in_prod_the_deployment_role_writes_only_the_load_balancers_the_stack_na
         ("elasticloadbalancing:AddTags", other),
     ):
         assert not can(deployer, action, resource, **here(settings)), (action, resource)
+
+
+def test_in_prod_the_deployment_role_writes_only_its_log_groups_and_no_capacity_provider(stack):
+    """S6: log writes on the log groups of logGroups only; no tag write on a capacity provider."""
+    roles = mcp_roles(stack)
+    require("deployment_management" in roles, f"{stack} has no deployment role (allowWrite is off)")
+    settings = settings_of(stack)
+    require(settings.environment == "prod", f"{stack} may write every log group of its account")
+    server, aws = settings.ecs_mcp_server, settings.aws
+    deployer = roles["deployment_management"]
+    logs = f"arn:aws:logs:{aws.region}:{aws.account_id}:log-group:"
+    mine = f"{logs}{server.log_groups[0].replace('*', 'x')}"
+    assert can(deployer, "logs:CreateLogGroup", mine, **here(settings))
+    assert can(deployer, "logs:PutLogEvents", f"{mine}:log-stream:task-1", **here(settings))
+    for group in ("/aws/lambda/payments", "CloudTrail/audit"):
+        assert not can(deployer, "logs:CreateLogGroup", f"{logs}{group}", **here(settings)), group
+        assert not can(deployer, "logs:PutLogEvents", f"{logs}{group}:log-stream:x", **here(settings)), group
+    provider = f"arn:aws:ecs:{aws.region}:{aws.account_id}:capacity-provider/FARGATE_SPOT"
+    for action in ("ecs:TagResource", "ecs:UntagResource"):
+        assert not can(deployer, action, provider, **here(settings)), action

@@ -584,7 +584,14 @@ def deployment_management_policy(
     anywhere: list[str] = []
     return _document(
         _reads("ECSRead", READ_ONLY_ECS_ACTIONS, account_wide if scope_reads else None, anywhere=anywhere),
-        _scoped("ECSManagement", DEPLOYMENT_ECS_WRITE_ACTIONS, scope.arns, anywhere=anywhere),
+        # Never a capacity provider (ecs:TagResource/UntagResource would tag every one of the
+        # account): the guide's task deploys services, it does not manage capacity.
+        _scoped(
+            "ECSManagement",
+            DEPLOYMENT_ECS_WRITE_ACTIONS,
+            scope.with_names(CapacityProviderName=()).arns,
+            anywhere=anywhere,
+        ),
         _statement(
             "ECSRunTasks",
             DEPLOYMENT_ECS_RUN_ACTIONS,
@@ -602,7 +609,14 @@ def deployment_management_policy(
         _pass_role("IAMPassRole", [*pass_role_arns, *(roles.role_arns if roles else ())]),
         _role_management(roles),
         _statement("IAMRoleRead", DEPLOYMENT_IAM_ROLE_READ_ACTIONS, account_wide.arns("iam:GetRole")),
-        _scoped("CloudWatchLogs", DEPLOYMENT_LOGS_ACTIONS, account_wide.arns, anywhere=anywhere),
+        # The log groups the scope names (LogGroupName) and their streams; every one of the
+        # account where it names none.
+        _scoped(
+            "CloudWatchLogs",
+            DEPLOYMENT_LOGS_ACTIONS,
+            scope.arns if "LogGroupName" in scope.names else account_wide.arns,
+            anywhere=anywhere,
+        ),
         _scoped("NetworkManagement", DEPLOYMENT_EC2_ACTIONS, account_wide.arns, anywhere=anywhere),
         _statement(
             "NetworkTagOnCreate",

@@ -36,6 +36,8 @@ ECR_NAME_PATTERN = re.compile(r"^(?:\*|(?=.{2,256}$)[a-z0-9*?]+(?:[._/-][a-z0-9*
 # Elastic Load Balancing: load balancer and target group names are 1-32 letters, digits and
 # hyphens, not starting or ending with a hyphen (CreateLoadBalancer / CreateTargetGroup Name).
 ELB_NAME_PATTERN = re.compile(r"^[A-Za-z0-9*?](?:[A-Za-z0-9*?-]{0,30}[A-Za-z0-9*?])?$")
+# CloudWatch Logs: a log group name is 1-512 of letters, digits and _-./# (CreateLogGroup).
+LOG_GROUP_PATTERN = re.compile(r"^[A-Za-z0-9_./#*?-]{1,512}$")
 STACK_NAME_PATTERN = re.compile(r"^(?=.{1,128}$)[A-Za-z*?][A-Za-z0-9*?-]*$")
 ROLE_PREFIX = re.compile(rf"^{_IAM_NAME}{{1,32}}$")
 # AWS-managed policies that hand out IAM or everything: never attachable by a role of this scenario.
@@ -365,6 +367,12 @@ class EcsMcpServerSettings(Model):
         "targets in and delete (`*` wildcards allowed). Required in prod; elsewhere empty means "
         "every target group of the account and region.",
     )
+    log_groups: list[str] = Field(
+        default_factory=list,
+        description="CloudWatch Logs group names the deployment use case may create and write to "
+        "(e.g. `/ecs/web-api`; `*` wildcards allowed). Required in prod; elsewhere empty means "
+        "every log group of the account and region.",
+    )
     role_name_prefix: str = Field(
         "ecs-mcp-",
         description="Roles the deployment use case creates (e.g. a stack's task execution role) "
@@ -445,6 +453,11 @@ class EcsMcpServerSettings(Model):
     @classmethod
     def _elb_names(cls, value: list[str]) -> list[str]:
         return _names(value, ELB_NAME_PATTERN, "a load balancer or target group name", "web-api")
+
+    @field_validator("log_groups")
+    @classmethod
+    def _log_groups(cls, value: list[str]) -> list[str]:
+        return _names(value, LOG_GROUP_PATTERN, "a CloudWatch Logs group name", "/ecs/web-api")
 
     @field_validator("role_name_prefix")
     @classmethod
@@ -573,9 +586,10 @@ WRITE_SCOPES = {
     "cloud_formation_stacks": ("StackName", "stack", ("deploymentManagement", "expressMode")),
     "load_balancers": ("LoadBalancerName", "load balancer", ("deploymentManagement",)),
     "target_groups": ("TargetGroupName", "target group", ("deploymentManagement",)),
+    "log_groups": ("LogGroupName", "log group", ("deploymentManagement",)),
 }
 # Required in prod only; elsewhere an empty list keeps every one of the account and region.
-PROD_ONLY_SCOPES = frozenset({"load_balancers", "target_groups"})
+PROD_ONLY_SCOPES = frozenset({"load_balancers", "target_groups", "log_groups"})
 
 
 def _write_scope(settings: EcsMcpServerSettings, ctx: AwsContext, enabled: list[str]) -> documents.Scope:
