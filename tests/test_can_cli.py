@@ -13,10 +13,10 @@ from conftest import plan_of
 from baseline.analysis import access
 from baseline.cli import main
 
-DEV_INSTANCE = "acs:ecs:cn-hangzhou:5012345678901234:instance/i-x"
+DEV_INSTANCE = "acs:ecs:cn-hangzhou:5012345678901234:instance/i-bp1devapp0000000001"
 PROD_WEB = "acs:ecs:cn-hangzhou:5098765432109876:instance/i-bp1prodweb0000000001"
 PROD_DB = "acs:ecs:cn-hangzhou:5098765432109876:instance/i-bp1proddb00000000001"
-STAGING_INSTANCE = "acs:ecs:cn-shanghai:5012345678901234:instance/i-x"
+STAGING_INSTANCE = "acs:ecs:cn-shanghai:5012345678901234:instance/i-uf6stgapp0000000001"
 
 
 def can(capsys, *argv: str) -> tuple[int, str, str]:

@@ -329,23 +329,27 @@ def test_the_catalogue_covers_every_method_and_every_principal():
 
 
 def test_what_the_guide_intends_still_goes_through_in_prod():
-    # The catalogue is not passing by denying everything: the deployment role passes the named
-    # task roles to ECS tasks and creates its stacks' roles behind this very boundary.
+    # The catalogue is not passing by denying everything: the deployment role passes the named,
+    # pre-created task roles to ECS tasks and creates its CloudFormation stacks. It creates no
+    # role in prod (a role with a trust of its choice would be a standing way back in).
     s = stack("prod")
     (deployer,) = [p for p in aws_principals("prod") if p.name == "EcsMcpDeploymentManagementRole"]
     grants = access.grants_of(plan_of("prod"), deployer)
     region = _region(s)
     with_boundary = ("iam:PermissionsBoundary", s.boundary_arn)
-    intended = [
-        Request("iam:PassRole", role, (*region, ("iam:PassedToService", documents.ECS_TASKS_SERVICE)))
-        for role in [*s.pass_roles, s.owned_role]
-    ] + [
+    to_tasks = ("iam:PassedToService", documents.ECS_TASKS_SERVICE)
+    refused = [
+        Request("iam:PassRole", s.owned_role, (*region, to_tasks)),
         Request("iam:CreateRole", s.owned_role, (with_boundary,)),
         Request(
             "iam:AttachRolePolicy",
             s.owned_role,
             (with_boundary, ("iam:PolicyARN", documents.TASK_EXECUTION_POLICY_ARN)),
         ),
+    ]
+    for request in refused:
+        assert not request.decide(grants).allowed, request
+    intended = [Request("iam:PassRole", role, (*region, to_tasks)) for role in s.pass_roles] + [
         Request(
             "cloudformation:CreateStack",
             f"arn:aws:cloudformation:{s.region}:{s.account}:stack/{s.stacks[0]}/1",

@@ -363,10 +363,18 @@ def test_the_run_as_exception_is_still_needed_and_bounded():
             )
             assert passes.allowed == bool(operator), (stack, principal.name)
             if operator:
-                template = acs("oos", settings.alicloud.region, settings.alicloud.account_id, "template/x")
-                assert (
-                    not access.grants_of(plan, principal).decide("oos:StartExecution", template, {}).allowed
-                )
+                region, account = settings.alicloud.region, settings.alicloud.account_id
+                template = acs("oos", region, account, "template/x")
+                # An inline template (TemplateContent/TemplateURL) names no template: whatever
+                # OOS authorises it on, an execution or any other template, the operator may not
+                # start it with the role.
+                for other in (template, acs("oos", region, account, "execution/exec-inline"), "*"):
+                    assert (
+                        not access.grants_of(plan, principal).decide("oos:StartExecution", other, {}).allowed
+                    ), (
+                        stack,
+                        other,
+                    )
                 patch = template.replace("template/x", f"template/{PATCH_TEMPLATE}")
                 assert access.grants_of(plan, principal).decide("oos:StartExecution", patch, {}).allowed
 
@@ -409,7 +417,13 @@ ISSUE_10_REQUESTS = [
     ("prod", "EcsRamRoleDocumentTesting", "oss:GetObject", f"acs:oss:*:{PROD}:{OTHER_BUCKET}/object", ()),
     ("prod", "ECIRamRoleTest", "oss:ListObjects", f"acs:oss:*:{PROD}:{OTHER_BUCKET}", ()),
     # 4. staging: a command that names no OS user, and Administrator
-    ("staging", "stg-commandUser", "ecs:RunCommand", f"acs:ecs:cn-shanghai:{STAGING}:instance/i-x", ()),
+    (
+        "staging",
+        "stg-commandUser",
+        "ecs:RunCommand",
+        f"acs:ecs:cn-shanghai:{STAGING}:instance/i-uf6stgapp0000000001",
+        (),
+    ),
     (
         "staging",
         "stg-winCommandUser",

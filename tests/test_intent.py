@@ -155,7 +155,9 @@ def test_the_patch_principals_can_scan_and_install_patches_on_their_own_resource
     alicloud = settings_of(stack).alicloud
     for name, grants in patch_principals(stack):
         for action, resource in patch_requests(stack, alicloud.region, alicloud.account_id):
-            if runs_patches(stack, name) or action.startswith("oos:"):
+            # A person starts the patch template only; its executions are started by OOS.
+            starts_execution = action == "oos:StartExecution" and ":execution/" in resource
+            if runs_patches(stack, name) or (action.startswith("oos:") and not starts_execution):
                 assert can(grants, action, resource), f"{name} cannot {action} on {resource}"
 
 
@@ -176,6 +178,9 @@ def test_an_operator_starts_executions_that_the_automation_role_runs(stack):
     # Any other template (say, one that runs a shell command) cannot be started with the role.
     other = acs("oos", alicloud.region, alicloud.account_id, "template/ACS-ECS-BulkyRunCommand")
     assert not can(grants, "oos:StartExecution", other)
+    # Nor an inline template (TemplateContent), which names no template: not on an execution.
+    inline = acs("oos", alicloud.region, alicloud.account_id, "execution/exec-inline")
+    assert not can(grants, "oos:StartExecution", inline)
     instance = acs("ecs", alicloud.region, alicloud.account_id, f"instance/{ANY_INSTANCE}")
     for action in (*PATCH_ECS, "ecs:RunCommand"):
         assert not can(grants, action, instance), action
@@ -204,6 +209,52 @@ def test_in_a_stack_that_lists_instances_the_patch_principals_reach_only_those(s
     for name, grants in patch_principals(stack):
         for action in PATCH_ECS:
             assert not can(grants, action, unlisted), f"{name} can {action} on an unlisted instance"
+
+
+def instances_of(stack: str) -> set[tuple[str, str]]:
+    """(region, instance id) of every instance a stack names, in any scenario."""
+    settings = settings_of(stack)
+    home = settings.alicloud.region
+    found = {(home, i) for i in settings.patch_management.instance_ids}
+    found |= {(home, i) for i in settings.cloud_assistant_linux.instance_ids}
+    found |= {(i.region or home, i.id) for i in settings.cloud_assistant_windows.windows_instances}
+    found |= {(i.region or home, i.id) for i in settings.ecs_instance_role.instances}
+    return found
+
+
+def neighbours_instances(stack: str) -> list[str]:
+    """ARNs of the instances other stacks in the same Alibaba Cloud account name (dev and
+    staging share one), minus any this stack names itself."""
+    account = settings_of(stack).alicloud.account_id
+    own = instances_of(stack)
+    return sorted(
+        acs("ecs", region, account, f"instance/{instance}")
+        for other in STACKS
+        if other != stack and settings_of(other).alicloud.account_id == account
+        for region, instance in instances_of(other) - own
+    )
+
+
+def test_nobody_runs_commands_or_patches_on_another_environments_instances(stack):
+    """Accounts shared by two environments: a command on an instance yields that instance's role,
+    so each environment's command users and patch principals reach only its own instances."""
+    settings = settings_of(stack)
+    others = neighbours_instances(stack)
+    require(others, f"{stack} shares its account with no other stack")
+    plan = plan_of(stack)
+    principals = [(name, grants, PATCH_ECS) for name, grants in patch_principals(stack)]
+    for scenario in COMMAND_SCENARIOS:
+        command = getattr(settings, scenario)
+        if command.enabled:
+            user = named(settings, command.user.name)
+            principals.append((user, command_user(plan, settings, scenario), RUN_COMMAND_ACTIONS))
+    for name, grants, actions in principals:
+        for instance in others:
+            for action in actions:
+                for run_as in ("user01", "root"):
+                    assert not can(grants, action, instance, **{RUN_AS: [run_as]}), (
+                        f"{name} can {action} on {instance}"
+                    )
 
 
 def test_nobody_can_delete_a_snapshot(stack):
@@ -548,23 +599,60 @@ def tag(stack: str) -> tuple[str, str, list[str]]:
     return key, value, others
 
 
+def owner_tags(stack: str, name: str, kind: str) -> dict[str, list[str]]:
+    """Strict stacks: the creator tag a tag-scoped user sets on (and needs on) its own groups."""
+    if not strict(stack):
+        return {}
+    return {f"acs:{kind}/{eci(stack).eci_access.owner_tag_key}": [name]}
+
+
 def test_a_tag_scoped_user_creates_container_groups_only_with_the_environment_tag(stack):
     key, value, others = tag(stack)
     for name, grants in tag_scoped_users(stack):
-        assert can(grants, ECI_CREATE, "*", **{f"acs:RequestTag/{key}": [value]}), name
+        mine = owner_tags(stack, name, "RequestTag")
+        assert can(grants, ECI_CREATE, "*", **{f"acs:RequestTag/{key}": [value]}, **mine), name
         assert not can(grants, ECI_CREATE, "*"), f"{name} creates untagged container groups"
         for other in others:
-            assert not can(grants, ECI_CREATE, "*", **{f"acs:RequestTag/{key}": [other]}), (name, other)
+            assert not can(grants, ECI_CREATE, "*", **{f"acs:RequestTag/{key}": [other]}, **mine), (
+                name,
+                other,
+            )
 
 
 def test_a_tag_scoped_user_operates_only_on_resources_of_its_environment(stack):
     key, value, others = tag(stack)
     for name, grants in tag_scoped_users(stack):
+        mine = owner_tags(stack, name, "ResourceTag")
         for action in ECI_OPERATE:
-            assert can(grants, action, "*", **{f"acs:ResourceTag/{key}": [value]}), (name, action)
+            assert can(grants, action, "*", **{f"acs:ResourceTag/{key}": [value]}, **mine), (name, action)
             assert not can(grants, action, "*"), f"{name} can {action} on untagged resources"
             for other in others:  # from dev and staging this includes env=prod
-                assert not can(grants, action, "*", **{f"acs:ResourceTag/{key}": [other]}), (name, other)
+                assert not can(grants, action, "*", **{f"acs:ResourceTag/{key}": [other]}, **mine), (
+                    name,
+                    other,
+                )
+
+
+def test_in_a_strict_stack_the_deployer_works_only_on_the_container_groups_it_created(stack):
+    """S5: a long-lived AccessKey may create, describe, delete and exec into its own groups only;
+    a group of its environment that someone else created (no creator tag, or another's) is out."""
+    require_strict(stack)
+    key, value, _ = tag(stack)
+    owner_key = eci(stack).eci_access.owner_tag_key
+    for name, grants in tag_scoped_users(stack):
+        env = {f"acs:ResourceTag/{key}": [value]}
+        own = {**env, f"acs:ResourceTag/{owner_key}": [name]}
+        for action in (*ECI_OPERATE, "eci:ExecContainerCommand", "eci:DescribeContainerGroups"):
+            assert can(grants, action, "*", **own), (name, action)
+            assert not can(grants, action, "*", **env), f"{name} can {action} on a group it did not create"
+            other = {**env, f"acs:ResourceTag/{owner_key}": ["someoneElse"]}
+            assert not can(grants, action, "*", **other), (name, action)
+        # It creates groups only with its own creator tag, never another's.
+        create = {f"acs:RequestTag/{key}": [value]}
+        assert not can(grants, ECI_CREATE, "*", **create), name
+        assert not can(grants, ECI_CREATE, "*", **create, **{f"acs:RequestTag/{owner_key}": ["someoneElse"]})
+        # Nor puts its creator tag on a group someone else created.
+        assert not can(grants, "eci:TagResources", "*", **env), name
 
 
 def test_the_container_group_creator_can_pass_only_the_eci_instance_role(stack):
@@ -701,3 +789,94 @@ def test_the_deployment_role_passes_the_configured_roles_to_ecs_tasks(stack):
     to_tasks = {**here(settings), "iam:PassedToService": [ECS_TASKS]}
     for role in pass_role_arns(settings):
         assert can(roles["deployment_management"], "iam:PassRole", role, **to_tasks), role
+
+
+def test_in_prod_the_deployment_role_creates_no_role_and_passes_only_the_pre_created_ones(stack):
+    """S6: a role that creates roles with a trust of its choice is a standing way back in; prod's
+    deployment role passes only the roles named in passRoles, created beforehand."""
+    roles = mcp_roles(stack)
+    require("deployment_management" in roles, f"{stack} has no deployment role (allowWrite is off)")
+    settings = settings_of(stack)
+    require(settings.environment == "prod", f"{stack} may create ecs-mcp-* roles behind the boundary")
+    deployer = roles["deployment_management"]
+    account = settings.aws.account_id
+    boundary = f"arn:aws:iam::{account}:policy/{settings.ecs_mcp_server.boundary.policy_name}"
+    created = (
+        f"arn:aws:iam::{account}:role/{named(settings, settings.ecs_mcp_server.role_name_prefix)}backdoor"
+    )
+    with_boundary = {**here(settings), "iam:PermissionsBoundary": [boundary]}
+    for action in ("iam:CreateRole", "iam:AttachRolePolicy", "iam:DeleteRole", "iam:UpdateAssumeRolePolicy"):
+        assert not can(deployer, action, created, **with_boundary), action
+    to_tasks = {**here(settings), "iam:PassedToService": [ECS_TASKS]}
+    assert not can(deployer, "iam:PassRole", created, **to_tasks)
+
+
+def test_no_role_lifts_the_delete_guard_by_removing_or_overwriting_its_tag(stack):
+    """S6: ProductionProtection keys on the Environment tag; removing it (RemoveTags,
+    UntagResource) or overwriting its value would let the delete through."""
+    settings = mcp(stack)
+    value = settings.ecs_mcp_server.boundary.production_tag_value
+    aws = settings.aws
+    resources = {
+        "ecs": f"arn:aws:ecs:{aws.region}:{aws.account_id}:cluster/intent-cluster",
+        "ecr": f"arn:aws:ecr:{aws.region}:{aws.account_id}:repository/intent-repository",
+        "elasticloadbalancing": f"arn:aws:elasticloadbalancing:{aws.region}:{aws.account_id}:"
+        "loadbalancer/app/intent/0123456789abcdef",
+    }
+    guarded = {**here(settings), "aws:ResourceTag/Environment": [value], "aws:TagKeys": ["Environment"]}
+    for use_case, grants in mcp_roles(stack).items():
+        for action in (
+            "ecs:UntagResource",
+            "ecs:TagResource",
+            "ecr:UntagResource",
+            "ecr:TagResource",
+            "elasticloadbalancing:RemoveTags",
+            "elasticloadbalancing:AddTags",
+        ):
+            resource = resources[action.split(":")[0]]
+            assert not can(grants, action, resource, **guarded), (use_case, action)
+
+
+def test_in_prod_the_deployment_role_writes_only_the_load_balancers_the_stack_names(stack):
+    """S6: elasticloadbalancing writes on the load balancers and target groups of loadBalancers
+    and targetGroups, never on every one of the account."""
+    roles = mcp_roles(stack)
+    require("deployment_management" in roles, f"{stack} has no deployment role (allowWrite is off)")
+    settings = settings_of(stack)
+    require(settings.environment == "prod", f"{stack} may write every load balancer of its account")
+    server, aws = settings.ecs_mcp_server, settings.aws
+    deployer = roles["deployment_management"]
+    elb = f"arn:aws:elasticloadbalancing:{aws.region}:{aws.account_id}"
+    mine = f"{elb}:loadbalancer/app/{server.load_balancers[0].replace('*', 'x')}/0123456789abcdef"
+    other = f"{elb}:loadbalancer/app/payments/0123456789abcdef"
+    listener = f"{elb}:listener/app/payments/0123456789abcdef/fedcba9876543210"
+    group = f"{elb}:targetgroup/payments/0123456789abcdef"
+    assert can(deployer, "elasticloadbalancing:ModifyLoadBalancerAttributes", mine, **here(settings))
+    for action, resource in (
+        ("elasticloadbalancing:ModifyLoadBalancerAttributes", other),
+        ("elasticloadbalancing:DeleteLoadBalancer", other),
+        ("elasticloadbalancing:ModifyListener", listener),
+        ("elasticloadbalancing:RegisterTargets", group),
+        ("elasticloadbalancing:AddTags", other),
+    ):
+        assert not can(deployer, action, resource, **here(settings)), (action, resource)
+
+
+def test_in_prod_the_deployment_role_writes_only_its_log_groups_and_no_capacity_provider(stack):
+    """S6: log writes on the log groups of logGroups only; no tag write on a capacity provider."""
+    roles = mcp_roles(stack)
+    require("deployment_management" in roles, f"{stack} has no deployment role (allowWrite is off)")
+    settings = settings_of(stack)
+    require(settings.environment == "prod", f"{stack} may write every log group of its account")
+    server, aws = settings.ecs_mcp_server, settings.aws
+    deployer = roles["deployment_management"]
+    logs = f"arn:aws:logs:{aws.region}:{aws.account_id}:log-group:"
+    mine = f"{logs}{server.log_groups[0].replace('*', 'x')}"
+    assert can(deployer, "logs:CreateLogGroup", mine, **here(settings))
+    assert can(deployer, "logs:PutLogEvents", f"{mine}:log-stream:task-1", **here(settings))
+    for group in ("/aws/lambda/payments", "CloudTrail/audit"):
+        assert not can(deployer, "logs:CreateLogGroup", f"{logs}{group}", **here(settings)), group
+        assert not can(deployer, "logs:PutLogEvents", f"{logs}{group}:log-stream:x", **here(settings)), group
+    provider = f"arn:aws:ecs:{aws.region}:{aws.account_id}:capacity-provider/FARGATE_SPOT"
+    for action in ("ecs:TagResource", "ecs:UntagResource"):
+        assert not can(deployer, action, provider, **here(settings)), action

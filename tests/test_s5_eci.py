@@ -140,7 +140,9 @@ def test_each_user_gets_the_policy_of_its_access_level_and_console_users_the_con
         attached = user_policies(plan, f"{p}{user['name']}")
         access = user.get("access", "read-only")
         if access == "tag-scoped":
-            assert ("Custom", f"{p}ECITagPolicy") in attached
+            # Strict stacks: one policy per tag-scoped user, keyed on its creator tag too.
+            own = f"-{user['name']}" if stack_config(stack)["alicloud"].get("strictScoping") else ""
+            assert ("Custom", f"{p}ECITagPolicy{own}") in attached
             assert not any(name.startswith("AliyunECI") for _, name in attached)
         else:
             assert ("System", SYSTEM[access]) in attached
@@ -227,16 +229,21 @@ def test_the_strict_mock_refuses_a_bad_group_name_and_a_principal_of_another_acc
 
 def test_tag_scoped_users_work_only_on_their_environments_resources(stack):
     environment = stack_config(stack)["environment"]
-    policies = [NamedPolicy("tag", policy_documents(plan_of(stack))[f"{prefix(stack)}ECITagPolicy"])]
+    strict = stack_config(stack)["alicloud"].get("strictScoping")
+    tag_scoped = next(u["name"] for u in eci(stack)["users"] if u.get("access") == "tag-scoped")
+    name = f"ECITagPolicy-{tag_scoped}" if strict else "ECITagPolicy"
+    policies = [NamedPolicy("tag", policy_documents(plan_of(stack))[f"{prefix(stack)}{name}"])]
     group = "acs:eci:cn-hangzhou:1:containergroup/eci-1"
+    creator = {"owner": f"{prefix(stack)}{tag_scoped}"} if strict else {}
     mine, other = (
-        {"acs:RequestTag/env": environment},
+        {"acs:RequestTag/env": environment, **{f"acs:RequestTag/{k}": v for k, v in creator.items()}},
         {"acs:RequestTag/env": "prod" if environment != "prod" else "dev"},
     )
+    own = {"acs:ResourceTag/env": environment, **{f"acs:ResourceTag/{k}": v for k, v in creator.items()}}
     assert evaluate(policies, "eci:CreateContainerGroup", "*", mine).allowed
     assert not evaluate(policies, "eci:CreateContainerGroup", "*").allowed, "no tag, no create"
     assert not evaluate(policies, "eci:CreateContainerGroup", "*", other).allowed
-    assert evaluate(policies, "eci:DeleteContainerGroup", group, {"acs:ResourceTag/env": environment}).allowed
+    assert evaluate(policies, "eci:DeleteContainerGroup", group, own).allowed
     assert not evaluate(policies, "eci:DeleteContainerGroup", group).allowed
     assert evaluate(policies, "vpc:DescribeVSwitches", "*").allowed
     slr = "ram:CreateServiceLinkedRole"

@@ -252,12 +252,12 @@ OPEN_PROD_FINDINGS = {
         "cloudsplaining (account-wide as *)",
         "InfrastructureModification",
     ): (
-        "S6: load-balancer writes on every load balancer of the account (statement LoadBalancing), "
-        "ECS writes on every capacity provider (ECSManagement), log writes on every log group "
-        "(CloudWatchLogs), security groups anywhere in the account (NetworkManagement)"
+        "S6: ec2:CreateSecurityGroup anywhere in the account and region (NetworkManagement: the "
+        "action's only ARN is security-group/*; rules only on the stack's own groups); capacity "
+        "providers, log groups and load balancers are held to what the stack names"
     ),
     ("ecs-mcp-server-deployment-management-policy", "checkov (account-wide as *)", "CKV_AWS_290"): (
-        "S6: the same writes (LoadBalancing, ECSManagement, CloudWatchLogs, NetworkManagement)"
+        "S6: the same CreateSecurityGroup (NetworkManagement), and task-definition/*:* registration"
     ),
     ("ecs-mcp-server-deployment-management-policy", "checkov (account-wide as *)", "CKV_AWS_355"): (
         "S6: the same writes, and its ECS and IAM role reads on the whole account"

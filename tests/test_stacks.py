@@ -71,10 +71,15 @@ def test_prod_scopes_every_patch_statement_to_its_region_and_account():
     ]
 
 
-def test_dev_keeps_the_guides_wildcard_form():
+def test_dev_names_its_own_instances_because_staging_shares_its_account():
+    """The guide's trial form (``*``, ``acs:ecs:*:*:instance/*``) would reach staging's instances
+    from dev: dev's patch and command policies name dev's instances instead."""
     documents = policy_documents(plan_of("dev"))
-    for statement in documents["dev-OOSPatchManagementPolicy"]["Statement"]:
-        assert statement["Resource"] == ["*"]
+    dev = "acs:ecs:cn-hangzhou:5012345678901234:instance/i-bp1dev"
+    patch_ecs = documents["dev-OOSPatchManagementPolicy"]["Statement"][1]["Resource"]
+    (command,) = documents["dev-commandUserPolicy"]["Statement"]
+    for listed in (patch_ecs, [r for r in command["Resource"] if ":instance/" in r]):
+        assert listed and all(r.startswith(dev) for r in listed), listed
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -104,12 +104,13 @@ class PatchScope:
     oos: tuple[str, ...]
     instances: tuple[str, ...]
     snapshots: tuple[str, ...]
-    # What a person may start: the patch template (and its executions) only, even in the guide's
-    # "*" form, so passing the automation role to any other template is impossible.
-    start: tuple[str, ...] = (
-        f"acs:oos:*:*:template/{PATCH_TEMPLATE}",
-        "acs:oos:*:*:execution/*",
-    )
+    # What a person may start: the patch template only, even in the guide's "*" form, so passing
+    # the automation role to any other template is impossible. OOS's RAM reference authorises
+    # oos:StartExecution on template/<templateName>; the guide also lists execution/*, which
+    # would match a request OOS authorises on an execution (an inline TemplateContent/TemplateURL
+    # names no template), so the person's start statement leaves it out. The patch template's
+    # child executions are started by OOS as the automation role, whose policy keeps execution/*.
+    start: tuple[str, ...] = (f"acs:oos:*:*:template/{PATCH_TEMPLATE}",)
 
     @classmethod
     def wildcard(cls) -> PatchScope:
@@ -128,10 +129,7 @@ class PatchScope:
             ),
             instances=instances,
             snapshots=(arn("ecs", region, account, "snapshot/*"),),
-            start=(
-                arn("oos", region, account, f"template/{PATCH_TEMPLATE}"),
-                arn("oos", region, account, "execution/*"),
-            ),
+            start=(arn("oos", region, account, f"template/{PATCH_TEMPLATE}"),),
         )
 
 
@@ -383,15 +381,25 @@ def eci_console_policy() -> Document:
     return _document(*(_allow(actions, ["*"]) for actions in ECI_CONSOLE_STATEMENTS))
 
 
-def eci_tag_policy(tag_key: str, tag_value: str) -> Document:
+def eci_tag_policy(tag_key: str, tag_value: str, owner: tuple[str, str] | None = None) -> Document:
     """Seed 002 section 4: ECI only on resources tagged ``<tag_key>=<tag_value>``.
 
     Create only with the tag in the request (``acs:RequestTag``), operate only on resources that
     carry it (``acs:ResourceTag``), query only by the tag; plus the guide's read-only network
     statements and the service-linked roles ECI creates on first use.
+
+    With ``owner`` (``(key, user name)``, strict stacks), every ECI statement also requires that
+    second tag: the user creates groups only tagged as its own and creates, describes, deletes and
+    execs into those only, never into a group of its environment someone else created. It cannot
+    put its tag on another's group (tagging one needs the tag already there).
     """
-    request = {"StringEquals": {f"acs:RequestTag/{tag_key}": tag_value}}
-    resource = {"StringEquals": {f"acs:ResourceTag/{tag_key}": tag_value}}
+    request_tags = {f"acs:RequestTag/{tag_key}": tag_value}
+    resource_tags = {f"acs:ResourceTag/{tag_key}": tag_value}
+    if owner is not None:
+        request_tags[f"acs:RequestTag/{owner[0]}"] = owner[1]
+        resource_tags[f"acs:ResourceTag/{owner[0]}"] = owner[1]
+    request = {"StringEquals": request_tags}
+    resource = {"StringEquals": resource_tags}
     return _document(
         _allow(ECI_CREATE_ACTIONS, ["*"], request),
         _allow(ECI_ALL_ACTIONS, ["*"], resource),

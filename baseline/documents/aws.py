@@ -273,11 +273,23 @@ POLICY_CHANGE_ACTIONS = (
     "iam:SetDefaultPolicyVersion",
     "iam:DeletePolicy",
 )
+# The tag writes that could lift ProductionProtection: removing the guard key from a protected
+# resource, or overwriting its value. aws:TagKeys names the keys a tag or untag request carries
+# (IAM's global condition keys); ForAnyValue holds when the request names the guard key.
+GUARD_TAG_WRITE_ACTIONS = (
+    "ecs:TagResource",
+    "ecs:UntagResource",
+    "ecr:TagResource",
+    "ecr:UntagResource",
+    "elasticloadbalancing:AddTags",
+    "elasticloadbalancing:RemoveTags",
+)
 BUILTIN_BOUNDARY_SIDS = (
     "MaximumPermissions",
     "MaximumPermissionsWithoutResourceArn",
     "RegionRestriction",
     "ProductionProtection",
+    "ProductionTagProtection",
     "DenyRoleChangesWithoutThisBoundary",
     "DenyBoundaryRemoval",
     "DenyPolicyChanges",
@@ -526,16 +538,37 @@ def troubleshooting_policy(scope: Scope | None = None) -> Document:
     )
 
 
+def _load_balancers(scope: Scope, account_wide: Scope) -> Callable[[str], list[str]]:
+    if {"LoadBalancerName", "TargetGroupName"} & set(scope.names):
+        return scope.with_names(TrustStoreName=()).arns
+    return account_wide.arns
+
+
+def _role_management(roles: RoleManagement | None) -> list[Document]:
+    """The deployment policy's role creation, attachment and deletion; none without ``roles``."""
+    if roles is None:
+        return []
+    return [
+        *roles.statements(
+            "IAMRoleManagement", DEPLOYMENT_IAM_ROLE_WRITE_ACTIONS, DEPLOYMENT_IAM_ATTACH_ACTIONS
+        ),
+        _statement("IAMRoleDeletion", DEPLOYMENT_IAM_ROLE_DELETE_ACTIONS, list(roles.role_arns)),
+    ]
+
+
 def deployment_management_policy(
     scope: Scope,
     pass_role_arns: Sequence[str],
-    roles: RoleManagement,
+    roles: RoleManagement | None,
     *,
     scope_reads: bool = True,
 ) -> Document:
     """Deploying and managing ECS resources: the guide's policy for ``ALLOW_WRITE=true``, held to
     the clusters, repositories and CloudFormation stacks ``scope`` names (``ClusterName``,
     ``RepositoryName``, ``StackName``), in its account and region.
+
+    Without ``roles`` (prod) the policy creates, attaches to and deletes no IAM role: it passes
+    only ``pass_role_arns``, roles created beforehand, to ECS tasks.
 
     Reads (describe and list) stay on ``*`` unless ``scope_reads``. Creating a CloudFormation
     stack is allowed only without a service role (``cloudformation:RoleArn`` absent): the stack
@@ -551,7 +584,14 @@ def deployment_management_policy(
     anywhere: list[str] = []
     return _document(
         _reads("ECSRead", READ_ONLY_ECS_ACTIONS, account_wide if scope_reads else None, anywhere=anywhere),
-        _scoped("ECSManagement", DEPLOYMENT_ECS_WRITE_ACTIONS, scope.arns, anywhere=anywhere),
+        # Never a capacity provider (ecs:TagResource/UntagResource would tag every one of the
+        # account): the guide's task deploys services, it does not manage capacity.
+        _scoped(
+            "ECSManagement",
+            DEPLOYMENT_ECS_WRITE_ACTIONS,
+            scope.with_names(CapacityProviderName=()).arns,
+            anywhere=anywhere,
+        ),
         _statement(
             "ECSRunTasks",
             DEPLOYMENT_ECS_RUN_ACTIONS,
@@ -566,13 +606,17 @@ def deployment_management_policy(
             condition=NO_CLOUDFORMATION_SERVICE_ROLE,
             anywhere=anywhere,
         ),
-        _pass_role("IAMPassRole", [*pass_role_arns, *roles.role_arns]),
-        roles.statements(
-            "IAMRoleManagement", DEPLOYMENT_IAM_ROLE_WRITE_ACTIONS, DEPLOYMENT_IAM_ATTACH_ACTIONS
-        ),
-        _statement("IAMRoleDeletion", DEPLOYMENT_IAM_ROLE_DELETE_ACTIONS, list(roles.role_arns)),
+        _pass_role("IAMPassRole", [*pass_role_arns, *(roles.role_arns if roles else ())]),
+        _role_management(roles),
         _statement("IAMRoleRead", DEPLOYMENT_IAM_ROLE_READ_ACTIONS, account_wide.arns("iam:GetRole")),
-        _scoped("CloudWatchLogs", DEPLOYMENT_LOGS_ACTIONS, account_wide.arns, anywhere=anywhere),
+        # The log groups the scope names (LogGroupName) and their streams; every one of the
+        # account where it names none.
+        _scoped(
+            "CloudWatchLogs",
+            DEPLOYMENT_LOGS_ACTIONS,
+            scope.arns if "LogGroupName" in scope.names else account_wide.arns,
+            anywhere=anywhere,
+        ),
         _scoped("NetworkManagement", DEPLOYMENT_EC2_ACTIONS, account_wide.arns, anywhere=anywhere),
         _statement(
             "NetworkTagOnCreate",
@@ -586,7 +630,12 @@ def deployment_management_policy(
             security_groups,
             condition={"StringLike": {f"aws:ResourceTag/{STACK_NAME_TAG}": list(scope.names["StackName"])}},
         ),
-        _scoped("LoadBalancing", DEPLOYMENT_ELB_ACTIONS, account_wide.arns, anywhere=anywhere),
+        # The load balancers and target groups the scope names (LoadBalancerName,
+        # TargetGroupName), with their listeners and rules, and no trust store (the guide's
+        # actions only tag them); every one of the account where the scope names none.
+        _scoped(
+            "LoadBalancing", DEPLOYMENT_ELB_ACTIONS, _load_balancers(scope, account_wide), anywhere=anywhere
+        ),
         _statement("InRegionWithoutResourceArn", anywhere, condition=in_region(scope.region)),
     )
 
@@ -781,6 +830,15 @@ def permissions_boundary(
             protected_delete_actions,
             effect="Deny",
             condition={"StringLike": {f"aws:ResourceTag/{PRODUCTION_TAG_KEY}": production_tag_value}},
+        ),
+        _statement(
+            "ProductionTagProtection",
+            GUARD_TAG_WRITE_ACTIONS,
+            effect="Deny",
+            condition={
+                "StringLike": {f"aws:ResourceTag/{PRODUCTION_TAG_KEY}": production_tag_value},
+                "ForAnyValue:StringEquals": {"aws:TagKeys": [PRODUCTION_TAG_KEY]},
+            },
         ),
         _statement(
             "DenyRoleChangesWithoutThisBoundary",

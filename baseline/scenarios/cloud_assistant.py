@@ -17,7 +17,7 @@ from baseline.documents.alicloud import (
 from baseline.environments import is_strict
 from baseline.errors import ConfigError
 from baseline.scenarios import AlicloudContext
-from baseline.scenarios.common import user_spec
+from baseline.scenarios.common import check_listed_instances, user_spec
 from baseline.settings import (
     ConsoleLoginSettings,
     Model,
@@ -82,7 +82,9 @@ class CloudAssistantSettings(Model):
     )
     instance_ids: list[str] = Field(
         default_factory=list,
-        description="With `arn` scope, allow only these instances instead of `instance/*`.",
+        description="With `arn` scope, allow only these instances instead of `instance/*`; required in "
+        "strict stacks (`instance/*` of a region reaches every instance of the account there, "
+        "another environment's too where accounts are shared).",
     )
 
     _check_instances = field_validator("instance_ids")(check_instance_ids)
@@ -162,6 +164,7 @@ def command_resources(settings: CloudAssistantSettings, ctx: AlicloudContext, ke
                 fix="set resourceScope: arn, or remove instanceIds",
             )
         return CLOUD_ASSISTANT_RESOURCES
+    check_listed_instances(settings.instance_ids, ctx, key)
     instances = [arn("ecs", ctx.region, ctx.account_id, f"instance/{i}") for i in settings.instance_ids]
     return (
         *(instances or [arn("ecs", ctx.region, ctx.account_id, "instance/*")]),

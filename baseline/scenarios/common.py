@@ -58,3 +58,17 @@ def oss_resources(buckets: list[str], ctx: AlicloudContext, key: str) -> list[st
             raise error
         return ["*"]
     return [resource for bucket in buckets for resource in oss_bucket_arns(ctx.account_id, bucket)]
+
+
+def check_listed_instances(instance_ids: list[str], ctx: AlicloudContext, key: str) -> None:
+    """Strict stacks name the instances a command (or a patch run) may reach: ``instance/*`` of
+    the region is every instance of the account there, another environment's too where two
+    stacks share the account (dev and staging do), and a command yields that instance's role."""
+    if ctx.strict_scoping and not instance_ids:
+        raise ConfigError(
+            key=f"{key}.instanceIds",
+            problem=f"{ctx.environment} is strict (alicloud.strictScoping): without instanceIds the policy "
+            "reaches instance/* of the region, every instance of the account there, another "
+            "environment's included where accounts are shared",
+            fix="list this environment's instances, e.g. instanceIds: [i-bp1abcdefgh12345678]",
+        )

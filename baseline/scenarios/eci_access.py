@@ -145,6 +145,13 @@ class EciAccessSettings(Model):
     tag_value: str | None = Field(
         None, description="Tag value of the tag-based policy; default `environment`."
     )
+    owner_tag_key: str = Field(
+        "owner",
+        description="Strict stacks: each tag-scoped user gets its own tag policy that also requires "
+        "`<ownerTagKey>=<its RAM user name>`, set when it creates a container group, so it creates, "
+        "describes, deletes and execs into (`eci:ExecContainerCommand`) only the groups it created, "
+        "never another's of the same environment. Other stacks keep the guide's one shared policy.",
+    )
     resource_groups: list[EciResourceGroupSettings] = Field(
         default_factory=list,
         description="Resource groups (e.g. production and test), each with its administrator.",
@@ -234,7 +241,8 @@ def build(settings: EciAccessSettings, ctx: AlicloudContext) -> ScenarioSpec:
         spec = user_spec(user.name, user, ctx, source)
         users.append(spec)
         if user.access == "tag-scoped":
-            grants.append(Grant("user", user.name, "Custom", "tag-policy", f"{source}.access"))
+            policy_key = f"tag-policy-{user.name}" if ctx.strict_scoping else "tag-policy"
+            grants.append(Grant("user", user.name, "Custom", policy_key, f"{source}.access"))
         else:
             grants.append(Grant("user", user.name, "System", ACCESS_POLICY[user.access], f"{source}.access"))
         if user.access == "full":
@@ -306,8 +314,24 @@ def build(settings: EciAccessSettings, ctx: AlicloudContext) -> ScenarioSpec:
             )
         )
         grants += [Grant("user", key, "Custom", "console-policy", source) for key, source in console_users]
-    if any(u.access == "tag-scoped" for u in settings.users):
-        tag_value = settings.tag_value or ctx.environment
+    tag_value = settings.tag_value or ctx.environment
+    if ctx.strict_scoping:
+        # One policy per tag-scoped user, keyed on its own name as well (see ownerTagKey).
+        for user in settings.users:
+            if user.access != "tag-scoped":
+                continue
+            owner = ctx.naming.name(user.name)
+            policies.append(
+                PolicySpec(
+                    key=f"tag-policy-{user.name}",
+                    name=ctx.naming.name(f"{settings.tag_policy_name}-{user.name}"),
+                    source=f"{KEY}.tagPolicyName",
+                    document=eci_tag_policy(settings.tag_key, tag_value, (settings.owner_tag_key, owner)),
+                    description=f"ECI only on groups tagged {settings.tag_key}={tag_value} and "
+                    f"{settings.owner_tag_key}={owner}: the ones {owner} created (seed 002).",
+                )
+            )
+    elif any(u.access == "tag-scoped" for u in settings.users):
         policies.append(
             PolicySpec(
                 key="tag-policy",

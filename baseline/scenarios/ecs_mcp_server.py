@@ -33,6 +33,11 @@ ECS_NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
 # Names a write use case may act on; `*` and `?` match like IAM's ARN wildcards.
 ECS_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_*?-]{1,255}$")
 ECR_NAME_PATTERN = re.compile(r"^(?:\*|(?=.{2,256}$)[a-z0-9*?]+(?:[._/-][a-z0-9*?]+)*)$")
+# Elastic Load Balancing: load balancer and target group names are 1-32 letters, digits and
+# hyphens, not starting or ending with a hyphen (CreateLoadBalancer / CreateTargetGroup Name).
+ELB_NAME_PATTERN = re.compile(r"^[A-Za-z0-9*?](?:[A-Za-z0-9*?-]{0,30}[A-Za-z0-9*?])?$")
+# CloudWatch Logs: a log group name is 1-512 of letters, digits and _-./# (CreateLogGroup).
+LOG_GROUP_PATTERN = re.compile(r"^[A-Za-z0-9_./#*?-]{1,512}$")
 STACK_NAME_PATTERN = re.compile(r"^(?=.{1,128}$)[A-Za-z*?][A-Za-z0-9*?-]*$")
 ROLE_PREFIX = re.compile(rf"^{_IAM_NAME}{{1,32}}$")
 # AWS-managed policies that hand out IAM or everything: never attachable by a role of this scenario.
@@ -342,6 +347,32 @@ class EcsMcpServerSettings(Model):
         "and whose security groups they may open (`*` wildcards allowed; a lone `*` only outside "
         "prod). Required by deploymentManagement and expressMode.",
     )
+    create_roles: bool | None = Field(
+        None,
+        description="Whether the write use cases may create (and delete) IAM roles behind the "
+        "boundary (`iam:CreateRole`, `AttachRolePolicy`, `DetachRolePolicy`, `DeleteRole` on "
+        "`roleNamePrefix` roles). Default: off in prod, where it is refused (a role it creates "
+        "with a trust of its choice is a standing way back in; pass the pre-created roles named "
+        "in `passRoles` instead), on elsewhere.",
+    )
+    load_balancers: list[str] = Field(
+        default_factory=list,
+        description="Load balancer names the deployment use case may create, change and delete "
+        "(with their listeners and rules; `*` wildcards allowed). Required in prod; elsewhere "
+        "empty means every load balancer of the account and region.",
+    )
+    target_groups: list[str] = Field(
+        default_factory=list,
+        description="Target group names the deployment use case may create, change, register "
+        "targets in and delete (`*` wildcards allowed). Required in prod; elsewhere empty means "
+        "every target group of the account and region.",
+    )
+    log_groups: list[str] = Field(
+        default_factory=list,
+        description="CloudWatch Logs group names the deployment use case may create and write to "
+        "(e.g. `/ecs/web-api`; `*` wildcards allowed). Required in prod; elsewhere empty means "
+        "every log group of the account and region.",
+    )
     role_name_prefix: str = Field(
         "ecs-mcp-",
         description="Roles the deployment use case creates (e.g. a stack's task execution role) "
@@ -417,6 +448,16 @@ class EcsMcpServerSettings(Model):
     @classmethod
     def _stacks(cls, value: list[str]) -> list[str]:
         return _names(value, STACK_NAME_PATTERN, "a CloudFormation stack name", "ecs-mcp-web-api")
+
+    @field_validator("load_balancers", "target_groups")
+    @classmethod
+    def _elb_names(cls, value: list[str]) -> list[str]:
+        return _names(value, ELB_NAME_PATTERN, "a load balancer or target group name", "web-api")
+
+    @field_validator("log_groups")
+    @classmethod
+    def _log_groups(cls, value: list[str]) -> list[str]:
+        return _names(value, LOG_GROUP_PATTERN, "a CloudWatch Logs group name", "/ecs/web-api")
 
     @field_validator("role_name_prefix")
     @classmethod
@@ -507,6 +548,26 @@ def _production(ctx: AwsContext) -> bool:
     return is_production(ctx.environment)
 
 
+def _creates_roles(settings: EcsMcpServerSettings, ctx: AwsContext) -> bool:
+    """Prod creates no IAM role: the deployment role passes only the pre-created ``passRoles``."""
+    if settings.create_roles and _production(ctx):
+        raise ConfigError(
+            key=f"{KEY}.createRoles",
+            value=True,
+            problem="in prod a role that creates roles (behind the boundary, but with a trust of its "
+            "choice) keeps a standing way back into the account",
+            fix=f"remove {KEY}.createRoles; create the task roles once and name them in {KEY}.passRoles",
+        )
+    if _production(ctx) and settings.create_roles is None and settings.express_mode.enabled:
+        raise ConfigError(
+            key=f"{KEY}.expressMode.enabled",
+            value=True,
+            problem="Express mode creates its infrastructure roles, and prod creates no IAM role",
+            fix="turn expressMode off in prod (try it in dev first)",
+        )
+    return settings.create_roles if settings.create_roles is not None else not _production(ctx)
+
+
 def _scope_reads(settings: EcsMcpServerSettings, ctx: AwsContext) -> bool:
     if _production(ctx) and settings.resource_scope == "wildcard":
         raise ConfigError(
@@ -523,7 +584,12 @@ WRITE_SCOPES = {
     "clusters": ("ClusterName", "cluster", ("deploymentManagement",)),
     "repositories": ("RepositoryName", "repository", ("deploymentManagement", "expressMode")),
     "cloud_formation_stacks": ("StackName", "stack", ("deploymentManagement", "expressMode")),
+    "load_balancers": ("LoadBalancerName", "load balancer", ("deploymentManagement",)),
+    "target_groups": ("TargetGroupName", "target group", ("deploymentManagement",)),
+    "log_groups": ("LogGroupName", "log group", ("deploymentManagement",)),
 }
+# Required in prod only; elsewhere an empty list keeps every one of the account and region.
+PROD_ONLY_SCOPES = frozenset({"load_balancers", "target_groups", "log_groups"})
 
 
 def _write_scope(settings: EcsMcpServerSettings, ctx: AwsContext, enabled: list[str]) -> documents.Scope:
@@ -533,6 +599,10 @@ def _write_scope(settings: EcsMcpServerSettings, ctx: AwsContext, enabled: list[
         key = EcsMcpServerSettings.model_fields[attr].alias  # the config key, e.g. cloudFormationStacks
         values = getattr(settings, attr)
         needed_by = [u for u in users if u in enabled]
+        if attr in PROD_ONLY_SCOPES and not _production(ctx):
+            if values:
+                names[placeholder] = values
+            continue
         if needed_by and not values:
             raise ConfigError(
                 key=f"{KEY}.{key}",
@@ -567,9 +637,9 @@ def _policy_document(
         return documents.troubleshooting_policy(reads)
     if use_case == "deploymentManagement":
         prefix = ctx.naming.name(settings.role_name_prefix)
-        roles = documents.RoleManagement(
-            boundary_arn, (documents.role_arn(ctx.account_id, f"{prefix}*"),), attachable
-        )
+        owned = (documents.role_arn(ctx.account_id, f"{prefix}*"),)
+        creates = _creates_roles(settings, ctx)
+        roles = documents.RoleManagement(boundary_arn, owned, attachable) if creates else None
         return documents.deployment_management_policy(
             _write_scope(settings, ctx, enabled), pass_role_arns, roles, scope_reads=scope_reads
         )

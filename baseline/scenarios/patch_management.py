@@ -15,7 +15,7 @@ from baseline.documents.alicloud import (
 from baseline.environments import is_strict
 from baseline.errors import ConfigError
 from baseline.scenarios import AlicloudContext
-from baseline.scenarios.common import role_spec, user_spec
+from baseline.scenarios.common import check_listed_instances, role_spec, user_spec
 from baseline.settings import (
     Model,
     RamRoleSettings,
@@ -51,7 +51,9 @@ class PatchManagementSettings(Model):
     )
     instance_ids: list[str] = Field(
         default_factory=list,
-        description="With `arn` scope, narrow the ECS statement to these instances instead of `instance/*`.",
+        description="With `arn` scope, narrow the ECS statement to these instances instead of "
+        "`instance/*`; required in strict stacks (a patch run on an instance is a command as root "
+        "there, and `instance/*` reaches another environment's instances where accounts are shared).",
     )
     operator_user: RamUserSettings | None = Field(
         None, description="A RAM user for a human operator; omit for none."
@@ -122,6 +124,8 @@ def build(settings: PatchManagementSettings, ctx: AlicloudContext) -> ScenarioSp
             fix="add automationRole (trustedServices: [oos.aliyuncs.com]); the operator then only "
             "starts the patch template with OOSAssumeRole set to it",
         )
+    if scope_kind == "arn":
+        check_listed_instances(settings.instance_ids, ctx, KEY)
     policy = PolicySpec(
         key="policy",
         name=ctx.naming.name(settings.policy_name),
