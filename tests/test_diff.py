@@ -565,7 +565,9 @@ def test_switching_to_deny_privileged_shows_run_command_with_no_run_as_user_as_a
         c for c in classes if c.get("escalation") == "ecs:RunCommand with no ecs:CommandRunAs (runs as root)"
     ]
     assert root and all(c["conditions"] == ["no ecs:CommandRunAs"] for c in root)
-    assert any(c["resource"] == "acs:ecs:*:*:instance/*" for c in root)
+    # dev names its own instances (staging shares the account): root on each of them.
+    dev_instances = {f"acs:ecs:cn-hangzhou:5012345678901234:instance/i-bp1devapp000000000{n}" for n in (1, 2)}
+    assert dev_instances <= {c["resource"] for c in root}
     # Any OS user the policy does not name is open too (Administrator, ubuntu, ...).
     assert any(
         c.get("escalation", "").startswith("ecs:RunCommand as OS users no policy names") for c in classes
@@ -580,38 +582,48 @@ def test_switching_to_deny_privileged_shows_run_command_with_no_run_as_user_as_a
     assert "witness: .venv/bin/python -m baseline can --stack dev --config-file" in text
 
 
-def prod_every_instance_and_one_more_user(tmp_path: Path) -> Path:
+def every_instance_and_one_more_user(tmp_path: Path, source: Path) -> Path:
     def widen(config):
         linux = config["ecs-access-baseline:cloudAssistantLinux"]
         del linux["instanceIds"]
         linux["runAsUsers"].append("user03")
 
-    return edited(tmp_path, PROD, "prod-every-instance.yaml", widen)
+    return edited(tmp_path, source, f"{source.stem.removeprefix('Pulumi.')}-every-instance.yaml", widen)
 
 
 def test_every_instance_plus_one_run_as_user_shows_instance_star_replacing_the_listed_ones(tmp_path, capsys):
-    new = prod_every_instance_and_one_more_user(tmp_path)
-    argv = ["--stack", "prod", "--base-config-file", str(PROD), "--config-file", str(new)]
+    # dev: prod and staging refuse a command policy without instanceIds (below).
+    new = every_instance_and_one_more_user(tmp_path, DEV)
+    argv = ["--stack", "dev", "--base-config-file", str(DEV), "--config-file", str(new)]
     code, out, _ = run_diff(capsys, *argv, "--format", "json")
     result = json.loads(out)
     assert code == 1
     [principal] = result["access"]
-    assert principal["principal"]["name"] == "commandUser"
-    instances = "acs:ecs:cn-hangzhou:5098765432109876:instance/"
+    assert principal["principal"]["name"] == "dev-commandUser"
+    instances = "acs:ecs:cn-hangzhou:5012345678901234:instance/"
     listed_users = {("ecs:CommandRunAs=user01",), ("ecs:CommandRunAs=user02",)}
     widened = [c for c in principal["newAccess"]["classes"] if tuple(c["conditions"]) in listed_users]
     # The listed users gain every other instance: instance/* replaces the two listed ones.
     assert {tuple(c["conditions"]) for c in widened} == listed_users
     for item in widened:
         assert item["resource"] == instances + "*"
-        assert sorted(item["widened"]["from"]) == [f"{instances}i-bp1prodweb000000000{n}" for n in (1, 2)]
+        assert sorted(item["widened"]["from"]) == [f"{instances}i-bp1devapp000000000{n}" for n in (1, 2)]
     user03 = [c for c in principal["newAccess"]["classes"] if c["conditions"] == ["ecs:CommandRunAs=user03"]]
     assert {c["resource"] for c in user03} >= {instances + "*"}
     assert result["newAccessProved"]
     _code, text, _ = run_diff(capsys, *argv)
-    listed = f"{instances}i-bp1prodweb0000000001, {instances}i-bp1prodweb0000000002"
+    listed = f"{instances}i-bp1devapp0000000001, {instances}i-bp1devapp0000000002"
     assert f"[WIDENED resource: {listed} -> {instances}*]" in text
     assert text.rstrip().endswith("no other new access (proved)")
+
+
+def test_prod_refuses_the_same_edit_before_anything_is_compared(tmp_path, capsys):
+    new = every_instance_and_one_more_user(tmp_path, PROD)
+    code, out, err = run_diff(
+        capsys, "--stack", "prod", "--base-config-file", str(PROD), "--config-file", str(new)
+    )
+    assert code == 2 and out == ""
+    assert "instanceIds" in one_line_error(err)
 
 
 def test_a_change_that_grants_nothing_new_says_no_new_access_proved():

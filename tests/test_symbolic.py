@@ -140,8 +140,33 @@ def test_if_exists_null_and_for_any_value():
     assert agree(grants, "ec2:RunInstances", "*", tags)
     assert not agree(grants, "ec2:RunInstances", "*", {**tags, "ec2:InstanceType": "m5.large"})
     assert not agree(grants, "ec2:RunInstances", "*", {"aws:TagKeys": ["team"]})
+    # One value per ForAnyValue the request must meet is enough: with one such use the encoding
+    # of up to 2 values is exact, and the answer rests on no approximation.
     answer = symbolic.any_allowed(grants, "ec2:RunInstances", limit=5)
-    assert answer.classes and any("up to 2 values" in a for a in answer.approximations)
+    assert answer.classes and answer.approximations == []
+
+
+def test_more_existential_uses_of_a_key_than_value_slots_are_named_as_an_approximation():
+    grants = Grants(
+        "aws",
+        {"Effect": "Allow", "Action": "ec2:RunInstances", "Resource": "*",
+         "Condition": {"ForAnyValue:StringLike": {"aws:TagKeys": ["team*"]},
+                       "ForAnyValue:StringEquals": {"aws:TagKeys": ["owner"]},
+                       "ForAnyValue:StringNotEquals": {"aws:TagKeys": ["team-a"]}}},
+    )  # fmt: skip
+    answer = symbolic.any_allowed(grants, "ec2:RunInstances")
+    assert answer.classes
+    assert answer.approximations == [
+        "ForAnyValue/ForAllValues on aws:TagKeys: requests with up to 2 values asked"
+    ]
+    # A Deny's ForAnyValue must fail for every value: universal, so the bound stays exact.
+    denied = Grants(
+        "aws",
+        {"Effect": "Allow", "Action": "ecs:*", "Resource": "*"},
+        {"Effect": "Deny", "Action": "ecs:UntagResource", "Resource": "*",
+         "Condition": {"ForAnyValue:StringEquals": {"aws:TagKeys": ["Environment"]}}},
+    )  # fmt: skip
+    assert symbolic.any_allowed(denied, "ecs:UntagResource").approximations == []
 
 
 def test_a_boundary_and_a_deny_limit_what_the_identity_policy_allows():

@@ -475,6 +475,12 @@ class Encoder:
         self.rest = _Slot("resource.rest", "rest")
         self.keys: dict[str, _Key] = {}
         self.approximations: set[str] = set()
+        # Where the statement being encoded sits in the question: +1 when the question needs it to
+        # hold (an Allow asked positively), -1 when it needs it to fail (a Deny, a base policy of
+        # new_access, a bound outside which the question looks). ForAnyValue/ForAllValues uses
+        # are recorded with it, to know when asking up to _SLOTS_QUALIFIED values is exact.
+        self.polarity = 1
+        self.qualified_uses: list[tuple[str, str | None, int]] = []
         self.uninterpreted: list[z3.BoolRef] = []  # tests not encoded exactly, free atoms
         self.literal_actions: dict[str, str] = {}  # lower-cased -> as written
         self.action_labels: dict[str, z3.BoolRef] = {}
@@ -598,11 +604,8 @@ class Encoder:
         op = _Operator.parse(operator)
         values = [str(v) for v in as_list(policy_values)]
         qualified = op.qualifier is not None
-        if qualified:
-            self.approximations.add(
-                f"{op.qualifier} on {key_name}: requests with up to {_SLOTS_QUALIFIED} values asked"
-            )
         key = self.key(key_name, _SLOTS_QUALIFIED if qualified else 1)
+        self.qualified_uses.append((key.name, op.qualifier, self.polarity))
         label = (operator.lower(), key.name, json.dumps(values))
         if op.base == "null":
             wants_absent = any(v.lower() == "true" for v in values)
@@ -663,8 +666,31 @@ class Encoder:
                 effect = str(statement.get("Effect", ""))
                 if effect not in ("Allow", "Deny"):
                     raise PolicyError(f"{policy.name} has a statement with Effect {effect!r}")
+                outer, self.polarity = self.polarity, self.polarity * (1 if effect == "Allow" else -1)
                 (allows if effect == "Allow" else denies).append(self.statement(statement))
+                self.polarity = outer
         return allows, denies
+
+    def settle(self) -> None:
+        """Name the multi-valued keys whose answer rests on asking at most _SLOTS_QUALIFIED values.
+
+        A request's value set must meet every condition the question needs to hold or to fail. A
+        universal one (ForAllValues needed to hold, ForAnyValue needed to fail) holds for every
+        subset of a set that meets it; an existential one (the other two) needs one value of the
+        set. So one value per existential use suffices: with no more such uses of a key than
+        value slots, the bounded encoding is exact. A use without qualifier on such a key is
+        counted as existential (conservative).
+        """
+        existential: dict[str, int] = {}
+        for name, qualifier, polarity in self.qualified_uses:
+            exists = (qualifier == "foranyvalue") == (polarity > 0) if qualifier else True
+            existential[name] = existential.get(name, 0) + int(exists)
+        for name, key in self.keys.items():
+            if key.count is not None and existential.get(name, 0) > len(key.values):
+                where, asked = key.shown or name, len(key.values)
+                self.approximations.add(
+                    f"ForAnyValue/ForAllValues on {where}: requests with up to {asked} values asked"
+                )
 
     def allows(self, policies: Sequence[NamedPolicy], boundary: Sequence[NamedPolicy] | None) -> z3.BoolRef:
         """``evaluator.evaluate(...).allowed`` as a formula of the request."""
@@ -965,6 +991,7 @@ def _enumerate(
     focus: Sequence[z3.BoolRef] = (),
 ) -> Answer:
     enc = question.enc
+    enc.settle()
     question.solver.add(enc.domain(), query)
     literal = z3.Or(*[enc.action_test(a) for a in enc.literal_actions]) if enc.literal_actions else None
     preferences = [literal] if literal is not None else []
@@ -1003,7 +1030,9 @@ def new_access(base: Any, new: Any, *, limit: int = 12, focus_actions: Iterable[
     for action in focus:  # their own classes, and found first
         enc.action_atom(action)
     allows_new = question.formula(new) if new is not None else z3.BoolVal(False)
+    enc.polarity = -1  # new access: what base allows must fail
     allows_base = question.formula(base) if base is not None else z3.BoolVal(False)
+    enc.polarity = 1
     checks = [(g, e) for g, e in ((new, True), (base, False)) if g is not None]
     stage = [z3.Or(*[enc.action_test(a) for a in focus])] if focus else []
     return _enumerate(question, z3.And(allows_new, z3.Not(allows_base)), checks, limit, stage)
@@ -1099,12 +1128,14 @@ def escalation_reach(grants: Any, actions: Iterable[str], bounds: Sequence[Mappi
     enc = question.enc
     allowed = question.formula(grants)
     wanted = z3.Or(*[enc.action_atom(a) for a in actions])
+    enc.polarity = -1  # the question looks outside every bound
     inside = [
         enc.statement(
             {k: v for k, v in bound.items() if k in ("Action", "Resource", "NotResource", "Condition")}
         )
         for bound in bounds
     ]
+    enc.polarity = 1
     unused = []
     if inside:
         probe = z3.Solver()
