@@ -16,7 +16,7 @@ from baseline.cli import main
 DEV_INSTANCE = "acs:ecs:cn-hangzhou:5012345678901234:instance/i-bp1devapp0000000001"
 PROD_WEB = "acs:ecs:cn-hangzhou:5098765432109876:instance/i-bp1prodweb0000000001"
 PROD_DB = "acs:ecs:cn-hangzhou:5098765432109876:instance/i-bp1proddb00000000001"
-STAGING_INSTANCE = "acs:ecs:cn-shanghai:5012345678901234:instance/i-uf6stgapp0000000001"
+STAGING_INSTANCE = "acs:ecs:cn-shanghai:5023456789012345:instance/i-uf6stgapp0000000001"
 
 
 def can(capsys, *argv: str) -> tuple[int, str, str]:

@@ -268,6 +268,7 @@ def test_can_trust_on_the_command_line():
 
 # --- what the deploy and preview roles may do -----------------------------------------------------
 PROD_ALI, DEV_ALI, PROD_AWS, DEV_AWS = "5098765432109876", "5012345678901234", "444455556666", "111122223333"
+STAGING_ALI = "5023456789012345"  # RAM deployers are their account's admin: staging has its own
 SANDBOX_ALI, SANDBOX_AWS = "5055556666777788", "222233334444"  # the test environment's own accounts
 
 
@@ -288,11 +289,12 @@ def test_prod_deploy_manages_prod_identities_and_nothing_in_other_accounts():
     assert not can("aws", "github-prod-deploy", "iam:CreatePolicy", f"arn:aws:iam::{DEV_AWS}:policy/dev-x")
 
 
-def test_dev_deploy_cannot_touch_staging_names_in_the_shared_account():
+def test_dev_deploy_cannot_touch_staging_names_in_either_account():
     assert can("alicloud", "github-dev-deploy", "ram:DeleteUser", f"acs:ram:*:{DEV_ALI}:user/dev-commandUser")
-    assert not can(
-        "alicloud", "github-dev-deploy", "ram:DeleteUser", f"acs:ram:*:{DEV_ALI}:user/stg-commandUser"
-    )
+    for account in (DEV_ALI, STAGING_ALI):
+        assert not can(
+            "alicloud", "github-dev-deploy", "ram:DeleteUser", f"acs:ram:*:{account}:user/stg-commandUser"
+        )
     assert not can("aws", "github-dev-deploy", "iam:DeleteRole", f"arn:aws:iam::{DEV_AWS}:role/stg-ecs-mcp")
 
 
@@ -345,6 +347,8 @@ def test_aws_deployers_create_roles_only_behind_their_stacks_boundary():
 @pytest.mark.parametrize("environment", ["dev", "staging", "prod"])
 def test_preview_roles_read_and_never_write(cloud, environment):
     account = (PROD_ALI if cloud == "alicloud" else PROD_AWS) if environment == "prod" else None
+    if environment == "staging" and cloud == "alicloud":
+        account = STAGING_ALI
     account = account or (DEV_ALI if cloud == "alicloud" else DEV_AWS)
     name = f"github-{environment}-preview"
     prefix = {"dev": "dev-", "staging": "stg-", "prod": ""}[environment]
@@ -848,6 +852,7 @@ def test_no_deployer_attaches_an_administrator_policy_to_anyone(cloud, deployer)
     account = {
         "github-prod-deploy": PROD_ALI if cloud == "alicloud" else PROD_AWS,
         "github-test-deploy": SANDBOX_ALI if cloud == "alicloud" else SANDBOX_AWS,
+        "github-staging-deploy": STAGING_ALI if cloud == "alicloud" else DEV_AWS,
     }.get(deployer, DEV_ALI if cloud == "alicloud" else DEV_AWS)
     prefix = {
         "github-dev-deploy": "dev-",

@@ -402,6 +402,24 @@ def _check_layout(settings: PipelineSettings, home: dict[str, str]) -> None:
                 fix="remove sweep, or keep it on the test environment only",
             )
         if environment.name != SANDBOX:
+            # RAM has no permissions boundary: a deployer that re-versions its stack's policies can
+            # give one of its users `Action: *`, so its reach is the whole account. Two environments in
+            # one Alibaba Cloud account would make the first one's deployer the other's admin.
+            ram_account = environment.alicloud_account_id
+            earlier = [
+                e.name
+                for e in settings.environments[:index]
+                if e.alicloud_account_id == ram_account and e.name != SANDBOX
+            ]
+            if ram_account is not None and earlier:
+                raise ConfigError(
+                    key=f"{source}.alicloudAccountId",
+                    value=ram_account,
+                    problem=f"environment {environment.name!r} shares this Alibaba Cloud account with "
+                    f"{earlier[0]!r}; a RAM deploy role may re-version its stack's policies (RAM has no "
+                    "permissions boundary), so it is the whole account's admin and would reach the other",
+                    fix="give each environment an Alibaba Cloud account of its own",
+                )
             continue
         for attr, key in attrs.values():
             account = getattr(environment, attr)
