@@ -281,18 +281,66 @@ def test_dev_command_users_reach_staging_instances_in_the_shared_account():
 
 
 # --- exceptions: each needed, none wider than its bound -------------------------------------------
+@cache
+def sources() -> tuple[graph.Source, ...]:
+    found = []
+    for stack in ("dev", "staging", "prod", "pipeline", "example"):
+        settings = resolve(load_stack_file(ROOT / "stacks" / f"Pulumi.{stack}.yaml")).settings
+        found.append(graph.source_from(stack, plan_of(stack), settings))
+    return tuple(found)
+
+
+@cache
+def shared_graph() -> graph.Graph:
+    (group,) = graph.shared_groups(sources())
+    return graph.build(list(group))
+
+
+def test_stacks_sharing_an_account_are_one_graph_through_the_pipeline_too():
+    assert [[s.stack for s in g] for g in graph.shared_groups(sources())] == [
+        ["dev", "staging", "prod", "pipeline"]
+    ]
+    without_pipeline = [s for s in sources() if s.stack != "pipeline"]
+    assert [[s.stack for s in g] for g in graph.shared_groups(without_pipeline)] == [["dev", "staging"]]
+
+
+def test_the_dev_deploy_role_reaches_staging_instances_through_a_dev_users_access_key():
+    built = shared_graph()
+    crossing = {
+        (built.nodes[p.source].name, built.nodes[p.target].name, tuple(s.kind for s in p.steps))
+        for p in graph.paths(built, "github-dev-deploy")
+    }
+    assert ("github-dev-deploy", "i-uf6stgapp0000000001", ("credentials", "command")) in crossing
+
+
 @pytest.mark.parametrize("exception", graph.exceptions(), ids=lambda e: e.name)
 def test_each_exception_is_needed_and_within_its_bound(exception):
+    from fnmatch import fnmatchcase
+
     for stack in exception.stacks:
-        built = shipped(stack)
-        result = graph.report(stack, built, graph.paths(built), [exception])
+        built = shared_graph() if exception.shared else shipped(stack)
+        found = graph.paths(built)
+        result = graph.report(stack, built, found, [exception])
         assert result["exceptions"], f"{exception.name} is no longer needed in {stack}"
         reached = {
             built.nodes[p.target].name
-            for p in graph.paths(built)
-            if built.nodes[p.source].name.endswith(exception.start)
+            for p in found
+            if fnmatchcase(built.nodes[p.source].name, exception.start)
+            and built.nodes[p.source].environment == stack
+            and built.nodes[p.target].environment == stack
         }
-        assert all(any(n.endswith(b) for b in exception.bound) for n in reached), (stack, reached)
+        assert all(any(fnmatchcase(n, b) for b in exception.bound) for n in reached), (stack, reached)
+
+
+def test_an_exception_never_covers_a_path_into_another_environment():
+    built = shared_graph()
+    result = graph.report("staging", built, graph.paths(built), graph.exceptions())
+    assert ("user dev-commandUser (dev)", "role stg-EcsRamRoleDocumentTesting (staging)") in {
+        (p["from"], p["to"]) for p in result["paths"]
+    }
+    assert all(
+        p["from"].endswith("(staging)") and p["to"].endswith("(staging)") for p in result["exceptions"]
+    )
 
 
 def test_paths_cli_prints_every_path_and_exits_by_what_it_found(capsys):
@@ -305,6 +353,9 @@ def test_paths_cli_prints_every_path_and_exits_by_what_it_found(capsys):
         step["decidedBy"] or step["kind"] == "instance-role" for p in result["paths"] for step in p["steps"]
     )
     assert cli.main(["paths", "--stack", "prod", "--from", "nobody"]) == 2
+    capsys.readouterr()
+    assert cli.main(["paths", "--stack", "staging", "--shared", "--from", "dev-commandUser"]) == 1
+    assert "role stg-EcsRamRoleDocumentTesting (staging)" in capsys.readouterr().out
 
 
 # --- the README's "Least privilege, proven" table -------------------------------------------------

@@ -173,7 +173,20 @@ class Actor:
     arn: str
 
 
-def _environment_of(source: Source, resource: Mapping[str, Any]) -> str:
+def _pipeline_environments(source: Source) -> dict[str, str]:
+    """The pipeline's roles (lower-case ARN) -> the environment each deploys or previews."""
+    found = {}
+    variables = ((source.plan.get("outputs") or {}).get("pipeline") or {}).get("githubVariables") or {}
+    for github_environment, values in variables.items():
+        for key, value in values.items():
+            if key.endswith("_ROLE_ARN"):
+                found[str(value).lower()] = github_environment.removesuffix("-preview")
+    return found
+
+
+def _environment_of(source: Source, resource: Mapping[str, Any], the_arn: str) -> str:
+    if (deploys := _pipeline_environments(source).get(the_arn.lower())) is not None:
+        return deploys
     tags = resource["inputs"].get("tags") or {}
     return str(tags.get("environment") or tags.get("Environment") or source.environment)
 
@@ -190,7 +203,7 @@ def _actors(source: Source) -> list[Actor]:
             principal.cloud,
             account,
             principal.name,
-            _environment_of(source, resource),
+            _environment_of(source, resource, the_arn),
             source.stack,
         )
         found.append(Actor(node, principal, access.grants_of(source.plan, principal), region, the_arn))
@@ -793,6 +806,30 @@ def _named_roles(actor: Actor, known: set[str]) -> list[tuple[Node, NamedPolicy 
     return found
 
 
+def accounts_of(source: Source) -> set[tuple[str, str]]:
+    """(cloud, account) pairs a plan deploys into: its settings' and each provider's."""
+    found = {(cloud, account) for cloud, account in source.accounts.items()}
+    for resource in source.plan["resources"]:
+        if resource["type"].startswith("pulumi:providers:"):
+            cloud = resource["type"].rsplit(":", 1)[1]
+            account, _ = _provider(source, {"type": f"{cloud}:x", "provider": resource["name"]})
+            if account:
+                found.add((cloud, account))
+    return found
+
+
+def shared_groups(sources: Sequence[Source]) -> list[tuple[Source, ...]]:
+    """Sets of two or more stacks linked by a shared account (transitively), in the given order."""
+    groups: list[tuple[set[tuple[str, str]], list[Source]]] = []
+    for source in sources:
+        accounts = accounts_of(source)
+        joined = [g for g in groups if g[0] & accounts]
+        merged = (accounts.union(*(g[0] for g in joined)), [s for g in joined for s in g[1]] + [source])
+        groups = [g for g in groups if g not in joined] + [merged]
+    order = {s.stack: i for i, s in enumerate(sources)}
+    return [tuple(sorted(g[1], key=lambda s: order[s.stack])) for g in groups if len(g[1]) > 1]
+
+
 # --- queries --------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Route:
@@ -873,18 +910,25 @@ def paths(graph: Graph, start: str | None = None, to: str | None = None) -> list
 # --- exceptions -----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Excepted:
+    """A path a guide needs: from principals named ``start`` (a glob) to targets of the same
+    environment named by ``bound`` (globs); ``shared``: asked on the shared-account graph."""
+
     name: str
     stacks: tuple[str, ...]
-    start: str  # the source principal's name
+    start: str
     why: str
-    bound: tuple[str, ...]  # target node ids (or names) it may reach
+    bound: tuple[str, ...]
+    shared: bool = False
 
     def covers(self, stack: str, graph: Graph, path: Route) -> bool:
+        from fnmatch import fnmatchcase
+
         source, target = graph.nodes[path.source], graph.nodes[path.target]
         return (
             stack in self.stacks
-            and source.name.endswith(self.start)
-            and any(target.name.endswith(bound) for bound in self.bound)
+            and source.environment == target.environment == stack
+            and fnmatchcase(source.name, self.start)
+            and any(fnmatchcase(target.name, bound) for bound in self.bound)
         )
 
 
@@ -899,6 +943,7 @@ def exceptions(path: Path = EXCEPTIONS_FILE) -> list[Excepted]:
             e["from"],
             " ".join(str(e["why"]).split()),
             tuple(str(b) for b in e["bound"]),
+            bool(e.get("shared", False)),
         )
         for e in data.get("exceptions", [])
     ]
