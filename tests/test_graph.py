@@ -370,3 +370,92 @@ def test_the_readme_table_is_what_the_graph_finds():
     readme = (ROOT / "README.md").read_text()
     start, end = readme.index(graph.README_START), readme.index(graph.README_END) + len(graph.README_END)
     assert readme[start:end] == readme_block(), "paste the block `readme_block()` prints into README.md"
+
+
+def test_joining_a_group_the_account_has_is_admin_and_a_group_read_is_not():
+    built = _graph(
+        _policy("join", _allow(["ram:AddUserToGroup"])),
+        _policy("read", _allow(["ram:ListGroups", "ram:GetGroup"])),
+        *_user("j", "join"),
+        *_user("r", "read"),
+    )
+    assert [built.nodes[p.source].name for p in graph.paths(built, to="admin")] == ["j"]
+
+
+def test_a_new_policy_version_on_ones_own_policy_is_admin():
+    built = _graph(
+        _policy("self", _allow(["ram:CreatePolicyVersion"], f"acs:ram:*:{ACCOUNT}:policy/self")),
+        _policy("other", _allow(["ram:CreatePolicyVersion"], f"acs:ram:*:{ACCOUNT}:policy/unrelated")),
+        *_user("v", "self"),
+        *_user("w", "other"),
+    )
+    assert [built.nodes[p.source].name for p in graph.paths(built, to="admin")] == ["v"]
+
+
+def test_re_trusting_a_role_reaches_it_and_re_trusting_roles_no_stack_creates_is_admin():
+    built = _graph(
+        _policy("one", _allow(["ram:UpdateRole"], f"acs:ram::{ACCOUNT}:role/App")),
+        _policy("any", _allow(["ram:UpdateRole"])),
+        *_user("one", "one"),
+        *_user("any", "any"),
+        _role("App", "ecs.aliyuncs.com"),
+    )
+    assert sorted(_edges(built, "re-trust")) == [
+        ("any", "App"),
+        ("any", "admin:alicloud:" + ACCOUNT),
+        ("one", "App"),
+    ]
+    assert [built.nodes[p.source].name for p in graph.paths(built, to="admin")] == ["any"]
+
+
+def _aws_graph(*resources: dict) -> graph.Graph:
+    plan = {"resources": list(resources), "outputs": {"environment": "test"}}
+    return graph.build([graph.Source("test", plan, {"aws": "111122223333"}, {"aws": "us-east-1"})])
+
+
+def _aws_role(name: str, service: str, *statements: dict) -> dict:
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": service}}],
+    }
+    inline = (
+        [{"name": "p", "policy": json.dumps({"Version": "2012-10-17", "Statement": list(statements)})}]
+        if statements
+        else []
+    )
+    return {
+        "type": "aws:iam/role:Role",
+        "name": f"role-{name}",
+        "provider": None,
+        "inputs": {"name": name, "assumeRolePolicy": json.dumps(trust), "inlinePolicies": inline},
+    }
+
+
+def test_aws_pass_role_to_ecs_tasks_reaches_the_task_role_only_for_that_service():
+    task = "arn:aws:iam::111122223333:role/Task"
+    built = _aws_graph(
+        _aws_role(
+            "Deployer",
+            "ecs.amazonaws.com",
+            {"Effect": "Allow", "Action": "ecs:RegisterTaskDefinition", "Resource": "*"},
+            {
+                "Effect": "Allow",
+                "Action": "iam:PassRole",
+                "Resource": task,
+                "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
+            },
+        ),
+        _aws_role(
+            "Lambdaish",
+            "ecs.amazonaws.com",
+            {"Effect": "Allow", "Action": "lambda:CreateFunction", "Resource": "*"},
+            {
+                "Effect": "Allow",
+                "Action": "iam:PassRole",
+                "Resource": task,
+                "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
+            },
+        ),
+        _aws_role("Task", "ecs-tasks.amazonaws.com"),
+    )
+    assert _edges(built, "pass-role") == [("Deployer", "Task")]

@@ -483,28 +483,35 @@ def _policy_version_edges(actor: Actor, source: Source, graph: Graph, targets: I
                     )
 
 
+CREATE_ACTIONS = {
+    "alicloud": (("user", "ram:CreateUser"), ("role", "ram:CreateRole")),
+    "aws": (("user", "iam:CreateUser"), ("role", "iam:CreateRole")),
+}
+
+
 def _new_principal_edges(actor: Actor, graph: Graph) -> None:
-    """Create a user or role and attach to it: a principal of the creator's choosing."""
+    """Create a user or role and attach to it: a principal of the creator's choosing. It is admin
+    when the creation needs no permissions boundary (asked without the caller's own keys)."""
     cloud, account = actor.node.cloud, actor.node.account
-    new = _new(graph, actor.node)
-    creates = (("user", f"{cloud[:3]}:CreateUser"), ("role", f"{cloud[:3]}:CreateRole"))
-    for kind, action in creates:
-        action = action.replace("ali:", "ram:").replace("aws:", "iam:")
+    for kind, action in CREATE_ACTIONS[cloud]:
         decision, allowed_on = actor.grants.decide_any(action)
         if not decision.allowed:
             continue
         for pattern in allowed_on:
+            # A name the allowed pattern admits ("ecs-mcp-*" -> "ecs-mcp-x"); "*": any name.
             name = pattern.rsplit("/", 1)[-1].replace("*", "x") if "/" in pattern else f"{OTHER}-{kind}"
             target = Node(arn(cloud, account, kind, name), kind, cloud, account, name, "")
-            attach = _write(actor, target)
+            created = ask(actor.grants, action, target.id)
+            attach = _write(actor, target) if created.allowed else None
             if attach is None:
                 continue
-            asked = [(action, target.id, decision), attach]
+            new = _new(graph, actor.node)
+            asked = [(action, target.id, created), attach]
             graph.edges.append(
                 _step(actor, new.id, "new-principal", f"can {action} {name} and {attach[0]} to it", asked)
             )
-            bounded = actor.grants.decide(action, target.id)
-            if bounded.allowed:
+            unbounded = actor.grants.decide(action, target.id)
+            if unbounded.allowed:
                 graph.edges.append(
                     Step(
                         new.id,
@@ -513,10 +520,30 @@ def _new_principal_edges(actor: Actor, graph: Graph) -> None:
                         f"{action} is allowed without a permissions boundary: the new {kind} may hold "
                         "anything",
                         ((action, target.id),),
-                        tuple(r.label for r in bounded.deciding),
+                        tuple(r.label for r in unbounded.deciding),
                     )
                 )
             break
+
+
+GROUP_ACTIONS = {"alicloud": "ram:AddUserToGroup", "aws": "iam:AddUserToGroup"}
+
+
+def _group_edges(actor: Actor, graph: Graph) -> None:
+    """Joining a group the account has (its administrators' among them) gains that group's
+    grants; the plans create no group, so any group is one no stack models."""
+    action = GROUP_ACTIONS[actor.node.cloud]
+    group = arn(actor.node.cloud, actor.node.account, "group", OTHER)
+    if actor.node.kind == "user" and (found := _first(actor, (action,), group)):
+        graph.edges.append(
+            _step(
+                actor,
+                _admin(graph, actor.node).id,
+                "group",
+                f"can {action} on groups no stack creates (the administrators' group among them)",
+                [found],
+            )
+        )
 
 
 def _self_write_edges(actor: Actor, graph: Graph) -> None:
@@ -778,6 +805,7 @@ def build(sources: Sequence[Source]) -> Graph:
         _self_write_edges(actor, graph)
         _policy_version_edges(actor, source, graph, [actor])
         _new_principal_edges(actor, graph)
+        _group_edges(actor, graph)
         _pass_role_edges(actor, roles, graph)
         _command_edges(actor, instances, graph)
         _exec_edges(actor, roles, source, graph)
