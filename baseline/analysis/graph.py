@@ -583,6 +583,9 @@ def _compute_resources(actor: Actor, action: str) -> list[str]:
     if action == "oos:StartExecution":
         # TemplateContent/TemplateURL run an inline template: the request names a new execution
         # and, for a named template, that template. Either allowed runs what the caller writes.
+        # Source: OOS "RAM authorization policies" (operation-orchestration-service/latest/
+        # ram-authorization-policies) lists each API's ARN, template/${templateName} for template
+        # operations; which of the two StartExecution is authorised on is asked both ways here.
         return [
             f"acs:oos:{region}:{account}:execution/{OTHER}",
             f"acs:oos:{region}:{account}:template/{OTHER}",
