@@ -275,6 +275,75 @@ def _can_parser(commands: argparse._SubParsersAction) -> None:
     can.set_defaults(run=_can)
 
 
+def _paths(args: argparse.Namespace) -> int:
+    import json
+
+    from baseline.analysis import graph
+    from baseline.config import load_stack_file, resolve
+    from baseline.plan import render
+
+    resolved = resolve(load_stack_file(_path(args), args.stack))
+    own = graph.source_from(args.stack, render(resolved, args.stack), resolved.settings)
+    sources = [own]
+    if args.shared:
+        # Every checked-in stack that shares an account with this one, directly or through another.
+        from baseline.stackfile import STACKS_DIR
+
+        others = [
+            graph.source_of(p.stem.removeprefix("Pulumi.")) for p in sorted(STACKS_DIR.glob("Pulumi.*.yaml"))
+        ]
+        candidates = [own, *(o for o in others if o.stack != args.stack)]
+        sources = next(
+            (list(g) for g in graph.shared_groups(candidates) if any(s is own for s in g)), sources
+        )
+    built = graph.build(sources)
+    names = {n.name for n in built.nodes.values()} | set(built.nodes)
+    for flag, value in (("--from", args.start), ("--to", args.to)):
+        if value and value != "admin" and value not in names:
+            raise ConfigError(
+                key=flag,
+                value=value,
+                problem="no such node in this stack's graph",
+                fix="name a principal of the stack (as `plan` lists it), or admin",
+            )
+    found = graph.paths(built, args.start, args.to)
+    if args.shared:
+        found = [p for p in found if args.stack in (built.nodes[p.source].stack, built.nodes[p.target].stack)]
+    result = graph.report(args.stack, built, found, graph.exceptions())
+    sys.stdout.write(json.dumps(result, indent=2) + "\n" if args.format == "json" else graph.to_text(result))
+    return 1 if result["paths"] else 0
+
+
+PATHS = Page(
+    summary="every path by which a principal of the stack becomes another, or admin (offline)",
+    description="Builds the escalation graph of the stack's plan (credentials, assume, policy writes, new\n"
+    "principals, roles passed to compute, commands on instances, exec into containers), each edge\n"
+    "decided by the evaluator, and prints one shortest path per source and target with the statement\n"
+    "that decides each step. Paths a guide needs are listed apart (baseline/analysis/exceptions.yaml).",
+    exit_codes=(("0", "no path outside the exceptions"), ("1", "a path outside the exceptions"), BAD_INPUT),
+    examples=(
+        "paths --stack prod",
+        "paths --stack staging --shared",
+        "paths --stack dev --from dev-commandUser --format json",
+    ),
+)
+
+
+def _paths_parser(commands: argparse._SubParsersAction) -> None:
+    paths = _command(commands, "paths", PATHS)
+    add_stack_arguments(paths, "use this stack file instead of stacks/Pulumi.<stack>.yaml")
+    paths.add_argument("--from", dest="start", help="only paths from this principal")
+    paths.add_argument("--to", help="admin (every admin sink), or a principal's name")
+    paths.add_argument(
+        "--shared",
+        action="store_true",
+        help="also build in every checked-in stack sharing an account with this one (the pipeline's too) "
+        "and report the paths from or to this stack's principals and instances",
+    )
+    paths.add_argument("--format", choices=("text", "json"), default="text", help="text (default) or json")
+    paths.set_defaults(run=_paths)
+
+
 DEPLOYER_POLICY = Page(
     summary="print the least-privilege policy a human needs to deploy the stack",
     description="The policy an administrator's own identity needs to run `pulumi up` on the stack by hand:\n"
@@ -486,6 +555,7 @@ def _adopt_parser(commands: argparse._SubParsersAction) -> None:
 BUILDERS = (
     _plan_parser,
     _can_parser,
+    _paths_parser,
     _deployer_policy_parser,
     _policy_parser,
     _diff_parser,

@@ -1,0 +1,461 @@
+"""The escalation graph: each edge kind on a hand-made plan, and what it finds on the shipped stacks."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+
+import pytest
+from conftest import ROOT, plan_of
+
+from baseline import cli
+from baseline.analysis import graph
+from baseline.config import load_stack_file, resolve
+
+ACCOUNT = "5012345678901234"
+REGION = "cn-hangzhou"
+
+
+def _policy(name: str, *statements: dict) -> dict:
+    return {
+        "type": "alicloud:ram/policy:Policy",
+        "name": f"policy-{name}",
+        "provider": None,
+        "inputs": {
+            "policyName": name,
+            "policyDocument": json.dumps({"Version": "1", "Statement": list(statements)}),
+        },
+    }
+
+
+def _user(name: str, *policies: str) -> list[dict]:
+    found = [
+        {"type": "alicloud:ram/user:User", "name": f"user-{name}", "provider": None, "inputs": {"name": name}}
+    ]
+    for p in policies:
+        found.append(
+            {
+                "type": "alicloud:ram/userPolicyAttachment:UserPolicyAttachment",
+                "name": f"att-{name}-{p}",
+                "provider": None,
+                "inputs": {"userName": name, "policyName": p, "policyType": "Custom"},
+            }
+        )
+    return found
+
+
+def _role(name: str, service: str) -> dict:
+    trust = {
+        "Version": "1",
+        "Statement": [{"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": [service]}}],
+    }
+    return {
+        "type": "alicloud:ram/role:Role",
+        "name": f"role-{name}",
+        "provider": None,
+        "inputs": {"roleName": name, "assumeRolePolicyDocument": json.dumps(trust)},
+    }
+
+
+def _graph(*resources: dict) -> graph.Graph:
+    plan = {"resources": list(resources), "outputs": {"environment": "test"}}
+    return graph.build([graph.Source("test", plan, {"alicloud": ACCOUNT}, {"alicloud": REGION})])
+
+
+def _edges(built: graph.Graph, kind: str) -> list[tuple[str, str]]:
+    return [(built.nodes[e.source].name, e.target.rsplit("/", 1)[-1]) for e in built.edges if e.kind == kind]
+
+
+def _allow(actions, resource="*", **condition) -> dict:
+    statement = {"Effect": "Allow", "Action": actions, "Resource": resource}
+    if condition:
+        statement["Condition"] = {"StringEquals": condition}
+    return statement
+
+
+# --- each edge kind, found and not found ----------------------------------------------------------
+def test_an_access_key_for_a_user_is_that_user():
+    built = _graph(
+        _policy("keys", _allow(["ram:CreateAccessKey"], f"acs:ram::{ACCOUNT}:user/bob")),
+        *_user("alice", "keys"),
+        *_user("bob"),
+    )
+    assert ("alice", "bob") in _edges(built, "credentials")
+    assert ("bob", "alice") not in _edges(built, "credentials")
+
+
+def test_a_key_for_users_no_stack_creates_is_admin():
+    built = _graph(_policy("keys", _allow(["ram:CreateAccessKey"])), *_user("alice", "keys"))
+    (path,) = graph.paths(built, "alice", "admin")
+    assert path.steps[0].statements == ("keys statement 0",)
+
+
+def test_a_console_password_is_found_and_a_read_is_not():
+    built = _graph(
+        _policy("pw", _allow(["ram:UpdateLoginProfile"], f"acs:ram::{ACCOUNT}:user/bob")),
+        _policy("read", _allow(["ram:GetLoginProfile"])),
+        *_user("alice", "pw"),
+        *_user("carol", "read"),
+        *_user("bob"),
+    )
+    assert _edges(built, "credentials") == [("alice", "bob")]
+
+
+def test_pass_role_to_an_oos_execution_with_any_template_is_the_role():
+    operator = _policy(
+        "op",
+        _allow(["oos:StartExecution"], f"acs:oos:{REGION}:{ACCOUNT}:execution/*"),
+        _allow(["ram:PassRole"], f"acs:ram::{ACCOUNT}:role/Auto"),
+    )
+    built = _graph(operator, *_user("op", "op"), _role("Auto", "oos.aliyuncs.com"))
+    assert ("op", "Auto") in _edges(built, "pass-role")
+
+
+def test_pass_role_without_the_compute_action_is_no_edge():
+    built = _graph(
+        _policy("op", _allow(["ram:PassRole"], f"acs:ram::{ACCOUNT}:role/Auto")),
+        *_user("op", "op"),
+        _role("Auto", "oos.aliyuncs.com"),
+    )
+    assert _edges(built, "pass-role") == []
+
+
+def test_a_role_passed_to_a_service_its_trust_does_not_name_is_no_edge():
+    operator = _policy(
+        "op",
+        _allow(["oos:StartExecution"], f"acs:oos:{REGION}:{ACCOUNT}:execution/*"),
+        _allow(["ram:PassRole"], f"acs:ram::{ACCOUNT}:role/Auto"),
+    )
+    built = _graph(operator, *_user("op", "op"), _role("Auto", "fc.aliyuncs.com"))
+    assert _edges(built, "pass-role") == []
+
+
+def _attachment(instance: str, role: str) -> dict:
+    return {
+        "type": "alicloud:ecs/ramRoleAttachment:RamRoleAttachment",
+        "name": f"ra-{instance}",
+        "provider": None,
+        "inputs": {"instanceId": instance, "ramRoleName": role},
+    }
+
+
+def test_a_command_on_an_instance_reaches_its_role_and_run_as_is_the_callers_choice():
+    instance = f"acs:ecs:{REGION}:{ACCOUNT}:instance/i-web"
+    built = _graph(
+        _policy("cmd", _allow(["ecs:RunCommand"], instance, **{"ecs:CommandRunAs": "user01"})),
+        _policy("other", _allow(["ecs:RunCommand"], f"acs:ecs:{REGION}:{ACCOUNT}:instance/i-other")),
+        *_user("cmd", "cmd"),
+        *_user("elsewhere", "other"),
+        _role("App", "ecs.aliyuncs.com"),
+        _attachment("i-web", "App"),
+    )
+    assert sorted(_edges(built, "command")) == [("cmd", "i-web"), ("elsewhere", "i-other")]
+    assert graph.paths(built, "elsewhere") == []  # i-other has no role attached
+    assert [graph.Route.as_dict(p, built)["to"] for p in graph.paths(built, "cmd")] == ["role App (test)"]
+
+
+def test_exec_into_any_group_of_the_environment_reaches_a_role_ecs_may_assume():
+    built = _graph(
+        _policy("eci", _allow(["eci:*"], "*", **{"acs:ResourceTag/env": "test"})),
+        _policy("own", _allow(["eci:*"], "*", **{"acs:ResourceTag/owner": "me"})),
+        *_user("deployer", "eci"),
+        *_user("scoped", "own"),
+        _role("App", "ecs.aliyuncs.com"),
+    )
+    assert _edges(built, "exec") == [("deployer", "App")]
+
+
+def test_a_policy_attached_to_oneself_with_the_admin_policy_is_admin():
+    built = _graph(
+        _policy("w", _allow(["ram:AttachPolicyToUser"])),
+        _policy("scoped", _allow(["ram:AttachPolicyToUser"], f"acs:ram::{ACCOUNT}:user/x")),
+        *_user("w", "w"),
+        *_user("s", "scoped"),
+    )
+    assert [(built.nodes[p.source].name) for p in graph.paths(built, to="admin")] == ["w"]
+
+
+def test_a_new_user_with_a_policy_of_the_creators_choice_is_admin():
+    built = _graph(_policy("mint", _allow(["ram:CreateUser", "ram:AttachPolicyToUser"])), *_user("m", "mint"))
+    (path,) = graph.paths(built, "m", "admin")
+    assert [s.kind for s in path.steps] in (["policy-write"], ["new-principal", "new-principal"])
+
+
+def test_assume_needs_the_callers_permission_and_the_trust():
+    trust = {
+        "Version": "1",
+        "Statement": [
+            {
+                "Action": "sts:AssumeRole",
+                "Effect": "Allow",
+                "Principal": {"RAM": [f"acs:ram::{ACCOUNT}:root"]},
+            }
+        ],
+    }
+    role = {
+        "type": "alicloud:ram/role:Role",
+        "name": "r",
+        "provider": None,
+        "inputs": {"roleName": "Ops", "assumeRolePolicyDocument": json.dumps(trust)},
+    }
+    built = _graph(
+        _policy("as", _allow(["sts:AssumeRole"], f"acs:ram::{ACCOUNT}:role/Ops")),
+        *_user("a", "as"),
+        *_user("b"),
+        role,
+        _role("Svc", "ecs.aliyuncs.com"),
+        _policy("as2", _allow(["sts:AssumeRole"], f"acs:ram::{ACCOUNT}:role/Svc")),
+        *_user("c", "as2"),
+    )
+    assert _edges(built, "assume") == [("a", "Ops")]
+
+
+# --- the shipped stacks ---------------------------------------------------------------------------
+@cache
+def shipped(stack: str) -> graph.Graph:
+    settings = resolve(load_stack_file(ROOT / "stacks" / f"Pulumi.{stack}.yaml")).settings
+    return graph.build([graph.source_from(stack, plan_of(stack), settings)])
+
+
+def outside(stack: str) -> list[tuple[str, str]]:
+    built = shipped(stack)
+    result = graph.report(stack, built, graph.paths(built), graph.exceptions())
+    return [(p["from"], p["to"]) for p in result["paths"]]
+
+
+def test_s1_operator_reaches_the_automation_role_with_a_template_of_its_own():
+    for stack in ("prod",):
+        assert any("PatchAutomationRole" in to and "patchOperator" in src for src, to in outside(stack)), (
+            stack
+        )
+
+
+def test_s5_eci_deployer_execs_into_any_prod_group_running_as_another_role():
+    assert any("eciDeployer" in src and "EcsRamRoleDocumentTesting" in to for src, to in outside("prod"))
+
+
+def test_s6_deployment_role_passes_roles_no_stack_creates():
+    found = outside("prod")
+    assert ("role EcsMcpDeploymentManagementRole (prod)", "external web-api-task-role") in found
+
+
+def test_commands_on_the_stacks_instances_reach_their_roles():
+    assert ("user commandUser (prod)", "role EcsRamRoleDocumentTesting (prod)") in outside("prod")
+
+
+@pytest.mark.parametrize(
+    "stack",
+    [
+        pytest.param(
+            s,
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="open: S1 operator -> PatchAutomationRole (StartExecution on execution/*), "
+                "S5 eciDeployer exec into any group, commands reaching instance roles, "
+                "S6 PassRole of roles no stack creates",
+            ),
+        )
+        for s in ("staging", "prod")
+    ],
+)
+def test_no_path_outside_the_exceptions(stack):
+    assert outside(stack) == []
+
+
+def test_the_pipeline_has_no_path_outside_the_exceptions():
+    assert outside("pipeline") == []
+
+
+def test_dev_command_users_reach_staging_instances_in_the_shared_account():
+    sources = []
+    for stack in ("dev", "staging"):
+        settings = resolve(load_stack_file(ROOT / "stacks" / f"Pulumi.{stack}.yaml")).settings
+        sources.append(graph.source_from(stack, plan_of(stack), settings))
+    built = graph.build(sources)
+    crossing = [
+        (built.nodes[p.source].name, built.nodes[p.target].label)
+        for p in graph.paths(built)
+        if built.nodes[p.source].environment == "dev" and built.nodes[p.target].environment == "staging"
+    ]
+    assert any(name == "dev-commandUser" for name, _ in crossing), crossing
+
+
+# --- exceptions: each needed, none wider than its bound -------------------------------------------
+@cache
+def sources() -> tuple[graph.Source, ...]:
+    found = []
+    for stack in ("dev", "staging", "prod", "pipeline", "example"):
+        settings = resolve(load_stack_file(ROOT / "stacks" / f"Pulumi.{stack}.yaml")).settings
+        found.append(graph.source_from(stack, plan_of(stack), settings))
+    return tuple(found)
+
+
+@cache
+def shared_graph() -> graph.Graph:
+    (group,) = graph.shared_groups(sources())
+    return graph.build(list(group))
+
+
+def test_stacks_sharing_an_account_are_one_graph_through_the_pipeline_too():
+    assert [[s.stack for s in g] for g in graph.shared_groups(sources())] == [
+        ["dev", "staging", "prod", "pipeline"]
+    ]
+    without_pipeline = [s for s in sources() if s.stack != "pipeline"]
+    assert [[s.stack for s in g] for g in graph.shared_groups(without_pipeline)] == [["dev", "staging"]]
+
+
+def test_the_dev_deploy_role_reaches_staging_instances_through_a_dev_users_access_key():
+    built = shared_graph()
+    crossing = {
+        (built.nodes[p.source].name, built.nodes[p.target].name, tuple(s.kind for s in p.steps))
+        for p in graph.paths(built, "github-dev-deploy")
+    }
+    assert ("github-dev-deploy", "i-uf6stgapp0000000001", ("credentials", "command")) in crossing
+
+
+@pytest.mark.parametrize("exception", graph.exceptions(), ids=lambda e: e.name)
+def test_each_exception_is_needed_and_within_its_bound(exception):
+    from fnmatch import fnmatchcase
+
+    for stack in exception.stacks:
+        built = shared_graph() if exception.shared else shipped(stack)
+        found = graph.paths(built)
+        result = graph.report(stack, built, found, [exception])
+        assert result["exceptions"], f"{exception.name} is no longer needed in {stack}"
+        reached = {
+            built.nodes[p.target].name
+            for p in found
+            if fnmatchcase(built.nodes[p.source].name, exception.start)
+            and built.nodes[p.source].environment == stack
+            and built.nodes[p.target].environment == stack
+        }
+        assert all(any(fnmatchcase(n, b) for b in exception.bound) for n in reached), (stack, reached)
+
+
+def test_an_exception_never_covers_a_path_into_another_environment():
+    built = shared_graph()
+    result = graph.report("staging", built, graph.paths(built), graph.exceptions())
+    assert ("user dev-commandUser (dev)", "role stg-EcsRamRoleDocumentTesting (staging)") in {
+        (p["from"], p["to"]) for p in result["paths"]
+    }
+    assert all(
+        p["from"].endswith("(staging)") and p["to"].endswith("(staging)") for p in result["exceptions"]
+    )
+
+
+def test_paths_cli_prints_every_path_and_exits_by_what_it_found(capsys):
+    assert cli.main(["paths", "--stack", "pipeline"]) == 0
+    capsys.readouterr()
+    assert cli.main(["paths", "--stack", "prod", "--format", "json"]) == 1
+    result = json.loads(capsys.readouterr().out)
+    assert result["stack"] == "prod" and result["paths"] and result["exceptions"]
+    assert all(
+        step["decidedBy"] or step["kind"] == "instance-role" for p in result["paths"] for step in p["steps"]
+    )
+    assert cli.main(["paths", "--stack", "prod", "--from", "nobody"]) == 2
+    capsys.readouterr()
+    assert cli.main(["paths", "--stack", "staging", "--shared", "--from", "dev-commandUser"]) == 1
+    assert "role stg-EcsRamRoleDocumentTesting (staging)" in capsys.readouterr().out
+
+
+# --- the README's "Least privilege, proven" table -------------------------------------------------
+SHIPPED = ("dev", "staging", "prod", "pipeline", "example")
+
+
+def readme_block() -> str:
+    return graph.readme_table({s: graph.summary(s, shipped(s), graph.exceptions()) for s in SHIPPED})
+
+
+def test_the_readme_table_is_what_the_graph_finds():
+    readme = (ROOT / "README.md").read_text()
+    start, end = readme.index(graph.README_START), readme.index(graph.README_END) + len(graph.README_END)
+    assert readme[start:end] == readme_block(), "paste the block `readme_block()` prints into README.md"
+
+
+def test_joining_a_group_the_account_has_is_admin_and_a_group_read_is_not():
+    built = _graph(
+        _policy("join", _allow(["ram:AddUserToGroup"])),
+        _policy("read", _allow(["ram:ListGroups", "ram:GetGroup"])),
+        *_user("j", "join"),
+        *_user("r", "read"),
+    )
+    assert [built.nodes[p.source].name for p in graph.paths(built, to="admin")] == ["j"]
+
+
+def test_a_new_policy_version_on_ones_own_policy_is_admin():
+    built = _graph(
+        _policy("self", _allow(["ram:CreatePolicyVersion"], f"acs:ram:*:{ACCOUNT}:policy/self")),
+        _policy("other", _allow(["ram:CreatePolicyVersion"], f"acs:ram:*:{ACCOUNT}:policy/unrelated")),
+        *_user("v", "self"),
+        *_user("w", "other"),
+    )
+    assert [built.nodes[p.source].name for p in graph.paths(built, to="admin")] == ["v"]
+
+
+def test_re_trusting_a_role_reaches_it_and_re_trusting_roles_no_stack_creates_is_admin():
+    built = _graph(
+        _policy("one", _allow(["ram:UpdateRole"], f"acs:ram::{ACCOUNT}:role/App")),
+        _policy("any", _allow(["ram:UpdateRole"])),
+        *_user("one", "one"),
+        *_user("any", "any"),
+        _role("App", "ecs.aliyuncs.com"),
+    )
+    assert sorted(_edges(built, "re-trust")) == [
+        ("any", "App"),
+        ("any", "admin:alicloud:" + ACCOUNT),
+        ("one", "App"),
+    ]
+    assert [built.nodes[p.source].name for p in graph.paths(built, to="admin")] == ["any"]
+
+
+def _aws_graph(*resources: dict) -> graph.Graph:
+    plan = {"resources": list(resources), "outputs": {"environment": "test"}}
+    return graph.build([graph.Source("test", plan, {"aws": "111122223333"}, {"aws": "us-east-1"})])
+
+
+def _aws_role(name: str, service: str, *statements: dict) -> dict:
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": service}}],
+    }
+    inline = (
+        [{"name": "p", "policy": json.dumps({"Version": "2012-10-17", "Statement": list(statements)})}]
+        if statements
+        else []
+    )
+    return {
+        "type": "aws:iam/role:Role",
+        "name": f"role-{name}",
+        "provider": None,
+        "inputs": {"name": name, "assumeRolePolicy": json.dumps(trust), "inlinePolicies": inline},
+    }
+
+
+def test_aws_pass_role_to_ecs_tasks_reaches_the_task_role_only_for_that_service():
+    task = "arn:aws:iam::111122223333:role/Task"
+    built = _aws_graph(
+        _aws_role(
+            "Deployer",
+            "ecs.amazonaws.com",
+            {"Effect": "Allow", "Action": "ecs:RegisterTaskDefinition", "Resource": "*"},
+            {
+                "Effect": "Allow",
+                "Action": "iam:PassRole",
+                "Resource": task,
+                "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
+            },
+        ),
+        _aws_role(
+            "Lambdaish",
+            "ecs.amazonaws.com",
+            {"Effect": "Allow", "Action": "lambda:CreateFunction", "Resource": "*"},
+            {
+                "Effect": "Allow",
+                "Action": "iam:PassRole",
+                "Resource": task,
+                "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
+            },
+        ),
+        _aws_role("Task", "ecs-tasks.amazonaws.com"),
+    )
+    assert _edges(built, "pass-role") == [("Deployer", "Task")]
