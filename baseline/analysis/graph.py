@@ -955,9 +955,13 @@ class Excepted:
         from fnmatch import fnmatchcase
 
         source, target = graph.nodes[path.source], graph.nodes[path.target]
+        # A role no plan creates (kind "external", e.g. an application's pre-created task role)
+        # counts as the source's environment only in the source's own account.
+        external_own = target.kind == "external" and target.account == source.account
         return (
             stack in self.stacks
-            and source.environment == target.environment == stack
+            and source.environment == stack
+            and (target.environment == stack or external_own)
             and fnmatchcase(source.name, self.start)
             and any(fnmatchcase(target.name, bound) for bound in self.bound)
         )
