@@ -34,7 +34,7 @@ lint: $(STAMP) ## ruff check and ruff format --check
 	$(BIN)/ruff format --check .
 
 test: lint bytecode ## lint and run the whole test suite
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2
 
 docs: $(STAMP) ## regenerate the README's configuration reference
 	$(BIN)/python -m baseline.docgen
