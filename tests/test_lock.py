@@ -117,8 +117,14 @@ def test_upgrade_drops_the_constraints_and_a_conflict_says_how(clone: Path):
 def test_make_lock_runs_the_module_and_never_installs_into_the_project_venv():
     if shutil.which("make") is None:
         pytest.skip("make is not installed")
+    # Under `make test` this make is nested: without --no-print-directory it would announce the
+    # directory it enters, around the recipe.
     dry = subprocess.run(
-        ["make", "-n", "lock", "PYTHON=python3"], cwd=ROOT, capture_output=True, text=True, check=True
+        ["make", "--no-print-directory", "-n", "lock", "PYTHON=python3"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     assert re.search(r"python3 -m baseline\.lock$", dry.strip())
     assert ".venv" not in dry and "freeze" not in dry
