@@ -569,6 +569,17 @@ def _policy(cloud: Cloud, statements: list[Document]) -> Document:
     return {"Version": version, "Statement": statements}
 
 
+def _aws_admin_policies_deny() -> Document:
+    """No AWS deployer attaches an administrator managed policy to any role."""
+    return _statement(
+        "Deny",
+        "DenyAdministratorPolicies",
+        ("iam:AttachRolePolicy",),
+        ["*"],
+        {"ArnEquals": {"iam:PolicyARN": list(AWS_ADMIN_POLICIES)}},
+    )
+
+
 def _protections(cloud: Cloud, scope: Scope) -> list[Document]:
     """Explicit denies on the pipeline's own identities: no deployer edits its own trust."""
     statements = []
@@ -592,15 +603,7 @@ def _protections(cloud: Cloud, scope: Scope) -> list[Document]:
         # Held to its stack's names and boundaries by exact ARN, the deployer reaches none of the
         # pipeline's identities; the account's pipeline boundary, which every pipeline role sits
         # behind, repeats the denies below all the same.
-        statements.append(
-            _statement(
-                "Deny",
-                "DenyAdministratorPolicies",
-                ("iam:AttachRolePolicy",),
-                ["*"],
-                {"ArnEquals": {"iam:PolicyARN": list(AWS_ADMIN_POLICIES)}},
-            )
-        )
+        statements.append(_aws_admin_policies_deny())
     else:
         owned = [f"arn:aws:iam::{scope.account}:role/{r}" for r in scope.protected_roles]
         owned += [f"arn:aws:iam::{scope.account}:policy/{p}" for p in scope.protected_policies]
@@ -609,15 +612,7 @@ def _protections(cloud: Cloud, scope: Scope) -> list[Document]:
             owned.append(iam_oidc_provider_arn(scope.account))
         if owned:
             statements.append(_statement("Deny", "DenyPipelineIdentities", ("iam:*",), owned))
-        statements.append(
-            _statement(
-                "Deny",
-                "DenyAdministratorPolicies",
-                ("iam:AttachRolePolicy",),
-                ["*"],
-                {"ArnEquals": {"iam:PolicyARN": list(AWS_ADMIN_POLICIES)}},
-            )
-        )
+        statements.append(_aws_admin_policies_deny())
         # The pipeline's own policies and boundary never go onto a role a deployer controls.
         pipeline_policies = [f"arn:aws:iam::{scope.account}:policy/{p}" for p in scope.protected_policies]
         if pipeline_policies:
