@@ -222,24 +222,26 @@ def test_the_readme_gives_these_figures():
 # OPEN_PROD_FINDINGS: real, owned by the work that closes it, and dropped from here when it is.
 ACCOUNT_WIDE = re.compile(r"^arn:[^:]*:[^:]*:[^:]*:(\d{12}|\*):(\*|[A-Za-z0-9-]+[/:]\*)$")
 COMMUNITY_CONFIG = Path(parliament.__file__).parent / "community_auditors" / "config_override.yaml"
-# (document, tool, issue) -> who closes it. Each is a real reach; see the report of this change.
+# (document, tool, issue) -> why prod keeps it. Each is a real, bounded reach the graph and the
+# escalation proofs account for; a finding not listed fails, and so does a listed one now gone.
 OPEN_PROD_FINDINGS = {
     (
         "ecs-mcp-server-deployment-management-policy",
         "parliament+community",
         "PERMISSIONS_MANAGEMENT_ACTIONS",
     ): (
-        "S6: no iam:CreateRole/AttachRolePolicy/DetachRolePolicy/DeleteRole in prod (passRoles name "
-        "pre-created roles)"
+        "S6: iam:PassRole of the two pre-created task roles to ecs-tasks.amazonaws.com only (prod "
+        "creates no role); the graph's exception s6-deployment-role-runs-the-app-as-its-task-roles"
     ),
     ("ecs-mcp-server-boundary-policy", "parliament+community", "PERMISSIONS_MANAGEMENT_ACTIONS"): (
-        "S6: the boundary's ceiling keeps the same IAM role writes; drop them with the policy's"
+        "S6: the boundary's ceiling allows iam:PassRole on role/* of the account (the identity policy "
+        "names the two task roles; the ceiling holds no role write in prod)"
     ),
     ("ecs-mcp-server-boundary-policy", "cloudsplaining (account-wide as *)", "ResourceExposure"): (
-        "S6: MaximumPermissions allows its IAM role writes on role/* of the account"
+        "S6: MaximumPermissions allows iam:PassRole and role reads on role/* of the account (ceiling)"
     ),
     ("ecs-mcp-server-boundary-policy", "checkov (account-wide as *)", "CKV_AWS_289"): (
-        "S6: MaximumPermissions allows its IAM role writes on role/* of the account"
+        "S6: MaximumPermissions allows iam:PassRole and role reads on role/* of the account (ceiling)"
     ),
     ("ecs-mcp-server-boundary-policy", "checkov (account-wide as *)", "CKV_AWS_290"): (
         "S6: MaximumPermissions allows every write of the use cases on arn:aws:*:<region>:<account>:*"
