@@ -995,3 +995,11 @@ def test_operations_states_the_pipeline_stacks_resource_count():
     operations = (ROOT / "docs" / "operations.md").read_text()
     count = len(plan()["resources"])  # as `plan` prints it
     assert f"`.venv/bin/python -m baseline plan --stack pipeline`, {count} resources" in operations
+
+
+def test_the_sandbox_state_glob_is_the_per_pr_stacks_own_prefix():
+    # scenarios may not import ops: the glob repeats the prefix, and this holds the two together.
+    from baseline.ops.ephemeral import STACK_PREFIX, stack_name
+    from baseline.scenarios.pipeline import SANDBOX_STACKS
+
+    assert f"{STACK_PREFIX}*" == SANDBOX_STACKS and stack_name(12).startswith(STACK_PREFIX)

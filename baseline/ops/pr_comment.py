@@ -86,13 +86,14 @@ def unrenderable(stack: str, error: str) -> dict[str, Any]:
 def stacks_between(base: str | None) -> list[str]:
     """Every stack with a file in the work tree or at ``base`` (generated PR stacks excluded)."""
     from baseline.ops import review
+    from baseline.ops.ephemeral import STACK_PREFIX
     from baseline.stackfile import STACKS_DIR, stack_of
 
     names = {stack_of(p) for p in STACKS_DIR.glob("Pulumi.*.yaml")}
     if base is not None:
         listed = review._git("ls-tree", "--name-only", f"{base}:stacks")
         names |= {stack_of(Path(line)) for line in listed.stdout.splitlines()}
-    return sorted(n for n in names if n and not n.startswith("test-pr-"))
+    return sorted(n for n in names if n and not n.startswith(STACK_PREFIX))
 
 
 def render(event_path: Path, base: str, out: Path) -> int:
