@@ -583,3 +583,120 @@ def evaluate_trust(
     return Decision(
         True, f"{what} is allowed by " + ", ".join(a.label for a in allows), tuple(allows), tuple(near)
     )
+
+
+# --- calls as the cloud authorises them ----------------------------------------------------------
+
+
+class WrongResourceType(ValueError):
+    """A resource given for a call matches no resource type the call is authorised on."""
+
+    def __init__(self, action: str, resource: str, types: Sequence[str]) -> None:
+        self.action, self.resource, self.types = action, resource, tuple(types)
+        super().__init__(f"{action} is authorised on {', '.join(types)}, not on {resource}")
+
+
+class UnknownAction(KeyError):
+    """The authorization reference has no row for the action."""
+
+
+@dataclass(frozen=True)
+class CallDecision:
+    """A call decided: allowed only when every resource it is authorised on is (in every reading
+    for ``strict``, in some for ``permissive``)."""
+
+    allowed: bool
+    action: str
+    reading: str  # the reading the answer rests on
+    asked: tuple[tuple[str, Decision], ...]  # (resource, decision) of that reading, in order
+    filled: tuple[str, ...] = ()  # required types the question left out, asked as "any of that type"
+    dropped: tuple[str, ...] = ()  # context keys this call never carries, ignored
+
+    @property
+    def word(self) -> str:
+        return "allow" if self.allowed else "deny"
+
+    @property
+    def decision(self) -> Decision:
+        """The deciding resource's decision: the first denied one, else the last allowed."""
+        return next((d for _, d in self.asked if not d.allowed), self.asked[-1][1])
+
+    @property
+    def explicit_deny(self) -> bool:
+        return any(d.explicit_deny for _, d in self.asked)
+
+
+def call_resources(ref: Any, reading: Any, resources: Sequence[str]) -> tuple[list[str], list[str]]:
+    """The resources a reading's call is asked on: for each required type the given resources of
+    that type, else the type itself as a pattern ("any of that type"). Returns (asked, filled)."""
+    asked: list[str] = []
+    filled: list[str] = []
+    for rtype in reading.required:
+        if rtype.arn == "*":
+            mine = [
+                r
+                for r in resources
+                if not any(arn_matches(t.pattern, r) for t in reading.resources if t.arn != "*")
+            ]
+            asked += mine or ["*"]
+            continue
+        mine = [r for r in resources if arn_matches(rtype.pattern, r)]
+        if not mine:
+            filled.append(rtype.arn)
+            mine = [rtype.pattern]
+        asked += [r for r in mine if r not in asked]
+    return asked, filled
+
+
+def evaluate_call(
+    policies: Sequence[NamedPolicy],
+    cloud: str,
+    action: str,
+    resources: Sequence[str],
+    context: Context | None = None,
+    *,
+    boundary: Sequence[NamedPolicy] | None = None,
+    mode: str = "strict",
+) -> CallDecision:
+    """Decide a call: ``action`` on every resource the reference authorises it on.
+
+    ``resources`` are the concrete ARNs the question names (any order, one per type or more);
+    a required type left out is asked as a pattern. Context keys the call never carries (in the
+    reading asked) are dropped: a condition on them sees them absent. ``mode`` ``strict`` (task
+    proofs) needs every reading to allow; ``permissive`` (escalation proofs) any one.
+    """
+    from baseline.analysis import reference
+
+    ref = reference.lookup(cloud, action)
+    if ref is None:
+        raise UnknownAction(action)
+    for resource in resources:
+        if resource != "*" and not any(
+            t.arn == "*" or arn_matches(t.pattern, resource) for r in ref.readings for t in r.resources
+        ):
+            raise WrongResourceType(
+                ref.action, resource, sorted({t.arn for r in ref.readings for t in r.resources})
+            )
+    answers: list[CallDecision] = []
+    for reading in ref.readings:
+        keep: dict[str, Any] = {}
+        dropped: list[str] = []
+        for key, values in (context or {}).items():
+            carried = (
+                reference.is_global(cloud, key)
+                or cloud_keys.always_present(key.lower())
+                or any(reference._key_matches(k, key.lower()) for k in reading.condition_keys)
+            )
+            if carried:
+                keep[key] = values
+            else:
+                dropped.append(key)
+        asked, filled = call_resources(ref, reading, resources)
+        decisions = tuple((r, evaluate(policies, ref.action, r, keep, boundary=boundary)) for r in asked)
+        allowed = all(d.allowed for _, d in decisions)
+        answers.append(
+            CallDecision(allowed, ref.action, reading.id, decisions, tuple(filled), tuple(dropped))
+        )
+    if mode == "permissive":
+        return next((a for a in answers if a.allowed), answers[0])
+    return next((a for a in answers if not a.allowed), answers[0])
