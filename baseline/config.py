@@ -839,12 +839,14 @@ def require_secrets(resolved: Resolved) -> None:
     )
 
 
-# The starter's placeholders (stacks/Pulumi.example.yaml) take forms no real id has, so the
-# program sees them (its `# EXAMPLE` comments it cannot): an Alibaba Cloud account id of a 5, zeros
-# and one last digit ("5000000000000001"), and ECS instance ids that spell "example"
-# ("i-bp1example000000001"). The plan warns about each one left; a real run refuses them. The
-# other stack files' example ids (their header says so) are ordinary ids: a copy of dev deploys.
+# The starters' placeholders (stacks/Pulumi.example.yaml, docs/starters/) take forms no real id
+# has, so the program sees them (its `# EXAMPLE` comments it cannot): account ids of a 5, zeros and
+# one last digit ("5000000000000001" on Alibaba Cloud, "500000000001" on AWS), and ECS instance ids
+# that spell "example" ("i-bp1example000000001"). The plan warns about each one left; a real run
+# refuses them. The other stack files' example ids (their header says so) are ordinary ids: a copy
+# of dev deploys.
 EXAMPLE_ALICLOUD_ACCOUNT_ID = re.compile(r"50{14}[1-9]")
+EXAMPLE_AWS_ACCOUNT_ID = re.compile(r"50{10}[1-9]")
 EXAMPLE_INSTANCE_ID = re.compile(r"i-[a-z0-9]*example[a-z0-9]*")
 
 
@@ -860,8 +862,12 @@ def example_values(resolved: Resolved) -> list[tuple[str, str, str]]:
             for index, item in enumerate(value):
                 walk(item, f"{path}[{index}]")
         elif isinstance(value, str):
-            if path == "alicloud.accountId" and EXAMPLE_ALICLOUD_ACCOUNT_ID.fullmatch(value):
+            # The stack's own accounts and, in the pipeline stack, each environment's.
+            account = path.endswith(("accountId", "AccountId"))
+            if account and EXAMPLE_ALICLOUD_ACCOUNT_ID.fullmatch(value):
                 found.append((path, value, "Alibaba Cloud account id"))
+            elif account and EXAMPLE_AWS_ACCOUNT_ID.fullmatch(value):
+                found.append((path, value, "AWS account id"))
             elif EXAMPLE_INSTANCE_ID.fullmatch(value):
                 found.append((path, value, "ECS instance id"))
 
@@ -889,7 +895,7 @@ def refuse_examples(resolved: Resolved) -> None:
         key=path,
         value=value,
         problem=f"this is the starter's example {what}, not a real one{more}",
-        fix=f"replace it with your own {what} (every value marked EXAMPLE in Pulumi.example.yaml), "
+        fix=f"replace it with your own {what} (every value the starter marks EXAMPLE), "
         f"then check with `{BASELINE} plan --stack {resolved.stack}`",
     )
 
