@@ -575,7 +575,7 @@ def _pydantic_error(error: ValidationError, values: dict[str, Any]) -> ConfigErr
                 fix=f"did you mean {loc[-1]!r}? rename {close[0]} to {loc[-1]}",
             )
         return ConfigError(
-            key=key, problem="this setting is required", fix="set it (see README, Configuration)"
+            key=key, problem="this setting is required", fix="set it (see docs/configuration.md)"
         )
     problem, _, remedy = message.partition(". Fix: ")
     if not remedy:
@@ -591,7 +591,7 @@ def _pydantic_error(error: ValidationError, values: dict[str, Any]) -> ConfigErr
             "model_attributes_type": "use a YAML map of settings",
             "dict_type": "use a YAML map",
             "too_short": "add at least one entry",
-        }.get(kind, "see README, Configuration")
+        }.get(kind, "see docs/configuration.md")
     value = first.get("input")
     # A map, or a list of maps, is the user's own block: naming the key says enough.
     if kind.startswith("value_error") and (
