@@ -294,3 +294,53 @@ def test_every_number_in_the_readme_is_checked():
 def test_the_readme_names_guides_by_their_public_titles_only():
     # Internal references (our copies of the guides, issue numbers) mean nothing to a newcomer.
     assert not re.search(r"\bseeds?\b|\bissue #?\d|#\d+\b", _readme_prose(), re.IGNORECASE)
+
+
+def _slug(heading: str) -> str:
+    return re.sub(r"[^a-z0-9 _-]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_every_page_is_linked_from_the_readme_and_every_link_lands():
+    pages = [ROOT / "README.md", *sorted(DOCS.glob("*.md"))]
+    linked = set(re.findall(r"\]\(docs/([\w-]+\.md)\)", README))
+    assert linked == {p.name for p in DOCS.glob("*.md")}, "the README's Documentation table"
+    for page in pages:
+        prose = re.sub(r"```.*?```", "", page.read_text(), flags=re.DOTALL)
+        for target in re.findall(r"\]\(([^)\s]+)\)", prose):
+            if target.startswith(("https://", "http://")):
+                continue
+            path, _, anchor = target.partition("#")
+            dest = page.parent / path if path else page
+            assert dest.exists(), f"{page.name}: {target}"
+            if anchor:
+                text = re.sub(r"```.*?```", "", dest.read_text(), flags=re.DOTALL)
+                headings = {_slug(h) for h in re.findall(r"^#+ (.+)$", text, re.MULTILINE)}
+                assert anchor in headings, f"{page.name}: {target}"
+
+
+def _outputs_table() -> dict[str, str]:
+    """key -> its secret column, from the README's stack outputs table."""
+    table = README[README.index("| output | key | what | secret |") :].split("\n\n", 1)[0]
+    found = {}
+    for row in table.splitlines()[2:]:
+        output, keys, _, secret = (cell.strip() for cell in row.strip("|").split("|"))
+        for key in re.findall(r"`(\w+)`", keys) or re.findall(r"`(\w+)`", output):
+            found[key] = secret
+    return found
+
+
+def test_the_outputs_table_names_every_stack_output_and_which_are_secret():
+    import json
+
+    from conftest import render_file
+
+    plans = [render_file(path, "first") for path in sorted((DOCS / "starters").glob("*.yaml"))]
+    plans += [render_file(path) for path in sorted((ROOT / "stacks").glob("Pulumi.*.yaml"))]
+    secret: dict[str, bool] = {}
+    for plan in plans:
+        for name, value in plan["outputs"].items():
+            for key, item in value.items() if isinstance(value, dict) else [(name, value)]:
+                secret[key] = secret.get(key, False) or "[secret]" in json.dumps(item)
+    table = _outputs_table()
+    assert set(table) == set(secret)
+    assert {key for key, column in table.items() if column != "no"} == {k for k, s in secret.items() if s}
