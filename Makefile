@@ -36,7 +36,7 @@ lint: $(STAMP) ## ruff check and ruff format --check
 test: lint bytecode ## lint and run the whole test suite
 	$(BIN)/python -m pytest -q -n 2
 
-docs: $(STAMP) ## regenerate the README's configuration reference
+docs: $(STAMP) ## regenerate the configuration reference (docs/configuration.md)
 	$(BIN)/python -m baseline.docgen
 
 # A fresh temporary venv, never .venv (pip freeze lists whatever is installed there), pins sorted

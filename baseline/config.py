@@ -575,7 +575,7 @@ def _pydantic_error(error: ValidationError, values: dict[str, Any]) -> ConfigErr
                 fix=f"did you mean {loc[-1]!r}? rename {close[0]} to {loc[-1]}",
             )
         return ConfigError(
-            key=key, problem="this setting is required", fix="set it (see README, Configuration)"
+            key=key, problem="this setting is required", fix="set it (see docs/configuration.md)"
         )
     problem, _, remedy = message.partition(". Fix: ")
     if not remedy:
@@ -591,7 +591,7 @@ def _pydantic_error(error: ValidationError, values: dict[str, Any]) -> ConfigErr
             "model_attributes_type": "use a YAML map of settings",
             "dict_type": "use a YAML map",
             "too_short": "add at least one entry",
-        }.get(kind, "see README, Configuration")
+        }.get(kind, "see docs/configuration.md")
     value = first.get("input")
     # A map, or a list of maps, is the user's own block: naming the key says enough.
     if kind.startswith("value_error") and (
@@ -839,12 +839,14 @@ def require_secrets(resolved: Resolved) -> None:
     )
 
 
-# The starter's placeholders (stacks/Pulumi.example.yaml) take forms no real id has, so the
-# program sees them (its `# EXAMPLE` comments it cannot): an Alibaba Cloud account id of a 5, zeros
-# and one last digit ("5000000000000001"), and ECS instance ids that spell "example"
-# ("i-bp1example000000001"). The plan warns about each one left; a real run refuses them. The
-# other stack files' example ids (their header says so) are ordinary ids: a copy of dev deploys.
+# The starters' placeholders (stacks/Pulumi.example.yaml, docs/starters/) take forms no real id
+# has, so the program sees them (its `# EXAMPLE` comments it cannot): account ids of a 5, zeros and
+# one last digit ("5000000000000001" on Alibaba Cloud, "500000000001" on AWS), and ECS instance ids
+# that spell "example" ("i-bp1example000000001"). The plan warns about each one left; a real run
+# refuses them. The other stack files' example ids (their header says so) are ordinary ids: a copy
+# of dev deploys.
 EXAMPLE_ALICLOUD_ACCOUNT_ID = re.compile(r"50{14}[1-9]")
+EXAMPLE_AWS_ACCOUNT_ID = re.compile(r"50{10}[1-9]")
 EXAMPLE_INSTANCE_ID = re.compile(r"i-[a-z0-9]*example[a-z0-9]*")
 
 
@@ -860,8 +862,12 @@ def example_values(resolved: Resolved) -> list[tuple[str, str, str]]:
             for index, item in enumerate(value):
                 walk(item, f"{path}[{index}]")
         elif isinstance(value, str):
-            if path == "alicloud.accountId" and EXAMPLE_ALICLOUD_ACCOUNT_ID.fullmatch(value):
+            # The stack's own accounts and, in the pipeline stack, each environment's.
+            account = path.endswith(("accountId", "AccountId"))
+            if account and EXAMPLE_ALICLOUD_ACCOUNT_ID.fullmatch(value):
                 found.append((path, value, "Alibaba Cloud account id"))
+            elif account and EXAMPLE_AWS_ACCOUNT_ID.fullmatch(value):
+                found.append((path, value, "AWS account id"))
             elif EXAMPLE_INSTANCE_ID.fullmatch(value):
                 found.append((path, value, "ECS instance id"))
 
@@ -889,7 +895,7 @@ def refuse_examples(resolved: Resolved) -> None:
         key=path,
         value=value,
         problem=f"this is the starter's example {what}, not a real one{more}",
-        fix=f"replace it with your own {what} (every value marked EXAMPLE in Pulumi.example.yaml), "
+        fix=f"replace it with your own {what} (every value the starter marks EXAMPLE), "
         f"then check with `{BASELINE} plan --stack {resolved.stack}`",
     )
 

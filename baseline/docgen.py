@@ -1,7 +1,7 @@
-"""The README's configuration reference, generated from the settings models.
+"""The configuration reference (docs/configuration.md), generated from the settings models.
 
 ``make docs`` rewrites the block between the markers; ``tests/test_readme.py`` fails when the
-README and the models disagree, so a key cannot be added without being documented.
+page and the models disagree, so a key cannot be added without being documented.
 """
 
 from __future__ import annotations
@@ -100,13 +100,17 @@ def reference() -> str:
     return "\n".join(lines)
 
 
-def update(readme: Path) -> bool:
+# The page the reference lives on, relative to the repository.
+PAGE = Path("docs") / "configuration.md"
+
+
+def update(page: Path) -> bool:
     """Rewrite the generated block; return True when the file changed."""
-    text = readme.read_text()
+    text = page.read_text()
     start, end = text.index(START), text.index(END) + len(END)
     new = text[:start] + reference() + text[end:]
     if new != text:
-        readme.write_text(new)
+        page.write_text(new)
         return True
     return False
 
@@ -114,6 +118,6 @@ def update(readme: Path) -> bool:
 if __name__ == "__main__":
     import sys
 
-    changed = update(Path(__file__).resolve().parent.parent / "README.md")
-    print("README.md configuration reference " + ("updated" if changed else "already current"))
+    changed = update(Path(__file__).resolve().parent.parent / PAGE)
+    print(f"{PAGE.as_posix()} configuration reference " + ("updated" if changed else "already current"))
     sys.exit(0)

@@ -2,7 +2,7 @@
 
 RAM and IAM names are global to an account, so two stacks that share an account must produce
 disjoint names. A stack sets a prefix and/or suffix; prod may keep the guides' exact names by
-leaving both empty (and is then expected to own its account, see README "Naming").
+leaving both empty (and is then expected to own its account, see docs/configuration.md, "Naming").
 """
 
 from __future__ import annotations

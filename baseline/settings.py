@@ -2,8 +2,8 @@
 
 Stack files use Pulumi's camelCase keys; the models use snake_case fields with camelCase
 aliases, forbid unknown keys (a misspelt key must fail, not be ignored) and are frozen. Every
-field has a description: ``tests/test_readme.py`` checks that the README's configuration
-reference names every key.
+field has a description: ``tests/test_readme.py`` checks that the configuration reference
+(docs/configuration.md) names every key.
 """
 
 from __future__ import annotations

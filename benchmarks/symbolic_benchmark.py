@@ -3,7 +3,7 @@
 Usage: .venv/bin/python benchmarks/symbolic_benchmark.py [--repeat N] [--json PATH]
 
 Measures, each a median of N fresh processes (imports counted the way a user pays them):
-- ``python -m baseline diff --stack prod`` with the README's example change (one more Windows
+- ``python -m baseline diff --stack prod`` with an example change (one more Windows
   instance), the whole command: both plans, the grants, and the solver's new and lost access for
   every principal whose documents changed; target <= 3 s;
 - every stack's escalation proofs together (``tests/test_escalation_proofs.py``'s question for

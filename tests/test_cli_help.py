@@ -108,10 +108,10 @@ def test_every_workflow_and_doc_calls_ephemeral_as_a_subcommand():
     assert not [p.name for p in paths if "-m baseline.ephemeral" in p.read_text()]
 
 
-def test_the_readme_creates_the_pr_stack_before_tearing_it_down():
-    readme = (ROOT / "README.md").read_text()
-    create = readme.index("-m baseline ephemeral --pr 12")
-    assert create < readme.index("-m baseline teardown --stack test-pr-12")
+def test_the_docs_create_the_pr_stack_before_tearing_it_down():
+    page = (ROOT / "docs" / "deploying.md").read_text()
+    create = page.index("-m baseline ephemeral --pr 12")
+    assert create < page.index("-m baseline teardown --stack test-pr-12")
 
 
 def make_targets() -> set[str]:

@@ -391,7 +391,7 @@ def test_the_requests_issue_10_names_are_denied_on_prod(action, resource, contex
     assert not decision.allowed
 
 
-def test_the_readme_gives_these_figures():
+def test_the_proofs_page_gives_these_figures():
     from test_scanners_aws import readme_row
 
     stacks = ("dev", "staging", "prod")

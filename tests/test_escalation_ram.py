@@ -456,12 +456,12 @@ def test_baseline_can_answers_deny_to_the_issue_10_requests(stack):
 
 
 def catalogue_size(stack: str) -> int:
-    """Requests asked of one stack (README figure): every principal's catalogue, every context."""
+    """Requests asked of one stack (docs/proofs.md figure): every principal's catalogue, every context."""
     return sum(len(list(contexts(stack, r))) for p in principals(stack) for r in catalogue(stack, p))
 
 
-def test_the_readme_gives_these_figures():
-    readme = (ROOT / "README.md").read_text()
+def test_the_proofs_page_gives_these_figures():
+    page = (ROOT / "docs" / "proofs.md").read_text()
     rows = {
         "RAM users and roles": [len(principals(s)) for s in STACKS],
         "RAM escalation requests asked": [sum(len(catalogue(s, p)) for p in principals(s)) for s in STACKS],
@@ -472,7 +472,7 @@ def test_the_readme_gives_these_figures():
     }
     for label, figures in rows.items():
         line = f"| {label} | " + " | ".join(f"{n:,}" for n in figures) + " |"
-        assert line in readme, f"README 'Least privilege, proven' should read: {line}"
+        assert line in page, f"docs/proofs.md should read: {line}"
 
 
 # --- S7: the pipeline's own RAM roles --------------------------------------------------------------

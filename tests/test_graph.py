@@ -377,7 +377,7 @@ def test_paths_cli_prints_every_path_and_exits_by_what_it_found(capsys):
     assert "0 path(s) outside the exceptions" in capsys.readouterr().out
 
 
-# --- the README's "Least privilege, proven" table -------------------------------------------------
+# --- the table of docs/proofs.md -----------------------------------------------------------------
 SHIPPED = ("dev", "staging", "prod", "pipeline", "example")
 
 
@@ -385,10 +385,10 @@ def readme_block() -> str:
     return graph.readme_table({s: graph.summary(s, shipped(s), graph.exceptions()) for s in SHIPPED})
 
 
-def test_the_readme_table_is_what_the_graph_finds():
-    readme = (ROOT / "README.md").read_text()
-    start, end = readme.index(graph.README_START), readme.index(graph.README_END) + len(graph.README_END)
-    assert readme[start:end] == readme_block(), "paste the block `readme_block()` prints into README.md"
+def test_the_proofs_table_is_what_the_graph_finds():
+    page = (ROOT / "docs" / "proofs.md").read_text()
+    start, end = page.index(graph.README_START), page.index(graph.README_END) + len(graph.README_END)
+    assert page[start:end] == readme_block(), "paste the block `readme_block()` prints into docs/proofs.md"
 
 
 def test_joining_a_group_the_account_has_is_admin_and_a_group_read_is_not():

@@ -1,4 +1,4 @@
-"""The README is the user's manual: it must match the code."""
+"""The README and the pages it links are the user's manual: they must match the code."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from conftest import ROOT
 from baseline.docgen import END, START, reference, rows
 
 README = (ROOT / "README.md").read_text()
+DOCS = ROOT / "docs"
 
 
 def test_readme_starts_with_the_two_commands():
@@ -19,8 +20,11 @@ def test_readme_starts_with_the_two_commands():
 
 
 def test_configuration_reference_is_generated_from_the_models():
-    block = README[README.index(START) : README.index(END) + len(END)]
-    assert block == reference(), "run `make docs` and commit README.md"
+    from baseline.docgen import PAGE
+
+    page = (ROOT / PAGE).read_text()
+    block = page[page.index(START) : page.index(END) + len(END)]
+    assert block == reference(), f"run `make docs` and commit {PAGE}"
 
 
 def test_every_setting_has_a_description():
@@ -52,9 +56,21 @@ def test_every_key_in_the_stack_files_is_documented():
                 assert generic in documented or generic.startswith("secrets."), f"{stack}: {path}"
 
 
-# --- every count the README states is checked here (or by the test its table names) --------------
+# --- every count the README and its pages state is checked here (or by the test its table names) -
+# The README keeps only the figures a newcomer needs; the proofs, scanner counts and limits live
+# on the pages below, and each count keeps its check on the page it moved to.
 
-PROSE = " ".join(README.split())  # counts wrap across lines
+PAGES = {
+    name: " ".join((ROOT / name).read_text().split())  # counts wrap across lines
+    for name in (
+        "README.md",
+        "docs/configuration.md",
+        "docs/deploying.md",
+        "docs/proofs.md",
+        "docs/development.md",
+        "docs/adopting.md",
+    )
+}
 
 
 def _intent_outcomes() -> tuple[int, int, int]:
@@ -75,12 +91,12 @@ def _intent_outcomes() -> tuple[int, int, int]:
     return passed + skipped, passed, skipped
 
 
-def _starter_resources() -> int:
+def _starter_resources(name: str) -> int:
     from baseline.config import load_stack_file, resolve
     from baseline.plan import render
 
-    path = ROOT / "stacks" / "Pulumi.example.yaml"
-    return len(render(resolve(load_stack_file(path, "example")), "first")["resources"])
+    path = DOCS / "starters" / f"{name}.yaml"
+    return len(render(resolve(load_stack_file(path, "first")), "first")["resources"])
 
 
 def _patch_actions() -> tuple[int, int, int]:
@@ -136,47 +152,74 @@ def _limits() -> dict[str, tuple[int, ...]]:
     }
 
 
+def _starter_names() -> list[str]:
+    return sorted(path.stem for path in (DOCS / "starters").glob("*.yaml"))
+
+
+# pattern -> (the page that states it, its true value)
 COUNTS = {
-    r"`policy/`, (\d+) rules,": lambda: (_policy_rules(),),
-    r"`tests/bad_stacks/` holds (\d+) stack files": lambda: (_bad_stacks(),),
-    r"runs (\d+) checks over the three stacks \((\d+) apply and pass, (\d+) skip": _intent_outcomes,
-    r"make plan STACK=first # (\d+) resources, offline": lambda: (_starter_resources(),),
-    r"\((\d+) OOS \+ (\d+) ECS actions, (\d+) snapshot actions when": _patch_actions,
+    r"`policy/`, (\d+) rules,": ("docs/proofs.md", lambda: (_policy_rules(),)),
+    r"`tests/bad_stacks/` holds (\d+) stack files": ("docs/proofs.md", lambda: (_bad_stacks(),)),
+    r"runs (\d+) checks over the three stacks \((\d+) apply and pass, (\d+) skip": (
+        "docs/proofs.md",
+        _intent_outcomes,
+    ),
+    r"\((\d+) OOS \+ (\d+) ECS actions, (\d+) snapshot actions when": (
+        "docs/configuration.md",
+        _patch_actions,
+    ),
+    **{
+        rf"\| `{name}` \| (\d+) \|": ("README.md", lambda name=name: (_starter_resources(name),))
+        for name in _starter_names()
+    },
 }
 
 
-# Counts another test holds true (the README names the scan; that test fails when it drifts).
+# Counts another test holds true (the page names the scan; that test fails when it drifts).
 CHECKED_BY = {
     r"stack's AWS documents are scanned too \((0) findings, 0 checkov IAM failures\)": (
+        "docs/proofs.md",
         "test_scanners_aws.py",
         "test_the_pipeline_has_no_finding_from_either_scanner",
     ),
     r"stack's AWS documents are scanned too \(0 findings, (0) checkov IAM failures\)": (
+        "docs/proofs.md",
         "test_scanners_aws.py",
         "test_prod_and_the_pipeline_pass_checkovs_iam_checks",
     ),
     r"zizmor \(offline, in `make test`\) reports (0) findings": (
+        "docs/deploying.md",
         "test_workflow_security.py",
         "test_zizmor_reports_no_finding",
     ),
 }
 
 
-def _stated(pattern: str) -> tuple[int, ...]:
-    found = re.findall(pattern, PROSE)
-    assert len(found) == 1, f"the README should state this once: {pattern}"
+def _stated(pattern: str, page: str) -> tuple[int, ...]:
+    found = re.findall(pattern, PAGES[page])
+    assert len(found) == 1, f"{page} should state this once: {pattern}"
     values = found[0] if isinstance(found[0], tuple) else (found[0],)
     return tuple(int(v.replace(",", "")) for v in values)
 
 
 @pytest.mark.parametrize("pattern", sorted(COUNTS))
-def test_each_count_in_the_readme_is_the_real_one(pattern):
-    assert _stated(pattern) == tuple(COUNTS[pattern]()), f"update the README: {pattern}"
+def test_each_count_is_the_real_one(pattern):
+    page, real = COUNTS[pattern]
+    assert _stated(pattern, page) == tuple(real()), f"update {page}: {pattern}"
 
 
-def test_each_limit_in_the_readme_is_the_one_in_limits_py():
+def test_each_limit_on_the_configuration_page_is_the_one_in_limits_py():
     for pattern, values in _limits().items():
-        assert _stated(pattern) == values, f"README limits table (baseline/limits.py): {pattern}"
+        assert _stated(pattern, "docs/configuration.md") == values, (
+            f"limits table (baseline/limits.py): {pattern}"
+        )
+
+
+def test_the_readme_lists_every_starter_with_its_resources():
+    listed = re.findall(r"^\| `([a-z-]+)` \| \d+ \|$", README, re.MULTILINE)
+    assert listed and sorted(listed) == _starter_names()
+    for name in _starter_names():
+        assert f"](docs/starters/{name}.yaml)" in README, name
 
 
 def test_the_policy_pack_page_has_a_row_per_rule():
@@ -189,23 +232,115 @@ def test_the_policy_pack_page_has_a_row_per_rule():
 
 @pytest.mark.parametrize("pattern", sorted(CHECKED_BY))
 def test_each_count_checked_elsewhere_names_a_test_that_exists(pattern):
-    file, test = CHECKED_BY[pattern]
-    assert _stated(pattern)
+    page, file, test = CHECKED_BY[pattern]
+    assert _stated(pattern, page)
     assert f"def {test}(" in (ROOT / "tests" / file).read_text()
 
 
-# The nouns a count in the README's prose may carry: each such count must be one COUNTS checks
-# (the figure tables are checked by the tests they name).
+# The nouns a count in the prose may carry: each such count must be one COUNTS checks (the figure
+# tables are checked by the tests they name).
 COUNTED = (
     r"\b\d[\d,]* (?:policy )?(?:rules|stack files|checks|resources|tests|findings|actions|roles|users)\b"
 )
 
 
-def test_no_count_in_the_prose_goes_unchecked():
-    checked = [m.span() for pattern in [*COUNTS, *CHECKED_BY] for m in re.finditer(pattern, PROSE)]
+@pytest.mark.parametrize("page", sorted(PAGES))
+def test_no_count_in_the_prose_goes_unchecked(page):
+    prose = PAGES[page]
+    mine = [pattern for pattern, (where, *_) in [*COUNTS.items(), *CHECKED_BY.items()] if where == page]
+    checked = [m.span() for pattern in mine for m in re.finditer(pattern, prose)]
     unchecked = [
         m.group(0)
-        for m in re.finditer(COUNTED, PROSE)
+        for m in re.finditer(COUNTED, prose)
         if not any(start <= m.start() < end for start, end in checked)
     ]
-    assert unchecked == [], "check these counts in tests/test_readme.py COUNTS"
+    assert unchecked == [], f"check these counts of {page} in tests/test_readme.py COUNTS"
+
+
+# --- the README a newcomer reads in ten minutes ---------------------------------------------------
+
+README_MAX_LINES = 250
+
+
+def test_the_readme_is_short_and_has_a_table_of_contents():
+    assert len(README.splitlines()) <= README_MAX_LINES
+    sections = re.findall(r"^## (.+)$", README, re.MULTILINE)
+    contents = README[README.index("## Contents") :].split("\n## ", 1)[0]
+    linked = re.findall(r"^- \[([^\]]+)\]\(#([a-z0-9-]+)\)", contents, re.MULTILINE)
+    assert [title for title, _ in linked] == [s for s in sections if s != "Contents"]
+    for title, anchor in linked:
+        # GitHub's anchor: lower case, punctuation dropped, spaces to hyphens.
+        assert anchor == re.sub(r"[^a-z0-9 -]", "", title.lower()).replace(" ", "-"), title
+
+
+def _readme_prose(text: str = README) -> str:
+    """The README without code, link targets and scenario ids: what is left is prose and tables."""
+    text = re.sub(r"```.*?```", " ", text, flags=re.DOTALL)
+    text = re.sub(r"`[^`]*`", " ", text)
+    text = re.sub(r"\]\([^)]*\)", "]", text)
+    return re.sub(r"\bS[1-7]\b", " ", text)
+
+
+def test_every_number_in_the_readme_is_checked():
+    checked = README
+    for pattern, (page, _) in COUNTS.items():
+        if page == "README.md":
+            # What COUNTS checks is masked; any number left is one nothing checks.
+            checked = re.sub(pattern, lambda m: re.sub(r"\d", "#", m.group(0)), checked)
+    unchecked = re.findall(r"\d[\d,.]*", _readme_prose(checked))
+    assert unchecked == [], "every number the README states needs its check in COUNTS"
+
+
+def test_the_readme_names_guides_by_their_public_titles_only():
+    # Internal references (our copies of the guides, issue numbers) mean nothing to a newcomer.
+    assert not re.search(r"\bseeds?\b|\bissue #?\d|#\d+\b", _readme_prose(), re.IGNORECASE)
+
+
+def _slug(heading: str) -> str:
+    return re.sub(r"[^a-z0-9 _-]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_every_page_is_linked_from_the_readme_and_every_link_lands():
+    pages = [ROOT / "README.md", *sorted(DOCS.glob("*.md"))]
+    linked = set(re.findall(r"\]\(docs/([\w-]+\.md)\)", README))
+    assert linked == {p.name for p in DOCS.glob("*.md")}, "the README's Documentation table"
+    for page in pages:
+        prose = re.sub(r"```.*?```", "", page.read_text(), flags=re.DOTALL)
+        for target in re.findall(r"\]\(([^)\s]+)\)", prose):
+            if target.startswith(("https://", "http://")):
+                continue
+            path, _, anchor = target.partition("#")
+            dest = page.parent / path if path else page
+            assert dest.exists(), f"{page.name}: {target}"
+            if anchor:
+                text = re.sub(r"```.*?```", "", dest.read_text(), flags=re.DOTALL)
+                headings = {_slug(h) for h in re.findall(r"^#+ (.+)$", text, re.MULTILINE)}
+                assert anchor in headings, f"{page.name}: {target}"
+
+
+def _outputs_table() -> dict[str, str]:
+    """key -> its secret column, from the README's stack outputs table."""
+    table = README[README.index("| output | key | what | secret |") :].split("\n\n", 1)[0]
+    found = {}
+    for row in table.splitlines()[2:]:
+        output, keys, _, secret = (cell.strip() for cell in row.strip("|").split("|"))
+        for key in re.findall(r"`(\w+)`", keys) or re.findall(r"`(\w+)`", output):
+            found[key] = secret
+    return found
+
+
+def test_the_outputs_table_names_every_stack_output_and_which_are_secret():
+    import json
+
+    from conftest import render_file
+
+    plans = [render_file(path, "first") for path in sorted((DOCS / "starters").glob("*.yaml"))]
+    plans += [render_file(path) for path in sorted((ROOT / "stacks").glob("Pulumi.*.yaml"))]
+    secret: dict[str, bool] = {}
+    for plan in plans:
+        for name, value in plan["outputs"].items():
+            for key, item in value.items() if isinstance(value, dict) else [(name, value)]:
+                secret[key] = secret.get(key, False) or "[secret]" in json.dumps(item)
+    table = _outputs_table()
+    assert set(table) == set(secret)
+    assert {key for key, column in table.items() if column != "no"} == {k for k, s in secret.items() if s}

@@ -108,7 +108,7 @@ def test_prod_has_no_finding_from_either_scanner():
 
 
 def test_the_pipeline_has_no_finding_from_either_scanner():
-    # The README: "the pipeline stack's AWS documents are scanned too (0 findings, ...)".
+    # docs/proofs.md: "the pipeline stack's AWS documents are scanned too (0 findings, ...)".
     assert [f for f in findings() if f[0] == "pipeline"] == []
 
 
@@ -191,12 +191,13 @@ def test_checkovs_iam_checks_fail_the_guides_deployment_policy():
 
 
 def readme_row(label: str) -> list[str]:
-    text = (ROOT / "README.md").read_text()
+    """A figure row of docs/proofs.md, where the scanner and escalation figures live."""
+    text = (ROOT / "docs" / "proofs.md").read_text()
     line = next(line for line in text.splitlines() if line.startswith(f"| {label} |"))
     return [cell.strip().replace(",", "") for cell in line.strip("|").split("|")[1:]]
 
 
-def test_the_readme_gives_these_figures():
+def test_the_proofs_page_gives_these_figures():
     stacks = ("dev", "staging", "prod")
     count = {s: [f for f in findings() if f[0] == s] for s in stacks}
     assert readme_row("policy documents scanned") == [str(len(documents_of(s))) for s in stacks]

@@ -54,12 +54,19 @@ def test_every_checked_in_stack_says_at_its_top_that_its_ids_are_examples():
         assert header.startswith("#") and "example" in header and "id" in header, path.name
 
 
-def test_the_readme_first_deploy_starts_from_the_starter():
+def test_the_first_stack_starts_from_a_starter_that_exists():
     readme = (ROOT / "README.md").read_text()
-    section = readme[readme.index("## Deploying for real") :]
+    section = readme[readme.index("## Your first stack") :]
     section = section[: section.index("\n## ", 3)]
-    assert section.index("Pulumi.example.yaml") < section.index("1. ")
-    assert "make plan STACK=first" in section
+    (copied,) = re.findall(r"^cp (\S+) stacks/Pulumi\.first\.yaml", section, re.MULTILINE)
+    assert (ROOT / copied).is_file()
+    assert (
+        section.index(copied) < section.index("make plan STACK=first") < section.index("pulumi up -s first")
+    )
+    # The full walk starts from a starter too, before its first step.
+    page = (ROOT / "docs" / "deploying.md").read_text()
+    walk = page[page.index("## Deploying for real") :]
+    assert walk.index("Pulumi.example.yaml") < walk.index("**1. Install.**")
 
 
 # --- Placeholders the program recognises ---------------------------------------------------------

@@ -215,8 +215,8 @@ def test_every_principal_of_prod_encodes_and_its_any_request_witness_is_allowed(
 
 
 def readme_any_examples() -> list[tuple[list[str], list[str]]]:
-    """The `can --any` examples of the README: (argv, the output lines it documents)."""
-    text = (ROOT / "README.md").read_text()
+    """The `can --any` examples of docs/proofs.md: (argv, the output lines it documents)."""
+    text = (ROOT / "docs" / "proofs.md").read_text()
     block = text[text.index("# Can dev's commandUser") :].split("```", 1)[0]
     examples = []
     for chunk in block.split("\n\n"):

@@ -1,4 +1,5 @@
-"""README "Deploying for real": its offline steps, in order, on a fresh copy of the repository."""
+"""docs/deploying.md "Deploying for real": its offline steps, in order, on a fresh copy of the
+repository; and the README's scenario table."""
 
 from __future__ import annotations
 
@@ -13,9 +14,12 @@ import pytest
 from conftest import ROOT
 
 README = (ROOT / "README.md").read_text()
-WALK = README[README.index("## Deploying for real") : README.index("### Adopting identities created by hand")]
+DEPLOYING = (ROOT / "docs" / "deploying.md").read_text()
+WALK = DEPLOYING[
+    DEPLOYING.index("## Deploying for real") : DEPLOYING.index("### Adopting identities created by hand")
+]
 
-# The walk's offline commands, as the README gives them, in its order.
+# The walk's offline commands, as the page gives them, in its order.
 PLAN = "make plan STACK=dev"
 SECRETS = ".venv/bin/python -m baseline secrets --stack dev"
 SET = ".venv/bin/python -m baseline secrets --stack dev --set axtSecretPassword"
@@ -82,7 +86,7 @@ def test_the_offline_steps_pass_in_order_on_a_fresh_copy(fresh_copy):
     assert adopt.returncode == 0, adopt.stderr
     document = json.loads((fresh_copy / "adopt-dev.json").read_text())
     assert document["resources"] and document["nameTable"]
-    # The providers-first line adopt prints is the one the README shows.
+    # The providers-first line adopt prints is the one the page shows.
     (targets,) = [line for line in adopt.stderr.splitlines() if line.startswith("next: pulumi up")]
     urns = re.findall(r"--target '([^']+)'", targets)
     assert urns and all(urn in WALK for urn in urns)
@@ -107,9 +111,7 @@ def test_the_product_never_points_at_the_shared_folder():
 
 
 def test_every_scenario_row_links_its_public_guide():
-    table = README[
-        README.index("| id | config key | guide |") : README.index("Each scenario is one component")
-    ]
+    table = README[README.index("| | you get | from the guide |") : README.index("Each starter turns on")]
     # S1-S6 come from public guides; S7 is the pipeline's own identities (no guide).
     rows = [line for line in table.splitlines() if line.startswith("| S") and not line.startswith("| S7 ")]
     assert len(rows) == 6

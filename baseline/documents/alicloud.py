@@ -1,6 +1,6 @@
 """Alibaba Cloud RAM policy documents, as pure functions of typed data.
 
-Every action list is copied from the guide named beside it (README lists the public pages), so a test can
+Every action list is copied from the guide named beside it (the README lists the public pages), so a test can
 compare the rendered documents with the guides action by action. Nothing here imports Pulumi.
 """
 
