@@ -126,5 +126,48 @@ def test_the_rows_the_evaluator_leans_on_read_as_the_pages_print_them():
     assert ecs["CreateSnapshot"]["readings"][0]["source"] == "ecs-auth-rules-2021"
     attach = ref["ram"]["actions"]["AttachPolicyToUser"]
     assert tails(attach["resources"]) == ["user/${UserName}", "policy/${PolicyName}"]
-    start = ref["oos"]["actions"]["StartExecution"]
-    assert not start["settled"] and start["readings"][0]["id"] == "older-page"
+
+
+def test_oos_rows_read_from_the_api_pages():
+    oos = reference()["oos"]["actions"]
+    start = oos["StartExecution"]
+    # The current page authorises StartExecution on executions only; the template reading is kept beside it.
+    assert start["settled"] and start["verbatim"] and start["access"] == "update"
+    assert tails(start["resources"]) == ["execution/*"] and start["resources"][0]["required"]
+    assert start["condition_keys"] == ["oos:tag", "oos:IsOOSAssumeRole", "oos:TLSVersion"]
+    assert [alt["id"] for alt in start["readings"]] == ["zh-2024-12-20", "older-page"]
+    assert tails(start["readings"][1]["resources"]) == ["template/{#TemplateName}", "execution/*"]
+    # No reading carries a condition key on the template name.
+    keys = start["condition_keys"] + [k for alt in start["readings"] for k in alt["condition_keys"]]
+    assert not [k for k in keys if "emplate" in k]
+    for name in ("ListInstancePatchStates", "ListInstancePatches"):
+        assert oos[name]["settled"] and oos[name]["resources"] == [{"arn": "*", "required": True}], name
+    assert tails(oos["ListPatchBaselines"]["resources"]) == ["patchbaseline/{#PatchBaselineName}"]
+    # The secret-parameter tables list no dependent action; the KMS call each needs is only in the prose.
+    for name, kms in (
+        ("GetSecretParameter", "GetSecretValue"),
+        ("GetSecretParameters", "GetSecretValue"),
+        ("CreateSecretParameter", "CreateSecret"),
+        ("UpdateSecretParameter", "UpdateSecretValue"),
+        ("DeleteSecretParameter", "DeleteSecret"),
+    ):
+        row = oos[name]
+        assert row["settled"] and row["dependent"] == [] and f"kms {kms} API" in row["note"], name
+        assert tails(row["resources"]) == ["secretparameter/{#secretparameterName}"], name
+    assert tails(oos["ListExecutions"]["resources"]) == ["execution/*", "execution/{#executionId}"]
+    assert not oos["GetExecution"]["settled"] and oos["GetExecution"]["source"] == "oos-api-overview"
+
+
+def test_resource_group_operations_are_authorised_under_the_ram_prefix():
+    ref = reference()
+    ram = ref["ram"]["actions"]
+    assert tails(ram["CreateResourceGroup"]["resources"]) == ["resourcegroup/*"]
+    attach = ram["AttachPolicy"]
+    assert attach["settled"] and [r["required"] for r in attach["resources"]] == [True, False, False, False]
+    assert tails(attach["resources"])[1:] == ["user/*", "group/*", "role/*"]
+    # The Resource Management API page discloses no authorization of its own for AttachPolicy.
+    rm = ref["resourcemanager"]["actions"]
+    assert not rm["AttachPolicy"]["settled"] and rm["AttachPolicy"]["source"] == "rm-AttachPolicy"
+    eci = ref["eci"]["actions"]["CreateContainerGroup"]
+    assert eci["settled"] and tails(eci["resources"]) == ["containergroup/*"]
+    assert eci["condition_keys"] == ["eci:tag"]
