@@ -171,3 +171,8 @@ def test_resource_group_operations_are_authorised_under_the_ram_prefix():
     eci = ref["eci"]["actions"]["CreateContainerGroup"]
     assert eci["settled"] and tails(eci["resources"]) == ["containergroup/*"]
     assert eci["condition_keys"] == ["eci:tag"]
+    execute = ref["eci"]["actions"]["ExecContainerCommand"]
+    assert tails(execute["resources"]) == ["containergroup/{#containergroupId}"]
+    assert execute["resources"][0]["required"]
+    describe = ref["eci"]["actions"]["DescribeContainerGroups"]
+    assert describe["access"] == "get" and not any(r["required"] for r in describe["resources"])
