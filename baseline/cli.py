@@ -18,6 +18,7 @@ from baseline.stackfile import add_stack_arguments, checked_stack_file
 
 EXIT_CONFIG = 2
 EXIT_PLAN = 3
+EXIT_UNKNOWN = 4  # can: a policy not on file could change the answer
 # How every example and usage line spells the command: the interpreter `make plan` installs.
 PROG = ".venv/bin/python -m baseline"
 BAD_INPUT = ("2", "bad configuration or usage: one line on stderr naming the key and the fix")
@@ -115,7 +116,7 @@ def _can(args: argparse.Namespace) -> int:
             access.grants_of(plan, principal),
             args.principal,
             args.action or "*",
-            args.resource or "*",
+            args.resource[0] if args.resource else "*",
             args.context,
             args.format,
             config_file=args.config_file,
@@ -123,26 +124,89 @@ def _can(args: argparse.Namespace) -> int:
         sys.stdout.write(text)
         return 0 if allowed else 1
     for flag, value in (("--action", args.action), ("--resource", args.resource)):
-        if value is None:
+        if not value:
             raise ConfigError(key=flag, problem="required unless --trust", fix=f"add {flag}, or --trust")
-    access.check_request(principal, args.action, args.resource)
+    resources = list(dict.fromkeys(args.resource))
+    for resource in resources:
+        access.check_request(principal, args.action, resource)
     context = access.parse_context(args.context)
     grants = access.grants_of(plan, principal)
-    if args.resource == "*":
+    call = ref = None
+    if resources == ["*"]:
         # "*" is not one resource a request names: read it as "any resource" (see decide_any).
         decision, allowed_on = grants.decide_any(args.action, context)
-        result = access.report(args.stack, grants, args.action, args.resource, context, decision)
+        result = access.report(args.stack, grants, args.action, "*", context, decision)
         result["allowedOn"] = allowed_on
+    elif "*" in resources:
+        raise ConfigError(
+            key="--resource", value="*", problem="'*' is asked alone", fix="drop the other --resource"
+        )
+    elif (ref := access.check_call(principal, args.action, resources)) is None:
+        decision = grants.decide(args.action, resources[0], context)
+        result = access.report(args.stack, grants, args.action, resources[0], context, decision)
+        result["reference"] = (
+            f"{args.action} is in no authorization reference row: asked on the given resource only"
+        )
     else:
-        decision = grants.decide(args.action, args.resource, context)
-        result = access.report(args.stack, grants, args.action, args.resource, context, decision)
-    text = (
-        json.dumps(result, indent=2) + "\n"
-        if args.format == "json"
-        else access.to_text(result, decision, principal)
-    )
+        from baseline.analysis.evaluator import evaluate_call
+
+        call = evaluate_call(
+            grants.policies, principal.cloud, args.action, resources, context, boundary=grants.boundary
+        )
+        decision = call.decision
+        result = access.report(args.stack, grants, call.action, ", ".join(resources), context, decision)
+        result = access.call_report(result, call, ref, grants)
+    unknown = access.unknown_line(grants, args.action, decision)
+    result["unknown"] = unknown
+    if args.format == "json":
+        text = json.dumps(result, indent=2) + "\n"
+    else:
+        text = access.to_text(result, decision, principal)
+        lines = text.splitlines()
+        if call is not None:
+            lines[4:4] = access.call_text(call)
+        if "reference" in result:
+            lines.insert(4, f"  reference: {result['reference']}")
+        if unknown:
+            names = ", ".join(unknown)
+            lines[0] = (
+                f"unknown: {names} {'is' if len(unknown) == 1 else 'are'} not modelled "
+                f"(without {'it' if len(unknown) == 1 else 'them'}: {decision.word}; "
+                f"{'it' if len(unknown) == 1 else 'they'} may allow {args.action})"
+            )
+        text = "\n".join(lines) + "\n"
     sys.stdout.write(text)
+    if unknown:
+        return EXIT_UNKNOWN
     return 0 if decision.allowed else 1
+
+
+def _lint(args: argparse.Namespace) -> int:
+    import json
+
+    from baseline.analysis import lint
+
+    if (args.stack is None) == (args.plan is None):
+        raise ConfigError(
+            key="--stack", problem="lint reads one stack or one plan", fix="give --stack S or --plan FILE"
+        )
+    if args.plan is not None:
+        try:
+            plan = json.loads(open(args.plan, encoding="utf-8").read())  # noqa: SIM115
+            plan["resources"]
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise ConfigError(
+                key="--plan",
+                value=args.plan,
+                problem=f"not a plan JSON ({error.__class__.__name__})",
+                fix="write one with `plan --stack S --format json > FILE`",
+            ) from None
+        what = args.plan
+    else:
+        plan, what = _rendered(args), f"stack {args.stack}"
+    result = lint.lint_plan(plan)
+    sys.stdout.write(lint.to_json(result) if args.format == "json" else lint.to_text(result, what))
+    return 1 if result.findings else 0
 
 
 def _deployer_policy(args: argparse.Namespace) -> int:
@@ -222,8 +286,13 @@ CAN = Page(
     exit_codes=(
         ("0", "allowed"),
         ("1", "denied"),
-        ("2", "bad input: unknown principal, malformed action or ARN, bad --context, bad config"),
+        (
+            "2",
+            "bad input: unknown principal, malformed action or ARN, a resource of a type the action is "
+            "not authorised on, bad --context, bad config",
+        ),
         PROGRAM_BUG,
+        ("4", "unknown: a policy attached to the principal is not modelled and could allow it"),
     ),
     examples=(
         "can --stack dev --principal dev-commandUser --action ecs:RunCommand "
@@ -245,7 +314,13 @@ def _can_parser(commands: argparse._SubParsersAction) -> None:
     can.add_argument(
         "--action", help="e.g. ecs:RunCommand (with --trust: the STS call, by default the cloud's)"
     )
-    can.add_argument("--resource", help="an acs:/arn: ARN, or * for any resource (not used with --trust)")
+    can.add_argument(
+        "--resource",
+        action="append",
+        help="an acs:/arn: ARN, or * for any resource (not used with --trust); repeat it for a call on "
+        "several resources (ecs:InvokeCommand: the instance and the command), one per resource type; "
+        "a type left out is asked as any resource of that type",
+    )
     can.add_argument(
         "--trust",
         action="store_true",
@@ -380,6 +455,26 @@ def _policy_parser(commands: argparse._SubParsersAction) -> None:
     policy = _command(commands, "policy", POLICY)
     add_stack_arguments(policy, "use this stack file instead of stacks/Pulumi.<stack>.yaml")
     policy.set_defaults(run=_policy)
+
+
+LINT = Page(
+    summary="lint the RAM policies of a stack or plan against Alibaba Cloud's authorization reference",
+    description="Checks every statement of every RAM custom policy, action by action, against the\n"
+    "authorization reference (baseline/analysis/reference/): unknown-action, resource-type,\n"
+    "required-resource, condition-key, list-scope and dependency findings, less the exclusions\n"
+    "(baseline/analysis/lint_exclusions.yaml). AWS documents are parliament's (make test).",
+    exit_codes=(("0", "no finding"), ("1", "a finding"), BAD_INPUT, PROGRAM_BUG),
+    examples=("lint --stack prod", "lint --plan prod-plan.json --format json"),
+)
+
+
+def _lint_parser(commands: argparse._SubParsersAction) -> None:
+    lint = _command(commands, "lint", LINT)
+    add_stack_arguments(lint, "use this stack file instead of stacks/Pulumi.<stack>.yaml")
+    lint._option_string_actions["--stack"].required = False
+    lint.add_argument("--plan", metavar="FILE", help="a plan JSON, as `plan --format json` prints it")
+    lint.add_argument("--format", choices=("text", "json"), default="text", help="text (default) or json")
+    lint.set_defaults(run=_lint)
 
 
 TEARDOWN = Page(
@@ -554,6 +649,7 @@ def _adopt_parser(commands: argparse._SubParsersAction) -> None:
 # A new command: a Page, a handler and a builder, and its builder here.
 BUILDERS = (
     _plan_parser,
+    _lint_parser,
     _can_parser,
     _paths_parser,
     _deployer_policy_parser,

@@ -15,6 +15,7 @@ nothing here (a test fails when a stack attaches or lets a principal attach one)
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -114,6 +115,13 @@ class Grants:
     policies: list[NamedPolicy] = field(default_factory=list)
     boundary: list[NamedPolicy] | None = None
     not_evaluated: list[str] = field(default_factory=list)
+    # Policies attached but not on file, with the services they may cover (None: any service).
+    unmodelled: list[tuple[str, frozenset[str] | None]] = field(default_factory=list)
+
+    def unknown_for(self, action: str) -> list[str]:
+        """The unmodelled policies that could change an answer about ``action``."""
+        service = action.partition(":")[0].lower()
+        return [name for name, services in self.unmodelled if services is None or service in services]
 
     def decide(self, action: str, resource: str, context: Mapping[str, Any] | None = None) -> Decision:
         return evaluate(self.policies, action, resource, context, boundary=self.boundary)
@@ -198,6 +206,7 @@ def _alicloud_grants(plan: Mapping[str, Any], principal: Principal) -> Grants:
             document = _document(custom.get(name))
             if document is None:
                 grants.not_evaluated.append(f"custom policy {name} (not in this stack's plan)")
+                grants.unmodelled.append((name, None))
             else:
                 grants.policies.append(NamedPolicy(name, document))
         else:
@@ -213,6 +222,7 @@ def _alicloud_grants(plan: Mapping[str, Any], principal: Principal) -> Grants:
             document = _document(custom.get(name))
             if document is None:
                 grants.not_evaluated.append(f"custom policy {name} in resource group {group}")
+                grants.unmodelled.append((name, None))
             else:
                 grants.policies.append(_scoped(name, document, group))
         else:
@@ -225,10 +235,22 @@ def _system(grants: Grants, name: str, group: str | None) -> None:
     found = managed_policy("alicloud", name)
     if found is None:
         grants.not_evaluated.append(f"system policy {name}{where} (not evaluated offline)")
+        grants.unmodelled.append((name, policy_services(name)))
     elif group:
         grants.policies.append(_scoped(f"{name} (system)", found.document, group))
     else:
         grants.policies.append(NamedPolicy(f"{name} (system)", found.document))
+
+
+# Alibaba Cloud names a service's system policies Aliyun<Service><Scope>, the service as its RAM
+# code spells it (AliyunECSFullAccess: ecs:*, AliyunOOSReadOnlyAccess: oos:List*/Get*).
+_SYSTEM_NAME = re.compile(r"Aliyun([A-Za-z]+?)(FullAccess|ReadOnlyAccess|ReadonlyAccess)")
+
+
+def policy_services(name: str) -> frozenset[str] | None:
+    """The services a system policy's name says it covers; None when the name does not say."""
+    match = _SYSTEM_NAME.fullmatch(name)
+    return frozenset({match.group(1).lower()}) if match else None
 
 
 def _scoped(name: str, document: Mapping[str, Any], group: str) -> NamedPolicy:
@@ -277,6 +299,8 @@ def _aws_grants(plan: Mapping[str, Any], principal: Principal) -> Grants:
         document = _document(found[1]) if found else None
         if found is None or document is None:
             grants.not_evaluated.append(f"{what} {arn} (not evaluated offline)")
+            if what != "permissions boundary":  # an unknown boundary is read as allowing nothing
+                grants.unmodelled.append((arn.rsplit("/", 1)[-1], None))
         else:
             into.append(NamedPolicy(found[0], document))
 
@@ -641,3 +665,70 @@ def managed_policy_references(plan: Mapping[str, Any]) -> list[tuple[str, str, s
     return [
         (c, name, where) for c, name, where in found if c == "alicloud" or name.startswith(AWS_MANAGED_PREFIX)
     ]
+
+
+# --- `can` as the cloud asks it: a call on every resource the reference names ----------------------
+
+
+def check_call(principal: Principal, action: str, resources: list[str]) -> Any:
+    """The reference's row for the call, after refusing (exit 2) a resource of a type the action is
+    not authorised on in the current reading; None when the reference has no row for the action."""
+    from baseline.analysis import reference
+    from baseline.analysis.evaluator import foreign_resources
+    from baseline.errors import ConfigError
+
+    ref = reference.lookup(principal.cloud, action)
+    if ref is None:
+        if len(resources) > 1:
+            raise ConfigError(
+                key="--resource",
+                value=" ".join(resources),
+                problem=f"{action} is in no authorization reference row, so its resource types are unknown",
+                fix="ask it with one --resource",
+            )
+        return None
+    if foreign := foreign_resources(ref, resources, [ref.primary]):
+        types = ", ".join(_short(t.arn) for t in ref.primary.resources)
+        raise ConfigError(
+            key="--resource",
+            value=foreign[0],
+            problem=f"{ref.action} is authorised on {types}, not on {_short(foreign[0])}",
+            fix=f"name one resource of each type: {', '.join(t.arn for t in ref.primary.resources)}",
+        )
+    return ref
+
+
+def _short(arn: str) -> str:
+    """The resource part of an ARN (``execution/*``), as a reader names a type."""
+    return arn if arn == "*" else arn.split(":", 5 if arn.startswith("arn:") else 4)[-1]
+
+
+def call_report(result: dict[str, Any], call: Any, ref: Any, grants: Grants) -> dict[str, Any]:
+    """``report`` plus the call as the cloud asks it, and the unmodelled policies that could change it."""
+    result["call"] = {
+        "action": call.action,
+        "reading": call.reading,
+        "readings": [r.id for r in ref.readings],
+        "resources": [{"resource": r, "allowed": d.allowed} for r, d in call.asked],
+        "anyOfType": list(call.filled),
+        "ignoredContext": list(call.dropped),
+    }
+    return result
+
+
+def unknown_line(grants: Grants, action: str, decision: Decision) -> list[str]:
+    """The unmodelled policies that make this answer unknown: an implicit deny they could turn into
+    an allow. (An allow or an explicit deny stands whatever an Allow-only system policy adds.)"""
+    if decision.allowed or decision.explicit_deny:
+        return []
+    return grants.unknown_for(action)
+
+
+def call_text(call: Any) -> list[str]:
+    """The call as asked: every resource with its answer, the types asked as "any of that type",
+    and the context keys the call never carries."""
+    asked = " and ".join(f"{r} ({'allowed' if d.allowed else 'denied'})" for r, d in call.asked)
+    lines = [f"  call:      {call.action} on {asked} (reading: {call.reading})"]
+    lines += [f"  asked as any of that type: {p} (the question named none)" for p in call.filled]
+    lines += [f"  ignored:   {k} ({call.action} never carries it: absent)" for k in call.dropped]
+    return lines

@@ -613,6 +613,8 @@ def compare_access(
             "denies": _set_change(old_denies, new_denies),
             "boundary": _set_change(old_boundary, new_boundary),
             "trust": trust,
+            # Attached now but not on file: access no proof covers (issue: unknown is never "nothing").
+            "unmodelled": sorted(now.not_evaluated) if now else [],
             "notEvaluated": {
                 "added": sorted(
                     set(now.not_evaluated if now else []) - set(old.not_evaluated if old else [])
@@ -636,6 +638,7 @@ def compare_access(
                 for k in ("denies", "boundary", "trust", "notEvaluated")
                 for side in ("added", "removed")
             )
+            or entry["unmodelled"]
         ):
             result.append(entry)
     return result
@@ -770,7 +773,8 @@ def compare(
         "resources": resources,
         "access": principals,
         "escalations": escalations,
-        "newAccessProved": all(p["newAccess"]["complete"] for p in principals),
+        "newAccessProved": all(p["newAccess"]["complete"] for p in principals)
+        and not any(p.get("unmodelled") for p in principals),
         "outputsChanged": outputs_changed,
     }
 
@@ -885,6 +889,7 @@ def to_text(diff: Mapping[str, Any]) -> str:
         lines.extend(f"    - boundary allows {_grant_line(g)}" for g in p["boundary"]["removed"])
         lines.extend(f"    + attached, not evaluated offline: {n}" for n in p["notEvaluated"]["added"])
         lines.extend(f"    - attached, not evaluated offline: {n}" for n in p["notEvaluated"]["removed"])
+        lines.extend(f"    ? unmodelled access: {n}" for n in p.get("unmodelled", []))
         lines.extend(_solver_lines(p))
     if diff["access"] or diff["changed"]:
         lines.append("")
@@ -941,6 +946,8 @@ def _solver_lines(p: Mapping[str, Any]) -> list[str]:
 def proved_line(diff: Mapping[str, Any]) -> str:
     """Whether the listed new access is all there is: a proof, not a sample."""
     any_new = any(p["newAccess"]["classes"] for p in diff["access"])
+    if unknown := [p["principal"]["label"] for p in diff["access"] if p.get("unmodelled")]:
+        return f"new access not proved: {', '.join(unknown)} hold(s) policies not modelled (listed above)"
     if not diff.get("newAccessProved", True):
         return "new access beyond the classes listed: not all listed (limit reached)"
     return "no other new access (proved)" if any_new else "no new access (proved)"

@@ -40,7 +40,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from baseline.analysis import cloud_keys
@@ -626,26 +626,105 @@ class CallDecision:
         return any(d.explicit_deny for _, d in self.asked)
 
 
-def call_resources(ref: Any, reading: Any, resources: Sequence[str]) -> tuple[list[str], list[str]]:
+_REGION = re.compile(r"^(\{#?regionid\}|\$\{regionid\})$", re.IGNORECASE)
+_ACCOUNT = re.compile(r"^(\{#?accountid\}|\$\{accountid\}|\$\{account\})$", re.IGNORECASE)
+
+
+@lru_cache(maxsize=4096)
+def type_pattern(arn: str, region: str = "", account: str = "") -> str:
+    """A resource type's ARN template as a pattern: region and account placeholders filled with the
+    call's own (when known), every other placeholder ``*`` ("any of that type")."""
+    from baseline.analysis.reference import _PLACEHOLDER
+
+    if arn == "*":
+        return "*"
+    head = 2 if arn.startswith("acs:") else 3  # acs:svc:REGION:ACCOUNT / arn:partition:svc:REGION:ACCOUNT
+    parts = arn.split(":", head + 2)
+    if len(parts) == head + 3:
+        if region and _REGION.match(parts[head]):
+            parts[head] = region
+        if account and _ACCOUNT.match(parts[head + 1]):
+            parts[head + 1] = account
+    return _PLACEHOLDER.sub("*", ":".join(parts))
+
+
+def call_scope(resources: Sequence[str], default: tuple[str, str] = ("", "")) -> tuple[str, str]:
+    """(region, account) of a call: from its concrete resources, else ``default`` (the principal's)."""
+    region, account = default
+    found_region = found_account = ""
+    for resource in resources:
+        parts = _arn_parts(resource)
+        if not parts:
+            continue
+        head = 2 if resource.startswith("acs:") else 3
+        if len(parts) > head + 1:
+            if not found_region and parts[head] and "*" not in parts[head]:
+                found_region = parts[head]
+            if not found_account and parts[head + 1] and "*" not in parts[head + 1]:
+                found_account = parts[head + 1]
+    return found_region or region, found_account or account
+
+
+def call_resources(
+    ref: Any, reading: Any, resources: Sequence[str], scope: tuple[str, str] = ("", "")
+) -> tuple[list[str], list[str]]:
     """The resources a reading's call is asked on: for each required type the given resources of
-    that type, else the type itself as a pattern ("any of that type"). Returns (asked, filled)."""
+    that type, else the type itself as a pattern ("any of that type", in the call's region and
+    account). A given resource no type of this reading names is not part of this reading's call.
+    Returns (asked, filled)."""
     asked: list[str] = []
     filled: list[str] = []
+    typed = [t for t in reading.resources if t.arn != "*"]
     for rtype in reading.required:
         if rtype.arn == "*":
-            mine = [
-                r
-                for r in resources
-                if not any(arn_matches(t.pattern, r) for t in reading.resources if t.arn != "*")
-            ]
-            asked += mine or ["*"]
+            mine = [r for r in resources if not any(arn_matches(t.pattern, r) for t in typed)]
+            asked += [r for r in (mine or ["*"]) if r not in asked]
             continue
         mine = [r for r in resources if arn_matches(rtype.pattern, r)]
         if not mine:
-            filled.append(rtype.arn)
-            mine = [rtype.pattern]
+            pattern = type_pattern(rtype.arn, *scope)
+            filled.append(pattern)
+            mine = [pattern]
         asked += [r for r in mine if r not in asked]
+    # Optional types the question names are asked too: the cloud checks every resource it names.
+    for rtype in reading.resources:
+        if not rtype.required and rtype.arn != "*":
+            asked += [r for r in resources if arn_matches(rtype.pattern, r) and r not in asked]
     return asked, filled
+
+
+def _carried(cloud: str, reading: Any, key: str) -> bool:
+    return _carried_cached(cloud, reading.condition_keys, key.lower())
+
+
+@lru_cache(maxsize=8192)
+def _carried_cached(cloud: str, keys: tuple[str, ...], lowered: str) -> bool:
+    from baseline.analysis import reference
+
+    return (
+        lowered.startswith("baseline:")  # this tool's own stand-ins (the resource group check)
+        or reference.is_global(cloud, lowered)
+        or cloud_keys.always_present(lowered)
+        or any(reference._key_matches(k, lowered) for k in keys)
+    )
+
+
+def foreign_resources(ref: Any, resources: Sequence[str], readings: Sequence[Any] | None = None) -> list[str]:
+    """The given resources no resource type of the readings (all, by default) is authorised on.
+
+    An action without resource-level permission (``*`` only) is authorised on no named resource;
+    an unsettled row's ``*`` is a placeholder, not a reading, so nothing is foreign to it."""
+
+    def accepts(reading: Any, resource: str) -> bool:
+        if any(t.arn != "*" and arn_matches(t.pattern, resource) for t in reading.resources):
+            return True
+        return not ref.settled and all(t.arn == "*" for t in reading.resources)
+
+    return [
+        r
+        for r in resources
+        if r != "*" and not any(accepts(reading, r) for reading in readings or ref.readings)
+    ]
 
 
 def evaluate_call(
@@ -657,11 +736,13 @@ def evaluate_call(
     *,
     boundary: Sequence[NamedPolicy] | None = None,
     mode: str = "strict",
+    scope: tuple[str, str] = ("", ""),
 ) -> CallDecision:
     """Decide a call: ``action`` on every resource the reference authorises it on.
 
     ``resources`` are the concrete ARNs the question names (any order, one per type or more);
-    a required type left out is asked as a pattern. Context keys the call never carries (in the
+    a required type left out is asked as a pattern in the call's region and account (from the
+    other resources, else ``scope``, the principal's). Context keys the call never carries (in the
     reading asked) are dropped: a condition on them sees them absent. ``mode`` ``strict`` (task
     proofs) needs every reading to allow; ``permissive`` (escalation proofs) any one.
     """
@@ -670,28 +751,21 @@ def evaluate_call(
     ref = reference.lookup(cloud, action)
     if ref is None:
         raise UnknownAction(action)
-    for resource in resources:
-        if resource != "*" and not any(
-            t.arn == "*" or arn_matches(t.pattern, resource) for r in ref.readings for t in r.resources
-        ):
-            raise WrongResourceType(
-                ref.action, resource, sorted({t.arn for r in ref.readings for t in r.resources})
-            )
+    if foreign := foreign_resources(ref, resources):
+        raise WrongResourceType(
+            ref.action, foreign[0], sorted({t.arn for r in ref.readings for t in r.resources})
+        )
+    where = call_scope(resources, scope)
     answers: list[CallDecision] = []
     for reading in ref.readings:
         keep: dict[str, Any] = {}
         dropped: list[str] = []
         for key, values in (context or {}).items():
-            carried = (
-                reference.is_global(cloud, key)
-                or cloud_keys.always_present(key.lower())
-                or any(reference._key_matches(k, key.lower()) for k in reading.condition_keys)
-            )
-            if carried:
+            if _carried(cloud, reading, key):
                 keep[key] = values
             else:
                 dropped.append(key)
-        asked, filled = call_resources(ref, reading, resources)
+        asked, filled = call_resources(ref, reading, resources, where)
         decisions = tuple((r, evaluate(policies, ref.action, r, keep, boundary=boundary)) for r in asked)
         allowed = all(d.allowed for _, d in decisions)
         answers.append(

@@ -812,8 +812,26 @@ def build(sources: Sequence[Source]) -> Graph:
         _pass_role_edges(actor, roles, graph)
         _command_edges(actor, instances, graph)
         _exec_edges(actor, roles, source, graph)
+        _unmodelled_edges(actor, graph)
     graph.__dict__.pop("out", None)
     return graph
+
+
+def _unmodelled_edges(actor: Actor, graph: Graph) -> None:
+    """A policy attached but not on file may grant anything its service covers: the holder is
+    possibly admin of that service (of everything when the name does not say), never "no path"."""
+    for name, services in actor.grants.unmodelled:
+        scope = f"of {', '.join(sorted(services))}" if services else "of every service"
+        graph.edges.append(
+            Step(
+                actor.node.id,
+                _admin(graph, actor.node).id,
+                "unmodelled",
+                f"holds {name}, which is not modelled: possibly admin {scope}",
+                (),
+                (),
+            )
+        )
 
 
 def _named_roles(actor: Actor, known: set[str]) -> list[tuple[Node, NamedPolicy | None]]:
