@@ -1,0 +1,130 @@
+"""The Alibaba Cloud authorization reference is well-formed, cites its sources, and covers every action the
+shipped plans grant (settled or not)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import ROOT, render_file
+
+REF = ROOT / "baseline" / "analysis" / "reference" / "alicloud"
+SERVICE_FILES = sorted(p for p in REF.glob("*.yaml") if not p.name.startswith("_"))
+# Levels the pages print (create/get/list/update/delete/none) plus the coarse ones older pages use.
+ACCESS = {"create", "get", "list", "update", "delete", "none", "read", "write", "tagging", "permissions"}
+# Condition-key-shaped strings the plans carry in Action lists; they are not actions.
+NOT_ACTIONS = {"ecs:CommandRunAs", "ram:ServiceName", "ecs:Describe"}
+
+
+def load(path: Path) -> dict:
+    return yaml.safe_load(path.read_text())
+
+
+def reference() -> dict[str, dict]:
+    return {load(p)["service"]: load(p) for p in SERVICE_FILES}
+
+
+def arn_service_ok(arn: str, service: str) -> bool:
+    if arn == "*":
+        return True
+    prefix = arn.split(":")[:2]
+    # ECS rows also authorise on VPC resources (vswitch, vpc), as the ECS page prints them.
+    allowed = {service, "ram", "ims"} | ({"vpc"} if service == "ecs" else set())
+    return prefix[0] == "acs" and prefix[1] in allowed
+
+
+@pytest.mark.parametrize("path", SERVICE_FILES, ids=lambda p: p.stem)
+def test_service_file_is_well_formed(path):
+    doc = load(path)
+    assert doc["service"] == path.stem
+    assert path.read_text().startswith("# ")
+    for sid, src in doc["sources"].items():
+        assert src["url"].startswith("https://"), sid
+        assert src["read"] == "2026-12-08", sid
+        assert src["copy"], sid
+    assert doc["actions"]
+    for name, row in doc["actions"].items():
+        assert ":" not in name and "*" not in name, name
+        assert row["access"] in ACCESS, name
+        assert row["source"] in doc["sources"], name
+        assert isinstance(row["verbatim"], bool) and isinstance(row["settled"], bool), name
+        assert isinstance(row["condition_keys"], list) and isinstance(row["dependent"], list), name
+        assert row["resources"], name
+        for res in row["resources"] + [r for alt in row.get("readings", []) for r in alt["resources"]]:
+            assert arn_service_ok(res["arn"], doc["service"]), (name, res["arn"])
+            assert isinstance(res["required"], bool)
+        for alt in row.get("readings", []):
+            assert alt["source"] in doc["sources"], (name, alt["id"])
+        # An unsettled row must say what was looked at and never pass for a verbatim reading.
+        if not row["settled"]:
+            assert not row["verbatim"] and row.get("note"), name
+
+
+def test_global_file_names_the_common_keys_and_their_sources():
+    doc = load(REF / "_global.yaml")
+    keys = {k["key"]: k for k in doc["global_condition_keys"]}
+    assert {"acs:SourceIp", "acs:SecureTransport", "acs:MFAPresent", "acs:CurrentTime"} <= keys.keys()
+    for k in keys.values():
+        assert k["source"] in doc["sources"] or (k["source"] is None and not k["verbatim"]), k["key"]
+    assert set(doc["services"]) >= {"ecs", "oos", "kms", "ram"}
+
+
+def plan_actions() -> set[str]:
+    """Every non-wildcard Alibaba action in the policies of the shipped stacks."""
+    found: set[str] = set()
+
+    def walk(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("Action", "NotAction"):
+                    found.update([value] if isinstance(value, str) else value)
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+        elif isinstance(node, str) and node.lstrip().startswith("{"):
+            walk(json.loads(node))
+
+    for path in sorted((ROOT / "stacks").glob("Pulumi.*.yaml")):
+        plan = render_file(path, path.stem.split(".", 1)[1])
+        for res in plan["resources"]:
+            if res["type"].startswith("alicloud:"):
+                walk(res["inputs"])
+    return {a for a in found if "*" not in a and ":" in a} - NOT_ACTIONS
+
+
+def test_every_action_the_plans_grant_is_in_the_reference():
+    ref = reference()
+    actions = plan_actions()
+    assert len(actions) > 90  # the walk found the plans' grants, not nothing
+    missing = sorted(
+        a for a in actions if a.split(":", 1)[1] not in ref.get(a.split(":", 1)[0], {}).get("actions", {})
+    )
+    assert missing == []
+
+
+def tails(resources: list[dict]) -> list[str]:
+    """The resource part of each ARN (after the last colon)."""
+    return [r["arn"].rsplit(":", 1)[1] for r in resources]
+
+
+def test_the_rows_the_evaluator_leans_on_read_as_the_pages_print_them():
+    ref = reference()
+    ecs = ref["ecs"]["actions"]
+    invoke = ecs["InvokeCommand"]
+    assert invoke["settled"] and invoke["verbatim"]
+    assert [(r["arn"].rsplit(":", 1)[1], r["required"]) for r in invoke["resources"]] == [
+        ("command/{#commandId}", True),
+        ("instance/{#instanceId}", True),
+    ]
+    carriers = sorted(n for n, row in ecs.items() if "ecs:CommandRunAs" in row["condition_keys"])
+    assert carriers == ["InvokeCommand", "RunCommand"]
+    assert tails(ecs["CreateSnapshot"]["resources"]) == ["disk/{#diskId}", "snapshot/*"]
+    assert ecs["CreateSnapshot"]["readings"][0]["source"] == "ecs-auth-rules-2021"
+    attach = ref["ram"]["actions"]["AttachPolicyToUser"]
+    assert tails(attach["resources"]) == ["user/${UserName}", "policy/${PolicyName}"]
+    start = ref["oos"]["actions"]["StartExecution"]
+    assert not start["settled"] and start["readings"][0]["id"] == "older-page"
