@@ -144,7 +144,7 @@ def calls_for(binding: Binding, principal: Principal) -> list[TaskCall]:
                 str(k): [str(v) for v in (vs if isinstance(vs, list) else [vs])]
                 for k, vs in (call.get("context") or {}).items()
             }
-            names = _names([*resources, *(v for vs in context.values() for v in vs)])
+            names = _names([*resources, *context, *(v for vs in context.values() for v in vs)])
             missing = [n for n in names if not binding.values.get(n)]
             if missing:
                 # A placeholder the stack leaves without a value: the step does not apply here
@@ -154,7 +154,10 @@ def calls_for(binding: Binding, principal: Principal) -> list[TaskCall]:
                 raise CatalogueError(f"{binding.scenario}.{binding.role}: no value for {{{missing[0]}}}")
             for combo in itertools.product(*(binding.values[n] for n in names)):
                 choice = dict(zip(names, combo, strict=True))
-                ctx = {k: tuple(dict.fromkeys(_expand(v, choice) for v in vs)) for k, vs in context.items()}
+                ctx = {
+                    _expand(k, choice): tuple(dict.fromkeys(_expand(v, choice) for v in vs))
+                    for k, vs in context.items()
+                }
                 calls.append(
                     TaskCall(
                         principal=principal.name,
