@@ -419,6 +419,74 @@ def _paths_parser(commands: argparse._SubParsersAction) -> None:
     paths.set_defaults(run=_paths)
 
 
+def _tasks(args: argparse.Namespace) -> int:
+    from baseline.analysis import access, tasks
+
+    resolved = _resolved(args)
+    plan = _rendered_from(resolved, args.stack)
+    if args.principal is not None:
+        found = access.find_principal(plan, args.principal)
+        if len(found) != 1:
+            known = access.describe(access.principals(plan)) or "none"
+            raise ConfigError(
+                key="--principal",
+                value=args.principal,
+                problem="no such principal in this stack" if not found else "the name is ambiguous",
+                fix=f"use one of: {known}" if not found else "prefix it with alicloud: or aws:",
+            )
+        args.principal = f"{found[0].cloud}:{found[0].name}"
+    try:
+        results = tasks.prove(plan, resolved.settings, args.principal)
+    except tasks.CatalogueError as error:
+        raise ConfigError(key="baseline/scenarios/tasks", problem=str(error), fix=error.fix) from None
+    result = tasks.report(args.stack, results)
+    sys.stdout.write(tasks.to_json(result) if args.format == "json" else tasks.to_text(result))
+    return 0 if result["principals"] and all(r.ok for r in results) else 1
+
+
+def _rendered_from(resolved, stack: str) -> dict:
+    from baseline.plan import render
+
+    return render(resolved, stack)
+
+
+TASKS = Page(
+    summary="can every principal of the stack still do its job? every task call, asked (offline)",
+    description="Asks every call of each principal's job (baseline/scenarios/tasks/: the guide's steps,\n"
+    "what the console sends for them, the OOS template's API calls; the pipeline roles' provider\n"
+    "calls) as the cloud authorises it: the action on every resource the authorization reference\n"
+    "names for it, with the context keys it carries, every reading of the reference in turn.\n"
+    "Prints each call with its verdict and the deciding statement. A principal with no catalogue\n"
+    "entry fails the command: nothing proves it can work.",
+    exit_codes=(
+        ("0", "every task call of every principal asked is allowed"),
+        ("1", "a task call is denied, or a principal has no catalogue entry"),
+        ("2", "bad input: unknown principal, bad config"),
+        PROGRAM_BUG,
+    ),
+    examples=(
+        "tasks --stack prod",
+        "tasks --stack prod --principal patchOperator --format json",
+    ),
+)
+
+
+def _tasks_parser(commands: argparse._SubParsersAction) -> None:
+    command = _command(commands, "tasks", TASKS)
+    add_stack_arguments(command, "use this stack file instead of stacks/Pulumi.<stack>.yaml")
+    command.add_argument(
+        "--principal",
+        help="only this RAM user, RAM role or IAM role (prefix alicloud: or aws: if both have it)",
+    )
+    command.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text: each call, its verdict and deciding statement (default); json: for tools",
+    )
+    command.set_defaults(run=_tasks)
+
+
 DEPLOYER_POLICY = Page(
     summary="print the least-privilege policy a human needs to deploy the stack",
     description="The policy an administrator's own identity needs to run `pulumi up` on the stack by hand:\n"
@@ -652,6 +720,7 @@ BUILDERS = (
     _lint_parser,
     _can_parser,
     _paths_parser,
+    _tasks_parser,
     _deployer_policy_parser,
     _policy_parser,
     _diff_parser,

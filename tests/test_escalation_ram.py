@@ -183,10 +183,13 @@ def catalogue(stack: str, principal: access.Principal) -> list[Request]:
         add("secrets", "oos:GetSecretParameter", acs("oos", region, account, f"secretparameter/{parameter}"))
         add("secrets", "kms:GetSecretValue", acs("kms", region, account, f"secret/oos/{parameter}"))
     add("secrets", "kms:GetSecretValue", acs("kms", region, account, "secret/db-root-password"))
-    # Keys: no principal decrypts anything (Pulumi writes the parameter, OOS reads it for the role).
+    # Keys: nobody encrypts or grants; the one reader of the parameter decrypts with its own
+    # customer-managed key only (kms:GetSecretValue depends on it), never with another key.
     key_id = settings.cloud_assistant_windows.secret_parameter.kms_key_id
     for key in sorted({OTHER_KEY, key_id or "key-default0000000001"}):
         for action in ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:CreateGrant"):
+            if action == "kms:Decrypt" and key == key_id and "axtSecretPassword" in readable:
+                continue
             add("keys", action, acs("kms", region, account, f"key/{key}"))
     # Buckets nobody's task names.
     for action in ("oss:GetObject", "oss:ListObjects", "oss:PutObject", "oss:PutBucketPolicy"):

@@ -178,9 +178,13 @@ def test_strict_command_users_read_what_the_guide_reads_on_their_own_instances(s
         [principal] = [p for p in access.principals(plan) if p.name.endswith(name) and p.kind == "user"]
         grants = access.grants_of(plan, principal)
         own = next(p for p in grants.policies if p.name.endswith(f"{name}ReadPolicy"))
-        (statement,) = own.document["Statement"]
+        # The guide's reads on the user's own instances, and the console's listing: DescribeInstances
+        # on the region's instance/* (RAM checks a listing there), nothing else on instance/*.
+        statement, listing = own.document["Statement"]
         assert statement["Action"] == list(CLOUD_ASSISTANT_READ_ACTIONS)
         assert "*" not in statement["Resource"]
+        assert listing["Action"] == ["ecs:DescribeInstances"]
+        assert [r.rsplit(":", 1)[1] for r in listing["Resource"]] == ["instance/*"]
         for action in ("ecs:DescribeInstanceVncUrl", "ecs:DescribeUserData"):
             assert not grants.decide_any(action)[1], (principal.name, action)
         # Output of runs: only on the instances its own command policy names.

@@ -188,7 +188,12 @@ def command_user_policy(
         condition = {"StringNotEqualsIgnoreCase": {RUN_AS_KEY: list(denied_users)}}
     else:
         raise ValueError(f"unknown commandUserPolicy mode {mode!r}")
-    return _document(_allow(CLOUD_ASSISTANT_ACTIONS, resources, condition))
+    # Only RunCommand and InvokeCommand carry ecs:CommandRunAs (ECS API pages, RAM authorization
+    # tables): on the guide's other actions the condition can never match, so the guide's one
+    # statement denies creating, deleting and stopping commands. They get their own statement.
+    others = [a for a in CLOUD_ASSISTANT_ACTIONS if a not in COMMAND_ACTIONS]
+    runs = [a for a in CLOUD_ASSISTANT_ACTIONS if a in COMMAND_ACTIONS]
+    return _document(_allow(runs, resources, condition), _allow(others, resources))
 
 
 # What the guide's task reads besides running commands (seed 001: pick instances, see their Cloud
@@ -199,9 +204,21 @@ def command_user_policy(
 CLOUD_ASSISTANT_READ_ACTIONS = tuple(a for a in CLOUD_ASSISTANT_ACTIONS if a.startswith("ecs:Describe"))
 
 
-def command_user_read_policy(resources: Sequence[str]) -> Document:
-    """Strict stacks' read policy for the command user: the guide's Describe actions, scoped."""
-    return _document(_allow(CLOUD_ASSISTANT_READ_ACTIONS, resources))
+INSTANCE_LIST_ACTION = "ecs:DescribeInstances"
+
+
+def command_user_read_policy(resources: Sequence[str], listing: Sequence[str] = ()) -> Document:
+    """Strict stacks' read policy for the command user: the guide's Describe actions, scoped.
+
+    ``listing`` (``instance/*`` of each region): the console's Cloud Assistant page lists the
+    region's instances with DescribeInstances, which RAM checks against ``instance/*``, so a
+    policy naming instances cannot list them. It exposes the instances' attributes, never their
+    console (DescribeInstanceVncUrl), user data or another run's output.
+    """
+    statements = [_allow(CLOUD_ASSISTANT_READ_ACTIONS, resources)]
+    if listing:
+        statements.append(_allow([INSTANCE_LIST_ACTION], listing))
+    return _document(*statements)
 
 
 # What the Windows guide's user reads in OOS: that the hosted parameter exists (its metadata).
@@ -284,7 +301,9 @@ def kms_user_policy(key_resources: Sequence[str] | None = None) -> Document:
 
 
 def secret_reader_policy(
-    parameter_resources: Sequence[str], secret_resources: Sequence[str] = ("*",)
+    parameter_resources: Sequence[str],
+    secret_resources: Sequence[str] = ("*",),
+    key_resources: Sequence[str] = (),
 ) -> Document:
     """Seed 001: what the Windows instance role needs to read the hosted logon password.
 
@@ -292,10 +311,18 @@ def secret_reader_policy(
     it in, so the instance role (whose credentials any OS user of the instance can fetch from the
     metadata service) reads that one password and nothing else.
     """
-    return _document(
+    statements = [
         _allow(SECRET_READER_KMS_ACTIONS, secret_resources),
         _allow(SECRET_READER_OOS_ACTIONS, parameter_resources),
-    )
+    ]
+    if key_resources:
+        # A parameter encrypted with a customer-managed key: kms:GetSecretValue depends on
+        # kms:Decrypt on that key (KMS API page, dependent actions), on exactly that key.
+        statements.append(_allow([KMS_DECRYPT_ACTION], key_resources))
+    return _document(*statements)
+
+
+KMS_DECRYPT_ACTION = "kms:Decrypt"
 
 
 # --- seed 003 (and seed 002, section 5): instance RAM roles -------------------------------------
@@ -310,6 +337,7 @@ INSTANCE_ROLE_OPERATOR_ACTIONS = (
     "ecs:AttachInstanceRamRole",
     "ecs:DetachInstanceRamRole",
 )
+INSTANCE_ROLE_ATTACH_ACTIONS = ("ecs:AttachInstanceRamRole", "ecs:DetachInstanceRamRole")
 CREATE_INSTANCE_ACTION = "ecs:CreateInstance"
 PASS_ROLE_ACTION = "ram:PassRole"
 
@@ -342,6 +370,7 @@ def instance_role_operator_policy(
     instance_resources: Sequence[str],
     role_arns: Sequence[str],
     create_instance_resources: Sequence[str] = (),
+    listing: Sequence[str] = (),
 ) -> Document:
     """Seed 003 step 6: attach/detach the instance role, and ``ram:PassRole`` on that role only.
 
@@ -349,6 +378,11 @@ def instance_role_operator_policy(
     the scenario creates. ``ecs:CreateInstance`` is added only when the stack asks for it.
     """
     statements = [_allow(INSTANCE_ROLE_OPERATOR_ACTIONS, instance_resources)]
+    # Attach/DetachInstanceRamRole are authorised on the instance and the role (ECS API pages):
+    # both sides named, the listed instances above and this role only.
+    statements.append(_allow(INSTANCE_ROLE_ATTACH_ACTIONS, role_arns))
+    if listing:
+        statements.append(_allow([INSTANCE_LIST_ACTION], listing))
     if create_instance_resources:
         statements.append(_allow([CREATE_INSTANCE_ACTION], create_instance_resources))
     statements.append(_allow([PASS_ROLE_ACTION], role_arns))

@@ -205,7 +205,9 @@ def command_user_parts(
         key="command-read-policy",
         name=ctx.naming.name(read_policy_name(settings.policy_name)),
         source=f"{key}.policyName",
-        document=command_user_read_policy(command_resources(settings, ctx, key)),
+        document=command_user_read_policy(
+            command_resources(settings, ctx, key), [arn("ecs", ctx.region, ctx.account_id, "instance/*")]
+        ),
         description="What the Cloud Assistant guide reads, instead of AliyunECSReadOnlyAccess (seed 001).",
     )
     grants.append(Grant("user", "command-user", "Custom", "command-read-policy", f"{key}.policyName"))

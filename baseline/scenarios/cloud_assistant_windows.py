@@ -183,7 +183,13 @@ def build(settings: CloudAssistantWindowsSettings, ctx: AlicloudContext) -> Scen
             key="secret-reader-policy",
             name=ctx.naming.name(settings.instance_role.policy_name),
             source=f"{KEY}.instanceRole.policyName",
-            document=secret_reader_policy(parameter_scope, secret_scope),
+            document=secret_reader_policy(
+                parameter_scope,
+                secret_scope,
+                [kms_key_arn(region, ctx.account_id, parameter_settings.kms_key_id)]
+                if parameter_settings.kms_key_id
+                else [],
+            ),
             description="Windows instance role: read the hosted logon password (seed 001).",
         ),
     ]

@@ -203,4 +203,5 @@ def _operator_policy(settings: EcsInstanceRoleSettings, ctx: AlicloudContext, ro
         create_instance_resources=[arn("ecs", r, ctx.account_id, "*") for r in regions]
         if settings.allow_create_instance
         else [],
+        listing=[arn("ecs", r, ctx.account_id, "instance/*") for r in regions],
     )
