@@ -1,0 +1,100 @@
+"""The pipeline roles' provider calls: the catalogue covers every resource type the stacks declare,
+each call cites its source, and asked as the cloud authorises them (strict) the AWS deploy roles'
+calls show what they cannot do today."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import ROOT, plan_of
+
+from baseline.analysis import provider_calls
+from baseline.config import load_stack_document, resolve
+from baseline.ops import ephemeral
+from baseline.plan import render
+
+STACKS = ("dev", "staging", "prod", "pipeline")
+
+
+@pytest.fixture(scope="module")
+def plans() -> dict:
+    found = {stack: plan_of(stack) for stack in STACKS}
+    # The sandbox deploys per-PR copies of dev in its own accounts, as `baseline ephemeral` writes them.
+    path = ROOT / "stacks" / "Pulumi.dev.yaml"
+    sandbox = next(e for e in resolve_pipeline().settings.pipeline.environments if e.name == "test")
+    copy = ephemeral.document(
+        1, source=path, alicloud_account_id=sandbox.alicloud_account_id, aws_account_id=sandbox.aws_account_id
+    )
+    found["test"] = json.loads(
+        json.dumps(
+            render(resolve(load_stack_document(copy, ephemeral.stack_name(1), str(path))), "test-pr-1")
+        )
+    )
+    return found
+
+
+def resolve_pipeline():
+    from baseline.config import load_stack_file
+
+    return resolve(load_stack_file(ROOT / "stacks" / "Pulumi.pipeline.yaml"))
+
+
+def test_every_declared_type_has_its_calls_with_a_source(plans):
+    types = provider_calls.catalogue()["types"]
+    declared = {
+        r["type"]
+        for plan in plans.values()
+        for r in plan["resources"]
+        if not r["type"].startswith(("pulumi:", "ecs-access-baseline:"))
+    }
+    assert declared <= set(types), sorted(declared - set(types))
+    for name, entry in types.items():
+        assert entry.get("source"), name
+        for operation in ("create", "read", "update", "delete"):
+            for call in entry.get(operation) or ():
+                assert ":" in call["action"] and (call.get("function") or call.get("source")), (name, call)
+
+
+def test_unknown_type_is_refused(plans):
+    plan = {
+        **plans["dev"],
+        "resources": [
+            *plans["dev"]["resources"],
+            {"type": "alicloud:vpc/vpc:Vpc", "name": "v", "inputs": {}},
+        ],
+    }
+    with pytest.raises(KeyError, match="alicloud:vpc/vpc:Vpc"):
+        provider_calls.deploy_calls(plans["pipeline"], {**plans, "dev": plan})
+
+
+def test_deploy_roles_make_every_operation_preview_roles_read_only(plans):
+    calls = provider_calls.deploy_calls(plans["pipeline"], plans)
+    roles = {r.key: r for r in provider_calls.pipeline_roles(plans["pipeline"])}
+    assert set(calls) == set(roles) and len(roles) == 14
+    for key, role_calls in calls.items():
+        operations = {call.step.split(" ", 1)[0] for call in role_calls}
+        expected = {"read"} if roles[key].access == "preview" else {"create", "read", "update", "delete"}
+        assert operations == expected, key
+        assert all(call.principal == roles[key].name and call.source for call in role_calls)
+    # prod's deployer attaches the instance roles on the stack's own instances, both resources asked
+    attach = [c for c in calls["alicloud:github-prod-deploy"] if c.action == "ecs:AttachInstanceRamRole"]
+    assert {c.resources[0].rsplit("/", 1)[1] for c in attach} == {
+        "i-bp1prodwin000000001",
+        "i-bp1prodwin000000002",
+        "i-bp1prodweb0000000001",
+        "i-bp1prodweb0000000002",
+    }
+
+
+def test_aws_deploy_roles_cannot_set_their_policies_default_version_today(plans):
+    """terraform-provider-aws updates a policy with CreatePolicyVersion(SetAsDefault=false) and then
+    SetDefaultPolicyVersion: no AWS deploy role is allowed the second call, so any policy change fails."""
+    verdicts = provider_calls.decide(plans["pipeline"], provider_calls.deploy_calls(plans["pipeline"], plans))
+    for key in ("aws:github-dev-deploy", "aws:github-staging-deploy", "aws:github-prod-deploy"):
+        denied = {v.call.action for v in verdicts[key] if not v.allowed and v.call.action.startswith("iam:")}
+        assert "iam:SetDefaultPolicyVersion" in denied, key
+    previews = [
+        v for key, vs in verdicts.items() if key.startswith("aws:") and key.endswith("-preview") for v in vs
+    ]
+    assert previews and all(v.allowed for v in previews if v.call.action.startswith("iam:"))
