@@ -675,6 +675,14 @@ def call_resources(
     asked: list[str] = []
     filled: list[str] = []
     typed = [t for t in reading.resources if t.arn != "*"]
+    if not reading.required and reading.resources:
+        # Every type optional: the call names one of them; asked on those the question gives.
+        mine = [r for r in resources if r == "*" or any(arn_matches(t.pattern, r) for t in typed)]
+        if not mine:
+            pattern = type_pattern(reading.resources[0].arn, *scope)
+            filled.append(pattern)
+            mine = [pattern]
+        return list(dict.fromkeys(mine)), filled
     for rtype in reading.required:
         if rtype.arn == "*":
             mine = [r for r in resources if not any(arn_matches(t.pattern, r) for t in typed)]

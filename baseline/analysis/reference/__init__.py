@@ -26,7 +26,7 @@ from typing import Any
 import yaml
 
 REFERENCE_DIR = Path(__file__).resolve().parent
-_PLACEHOLDER = re.compile(r"\{#?[^}]*\}|\$\{[^}]*\}")
+_PLACEHOLDER = re.compile(r"\{#?[^}]*\}|\$\{[^}]*\}|\$[A-Za-z]+")
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,9 @@ class Reading:
 
     @property
     def required(self) -> tuple[ResourceType, ...]:
-        return tuple(r for r in self.resources if r.required) or self.resources[:1]
+        """The types every call names. None when each type is optional: the call names one of them
+        (an S3 object through its bucket or an access point), see ``evaluator.call_resources``."""
+        return tuple(r for r in self.resources if r.required)
 
 
 @dataclass(frozen=True)
@@ -139,7 +141,10 @@ def _alicloud_actions() -> dict[str, ActionRef]:
                 action,
                 str(row.get("access", "")).lower(),
                 tuple(readings),
-                tuple(str(d) for d in row.get("dependent") or ()),
+                # The 关联操作 column, then what the page's description requires besides it.
+                tuple(
+                    str(d) for d in [*(row.get("dependent") or ()), *(row.get("described_dependent") or ())]
+                ),
                 bool(row.get("verbatim", False)),
                 bool(row.get("settled", True)),
                 {k: dict(v) for k, v in sources.items()},
@@ -230,7 +235,11 @@ def global_keys(cloud: str) -> frozenset[str]:
     if cloud == "aws":
         return frozenset(_AWS_GLOBAL.split())
     data = _alicloud_files().get("_global", {})
-    return frozenset(str(k).lower() for k in data.get("global_condition_keys") or ())
+    keys = set()
+    for entry in data.get("global_condition_keys") or ():
+        key = str(entry["key"] if isinstance(entry, dict) else entry)
+        keys.add(_PLACEHOLDER.sub("*", key).lower())  # acs:ResourceTag/{#TagKey} -> any tag key
+    return frozenset(keys)
 
 
 def is_global(cloud: str, key: str) -> bool:
