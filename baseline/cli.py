@@ -2,8 +2,8 @@
 
 One parser builder per command (``_plan_parser``, ...), listed in ``BUILDERS``; each command's
 ``--help`` page is its ``Page``: what it does, its exit codes and an example. Every command exits
-2 on bad configuration or usage (one line on stderr naming the key and the fix, nothing on
-stdout) and 3 when the strict mocks refuse a registration (a program bug: please report it);
+2 on bad configuration or usage (one line on stderr per error, each naming the key and the fix,
+nothing on stdout) and 3 when the strict mocks refuse a registration (a program bug: please report it);
 each page lists the codes of its own. Faults are one line, never a traceback.
 """
 
@@ -13,14 +13,17 @@ import argparse
 import sys
 from dataclasses import dataclass
 
-from baseline.errors import ConfigError, Fault, PlanError, missing_dependency
+from baseline.errors import ConfigError, Fault, PlanError, error_lines, missing_dependency
 from baseline.stackfile import add_stack_arguments, checked_stack_file
 
 EXIT_CONFIG = 2
 EXIT_PLAN = 3
 # How every example and usage line spells the command: the interpreter `make plan` installs.
 PROG = ".venv/bin/python -m baseline"
-BAD_INPUT = ("2", "bad configuration or usage: one line on stderr naming the key and the fix")
+BAD_INPUT = (
+    "2",
+    "bad configuration or usage: one line on stderr per error (all of them), naming the key and the fix",
+)
 PROGRAM_BUG = ("3", "the strict mocks refused a registration: a program bug, please report it")
 
 
@@ -614,7 +617,7 @@ ROOT_EPILOG = f"""\
 exit codes (every command; each --help lists its own):
   0  done (plan rendered, request allowed, no change, ...)
   1  the answer is no or a cloud operation failed (can: denied; diff: a change; policy: violated)
-  2  bad configuration or usage: one line on stderr naming the key and the fix
+  2  bad configuration or usage: one line on stderr per error (all of them), naming the key and the fix
   3  the strict mocks refused a registration: a program bug, please report it
 
 example:
@@ -651,7 +654,9 @@ def _main(argv: list[str] | None) -> int:
     try:
         return args.run(args)
     except ConfigError as error:
-        print(f"error: {error}", file=sys.stderr)
+        # Every configuration error of the stack, one line each, so one run shows all there is to fix.
+        for line in error_lines(error):
+            print(f"error: {line}", file=sys.stderr)
         return EXIT_CONFIG
     except PlanError as error:
         print(f"error: {error}", file=sys.stderr)
