@@ -14,7 +14,7 @@ import sys
 from dataclasses import dataclass
 
 from baseline.errors import ConfigError, Fault, PlanError, error_lines, missing_dependency
-from baseline.stackfile import add_stack_arguments, checked_stack_file
+from baseline.stackfile import add_stack_arguments, checked_stack_file, source_option
 
 EXIT_CONFIG = 2
 EXIT_PLAN = 3
@@ -62,11 +62,17 @@ def _path(args: argparse.Namespace):
     return checked_stack_file(args.stack, args.config_file, as_stack=args.as_stack)
 
 
+def _raw(args: argparse.Namespace):
+    from baseline.config import load_stack_file
+
+    return load_stack_file(_path(args), args.stack, source_option(args.config_file))
+
+
 def _plan(args: argparse.Namespace) -> int:
-    from baseline.config import example_warnings, load_stack_file, resolve, unset_note
+    from baseline.config import example_warnings, resolve, unset_note
     from baseline.plan import render, to_json, to_table
 
-    resolved = resolve(load_stack_file(_path(args), args.stack))
+    resolved = resolve(_raw(args))
     plan = render(resolved, args.stack)
     sys.stdout.write(to_json(plan) if args.format == "json" else to_table(plan))
     if (note := unset_note(resolved)) is not None:
@@ -83,9 +89,9 @@ def _rendered(args: argparse.Namespace) -> dict:
 
 
 def _resolved(args: argparse.Namespace):
-    from baseline.config import load_stack_file, resolve
+    from baseline.config import resolve
 
-    return resolve(load_stack_file(_path(args), args.stack))
+    return resolve(_raw(args))
 
 
 def _can(args: argparse.Namespace) -> int:
@@ -282,10 +288,10 @@ def _paths(args: argparse.Namespace) -> int:
     import json
 
     from baseline.analysis import graph
-    from baseline.config import load_stack_file, resolve
+    from baseline.config import resolve
     from baseline.plan import render
 
-    resolved = resolve(load_stack_file(_path(args), args.stack))
+    resolved = resolve(_raw(args))
     own = graph.source_from(args.stack, render(resolved, args.stack), resolved.settings)
     sources = [own]
     if args.shared:

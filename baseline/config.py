@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 from pydantic import Field, ValidationError, field_validator
@@ -41,7 +41,14 @@ from baseline.scenarios.ecs_instance_role import EcsInstanceRoleSettings
 from baseline.scenarios.ecs_mcp_server import EcsMcpServerSettings
 from baseline.scenarios.patch_management import PatchManagementSettings
 from baseline.scenarios.pipeline import PipelineSettings
-from baseline.settings import AT_KEY_ERROR, Model, check_alicloud_region, fix
+from baseline.settings import (
+    AT_KEY_ERROR,
+    EXAMPLE_ALICLOUD_ACCOUNT,
+    EXAMPLE_AWS_ACCOUNT,
+    Model,
+    check_alicloud_region,
+    fix,
+)
 from baseline.spec import (
     AwsScenarioSpec,
     DeployerReach,
@@ -152,7 +159,7 @@ class AlicloudSettings(Model):
         if not (isinstance(value, str) and limits.ALICLOUD_ACCOUNT_ID.fullmatch(value)):
             raise fix(
                 "an Alibaba Cloud account id is 16 digits, written as a quoted string",
-                'copy it from the console\'s account center, e.g. "1234567890123456"',
+                f'copy it from the console\'s account center, e.g. "{EXAMPLE_ALICLOUD_ACCOUNT}"',
             )
         return value
 
@@ -169,7 +176,9 @@ class AwsSettings(Model):
     @classmethod
     def _account(cls, value: Any) -> Any:
         if not (isinstance(value, str) and limits.AWS_ACCOUNT_ID.fullmatch(value)):
-            raise fix("an AWS account id is 12 digits, written as a quoted string", 'e.g. "123456789012"')
+            raise fix(
+                "an AWS account id is 12 digits, written as a quoted string", f'e.g. "{EXAMPLE_AWS_ACCOUNT}"'
+            )
         return value
 
     @field_validator("region")
@@ -293,26 +302,37 @@ def load_stack_file(path: Path, stack: str | None = None, option: str = "--confi
     # `--stack dev` names the stack, not the file: the error shows the name and which file it read.
     key, shown, of = (option, stack, f"{path}: ") if option == "--stack" else (option, str(path), "")
     try:
-        document = read_yaml(path.read_text(), path.name) or {}
+        text = path.read_text()
     except OSError as error:
         problem = f"{of}{error.strerror or 'unreadable'}"
         raise ConfigError(key=key, value=shown, problem=problem, fix="pass an existing stack file") from None
+    try:
+        document = read_yaml(text, path.name) or {}
     except yaml.YAMLError as error:
-        raise ConfigError(
-            key=key, value=shown, problem=f"{of}{_yaml_problem(error)}", fix="correct the YAML syntax there"
-        ) from None
-    return load_stack_document(document, stack, str(path))
+        problem, remedy = _yaml_problem(error, text)
+        raise ConfigError(key=key, value=shown, problem=f"{of}{problem}", fix=remedy) from None
+    return load_stack_document(document, stack, str(path), option)
 
 
-def _yaml_problem(error: yaml.YAMLError) -> str:
-    """Where the parser stopped and why, in its own words (a tab, an unclosed bracket)."""
+def _yaml_problem(error: yaml.YAMLError, text: str) -> tuple[str, str]:
+    """Where the parser stopped and why, in its own words, and the fix."""
     mark = getattr(error, "problem_mark", None)
-    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
     reason = getattr(error, "problem", None) or ""
     context = getattr(error, "context", None)
-    # "while scanning a simple key" says what the parser was reading when it met the problem.
-    because = "; ".join(filter(None, (reason, context)))
-    return f"not valid YAML{where}" + (f": {because}" if because else "")
+    found = None
+    if mark is not None:
+        lines = text.splitlines()
+        line = lines[mark.line] if mark.line < len(lines) else ""
+        found = line[mark.column] if mark.column < len(line) else None
+        # libyaml's message leaves out the character; PyYAML's own parser names it, as here.
+        if found is not None and reason == "found character that cannot start any token":
+            reason = f"found character {found!r} that cannot start any token"
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+    because = reason + (f" ({context})" if context else "")
+    problem = f"not valid YAML{where}" + (f": {because}" if because else "")
+    if found == "\t":
+        return problem, "indent with spaces: YAML does not allow tabs there"
+    return problem, "correct the YAML syntax there"
 
 
 def _file_error(option: str, where: str, stack: str, problem: str, fix: str) -> ConfigError:
@@ -942,13 +962,28 @@ def require_secrets(resolved: Resolved) -> None:
 # and one last digit ("5000000000000001"), and ECS instance ids that spell "example"
 # ("i-bp1example000000001"). The plan warns about each one left; a real run refuses them. The
 # other stack files' example ids (their header says so) are ordinary ids: a copy of dev deploys.
+# The account ids the error messages give as examples are placeholders too, wherever an account
+# id is set (alicloud, aws, the pipeline's environments).
 EXAMPLE_ALICLOUD_ACCOUNT_ID = re.compile(r"50{14}[1-9]")
 EXAMPLE_INSTANCE_ID = re.compile(r"i-[a-z0-9]*example[a-z0-9]*")
+STARTER = "the starter's example"
+MESSAGES = "the example the error messages give for an"
+DOCUMENTED_ACCOUNT_IDS = {
+    EXAMPLE_ALICLOUD_ACCOUNT: "Alibaba Cloud account id",
+    EXAMPLE_AWS_ACCOUNT: "AWS account id",
+}
 
 
-def example_values(resolved: Resolved) -> list[tuple[str, str, str]]:
-    """(setting, value, what it stands for) for every starter placeholder still in the settings."""
-    found: list[tuple[str, str, str]] = []
+class Placeholder(NamedTuple):
+    setting: str
+    value: str
+    what: str  # what it stands for, e.g. "ECS instance id"
+    origin: str  # where it comes from: STARTER or MESSAGES
+
+
+def example_values(resolved: Resolved) -> list[Placeholder]:
+    """Every placeholder (the starter's, or an error message's example) still in the settings."""
+    found: list[Placeholder] = []
 
     def walk(value: Any, path: str) -> None:
         if isinstance(value, dict):
@@ -959,35 +994,38 @@ def example_values(resolved: Resolved) -> list[tuple[str, str, str]]:
                 walk(item, f"{path}[{index}]")
         elif isinstance(value, str):
             if path == "alicloud.accountId" and EXAMPLE_ALICLOUD_ACCOUNT_ID.fullmatch(value):
-                found.append((path, value, "Alibaba Cloud account id"))
+                found.append(Placeholder(path, value, "Alibaba Cloud account id", STARTER))
+            elif path.lower().endswith("accountid") and value in DOCUMENTED_ACCOUNT_IDS:
+                found.append(Placeholder(path, value, DOCUMENTED_ACCOUNT_IDS[value], MESSAGES))
             elif EXAMPLE_INSTANCE_ID.fullmatch(value):
-                found.append((path, value, "ECS instance id"))
+                found.append(Placeholder(path, value, "ECS instance id", STARTER))
 
     walk(resolved.settings.model_dump(mode="json", by_alias=True), "")
     return found
 
 
 def example_warnings(resolved: Resolved) -> list[str]:
-    """The plan's stderr lines, one per starter placeholder left."""
+    """The plan's stderr lines, one per placeholder left."""
     return [
-        f"warning: {PROJECT}:{path} = {value!r} is the starter's example {what}; replace it with "
+        f"warning: {PROJECT}:{p.setting} = {p.value!r} is {p.origin} {p.what}; replace it with "
         "your own (pulumi up refuses to start while it is here)"
-        for path, value, what in example_values(resolved)
+        for p in example_values(resolved)
     ]
 
 
 def refuse_examples(resolved: Resolved) -> None:
-    """A real run refuses the starter's placeholders (ConfigError, one line naming the first)."""
+    """A real run refuses the placeholders (ConfigError, one line naming the first)."""
     found = example_values(resolved)
     if not found:
         return
-    (path, value, what), others = found[0], found[1:]
-    more = f" (and {len(others)} more: {', '.join(p for p, _, _ in others)})" if others else ""
+    first, others = found[0], found[1:]
+    more = f" (and {len(others)} more: {', '.join(p.setting for p in others)})" if others else ""
+    marked = " (every value marked EXAMPLE in Pulumi.example.yaml)" if first.origin == STARTER else ""
     raise ConfigError(
-        key=path,
-        value=value,
-        problem=f"this is the starter's example {what}, not a real one{more}",
-        fix=f"replace it with your own {what} (every value marked EXAMPLE in Pulumi.example.yaml), "
+        key=first.setting,
+        value=first.value,
+        problem=f"this is {first.origin} {first.what}, not a real one{more}",
+        fix=f"replace it with your own {first.what}{marked}, "
         f"then check with `{BASELINE} plan --stack {resolved.stack}`",
     )
 

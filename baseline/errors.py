@@ -116,6 +116,10 @@ def set_command(name: str, stack: str) -> str:
     return f"pulumi config set --secret --path 'secrets.{name}' -s {stack}"
 
 
+# The one page every "install the Pulumi CLI" hint links (Pulumi's "Download & Install Pulumi";
+# the older /docs/install/ address redirects to it).
+PULUMI_INSTALL_URL = "https://www.pulumi.com/docs/iac/download-install/"
+
 # How hints spell this program's commands: the interpreter `make plan` installs the dependencies
 # into. A bare `python` is whatever is first on PATH, usually without them.
 BASELINE = ".venv/bin/python -m baseline"
