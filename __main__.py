@@ -3,7 +3,7 @@
 import pulumi
 
 from baseline.config import example_warnings, from_pulumi_runtime, refuse_examples, require_secrets, resolve
-from baseline.errors import ConfigError
+from baseline.errors import ConfigError, error_lines
 from baseline.program import build
 
 try:
@@ -18,8 +18,8 @@ try:
     else:
         refuse_examples(resolved)
 except ConfigError as error:
-    # RunError prints one line, without a Python traceback.
-    raise pulumi.RunError(str(error)) from None
+    # RunError prints its text without a Python traceback: one line per configuration error.
+    raise pulumi.RunError("\n".join(error_lines(error))) from None
 
 for key, value in build(resolved).items():
     pulumi.export(key, value)

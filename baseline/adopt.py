@@ -507,12 +507,12 @@ def run(
 ) -> int:
     from baseline.config import load_stack_file, resolve
     from baseline.plan import render
-    from baseline.stackfile import checked_stack_file
+    from baseline.stackfile import checked_stack_file, source_option
 
     out = out or sys.stdout
     err = err or sys.stderr
     path = checked_stack_file(stack, config_file, as_stack=as_stack)
-    resolved = resolve(load_stack_file(path, stack))
+    resolved = resolve(load_stack_file(path, stack, source_option(config_file)))
     plan = render(resolved, stack)
     aws_account = resolved.settings.aws.account_id if resolved.settings.aws else None
     ram: RamReader | None = None

@@ -2,8 +2,8 @@
 
 One parser builder per command (``_plan_parser``, ...), listed in ``BUILDERS``; each command's
 ``--help`` page is its ``Page``: what it does, its exit codes and an example. Every command exits
-2 on bad configuration or usage (one line on stderr naming the key and the fix, nothing on
-stdout) and 3 when the strict mocks refuse a registration (a program bug: please report it);
+2 on bad configuration or usage (one line on stderr per error, each naming the key and the fix,
+nothing on stdout) and 3 when the strict mocks refuse a registration (a program bug: please report it);
 each page lists the codes of its own. Faults are one line, never a traceback.
 """
 
@@ -13,15 +13,18 @@ import argparse
 import sys
 from dataclasses import dataclass
 
-from baseline.errors import ConfigError, Fault, PlanError, missing_dependency
-from baseline.stackfile import add_stack_arguments, checked_stack_file
+from baseline.errors import ConfigError, Fault, PlanError, error_lines, missing_dependency
+from baseline.stackfile import add_stack_arguments, checked_stack_file, source_option
 
 EXIT_CONFIG = 2
 EXIT_PLAN = 3
 EXIT_UNKNOWN = 4  # can: a policy not on file could change the answer
 # How every example and usage line spells the command: the interpreter `make plan` installs.
 PROG = ".venv/bin/python -m baseline"
-BAD_INPUT = ("2", "bad configuration or usage: one line on stderr naming the key and the fix")
+BAD_INPUT = (
+    "2",
+    "bad configuration or usage: one line on stderr per error (all of them), naming the key and the fix",
+)
 PROGRAM_BUG = ("3", "the strict mocks refused a registration: a program bug, please report it")
 
 
@@ -60,11 +63,17 @@ def _path(args: argparse.Namespace):
     return checked_stack_file(args.stack, args.config_file, as_stack=args.as_stack)
 
 
+def _raw(args: argparse.Namespace):
+    from baseline.config import load_stack_file
+
+    return load_stack_file(_path(args), args.stack, source_option(args.config_file))
+
+
 def _plan(args: argparse.Namespace) -> int:
-    from baseline.config import example_warnings, load_stack_file, resolve, unset_note
+    from baseline.config import example_warnings, resolve, unset_note
     from baseline.plan import render, to_json, to_table
 
-    resolved = resolve(load_stack_file(_path(args), args.stack))
+    resolved = resolve(_raw(args))
     plan = render(resolved, args.stack)
     sys.stdout.write(to_json(plan) if args.format == "json" else to_table(plan))
     if (note := unset_note(resolved)) is not None:
@@ -81,9 +90,9 @@ def _rendered(args: argparse.Namespace) -> dict:
 
 
 def _resolved(args: argparse.Namespace):
-    from baseline.config import load_stack_file, resolve
+    from baseline.config import resolve
 
-    return resolve(load_stack_file(_path(args), args.stack))
+    return resolve(_raw(args))
 
 
 def _can(args: argparse.Namespace) -> int:
@@ -354,10 +363,10 @@ def _paths(args: argparse.Namespace) -> int:
     import json
 
     from baseline.analysis import graph
-    from baseline.config import load_stack_file, resolve
+    from baseline.config import resolve
     from baseline.plan import render
 
-    resolved = resolve(load_stack_file(_path(args), args.stack))
+    resolved = resolve(_raw(args))
     own = graph.source_from(args.stack, render(resolved, args.stack), resolved.settings)
     sources = [own]
     if args.shared:
@@ -779,7 +788,7 @@ ROOT_EPILOG = f"""\
 exit codes (every command; each --help lists its own):
   0  done (plan rendered, request allowed, no change, ...)
   1  the answer is no or a cloud operation failed (can: denied; diff: a change; policy: violated)
-  2  bad configuration or usage: one line on stderr naming the key and the fix
+  2  bad configuration or usage: one line on stderr per error (all of them), naming the key and the fix
   3  the strict mocks refused a registration: a program bug, please report it
 
 example:
@@ -816,7 +825,9 @@ def _main(argv: list[str] | None) -> int:
     try:
         return args.run(args)
     except ConfigError as error:
-        print(f"error: {error}", file=sys.stderr)
+        # Every configuration error of the stack, one line each, so one run shows all there is to fix.
+        for line in error_lines(error):
+            print(f"error: {line}", file=sys.stderr)
         return EXIT_CONFIG
     except PlanError as error:
         print(f"error: {error}", file=sys.stderr)

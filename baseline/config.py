@@ -13,17 +13,18 @@ import binascii
 import difflib
 import json
 import re
+from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 from pydantic import Field, ValidationError, field_validator
 
 from baseline import PROJECT, limits
 from baseline.environments import ENVIRONMENTS, Environment, is_production, is_strict
-from baseline.errors import BASELINE, ConfigError, set_command
+from baseline.errors import BASELINE, Collector, ConfigError, set_command
 from baseline.naming import Naming
 from baseline.scenarios import AlicloudContext, AwsContext
 from baseline.scenarios import cloud_assistant as s2_module
@@ -40,7 +41,14 @@ from baseline.scenarios.ecs_instance_role import EcsInstanceRoleSettings
 from baseline.scenarios.ecs_mcp_server import EcsMcpServerSettings
 from baseline.scenarios.patch_management import PatchManagementSettings
 from baseline.scenarios.pipeline import PipelineSettings
-from baseline.settings import AT_KEY_ERROR, Model, check_alicloud_region, fix
+from baseline.settings import (
+    AT_KEY_ERROR,
+    EXAMPLE_ALICLOUD_ACCOUNT,
+    EXAMPLE_AWS_ACCOUNT,
+    Model,
+    check_alicloud_region,
+    fix,
+)
 from baseline.spec import (
     AwsScenarioSpec,
     DeployerReach,
@@ -151,7 +159,7 @@ class AlicloudSettings(Model):
         if not (isinstance(value, str) and limits.ALICLOUD_ACCOUNT_ID.fullmatch(value)):
             raise fix(
                 "an Alibaba Cloud account id is 16 digits, written as a quoted string",
-                'copy it from the console\'s account center, e.g. "1234567890123456"',
+                f'copy it from the console\'s account center, e.g. "{EXAMPLE_ALICLOUD_ACCOUNT}"',
             )
         return value
 
@@ -168,7 +176,9 @@ class AwsSettings(Model):
     @classmethod
     def _account(cls, value: Any) -> Any:
         if not (isinstance(value, str) and limits.AWS_ACCOUNT_ID.fullmatch(value)):
-            raise fix("an AWS account id is 12 digits, written as a quoted string", 'e.g. "123456789012"')
+            raise fix(
+                "an AWS account id is 12 digits, written as a quoted string", f'e.g. "{EXAMPLE_AWS_ACCOUNT}"'
+            )
         return value
 
     @field_validator("region")
@@ -281,115 +291,159 @@ AWS_SCENARIOS = {
 }
 
 
-def load_stack_file(path: Path, stack: str | None = None) -> RawConfig:
+def load_stack_file(path: Path, stack: str | None = None, option: str = "--config-file") -> RawConfig:
     """Read a Pulumi stack file; ``secure:`` values stand for secrets without decryption.
 
     ``stack`` names the stack in the commands error messages give; by default it comes from the
-    file name.
+    file name. ``option`` is how the user named the file (``--stack`` when it came from the stack
+    name): errors about the file itself name that option.
     """
     stack = stack or stack_of(path)
+    # `--stack dev` names the stack, not the file: the error shows the name and which file it read.
+    key, shown, of = (option, stack, f"{path}: ") if option == "--stack" else (option, str(path), "")
     try:
-        document = read_yaml(path.read_text(), path.name) or {}
+        text = path.read_text()
     except OSError as error:
-        raise ConfigError(
-            key="--config-file",
-            value=str(path),
-            problem=error.strerror or "unreadable",
-            fix="pass an existing stack file",
-        ) from None
+        problem = f"{of}{error.strerror or 'unreadable'}"
+        raise ConfigError(key=key, value=shown, problem=problem, fix="pass an existing stack file") from None
+    try:
+        document = read_yaml(text, path.name) or {}
     except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        raise ConfigError(
-            key="--config-file",
-            value=str(path),
-            problem=f"not valid YAML{where}",
-            fix="correct the YAML syntax",
-        ) from None
-    return load_stack_document(document, stack, str(path))
+        problem, remedy = _yaml_problem(error, text)
+        raise ConfigError(key=key, value=shown, problem=f"{of}{problem}", fix=remedy) from None
+    return load_stack_document(document, stack, str(path), option)
 
 
-def load_stack_document(document: Any, stack: str, where: str) -> RawConfig:
-    """A stack file's contents, already read (``where`` names it in errors)."""
+def _yaml_problem(error: yaml.YAMLError, text: str) -> tuple[str, str]:
+    """Where the parser stopped and why, in its own words, and the fix."""
+    mark = getattr(error, "problem_mark", None)
+    reason = getattr(error, "problem", None) or ""
+    context = getattr(error, "context", None)
+    found = None
+    if mark is not None:
+        lines = text.splitlines()
+        line = lines[mark.line] if mark.line < len(lines) else ""
+        found = line[mark.column] if mark.column < len(line) else None
+        # libyaml's message leaves out the character; PyYAML's own parser names it, as here.
+        if found is not None and reason == "found character that cannot start any token":
+            reason = f"found character {found!r} that cannot start any token"
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+    because = reason + (f" ({context})" if context else "")
+    problem = f"not valid YAML{where}" + (f": {because}" if because else "")
+    if found == "\t":
+        return problem, "indent with spaces: YAML does not allow tabs there"
+    return problem, "correct the YAML syntax there"
+
+
+def _file_error(option: str, where: str, stack: str, problem: str, fix: str) -> ConfigError:
+    """An error about the stack file itself, naming the option the user gave it by."""
+    if option == "--stack":
+        return ConfigError(key=option, value=stack, problem=f"{where}: {problem}", fix=fix)
+    return ConfigError(key=option, value=where, problem=problem, fix=fix)
+
+
+def load_stack_document(document: Any, stack: str, where: str, option: str = "--config-file") -> RawConfig:
+    """A stack file's contents, already read (``where`` names it in errors, ``option`` says how
+    the user named the file). Every problem of the file is reported, not only the first."""
     if not isinstance(document, dict):
-        raise ConfigError(
-            key="--config-file",
-            value=where,
-            problem="a stack file is a YAML map with a `config` key",
-            fix="start the file with 'config:' and indent the ecs-access-baseline:* keys under it",
+        raise _file_error(
+            option,
+            where,
+            stack,
+            "a stack file is a YAML map with a `config` key",
+            "start the file with 'config:' and indent the ecs-access-baseline:* keys under it",
         )
-    _check_encryption_salt(document.get("encryptionsalt"), stack)
-    _check_encrypted_key(document.get("encryptedkey"), stack)
+    found = Collector()
+    with found.check():
+        _check_encryption_salt(document.get("encryptionsalt"), stack)
+    with found.check():
+        _check_encrypted_key(document.get("encryptedkey"), stack)
     # Which provider wrote the `secure:` values: a salt (passphrase) or an encrypted data key
     # (awskms, azurekeyvault, gcpkms, hashivault) means Pulumi's v1 symmetric form; neither means
     # Pulumi Cloud's default provider.
     symmetric = document.get("encryptionsalt") is not None or document.get("encryptedkey") is not None
     config = document.get("config") or {}
     if not isinstance(config, dict):
-        raise ConfigError(
-            key="--config-file",
-            value=where,
-            problem=f"its `config` is a {_yaml_kind(config)}, but it must be a map of keys to values",
-            fix="write each setting as 'ecs-access-baseline:<key>: <value>' indented under config:",
+        found.add(
+            _file_error(
+                option,
+                where,
+                stack,
+                f"its `config` is a {_yaml_kind(config)}, but it must be a map of keys to values",
+                "write each setting as 'ecs-access-baseline:<key>: <value>' indented under config:",
+            )
         )
+        config = {}
     values: dict[str, Any] = {}
     for key, value in config.items():
         namespace, colon, name = str(key).partition(":")
         if namespace != PROJECT or not name:
-            raise _foreign_key(str(key), namespace if colon else "", name if colon else namespace)
+            found.add(_foreign_key(str(key), namespace if colon else "", name if colon else namespace))
+            continue
         values[name] = value
     secrets: dict[str, SecretValue] = {}
     raw_secrets = values.pop(SECRETS_KEY, None) or {}
     if not isinstance(raw_secrets, dict):
-        raise ConfigError(
-            key=SECRETS_KEY,
-            problem="secrets is a map of named secret values",
-            fix=f"delete it and set each with: {set_command('<name>', stack)} (it prompts for the value)",
+        found.add(
+            ConfigError(
+                key=SECRETS_KEY,
+                problem="secrets is a map of named secret values",
+                fix=f"delete it and set each with: {set_command('<name>', stack)} (it prompts for the value)",
+            )
         )
+        raw_secrets = {}
     for name, value in raw_secrets.items():
-        if not (isinstance(value, dict) and set(value) == {"secure"}):
-            raise ConfigError(
-                key=f"{SECRETS_KEY}.{name}",
-                problem="this secret is stored in plain text in the stack file",
-                fix=f"delete it from the file and run: {set_command(str(name), stack)} "
-                "(it prompts for the value)",
-            )
-        ciphertext = value["secure"]
-        if not isinstance(ciphertext, str):
-            raise ConfigError(
-                key=f"{SECRETS_KEY}.{name}",
-                problem="a `secure:` value is Pulumi ciphertext, a string; this one is "
-                + {bool: "true/false", int: "a number", float: "a number", dict: "a map", list: "a list"}.get(
-                    type(ciphertext), "empty"
-                ),
-                fix=f"delete the entry and run: {set_command(str(name), stack)} (it prompts for the value)",
-            )
-        # The value itself is never shown: it may be a pasted secret.
-        again = f"delete the entry and run: {set_command(str(name), stack)} (it prompts for the value)"
-        if symmetric and not is_ciphertext(ciphertext):
-            raise ConfigError(
-                key=f"{SECRETS_KEY}.{name}",
-                problem="the `secure:` value is not Pulumi ciphertext (v1:<nonce>:<ciphertext>, as the "
-                "passphrase and KMS providers this file's encryptionsalt/encryptedkey belong to write it)",
-                fix=again,
-            )
-        if not symmetric and ciphertext.startswith("v1:"):
-            raise ConfigError(
-                key=f"{SECRETS_KEY}.{name}",
-                problem="a v1: value (passphrase or KMS ciphertext) in a file with neither encryptionsalt "
-                "nor encryptedkey: no secrets provider of this stack can decrypt it",
-                fix="restore the stack file's encryptionsalt or encryptedkey line, or " + again,
-            )
-        if not symmetric and not is_service_ciphertext(ciphertext):
-            raise ConfigError(
-                key=f"{SECRETS_KEY}.{name}",
-                problem="the `secure:` value is not Pulumi ciphertext (a file without encryptionsalt or "
-                "encryptedkey uses Pulumi Cloud's default secrets provider, which writes base64)",
-                fix=again,
-            )
-        secrets[str(name)] = SecretValue(PLAN_PLACEHOLDER)
-    _refuse_inline_secrets(values, "", stack)
+        with found.check():
+            _check_secret_entry(str(name), value, symmetric, stack)
+            secrets[str(name)] = SecretValue(PLAN_PLACEHOLDER)
+    for error in _inline_secrets(values, "", stack):
+        found.add(error)
+    found.raise_any()
     return RawConfig(values=values, secrets=secrets, stack=stack)
+
+
+def _check_secret_entry(name: str, value: Any, symmetric: bool, stack: str) -> None:
+    """One entry under ``secrets``: a ``secure:`` value the stack's secrets provider wrote."""
+    if not (isinstance(value, dict) and set(value) == {"secure"}):
+        raise ConfigError(
+            key=f"{SECRETS_KEY}.{name}",
+            problem="this secret is stored in plain text in the stack file",
+            fix=f"delete it from the file and run: {set_command(str(name), stack)} "
+            "(it prompts for the value)",
+        )
+    ciphertext = value["secure"]
+    if not isinstance(ciphertext, str):
+        raise ConfigError(
+            key=f"{SECRETS_KEY}.{name}",
+            problem="a `secure:` value is Pulumi ciphertext, a string; this one is "
+            + {bool: "true/false", int: "a number", float: "a number", dict: "a map", list: "a list"}.get(
+                type(ciphertext), "empty"
+            ),
+            fix=f"delete the entry and run: {set_command(str(name), stack)} (it prompts for the value)",
+        )
+    # The value itself is never shown: it may be a pasted secret.
+    again = f"delete the entry and run: {set_command(str(name), stack)} (it prompts for the value)"
+    if symmetric and not is_ciphertext(ciphertext):
+        raise ConfigError(
+            key=f"{SECRETS_KEY}.{name}",
+            problem="the `secure:` value is not Pulumi ciphertext (v1:<nonce>:<ciphertext>, as the "
+            "passphrase and KMS providers this file's encryptionsalt/encryptedkey belong to write it)",
+            fix=again,
+        )
+    if not symmetric and ciphertext.startswith("v1:"):
+        raise ConfigError(
+            key=f"{SECRETS_KEY}.{name}",
+            problem="a v1: value (passphrase or KMS ciphertext) in a file with neither encryptionsalt "
+            "nor encryptedkey: no secrets provider of this stack can decrypt it",
+            fix="restore the stack file's encryptionsalt or encryptedkey line, or " + again,
+        )
+    if not symmetric and not is_service_ciphertext(ciphertext):
+        raise ConfigError(
+            key=f"{SECRETS_KEY}.{name}",
+            problem="the `secure:` value is not Pulumi ciphertext (a file without encryptionsalt or "
+            "encryptedkey uses Pulumi Cloud's default secrets provider, which writes base64)",
+            fix=again,
+        )
 
 
 # Provider namespaces a user may reach for; the program configures every provider explicitly.
@@ -501,43 +555,67 @@ def from_pulumi_runtime(stack: str = UNNAMED_STACK) -> RawConfig:
             fix=f"delete it and set each with: {set_command('<name>', stack)} (it prompts for the value)",
         )
     secrets = {str(k): SecretValue(str(v)) for k, v in raw_secrets.items()}
-    _refuse_inline_secrets(values, "", stack)
+    found = Collector()
+    for error in _inline_secrets(values, "", stack):
+        found.add(error)
+    found.raise_any()
     return RawConfig(values=values, secrets=secrets, stack=stack)
 
 
 _PLAINTEXT_SECRET_KEYS = {"password", "accesskeysecret", "secret", "secretvalue", "value"}
 
 
-def _refuse_inline_secrets(value: Any, path: str, stack: str = UNNAMED_STACK) -> None:
-    """A secret-looking key with a plain value anywhere outside ``secrets`` is refused."""
+def _inline_secrets(value: Any, path: str, stack: str = UNNAMED_STACK) -> Iterator[ConfigError]:
+    """Every secret-looking key with a plain value anywhere outside ``secrets``."""
     if isinstance(value, dict):
         for key, item in value.items():
             where = f"{path}.{key}" if path else str(key)
             lowered = str(key).lower()
             if isinstance(item, dict) and set(item) == {"secure"}:
-                raise ConfigError(
+                yield ConfigError(
                     key=where,
                     problem="secret values live under `secrets` and are referenced by name",
                     fix=f"delete it, run: {set_command('<name>', stack)} (it prompts for the value), "
                     "and reference <name> here",
                 )
             # Keys a user might reach for when pasting a secret into the file.
-            if lowered in _PLAINTEXT_SECRET_KEYS and isinstance(item, str):
-                raise ConfigError(
+            elif lowered in _PLAINTEXT_SECRET_KEYS and isinstance(item, str):
+                yield ConfigError(
                     key=where,
                     problem="a secret value is written in plain text in the stack file",
                     fix=f"delete it, run: {set_command('<name>', stack)} (it prompts for the value), "
                     "then reference <name>",
                 )
-            _refuse_inline_secrets(item, where, stack)
+            else:
+                yield from _inline_secrets(item, where, stack)
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            _refuse_inline_secrets(item, f"{path}[{index}]", stack)
+            yield from _inline_secrets(item, f"{path}[{index}]", stack)
 
 
-def _pydantic_error(error: ValidationError, values: dict[str, Any]) -> ConfigError:
-    """The first pydantic error as one ConfigError naming the key and a fix."""
-    first = sorted(error.errors(), key=lambda e: [str(p) for p in e["loc"]])[0]
+def _pydantic_errors(error: ValidationError, values: dict[str, Any]) -> list[ConfigError]:
+    """Every error pydantic found (it validates every field and nested model, not only up to the
+    first failure), one ConfigError each, in key order."""
+    errors = sorted(error.errors(), key=lambda e: [str(p) for p in e["loc"]])
+    converted = [_pydantic_error(each, errors, values) for each in errors]
+    # A misspelt required key is reported once, as the missing key's error naming the spelling
+    # written: the unknown-key error about that spelling would say the same thing again.
+    renamed = {
+        ".".join([*map(str, each["loc"][:-1]), config_error.key.rsplit(".", 1)[-1]])
+        for each, config_error in zip(errors, converted, strict=True)
+        if each["type"] == "missing" and config_error.key != ".".join(map(str, each["loc"]))
+    }
+    found: list[ConfigError] = []
+    for each, config_error in zip(errors, converted, strict=True):
+        if each["type"] == "extra_forbidden" and config_error.key in renamed:
+            continue
+        if all(str(config_error) != str(known) for known in found):
+            found.append(config_error)
+    return found
+
+
+def _pydantic_error(first: Any, errors: list[Any], values: dict[str, Any]) -> ConfigError:
+    """One pydantic error (``errors``: all of them) as a ConfigError naming the key and a fix."""
     loc = [str(p) for p in first["loc"]]
     if first["type"] == AT_KEY_ERROR:
         # A model validator named the setting it refuses; the value there is the user's.
@@ -564,7 +642,7 @@ def _pydantic_error(error: ValidationError, values: dict[str, Any]) -> ConfigErr
         parent = first["loc"][:-1]
         unknown = [
             str(e["loc"][-1])
-            for e in error.errors()
+            for e in errors
             if e["type"] == "extra_forbidden" and tuple(e["loc"][:-1]) == tuple(parent)
         ]
         if close := difflib.get_close_matches(loc[-1], unknown, 1):
@@ -634,62 +712,79 @@ def _known_keys(loc: list[str]) -> list[str]:
     return sorted(keys)
 
 
-def _check_stack(settings: StackSettings, raw: RawConfig) -> None:
-    """Rules that span settings: production strictness, clouds the scenarios need."""
+def _check_stack(settings: StackSettings, raw: RawConfig) -> list[ConfigError]:
+    """Rules that span settings: production strictness, clouds the scenarios need. Each rule is
+    independent of the others: every one broken is returned."""
+    found: list[ConfigError] = []
     enabled = [key for key, (attr, _) in ALICLOUD_SCENARIOS.items() if getattr(settings, attr).enabled]
     if enabled and settings.alicloud is None:
-        raise ConfigError(
-            key="alicloud",
-            problem=f"scenario {enabled[0]} is on but no Alibaba Cloud account is configured",
-            fix="set alicloud.accountId and alicloud.region",
+        found.append(
+            ConfigError(
+                key="alicloud",
+                problem=f"scenario {enabled[0]} is on but no Alibaba Cloud account is configured",
+                fix="set alicloud.accountId and alicloud.region",
+            )
         )
     aws_enabled = [key for key, (attr, _) in AWS_SCENARIOS.items() if getattr(settings, attr).enabled]
     if aws_enabled and settings.aws is None:
-        raise ConfigError(
-            key="aws",
-            problem=f"scenario {aws_enabled[0]} is on but no AWS account is configured",
-            fix="set aws.accountId and aws.region",
+        found.append(
+            ConfigError(
+                key="aws",
+                problem=f"scenario {aws_enabled[0]} is on but no AWS account is configured",
+                fix="set aws.accountId and aws.region",
+            )
         )
     if settings.is_production:
         if settings.test_stack:
-            raise ConfigError(
-                key="testStack",
-                value=True,
-                problem="a prod stack cannot be a test stack",
-                fix="remove testStack from the prod stack file",
+            found.append(
+                ConfigError(
+                    key="testStack",
+                    value=True,
+                    problem="a prod stack cannot be a test stack",
+                    fix="remove testStack from the prod stack file",
+                )
             )
         if not settings.protect_identities:
-            raise ConfigError(
-                key="protectIdentities",
-                value=settings.protect_identities,
-                problem="prod identities must be protected against accidental deletion",
-                fix="set protectIdentities: true",
+            found.append(
+                ConfigError(
+                    key="protectIdentities",
+                    value=settings.protect_identities,
+                    problem="prod identities must be protected against accidental deletion",
+                    fix="set protectIdentities: true",
+                )
             )
         if settings.alicloud and not settings.alicloud.strict_scoping:
-            raise ConfigError(
-                key="alicloud.strictScoping",
-                value=False,
-                problem="prod must be ARN-scoped where the guides scope production policies",
-                fix="set alicloud.strictScoping: true",
+            found.append(
+                ConfigError(
+                    key="alicloud.strictScoping",
+                    value=False,
+                    problem="prod must be ARN-scoped where the guides scope production policies",
+                    fix="set alicloud.strictScoping: true",
+                )
             )
         for key in enabled:
             scenario = getattr(settings, ALICLOUD_SCENARIOS[key][0])
             for user_key, user in _users_of(scenario):
                 if user.console and not user.console.mfa_bind_required:
-                    raise ConfigError(
-                        key=f"{key}.{user_key}.console.mfaBindRequired",
-                        value=False,
-                        problem="console users in prod must bind an MFA device",
-                        fix="set mfaBindRequired: true",
+                    found.append(
+                        ConfigError(
+                            key=f"{key}.{user_key}.console.mfaBindRequired",
+                            value=False,
+                            problem="console users in prod must bind an MFA device",
+                            fix="set mfaBindRequired: true",
+                        )
                     )
                 if user.console and not user.console.password_reset_required:
-                    raise ConfigError(
-                        key=f"{key}.{user_key}.console.passwordResetRequired",
-                        value=False,
-                        problem="console users in prod must replace the initial password at the "
-                        "first logon (whoever set it, and the state file, know it)",
-                        fix="remove passwordResetRequired (default true) or set it to true",
+                    found.append(
+                        ConfigError(
+                            key=f"{key}.{user_key}.console.passwordResetRequired",
+                            value=False,
+                            problem="console users in prod must replace the initial password at the "
+                            "first logon (whoever set it, and the state file, know it)",
+                            fix="remove passwordResetRequired (default true) or set it to true",
+                        )
                     )
+    return found
 
 
 def _users_of(scenario: Model, prefix: str = "") -> list[tuple[str, Any]]:
@@ -718,14 +813,27 @@ def _decrypted(secrets: dict[str, SecretValue]) -> dict[str, str] | None:
 
 
 def resolve(raw: RawConfig) -> Resolved:
-    """Validate a stack's configuration completely; raise ConfigError on the first problem."""
+    """Validate a stack's configuration completely; raise ConfigError naming every problem found
+    (ConfigErrors when there are several), so one run shows everything to fix.
+
+    Shape first (pydantic reports every field and nested model at once); the rules that read
+    validated settings run only on a valid shape. Then every cross-setting rule, every scenario and
+    the pipeline are checked independently; the cross-scenario limits of a cloud only when all of
+    that cloud's scenarios built (with one missing they would judge an incomplete stack).
+    """
+    found = Collector()
     try:
         settings = StackSettings.model_validate(raw.values)
     except ValidationError as error:
-        raise _pydantic_error(error, raw.values) from None
-    _check_stack(settings, raw)
+        for each in _pydantic_errors(error, raw.values):
+            found.add(each)
+        found.raise_any()
+        raise
+    for each in _check_stack(settings, raw):
+        found.add(each)
     naming = Naming(settings.naming.prefix, settings.naming.suffix)
     specs: list[ScenarioSpec] = []
+    refused = len(found.errors)
     if settings.alicloud is not None:
         ctx = AlicloudContext(
             environment=settings.environment,
@@ -737,12 +845,16 @@ def resolve(raw: RawConfig) -> Resolved:
         for attr, build in ALICLOUD_SCENARIOS.values():
             scenario = getattr(settings, attr)
             if scenario.enabled:
-                specs.append(build(scenario, ctx))
-    validate_alicloud(specs, set(raw.secrets), values=_decrypted(raw.secrets), stack=raw.stack)
+                with found.check():
+                    specs.append(build(scenario, ctx))
+    if len(found.errors) == refused:
+        with found.check():
+            validate_alicloud(specs, set(raw.secrets), values=_decrypted(raw.secrets), stack=raw.stack)
     unset = tuple(need for need in secret_needs(specs) if need.name not in raw.secrets)
     # The program builds the same either way; unset values never leave the plan (require_secrets).
     secrets = {**raw.secrets, **{need.name: SecretValue(PLAN_PLACEHOLDER) for need in unset}}
     aws_specs: list[AwsScenarioSpec] = []
+    refused = len(found.errors)
     if settings.aws is not None:
         aws_ctx = AwsContext(
             environment=settings.environment,
@@ -753,8 +865,11 @@ def resolve(raw: RawConfig) -> Resolved:
         for attr, build in AWS_SCENARIOS.values():
             scenario = getattr(settings, attr)
             if scenario.enabled:
-                aws_specs.append(build(scenario, aws_ctx))
-    validate_aws(aws_specs)
+                with found.check():
+                    aws_specs.append(build(scenario, aws_ctx))
+    if len(found.errors) == refused:
+        with found.check():
+            validate_aws(aws_specs)
     pipeline = None
     if settings.pipeline.enabled:
         home = {
@@ -762,16 +877,19 @@ def resolve(raw: RawConfig) -> Resolved:
             for cloud in ("alicloud", "aws")
             if getattr(settings, cloud)
         }
-        attached = {
-            environment.name: deployed_policies(
-                environment.deployed_stack,
-                f"pipeline.environments.{index}",
-                sandbox=environment if environment.name == s7_module.SANDBOX else None,
-            )
-            for index, environment in enumerate(settings.pipeline.environments)
-        }
-        pipeline = s7_module.build(settings.pipeline, home, attached)
-        validate_pipeline(pipeline)
+        attached = {}
+        for index, environment in enumerate(settings.pipeline.environments):
+            with found.check():
+                attached[environment.name] = deployed_policies(
+                    environment.deployed_stack,
+                    f"pipeline.environments.{index}",
+                    sandbox=environment if environment.name == s7_module.SANDBOX else None,
+                )
+        if len(attached) == len(settings.pipeline.environments):
+            with found.check():
+                pipeline = s7_module.build(settings.pipeline, home, attached)
+                validate_pipeline(pipeline)
+    found.raise_any()
     return Resolved(
         settings=settings,
         alicloud=specs,
@@ -844,15 +962,29 @@ def require_secrets(resolved: Resolved) -> None:
 # one last digit ("5000000000000001" on Alibaba Cloud, "500000000001" on AWS), and ECS instance ids
 # that spell "example" ("i-bp1example000000001"). The plan warns about each one left; a real run
 # refuses them. The other stack files' example ids (their header says so) are ordinary ids: a copy
-# of dev deploys.
+# of dev deploys. The account ids the error messages give as examples are placeholders too,
+# wherever an account id is set (alicloud, aws, the pipeline's environments).
 EXAMPLE_ALICLOUD_ACCOUNT_ID = re.compile(r"50{14}[1-9]")
 EXAMPLE_AWS_ACCOUNT_ID = re.compile(r"50{10}[1-9]")
 EXAMPLE_INSTANCE_ID = re.compile(r"i-[a-z0-9]*example[a-z0-9]*")
+STARTER = "the starter's example"
+MESSAGES = "the example the error messages give for an"
+DOCUMENTED_ACCOUNT_IDS = {
+    EXAMPLE_ALICLOUD_ACCOUNT: "Alibaba Cloud account id",
+    EXAMPLE_AWS_ACCOUNT: "AWS account id",
+}
 
 
-def example_values(resolved: Resolved) -> list[tuple[str, str, str]]:
-    """(setting, value, what it stands for) for every starter placeholder still in the settings."""
-    found: list[tuple[str, str, str]] = []
+class Placeholder(NamedTuple):
+    setting: str
+    value: str
+    what: str  # what it stands for, e.g. "ECS instance id"
+    origin: str  # where it comes from: STARTER or MESSAGES
+
+
+def example_values(resolved: Resolved) -> list[Placeholder]:
+    """Every placeholder (the starter's, or an error message's example) still in the settings."""
+    found: list[Placeholder] = []
 
     def walk(value: Any, path: str) -> None:
         if isinstance(value, dict):
@@ -863,39 +995,42 @@ def example_values(resolved: Resolved) -> list[tuple[str, str, str]]:
                 walk(item, f"{path}[{index}]")
         elif isinstance(value, str):
             # The stack's own accounts and, in the pipeline stack, each environment's.
-            account = path.endswith(("accountId", "AccountId"))
+            account = path.lower().endswith("accountid")
             if account and EXAMPLE_ALICLOUD_ACCOUNT_ID.fullmatch(value):
-                found.append((path, value, "Alibaba Cloud account id"))
+                found.append(Placeholder(path, value, "Alibaba Cloud account id", STARTER))
             elif account and EXAMPLE_AWS_ACCOUNT_ID.fullmatch(value):
-                found.append((path, value, "AWS account id"))
+                found.append(Placeholder(path, value, "AWS account id", STARTER))
+            elif account and value in DOCUMENTED_ACCOUNT_IDS:
+                found.append(Placeholder(path, value, DOCUMENTED_ACCOUNT_IDS[value], MESSAGES))
             elif EXAMPLE_INSTANCE_ID.fullmatch(value):
-                found.append((path, value, "ECS instance id"))
+                found.append(Placeholder(path, value, "ECS instance id", STARTER))
 
     walk(resolved.settings.model_dump(mode="json", by_alias=True), "")
     return found
 
 
 def example_warnings(resolved: Resolved) -> list[str]:
-    """The plan's stderr lines, one per starter placeholder left."""
+    """The plan's stderr lines, one per placeholder left."""
     return [
-        f"warning: {PROJECT}:{path} = {value!r} is the starter's example {what}; replace it with "
+        f"warning: {PROJECT}:{p.setting} = {p.value!r} is {p.origin} {p.what}; replace it with "
         "your own (pulumi up refuses to start while it is here)"
-        for path, value, what in example_values(resolved)
+        for p in example_values(resolved)
     ]
 
 
 def refuse_examples(resolved: Resolved) -> None:
-    """A real run refuses the starter's placeholders (ConfigError, one line naming the first)."""
+    """A real run refuses the placeholders (ConfigError, one line naming the first)."""
     found = example_values(resolved)
     if not found:
         return
-    (path, value, what), others = found[0], found[1:]
-    more = f" (and {len(others)} more: {', '.join(p for p, _, _ in others)})" if others else ""
+    first, others = found[0], found[1:]
+    more = f" (and {len(others)} more: {', '.join(p.setting for p in others)})" if others else ""
+    marked = " (every value the starter marks EXAMPLE)" if first.origin == STARTER else ""
     raise ConfigError(
-        key=path,
-        value=value,
-        problem=f"this is the starter's example {what}, not a real one{more}",
-        fix=f"replace it with your own {what} (every value the starter marks EXAMPLE), "
+        key=first.setting,
+        value=first.value,
+        problem=f"this is {first.origin} {first.what}, not a real one{more}",
+        fix=f"replace it with your own {first.what}{marked}, "
         f"then check with `{BASELINE} plan --stack {resolved.stack}`",
     )
 

@@ -37,6 +37,12 @@ GENERATED_PASSWORD_LENGTH = RAM_PASSWORD_MAX
 ALICLOUD_ACCOUNT_ID = re.compile(r"^[0-9]{16}$")
 # ECS instance ids are "i-" followed by lowercase letters and digits (20 in all today).
 ECS_INSTANCE_ID = re.compile(r"^i-[a-z0-9]{8,30}$")
+# An Amazon EC2 instance id: "i-" and 17 hexadecimal characters (the only form for instances
+# created since 2018; AWS EC2 User Guide, "Resource IDs": i-1234567890abcdef0). Alibaba's ids are
+# 20 characters after "i-" from its whole alphabet (i-bp1726beecvi8kak****, the ECS API reference),
+# so one of this shape in an ECS list is an EC2 id pasted by mistake. (EC2's older 8-character
+# form is not refused: Alibaba's own early ids were about that short.)
+AWS_EC2_INSTANCE_ID = re.compile(r"^i-[0-9a-f]{17}$")
 KMS_KEY_ID = re.compile(
     r"^(key-[A-Za-z0-9-]{8,64}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|alias/[A-Za-z0-9_/-]{1,255})$"
 )

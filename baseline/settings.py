@@ -25,6 +25,12 @@ from baseline import limits
 AT_KEY_ERROR = "config_key"
 
 
+# The account ids error messages give as examples. Copied into a stack file, they are placeholders
+# like the starter's: the plan warns about each, a real run refuses them (baseline.config).
+EXAMPLE_ALICLOUD_ACCOUNT = "1234567890123456"
+EXAMPLE_AWS_ACCOUNT = "123456789012"
+
+
 def fix(problem: str, remedy: str) -> ValueError:
     """A validation error whose text says what is wrong and how to fix it."""
     return ValueError(f"{problem}. Fix: {remedy}")
@@ -230,10 +236,22 @@ class RamRoleSettings(Model):
     _duration = field_validator("max_session_duration")(check_session_duration)
 
 
+def check_instance_id(value: str) -> str:
+    """One ECS instance id: Alibaba Cloud's form, and not an Amazon EC2 id pasted by mistake."""
+    if limits.AWS_EC2_INSTANCE_ID.fullmatch(value):
+        raise fix(
+            f"{value!r} looks like an AWS EC2 instance id (i- and 17 hexadecimal characters), not an "
+            "Alibaba Cloud ECS one",
+            "copy the id from the ECS console of the stack's account, e.g. 'i-bp1abcdefgh123456789'",
+        )
+    if not limits.ECS_INSTANCE_ID.fullmatch(value):
+        raise fix(f"{value!r} is not an ECS instance id", "use ids like 'i-bp1abcdefgh123456789'")
+    return value
+
+
 def check_instance_ids(value: list[str]) -> list[str]:
     for instance_id in value:
-        if not limits.ECS_INSTANCE_ID.fullmatch(instance_id):
-            raise fix(f"{instance_id!r} is not an ECS instance id", "use ids like 'i-bp1abcdefgh123456789'")
+        check_instance_id(instance_id)
     return value
 
 

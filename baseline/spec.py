@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from baseline import limits
 from baseline.documents.render import canonical_json
-from baseline.errors import ConfigError, set_command
+from baseline.errors import Collector, ConfigError, set_command
 
 Document = dict[str, Any]
 SECRETS_KEY = "secrets"
@@ -214,12 +214,16 @@ def validate_alicloud(
     referenced but not set (``secrets`` lacks them) are not an error here: ``secret_needs``
     lists them, the plan notes them, and a real run refuses them (``config.require_secrets``).
     """
+    found = Collector()
     users = [(u.name, u.source) for s in specs for u in s.users]
     roles = [(r.name, r.source) for s in specs for r in s.roles]
     policies = [(p.name, p.source) for s in specs for p in s.policies]
-    _check_unique("RAM user", users)
-    _check_unique("RAM role", roles)
-    _check_unique("custom policy", policies)
+    with found.check():
+        _check_unique("RAM user", users)
+    with found.check():
+        _check_unique("RAM role", roles)
+    with found.check():
+        _check_unique("custom policy", policies)
     for rule, items, kind in (
         (limits.RAM_USER, users, "RAM user"),
         (limits.RAM_ROLE, roles, "RAM role"),
@@ -227,11 +231,13 @@ def validate_alicloud(
     ):
         for name, source in items:
             if (problem := rule.check(name)) is not None:
-                raise ConfigError(
-                    key=source,
-                    value=name,
-                    problem=f"with the naming rule applied, the {kind} name {problem}",
-                    fix="shorten the name or the naming prefix/suffix, or drop the characters",
+                found.add(
+                    ConfigError(
+                        key=source,
+                        value=name,
+                        problem=f"with the naming rule applied, the {kind} name {problem}",
+                        fix="shorten the name or the naming prefix/suffix, or drop the characters",
+                    )
                 )
 
     custom: Counter[tuple[str, str]] = Counter()
@@ -241,12 +247,14 @@ def validate_alicloud(
         for policy in spec.policies:
             size = len(policy.rendered)
             if size > limits.RAM_POLICY_DOCUMENT_MAX:
-                raise ConfigError(
-                    key=policy.source,
-                    value=policy.name,
-                    problem=f"the policy document is {size} characters; RAM accepts at most "
-                    f"{limits.RAM_POLICY_DOCUMENT_MAX}",
-                    fix=_oversize_fix(policy),
+                found.add(
+                    ConfigError(
+                        key=policy.source,
+                        value=policy.name,
+                        problem=f"the policy document is {size} characters; RAM accepts at most "
+                        f"{limits.RAM_POLICY_DOCUMENT_MAX}",
+                        fix=_oversize_fix(policy),
+                    )
                 )
         for grant in spec.grants:
             principal = (grant.principal_kind, spec.principal_name(grant))
@@ -259,12 +267,14 @@ def validate_alicloud(
     ):
         for (principal_kind, name), count in sorted(counter.items()):
             if count > limit:
-                raise ConfigError(
-                    key=first_source[(principal_kind, name)],
-                    value=name,
-                    problem=f"{count} {kind} policies would be attached to the RAM {principal_kind} "
-                    f"{name!r}; RAM allows {limit}",
-                    fix="merge policies or give the scenarios different principals",
+                found.add(
+                    ConfigError(
+                        key=first_source[(principal_kind, name)],
+                        value=name,
+                        problem=f"{count} {kind} policies would be attached to the RAM {principal_kind} "
+                        f"{name!r}; RAM allows {limit}",
+                        fix="merge policies or give the scenarios different principals",
+                    )
                 )
 
     claims: dict[str, str] = {}
@@ -274,47 +284,63 @@ def validate_alicloud(
             for instance in attachment.instance_ids:
                 owner = f"{role.name} ({attachment.source})"
                 if instance in claims and claims[instance] != owner:
-                    raise ConfigError(
-                        key=attachment.source,
-                        value=instance,
-                        problem=f"instance {instance} is claimed by {claims[instance]} and "
-                        f"{owner}; an ECS instance takes one RAM role",
-                        fix="remove the instance from one of the two lists",
+                    found.add(
+                        ConfigError(
+                            key=attachment.source,
+                            value=instance,
+                            problem=f"instance {instance} is claimed by {claims[instance]} and "
+                            f"{owner}; an ECS instance takes one RAM role",
+                            fix="remove the instance from one of the two lists",
+                        )
                     )
+                    continue
                 claims[instance] = owner
 
     parameters: dict[tuple[str, str], str] = {}
     for spec in specs:
         for parameter in spec.secret_parameters:
             if (problem := limits.oos_parameter_name_problem(parameter.name)) is not None:
-                raise ConfigError(
-                    key=parameter.source,
-                    value=parameter.name,
-                    problem=f"an OOS parameter name {problem}",
-                    fix="choose a name like 'axtSecretPassword'",
+                found.add(
+                    ConfigError(
+                        key=parameter.source,
+                        value=parameter.name,
+                        problem=f"an OOS parameter name {problem}",
+                        fix="choose a name like 'axtSecretPassword'",
+                    )
                 )
+                continue
             where = (parameter.region, parameter.name)
             if where in parameters:
-                raise ConfigError(
-                    key=parameter.source,
-                    value=parameter.name,
-                    problem=f"the OOS parameter is also created by {parameters[where]}",
-                    fix="give one of them another name",
+                found.add(
+                    ConfigError(
+                        key=parameter.source,
+                        value=parameter.name,
+                        problem=f"the OOS parameter is also created by {parameters[where]}",
+                        fix="give one of them another name",
+                    )
                 )
+                continue
             parameters[where] = parameter.source
             value = (values or {}).get(parameter.secret)
             if value is not None and not 1 <= len(value) <= limits.OOS_VALUE_MAX:
                 # The value is secret: the message gives its length only.
-                raise ConfigError(
-                    key=f"{SECRETS_KEY}.{parameter.secret}",
-                    problem=f"the value of OOS parameter {parameter.name!r} is {len(value)} characters; "
-                    f"OOS accepts 1-{limits.OOS_VALUE_MAX}",
-                    fix=f"set it again: {set_command(parameter.secret, stack)} (it prompts for the value)",
+                found.add(
+                    ConfigError(
+                        key=f"{SECRETS_KEY}.{parameter.secret}",
+                        problem=f"the value of OOS parameter {parameter.name!r} is {len(value)} characters; "
+                        f"OOS accepts 1-{limits.OOS_VALUE_MAX}",
+                        fix=f"set it again: {set_command(parameter.secret, stack)} "
+                        "(it prompts for the value)",
+                    )
                 )
 
-    _check_regional_parameters(specs)
-    _check_service_linked_roles(specs)
-    _check_resource_groups(specs)
+    with found.check():
+        _check_regional_parameters(specs)
+    with found.check():
+        _check_service_linked_roles(specs)
+    with found.check():
+        _check_resource_groups(specs)
+    found.raise_any()
 
 
 @dataclass(frozen=True)
@@ -488,20 +514,26 @@ class AwsScenarioSpec:
 
 def validate_aws(specs: list[AwsScenarioSpec]) -> None:
     """Check a stack's AWS specs against IAM's limits, across scenarios, before registration."""
+    found = Collector()
     for spec in specs:
         if not limits.AWS_ACCOUNT_ID.fullmatch(spec.account_id):
-            raise ConfigError(
-                key="aws.accountId",
-                value=spec.account_id,
-                problem="an AWS account id is 12 digits",
-                fix='write it as a quoted string, e.g. "123456789012"',
+            found.add(
+                ConfigError(
+                    key="aws.accountId",
+                    value=spec.account_id,
+                    problem="an AWS account id is 12 digits",
+                    fix='write it as a quoted string, e.g. "123456789012"',
+                )
             )
+            continue
         if spec.region not in limits.AWS_REGIONS:
-            raise ConfigError(
-                key="aws.region",
-                value=spec.region,
-                problem="not an AWS region",
-                fix="use a region id like 'us-east-1'",
+            found.add(
+                ConfigError(
+                    key="aws.region",
+                    value=spec.region,
+                    problem="not an AWS region",
+                    fix="use a region id like 'us-east-1'",
+                )
             )
     # IAM names are unique per account without regard to case.
     for kind, rule, items in (
@@ -511,62 +543,80 @@ def validate_aws(specs: list[AwsScenarioSpec]) -> None:
         seen: dict[str, str] = {}
         for name, source in items:
             if (problem := rule.check(name)) is not None:
-                raise ConfigError(
-                    key=source,
-                    value=name,
-                    problem=f"with the naming rule applied, the {kind} name {problem}",
-                    fix="shorten the name or the naming prefix/suffix, or drop the characters",
+                found.add(
+                    ConfigError(
+                        key=source,
+                        value=name,
+                        problem=f"with the naming rule applied, the {kind} name {problem}",
+                        fix="shorten the name or the naming prefix/suffix, or drop the characters",
+                    )
                 )
+                continue
             if name.lower() in seen:
-                raise ConfigError(
-                    key=source,
-                    value=name,
-                    problem=f"the {kind} name {name!r} is also used by {seen[name.lower()]}; IAM names "
-                    "are unique per account regardless of case",
-                    fix="give one of them another name",
+                found.add(
+                    ConfigError(
+                        key=source,
+                        value=name,
+                        problem=f"the {kind} name {name!r} is also used by {seen[name.lower()]}; IAM names "
+                        "are unique per account regardless of case",
+                        fix="give one of them another name",
+                    )
                 )
+                continue
             seen[name.lower()] = source
     for spec in specs:
         for policy in spec.policies:
             size = limits.iam_document_length(policy.rendered)
             if size > limits.IAM_MANAGED_POLICY_MAX:
-                raise ConfigError(
-                    key=policy.source,
-                    value=policy.name,
-                    problem=f"the managed policy is {size} characters without whitespace; IAM accepts "
-                    f"at most {limits.IAM_MANAGED_POLICY_MAX}",
-                    fix="shorten the lists that feed it (passRoles, clusters, repositories, "
-                    "cloudFormationStacks: a shared prefix such as 'web-*' names several; "
-                    "boundary.extraDenyStatements)",
+                found.add(
+                    ConfigError(
+                        key=policy.source,
+                        value=policy.name,
+                        problem=f"the managed policy is {size} characters without whitespace; IAM accepts "
+                        f"at most {limits.IAM_MANAGED_POLICY_MAX}",
+                        fix="shorten the lists that feed it (passRoles, clusters, repositories, "
+                        "cloudFormationStacks: a shared prefix such as 'web-*' names several; "
+                        "boundary.extraDenyStatements)",
+                    )
                 )
         for role in spec.roles:
             size = limits.iam_document_length(role.rendered_trust)
             if size > limits.IAM_TRUST_POLICY_MAX:
-                raise ConfigError(
-                    key=role.trust_source,
-                    problem=f"the trust policy of {role.name} is {size} characters without whitespace; IAM "
-                    f"accepts at most {limits.IAM_TRUST_POLICY_MAX} by default",
-                    fix="trust fewer principals (an account id trusts all of its identities), or "
-                    "raise the 'Role trust policy length' quota and this limit together",
+                found.add(
+                    ConfigError(
+                        key=role.trust_source,
+                        problem=f"the trust policy of {role.name} is {size} characters without "
+                        f"whitespace; IAM accepts at most {limits.IAM_TRUST_POLICY_MAX} by default",
+                        fix="trust fewer principals (an account id trusts all of its identities), or "
+                        "raise the 'Role trust policy length' quota and this limit together",
+                    )
                 )
+                continue
             if role.managed_policy_count > limits.IAM_MANAGED_POLICIES_PER_ROLE:
-                raise ConfigError(
-                    key=role.managed_policy_source or role.source,
-                    problem=f"{role.managed_policy_count} managed policies would be attached to the IAM "
-                    f"role {role.name}; IAM allows {limits.IAM_MANAGED_POLICIES_PER_ROLE}",
-                    fix=f"list at most {limits.IAM_MANAGED_POLICIES_PER_ROLE - 1} extra policy ARNs",
+                found.add(
+                    ConfigError(
+                        key=role.managed_policy_source or role.source,
+                        problem=f"{role.managed_policy_count} managed policies would be attached to the IAM "
+                        f"role {role.name}; IAM allows {limits.IAM_MANAGED_POLICIES_PER_ROLE}",
+                        fix=f"list at most {limits.IAM_MANAGED_POLICIES_PER_ROLE - 1} extra policy ARNs",
+                    )
                 )
+                continue
             if not limits.IAM_ROLE_SESSION_MIN <= role.max_session_duration <= limits.IAM_ROLE_SESSION_MAX:
-                raise ConfigError(
-                    key=role.source,
-                    value=role.max_session_duration,
-                    problem="the session duration must be 3600-43200 seconds",
-                    fix="use e.g. 3600",
+                found.add(
+                    ConfigError(
+                        key=role.source,
+                        value=role.max_session_duration,
+                        problem="the session duration must be 3600-43200 seconds",
+                        fix="use e.g. 3600",
+                    )
                 )
+                continue
             # A role without its boundary would silently keep its full identity policy.
             keys = {p.key for p in spec.policies}
             if role.boundary not in keys or role.policy not in keys:
                 raise ValueError(f"role {role.key} of {spec.scenario} names a policy its spec lacks")
+    found.raise_any()
 
 
 # --- S7: the pipeline's own identities -----------------------------------------------------------
@@ -703,54 +753,70 @@ class PipelineSpec:
 
 def validate_pipeline(spec: PipelineSpec) -> None:
     """The clouds' limits on S7's names and documents, before anything is registered."""
+    found = Collector()
     seen: dict[tuple[str, str, str], str] = {}
     for role in spec.roles:
         rule = limits.RAM_ROLE if role.cloud == "alicloud" else limits.IAM_ROLE
         policy_rule = limits.RAM_POLICY if role.cloud == "alicloud" else limits.IAM_POLICY
         for kind, name, check in (("role", role.name, rule), ("policy", role.policy_name, policy_rule)):
             if (problem := check.check(name)) is not None:
-                raise ConfigError(
-                    key=role.source,
-                    value=name,
-                    problem=f"the {role.cloud} {kind} name {problem}",
-                    fix="shorten pipeline.roleNamePrefix or the environment name",
+                found.add(
+                    ConfigError(
+                        key=role.source,
+                        value=name,
+                        problem=f"the {role.cloud} {kind} name {problem}",
+                        fix="shorten pipeline.roleNamePrefix or the environment name",
+                    )
                 )
+                continue
             where = (role.cloud, role.account, f"{kind}:{name.lower()}")
             if where in seen:
-                raise ConfigError(
-                    key=role.source,
-                    value=name,
-                    problem=f"the {kind} name is also used by {seen[where]} in account {role.account}",
-                    fix="give each environment its own name",
+                found.add(
+                    ConfigError(
+                        key=role.source,
+                        value=name,
+                        problem=f"the {kind} name is also used by {seen[where]} in account {role.account}",
+                        fix="give each environment its own name",
+                    )
                 )
+                continue
             seen[where] = role.source
         if role.cloud == "alicloud":
             size, limit = len(role.rendered_policy), limits.RAM_POLICY_DOCUMENT_MAX
         else:
             size, limit = limits.iam_document_length(role.rendered_policy), limits.IAM_MANAGED_POLICY_MAX
         if size > limit:
-            raise ConfigError(
-                key=role.source,
-                value=role.policy_name,
-                problem=f"the {role.access} policy is {size} characters; the cloud accepts {limit}",
-                fix="report this: the deployer policy outgrew one document",
+            found.add(
+                ConfigError(
+                    key=role.source,
+                    value=role.policy_name,
+                    problem=f"the {role.access} policy is {size} characters; the cloud accepts {limit}",
+                    fix="report this: the deployer policy outgrew one document",
+                )
             )
+            continue
         if (
             role.cloud == "aws"
             and limits.iam_document_length(role.rendered_trust) > limits.IAM_TRUST_POLICY_MAX
         ):
-            raise ConfigError(
-                key=role.source,
-                problem=f"the trust policy of {role.name} exceeds {limits.IAM_TRUST_POLICY_MAX} characters",
-                fix="shorten the repository or environment name",
+            found.add(
+                ConfigError(
+                    key=role.source,
+                    problem=f"the trust policy of {role.name} exceeds {limits.IAM_TRUST_POLICY_MAX} "
+                    "characters",
+                    fix="shorten the repository or environment name",
+                )
             )
     for boundary in (*spec.boundaries, *spec.workload_boundaries):
         size = limits.iam_document_length(boundary.rendered)
         if size > limits.IAM_MANAGED_POLICY_MAX:
-            raise ConfigError(
-                key="pipeline.environments",
-                value=boundary.name,
-                problem=f"the pipeline boundary of account {boundary.account} is {size} characters; IAM "
-                f"accepts {limits.IAM_MANAGED_POLICY_MAX}",
-                fix="report this: the boundary outgrew one document",
+            found.add(
+                ConfigError(
+                    key="pipeline.environments",
+                    value=boundary.name,
+                    problem=f"the pipeline boundary of account {boundary.account} is {size} characters; IAM "
+                    f"accepts {limits.IAM_MANAGED_POLICY_MAX}",
+                    fix="report this: the boundary outgrew one document",
+                )
             )
+    found.raise_any()

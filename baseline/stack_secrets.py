@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Protocol, TextIO
 
 from baseline import limits
-from baseline.errors import BASELINE, ConfigError, set_command
+from baseline.errors import BASELINE, PULUMI_INSTALL_URL, ConfigError, set_command
 from baseline.spec import SecretNeed
 
 EXIT_OK = 0
@@ -100,10 +100,10 @@ class Status:
 def statuses(stack: str, config_file: str | None = None, as_stack: bool = False) -> list[Status]:
     """Every secret the stack references, and whether its file holds a value for it."""
     from baseline.config import load_stack_file, resolve
-    from baseline.stackfile import checked_stack_file
+    from baseline.stackfile import checked_stack_file, source_option
 
     path = checked_stack_file(stack, config_file, as_stack=as_stack)
-    raw = load_stack_file(path, stack)
+    raw = load_stack_file(path, stack, source_option(config_file))
     resolved = resolve(raw)
     unset = {need.name for need in resolved.unset_secrets}
     from baseline.spec import secret_needs
@@ -171,7 +171,7 @@ def run(
             key="--set",
             value=set_name,
             problem="the Pulumi CLI is not installed (no `pulumi` on PATH); it encrypts and stores the value",
-            fix="install it (https://www.pulumi.com/docs/install/) and run the command again",
+            fix=f"install it ({PULUMI_INSTALL_URL}) and run the command again",
         ) from None
     except StoreFailed as failure:
         return _store_failed(set_name, stack, failure, err)

@@ -24,6 +24,11 @@ def stack_file(stack: str, config_file: str | None) -> Path:
     return Path(config_file) if config_file else STACKS_DIR / f"Pulumi.{stack}.yaml"
 
 
+def source_option(config_file: str | None) -> str:
+    """The option that named the stack's file: errors about the file itself name it."""
+    return "--config-file" if config_file else "--stack"
+
+
 def add_stack_arguments(
     command: Any, config_help: str = "use this stack file instead of stacks/Pulumi.<stack>.yaml"
 ) -> None:
@@ -141,6 +146,8 @@ def checked_stack_file(
     stack: str, config_file: str | None, *, as_stack: bool = False, option: str = "--config-file"
 ) -> Path:
     """The stack's file, refusing a missing file and another stack's file (unless ``as_stack``)."""
+    if stack.endswith((".yaml", ".yml")):
+        raise _file_as_stack(stack)
     path = stack_file(stack, config_file)
     if config_file is None:
         if not path.is_file():
@@ -171,3 +178,20 @@ def checked_stack_file(
             fix=f"pass --stack {owner}, or add --as-stack to use it as {stack!r} on purpose",
         )
     return path
+
+
+def _file_as_stack(given: str) -> ConfigError:
+    """``--stack stacks/Pulumi.dev.yaml``: a file where the stack's name belongs (it would be looked
+    for as stacks/Pulumi.stacks/Pulumi.dev.yaml.yaml). The fix names the stack, and --config-file
+    for a file outside stacks/."""
+    path = Path(given)
+    name = stack_of(path) or "<name>"
+    in_stacks = path.resolve().parent == STACKS_DIR.resolve() and stack_of(path) is not None
+    fix = f"pass --stack {name}" if in_stacks else f"pass --stack {name} --config-file {given}"
+    return ConfigError(
+        key="--stack",
+        value=given,
+        problem="--stack takes a stack's name, not its file (the file of stack <name> is "
+        "stacks/Pulumi.<name>.yaml)",
+        fix=fix,
+    )

@@ -95,6 +95,22 @@ def test_the_pulumi_entry_point_reports_bad_config_as_one_line(restore_runtime_c
         runpy.run_path(str(ROOT / "__main__.py"))
 
 
+def test_the_pulumi_entry_point_reports_every_bad_setting_one_line_each(restore_runtime_config):
+    import runpy
+
+    import pulumi
+
+    config, secret_keys = engine_config("prod")
+    config["ecs-access-baseline:protectIdentities"] = "false"
+    config["ecs-access-baseline:testStack"] = "true"
+    runtime_config.set_all_config(config, secret_keys)
+    with pytest.raises(pulumi.RunError) as raised:
+        runpy.run_path(str(ROOT / "__main__.py"))
+    lines = str(raised.value).splitlines()
+    assert len(lines) == 2 and all("Fix:" in line for line in lines), lines
+    assert "testStack = True" in lines[0] and "protectIdentities = False" in lines[1]
+
+
 def test_a_real_run_refuses_an_unset_secret_with_the_command_to_type(restore_runtime_config):
     """A fresh clone plans fine, but `pulumi up` stops before registering anything."""
     import runpy

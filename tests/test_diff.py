@@ -352,6 +352,20 @@ def test_a_bad_base_file_is_named_as_the_base(tmp_path, capsys):
     assert code == 2 and f"(in the base stack file {bad})" in one_line_error(err)
 
 
+def test_every_error_of_a_bad_base_file_is_named_as_the_base(tmp_path, capsys):
+    def misspell_twice(config):
+        config["ecs-access-baseline:protectIdentities"] = "maybe"
+        config["ecs-access-baseline:testStack"] = "perhaps"
+
+    bad = edited(tmp_path, PROD, "bad.yaml", misspell_twice)
+    code, _, err = run_diff(
+        capsys, "--stack", "prod", "--base-config-file", str(bad), "--config-file", str(PROD)
+    )
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 2, err
+    assert all(f"(in the base stack file {bad})" in line for line in lines), err
+
+
 def ram_role(name: str, subject_operator: str, subject: str) -> dict:
     trust = {
         "Version": "1",

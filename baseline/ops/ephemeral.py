@@ -27,7 +27,7 @@ from typing import Any
 import yaml
 
 from baseline import PROJECT
-from baseline.errors import ConfigError
+from baseline.errors import ConfigError, error_lines
 from baseline.stackfile import ROOT, STACKS_DIR
 
 SOURCE_STACK = "dev"
@@ -149,7 +149,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return run(args)
     except ConfigError as error:
-        print(f"error: {error}", file=sys.stderr)
+        for line in error_lines(error):
+            print(f"error: {line}", file=sys.stderr)
         return 2
 
 

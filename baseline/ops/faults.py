@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from baseline.errors import Fault
+from baseline.errors import PULUMI_INSTALL_URL, Fault
 
 EXIT_FAILED = 1  # the operation failed; rerun when the cause is fixed
 EXIT_SETUP = 2  # the command cannot start: a missing CLI, region or credentials
@@ -40,7 +40,7 @@ PULUMI_SETTINGS = (
     "backend: PULUMI_BACKEND_URL or `pulumi login`; secrets: PULUMI_CONFIG_PASSPHRASE(_FILE) or the "
     "stack's secrets provider; cloud credentials as for `pulumi destroy`"
 )
-PULUMI_INSTALL = "install it (https://www.pulumi.com/docs/iac/download-install/) and put it on PATH"
+PULUMI_INSTALL = f"install it ({PULUMI_INSTALL_URL}) and put it on PATH"
 
 _THROTTLING = {
     "Throttling",

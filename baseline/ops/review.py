@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, TextIO
 
-from baseline.errors import ConfigError, Fault
+from baseline.errors import ConfigError, ConfigErrors, Fault
 from baseline.stackfile import ROOT, checked_stack_file
 
 EXIT_SAME = 0
@@ -75,7 +75,9 @@ def _render(path: Path | None, stack: str, side: str) -> dict[str, Any]:
     try:
         return render(resolve(load_stack_file(path, stack)), stack)
     except ConfigError as error:
-        error.problem = f"{error.problem} (in the {side} stack file {path})"
+        # Each line says which side's file it is about (a diff reads two).
+        for each in [error, *(error.errors if isinstance(error, ConfigErrors) else [])]:
+            each.problem = f"{each.problem} (in the {side} stack file {path})"
         raise
 
 

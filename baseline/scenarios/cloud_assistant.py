@@ -89,6 +89,20 @@ class CloudAssistantSettings(Model):
 
     _check_instances = field_validator("instance_ids")(check_instance_ids)
 
+    @field_validator("run_as_users")
+    @classmethod
+    def _no_wildcards(cls, value: list[str]) -> list[str]:
+        # The policy compares runAsUsers with StringEquals, where '*' and '?' are plain characters:
+        # an entry "*" matches only an OS user literally named "*", so it would grant nothing, silently.
+        for user in value:
+            if "*" in user or "?" in user:
+                raise fix(
+                    f"{user!r} is a wildcard, but runAsUsers is compared with StringEquals "
+                    "(ecs:CommandRunAs), which takes it literally: it would allow no OS user",
+                    "list each regular OS user by name, e.g. [user01, user02]",
+                )
+        return value
+
     @model_validator(mode="after")
     def _os_users(self) -> CloudAssistantSettings:
         if self.mode == "allow-list":

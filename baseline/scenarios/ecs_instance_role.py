@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator, model_validator
 
-from baseline import limits
 from baseline.documents.alicloud import (
     INSTANCE_ROLE_SERVICE,
     arn,
@@ -25,10 +24,10 @@ from baseline.settings import (
     RamUserSettings,
     ResourceScope,
     check_alicloud_region,
+    check_instance_id,
     check_oss_buckets,
     check_role_name,
     check_session_duration,
-    fix,
 )
 from baseline.spec import Grant, InstanceRoleSpec, PolicySpec, RoleSpec, ScenarioSpec
 
@@ -41,12 +40,7 @@ class InstanceSettings(Model):
     id: str = Field(description="ECS instance id, e.g. `i-bp1abcdefgh123456789`.")
     region: str | None = Field(None, description="Region of the instance; default `alicloud.region`.")
 
-    @field_validator("id")
-    @classmethod
-    def _id(cls, value: str) -> str:
-        if not limits.ECS_INSTANCE_ID.fullmatch(value):
-            raise fix(f"{value!r} is not an ECS instance id", "use ids like 'i-bp1abcdefgh123456789'")
-        return value
+    _id = field_validator("id")(check_instance_id)
 
     _region = field_validator("region")(check_alicloud_region)
 

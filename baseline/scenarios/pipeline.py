@@ -22,7 +22,13 @@ from pydantic import Field, field_validator, model_validator
 from baseline import PROJECT, limits
 from baseline.documents import pipeline as documents
 from baseline.errors import ConfigError
-from baseline.settings import Model, check_session_duration, fix
+from baseline.settings import (
+    EXAMPLE_ALICLOUD_ACCOUNT,
+    EXAMPLE_AWS_ACCOUNT,
+    Model,
+    check_session_duration,
+    fix,
+)
 from baseline.spec import (
     DeployerReach,
     OidcProviderSpec,
@@ -106,7 +112,8 @@ class PipelineEnvironmentSettings(Model):
     def _alicloud(cls, value):
         if value is not None and not (isinstance(value, str) and limits.ALICLOUD_ACCOUNT_ID.fullmatch(value)):
             raise fix(
-                "an Alibaba Cloud account id is 16 digits, as a quoted string", 'e.g. "1234567890123456"'
+                "an Alibaba Cloud account id is 16 digits, as a quoted string",
+                f'e.g. "{EXAMPLE_ALICLOUD_ACCOUNT}"',
             )
         return value
 
@@ -114,7 +121,7 @@ class PipelineEnvironmentSettings(Model):
     @classmethod
     def _aws(cls, value):
         if value is not None and not (isinstance(value, str) and limits.AWS_ACCOUNT_ID.fullmatch(value)):
-            raise fix("an AWS account id is 12 digits, as a quoted string", 'e.g. "123456789012"')
+            raise fix("an AWS account id is 12 digits, as a quoted string", f'e.g. "{EXAMPLE_AWS_ACCOUNT}"')
         return value
 
     @field_validator("aws_state_bucket")
