@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from baseline.analysis import access, reference
+from baseline.analysis.calls import TaskCall
 from baseline.analysis.evaluator import (
     CallDecision,
     UnknownAction,
@@ -28,7 +29,6 @@ from baseline.analysis.evaluator import (
     arn_matches,
     evaluate_call,
 )
-from baseline.analysis.tasks import TaskCall
 
 DATA = Path(__file__).resolve().parents[1] / "scenarios" / "tasks" / "provider_calls.yaml"
 OPERATIONS = {"deploy": ("create", "read", "update", "delete"), "preview": ("read",)}

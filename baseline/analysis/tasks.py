@@ -27,6 +27,7 @@ import yaml
 
 from baseline.analysis import access
 from baseline.analysis.access import Principal
+from baseline.analysis.calls import TaskCall
 
 CATALOGUE_DIR = Path(__file__).resolve().parent.parent / "scenarios" / "tasks"
 _FIELD = re.compile(r"\{([a-z_]+)(?:\.([a-z_]+))?\}")
@@ -50,19 +51,6 @@ class CatalogueError(ValueError):
     """The catalogue names something the stack cannot resolve (a placeholder without a value)."""
 
     fix = "give the placeholder a value in baseline/analysis/tasks.py, or mark the call optional"
-
-
-@dataclass(frozen=True)
-class TaskCall:
-    """One call of one principal's job, concrete for a stack."""
-
-    principal: str  # access.Principal.name
-    cloud: str  # "alicloud" | "aws"
-    step: str  # the job step, in the guide's or the provider's words
-    action: str
-    resources: tuple[str, ...]  # every resource the call is authorised on, concrete ARNs
-    context: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    source: str = ""  # where the call was read (guide step, console, template, provider source)
 
 
 @dataclass(frozen=True)
