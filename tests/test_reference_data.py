@@ -125,7 +125,8 @@ def test_the_rows_the_evaluator_leans_on_read_as_the_pages_print_them():
     assert tails(ecs["CreateSnapshot"]["resources"]) == ["disk/{#diskId}", "snapshot/*"]
     assert ecs["CreateSnapshot"]["readings"][0]["source"] == "ecs-auth-rules-2021"
     attach = ref["ram"]["actions"]["AttachPolicyToUser"]
-    assert tails(attach["resources"]) == ["user/${UserName}", "policy/${PolicyName}"]
+    assert tails(attach["resources"]) == ["user/${UserName}", "policy/{#name}"]
+    assert "or system:policy/" in attach["resources"][1]["printed"]  # account id or "system"
 
 
 def test_oos_rows_read_from_the_api_pages():
@@ -163,7 +164,8 @@ def test_resource_group_operations_are_authorised_under_the_ram_prefix():
     ram = ref["ram"]["actions"]
     assert tails(ram["CreateResourceGroup"]["resources"]) == ["resourcegroup/*"]
     attach = ram["AttachPolicy"]
-    assert attach["settled"] and [r["required"] for r in attach["resources"]] == [True, False, False, False]
+    assert attach["settled"] and [r["required"] for r in attach["resources"]] == [True, True, True, True]
+    assert [r.get("one_of") for r in attach["resources"]] == [None, "principal", "principal", "principal"]
     assert tails(attach["resources"])[1:] == ["user/*", "group/*", "role/*"]
     # The Resource Management API page discloses no authorization of its own for AttachPolicy.
     rm = ref["resourcemanager"]["actions"]

@@ -95,11 +95,11 @@ def test_an_aws_account_placeholder_is_seen_wherever_an_account_is_named(tmp_pat
     stack = tmp_path / "Pulumi.first.yaml"
     text = (STARTERS / "ecs-mcp-server.yaml").read_text()
     stack.write_text(text)
-    assert [p for p, _, what in example_values(resolve(load_stack_file(stack)))] == ["aws.accountId"]
-    stack.write_text(text.replace('"500000000001"', '"123456789012"'))
+    assert [p.setting for p in example_values(resolve(load_stack_file(stack)))] == ["aws.accountId"]
+    stack.write_text(text.replace('"500000000001"', '"210987654321"'))
     assert example_values(resolve(load_stack_file(stack))) == []
     pipeline = resolve(load_stack_file(STARTERS / "pipeline.yaml", "pipeline"))
-    assert [p for p, _, _ in example_values(pipeline)] == [
+    assert [p.setting for p in example_values(pipeline)] == [
         "alicloud.accountId",
         "pipeline.environments[0].alicloudAccountId",
     ]

@@ -675,7 +675,7 @@ def call_resources(
     asked: list[str] = []
     filled: list[str] = []
     typed = [t for t in reading.resources if t.arn != "*"]
-    if not reading.required and reading.resources:
+    if not reading.required and not reading.choices and reading.resources:
         # Every type optional: the call names one of them; asked on those the question gives.
         mine = [r for r in resources if r == "*" or any(arn_matches(t.pattern, r) for t in typed)]
         if not mine:
@@ -691,6 +691,13 @@ def call_resources(
         mine = [r for r in resources if arn_matches(rtype.pattern, r)]
         if not mine:
             pattern = type_pattern(rtype.arn, *scope)
+            filled.append(pattern)
+            mine = [pattern]
+        asked += [r for r in mine if r not in asked]
+    for types in reading.choices.values():
+        mine = [r for r in resources if any(arn_matches(t.pattern, r) for t in types)]
+        if not mine:
+            pattern = type_pattern(types[0].arn, *scope)
             filled.append(pattern)
             mine = [pattern]
         asked += [r for r in mine if r not in asked]

@@ -239,6 +239,22 @@ def _resources(
                         f"{rtype.arn}, so the call is denied{_others(ref)}",
                     )
                 )
+        for types in reading.choices.values():
+            if not any(_arns_meet(r, t.pattern) for r in granted for t in types):
+                done.add(ref.action)
+                arns = " or ".join(t.arn for t in types)
+                found.append(
+                    Finding(
+                        "required-resource",
+                        name,
+                        index,
+                        ref.action,
+                        arns,
+                        "",
+                        f"{ref.action} names one of {arns} in every call; this policy grants none, "
+                        f"so the call is denied{_others(ref)}",
+                    )
+                )
         if ref.access == "list":
             listing = [t for t in typed if t.arn.endswith("/*")]
             if listing and not any(_covers_listing(r, t) for r in granted for t in listing):

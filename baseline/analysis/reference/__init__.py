@@ -33,6 +33,9 @@ _PLACEHOLDER = re.compile(r"\{#?[^}]*\}|\$\{[^}]*\}|\$[A-Za-z]+")
 class ResourceType:
     arn: str  # as the reference prints it, placeholders included
     required: bool
+    # Types sharing a label are one choice: every call names exactly one of them (the principal of
+    # ram:AttachPolicy is a user, a group or a role). Such a choice is required as a whole.
+    one_of: str = ""
 
     @property
     def pattern(self) -> str:
@@ -60,7 +63,16 @@ class Reading:
     def required(self) -> tuple[ResourceType, ...]:
         """The types every call names. None when each type is optional: the call names one of them
         (an S3 object through its bucket or an access point), see ``evaluator.call_resources``."""
-        return tuple(r for r in self.resources if r.required)
+        return tuple(r for r in self.resources if r.required and not r.one_of)
+
+    @property
+    def choices(self) -> dict[str, tuple[ResourceType, ...]]:
+        """Each one-of choice (label -> its types): the call names one type of each."""
+        found: dict[str, tuple[ResourceType, ...]] = {}
+        for r in self.resources:
+            if r.one_of:
+                found[r.one_of] = (*found.get(r.one_of, ()), r)
+        return found
 
 
 @dataclass(frozen=True)
@@ -104,7 +116,10 @@ def _alicloud_files() -> dict[str, dict[str, Any]]:
 
 
 def _resources(rows: Any) -> tuple[ResourceType, ...]:
-    return tuple(ResourceType(str(r["arn"]), bool(r.get("required", True))) for r in rows or [])
+    return tuple(
+        ResourceType(str(r["arn"]), bool(r.get("required", True)), str(r.get("one_of", "") or ""))
+        for r in rows or []
+    )
 
 
 @cache
