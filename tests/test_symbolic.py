@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT, plan_of
+from conftest import FIXTURES, ROOT, plan_of
 
 from baseline.analysis import access, symbolic
 from baseline.analysis.evaluator import NamedPolicy, evaluate
@@ -40,7 +40,7 @@ def test_commanduser_runs_no_command_as_another_os_user_on_any_instance_proved(c
 
 
 def deny_privileged_dev(tmp_path: Path) -> Path:
-    document = yaml.safe_load((ROOT / "stacks" / "Pulumi.dev.yaml").read_text())
+    document = yaml.safe_load((FIXTURES / "Pulumi.dev.yaml").read_text())
     linux = document["config"]["ecs-access-baseline:cloudAssistantLinux"]
     linux.update(mode="deny-privileged", allowCommandsWithoutRunAs=True)
     del linux["runAsUsers"]
