@@ -228,6 +228,23 @@ def test_the_in_process_plan_prints_what_a_fresh_process_prints(capfd):
     assert in_process == (fresh.returncode, fresh.stdout, fresh.stderr)
 
 
+def test_a_process_that_calls_main_closes_the_sdks_event_loops_before_teardown():
+    """Not only `python -m baseline`: any interpreter that renders through baseline.cli.main() exits
+    with every loop closed (an open one, collected at teardown, may print "Exception ignored")."""
+    dev = str(FIXTURES / "Pulumi.dev.yaml")
+    probe = (
+        "import asyncio, atexit, gc\n"
+        # Registered first, so it runs last (atexit is last in, first out): after the program's own.
+        "atexit.register(lambda: print(sum(isinstance(o, asyncio.AbstractEventLoop) and not o.is_closed()"
+        " for o in gc.get_objects())))\n"
+        "import baseline.cli\n"
+        f"argv = ['plan', '--stack', 'dev', '--format', 'json', '--config-file', {dev!r}]\n"
+        "assert baseline.cli.main(argv) == 0\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert done.stdout.splitlines()[-1] == "0", done.stdout[-200:]
+
+
 def test_no_secret_value_reaches_plan_outputs_or_logs(stack, capfd):
     code, out, err = main_output(capfd, "plan", "--stack", stack, "--format", "json")
     table_code, table_out, table_err = main_output(capfd, "plan", "--stack", stack)
