@@ -6,6 +6,7 @@ No Pulumi CLI and no cloud account are needed. Every secret value becomes "[secr
 from __future__ import annotations
 
 import asyncio
+import atexit
 import gc
 import json
 import logging
@@ -105,6 +106,14 @@ def close_event_loops() -> None:
     for obj in gc.get_objects():
         if isinstance(obj, asyncio.AbstractEventLoop) and not obj.is_running() and not obj.is_closed():
             obj.close()
+
+
+# Every process that renders closes the loops at exit itself, not only `python -m baseline`: a
+# caller of baseline.cli.main() in its own interpreter (a script, a test's probe) otherwise exits
+# with the loops to the collector, and now and then with that traceback after its output. atexit
+# runs before interpreter teardown; __main__ still closes them before gc.freeze(), whose frozen
+# objects gc.get_objects() no longer lists.
+atexit.register(close_event_loops)
 
 
 def render(resolved: Resolved, stack: str) -> dict[str, Any]:

@@ -11,17 +11,16 @@ from typing import ClassVar
 
 import boto3
 import pytest
-from conftest import ROOT, STACKS, plan_of
+from conftest import STACKS, example_resolved, plan_of
 from moto import mock_aws
 
 from baseline import adopt
-from baseline.config import load_stack_file, resolve
 
 ACCOUNTS = {"dev": "111122223333", "staging": "111122223333", "prod": "444455556666"}
 
 
 def aws_account(stack: str) -> str | None:
-    settings = resolve(load_stack_file(ROOT / "stacks" / f"Pulumi.{stack}.yaml")).settings
+    settings = example_resolved(stack).settings
     return settings.aws.account_id if settings.aws else None
 
 

@@ -6,11 +6,11 @@ import json
 import shutil
 
 import pytest
-from conftest import ROOT
+from conftest import FIXTURES
 
 from baseline.cli import main
 
-PROD = ROOT / "stacks" / "Pulumi.prod.yaml"
+PROD = FIXTURES / "Pulumi.prod.yaml"
 
 
 def one_line(capsys) -> tuple[str, str]:

@@ -65,6 +65,7 @@ def test_format_and_cloud_say_what_each_choice_gives(name, option):
     assert all(choice in action.help for choice in action.choices), f"{name} {option}: {action.help}"
 
 
+@pytest.mark.shipped
 def test_stack_lists_the_stack_files_found(capsys):
     out = help_of(capsys, "plan")
     found = sorted(

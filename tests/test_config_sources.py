@@ -6,7 +6,7 @@ import json
 
 import pytest
 import yaml
-from conftest import ROOT
+from conftest import FIXTURES, ROOT, example_resolved
 from pulumi.runtime import config as runtime_config
 
 from baseline.config import from_pulumi_runtime, load_stack_file, resolve
@@ -23,7 +23,7 @@ def engine_config(
     With ``secret_value`` every secret the stack references is set (as after `baseline secrets
     --set`); with None none is, as on a fresh clone.
     """
-    path = ROOT / "stacks" / f"Pulumi.{stack}.yaml"
+    path = FIXTURES / f"Pulumi.{stack}.yaml"
     document = yaml.safe_load(path.read_text())["config"]
     assert SECRETS not in document, "the checked-in stacks ship no secrets"
     config, secret_keys = {}, []
@@ -48,7 +48,7 @@ def test_engine_config_resolves_to_the_same_settings_as_the_stack_file(stack, re
     config, secret_keys = engine_config(stack)
     runtime_config.set_all_config(config, secret_keys)
     from_engine = resolve(from_pulumi_runtime())
-    from_file = resolve(load_stack_file(ROOT / "stacks" / f"Pulumi.{stack}.yaml"))
+    from_file = example_resolved(stack)
     assert from_engine.settings == from_file.settings
     assert from_engine.alicloud == from_file.alicloud
     assert set(from_engine.secrets) == set(from_file.secrets)

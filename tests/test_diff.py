@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT
+from conftest import FIXTURES
 
 from baseline.analysis import diff
 from baseline.cli import main
 from baseline.ops import review
 
-PROD = ROOT / "stacks" / "Pulumi.prod.yaml"
+PROD = FIXTURES / "Pulumi.prod.yaml"
 NEW_WINDOWS = "i-bp1prodwin000000003"
 NEW_WINDOWS_ARN = f"acs:ecs:cn-hangzhou:5098765432109876:instance/{NEW_WINDOWS}"
 WINDOWS_COMMAND_ACTIONS = {
@@ -335,7 +335,7 @@ def test_without_git_the_default_base_is_one_line(monkeypatch, capsys):
             "--config-file = 'missing.yaml'",
         ),
         (["--base", "no-such-revision"], "--base = 'no-such-revision': not a git revision"),
-        (["--base-config-file", str(ROOT / "stacks" / "Pulumi.dev.yaml")], "this is stack 'dev''s file"),
+        (["--base-config-file", str(FIXTURES / "Pulumi.dev.yaml")], "this is stack 'dev''s file"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(argv, named, capsys):
@@ -517,9 +517,9 @@ def test_outputs_changed_never_lists_an_empty_path(repo, capsys):
 
 
 def _stacks_repo(root: Path, dev_text: str) -> None:
-    """A repository whose HEAD holds the shipped stack files, dev's replaced by ``dev_text``."""
+    """A repository whose HEAD holds the example stack files, dev's replaced by ``dev_text``."""
     (root / "stacks").mkdir(parents=True)
-    for path in (ROOT / "stacks").glob("Pulumi.*.yaml"):
+    for path in FIXTURES.glob("Pulumi.*.yaml"):
         shutil.copy(path, root / "stacks" / path.name)
     (root / "stacks" / "Pulumi.dev.yaml").write_text(dev_text)
     git(root, "init", "-q", "-b", "main")
@@ -535,8 +535,8 @@ def test_the_pipeline_stacks_base_reads_each_environments_stack_file_at_the_base
     both sides read the work tree's and the diff was empty)."""
     if shutil.which("git") is None:
         pytest.skip("git is not installed")
-    pipeline = str(ROOT / "stacks" / "Pulumi.pipeline.yaml")
-    dev = (ROOT / "stacks" / "Pulumi.dev.yaml").read_text()
+    pipeline = str(FIXTURES / "Pulumi.pipeline.yaml")
+    dev = (FIXTURES / "Pulumi.dev.yaml").read_text()
     same, renamed = tmp_path / "same", tmp_path / "renamed"
     _stacks_repo(same, dev)
     _stacks_repo(renamed, dev.replace("      name: commandUser\n", "      name: oldCommandUser\n", 1))
@@ -555,7 +555,7 @@ def test_the_pipeline_stacks_base_reads_each_environments_stack_file_at_the_base
 
 
 # Issue 18's two ordinary changes the grant-by-grant comparison missed.
-DEV = ROOT / "stacks" / "Pulumi.dev.yaml"
+DEV = FIXTURES / "Pulumi.dev.yaml"
 
 
 def dev_deny_privileged(tmp_path: Path) -> Path:

@@ -7,7 +7,7 @@ The bad-stack battery holds the two a user meets (a scenario block pasted twice,
 from __future__ import annotations
 
 import pytest
-from conftest import ROOT
+from conftest import FIXTURES
 
 from baseline.errors import ConfigError
 from baseline.stackfile import read_yaml
@@ -64,7 +64,7 @@ def test_the_sweep_guard_reads_stack_files_the_same_way(tmp_path):
     from baseline.ops.sweep import _reaches
 
     path = tmp_path / "Pulumi.dev.yaml"
-    text = (ROOT / "stacks" / "Pulumi.dev.yaml").read_text()
+    text = (FIXTURES / "Pulumi.dev.yaml").read_text()
     path.write_text(text.replace("    prefix: dev-\n", "    prefix: dev-\n    prefix: prod-\n", 1))
     with pytest.raises(ConfigError, match=r"naming\.prefix: written twice in one map, at lines \d+ and \d+"):
         list(_reaches("pr1-", path))

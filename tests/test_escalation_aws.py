@@ -20,11 +20,11 @@ from functools import cache
 
 import pytest
 from cloudsplaining.shared.constants import PRIVILEGE_ESCALATION_METHODS
-from conftest import ROOT, STACKS, plan_of
+from conftest import STACKS, example_resolved, plan_of
 from test_s6_ecs_mcp_server import ALL_USE_CASES, plan
 
 from baseline.analysis import access
-from baseline.config import RawConfig, load_stack_file, resolve
+from baseline.config import RawConfig, resolve
 from baseline.documents import aws as documents
 from baseline.documents.aws_actions import RESOURCE_ARNS
 from baseline.naming import Naming
@@ -84,7 +84,7 @@ def stack(source: str) -> Stack:
     if source == "all-use-cases":
         resolved = resolve(RawConfig(values=ALL_USE_CASES, secrets={}))
     else:
-        resolved = resolve(load_stack_file(ROOT / "stacks" / f"Pulumi.{source}.yaml"))
+        resolved = example_resolved(source)
     settings = resolved.settings
     server = settings.ecs_mcp_server
     naming = Naming(settings.naming.prefix, settings.naming.suffix)
@@ -435,7 +435,7 @@ class PipelineRequest:
 
 @cache
 def pipeline_roles() -> tuple[tuple[access.Principal, object, str], ...]:
-    resolved = resolve(load_stack_file(ROOT / "stacks" / f"Pulumi.{PIPELINE}.yaml"))
+    resolved = example_resolved(PIPELINE)
     prefixes = {e.name: e.name_prefix for e in resolved.settings.pipeline.environments}
     found = []
     for role in resolved.pipeline.roles:
@@ -448,7 +448,7 @@ def pipeline_roles() -> tuple[tuple[access.Principal, object, str], ...]:
 def pipeline_catalogue(role, prefix: str) -> list[PipelineRequest]:
     from baseline.scenarios.pipeline import boundary_name, role_names
 
-    settings = resolve(load_stack_file(ROOT / "stacks" / f"Pulumi.{PIPELINE}.yaml")).settings.pipeline
+    settings = example_resolved(PIPELINE).settings.pipeline
     account, deploy = role.account, role.access == "deploy"
     arn = lambda kind, name, acct=account: f"arn:aws:iam::{acct}:{kind}/{name}"  # noqa: E731
     own_roles = role_names(settings)

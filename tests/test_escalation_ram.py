@@ -24,11 +24,11 @@ from functools import cache
 from typing import Any
 
 import pytest
-from conftest import ROOT, STACKS, plan_of
+from conftest import ROOT, STACKS, example_resolved, plan_of
 
 from baseline.analysis import access
 from baseline.cli import main
-from baseline.config import StackSettings, load_stack_file, resolve
+from baseline.config import StackSettings
 from baseline.documents.alicloud import PATCH_TEMPLATE
 
 OTHER_USER = "escalationVictimUser"
@@ -56,7 +56,7 @@ class Request:
 
 @cache
 def settings_of(stack: str) -> StackSettings:
-    return resolve(load_stack_file(ROOT / "stacks" / f"Pulumi.{stack}.yaml")).settings
+    return example_resolved(stack).settings
 
 
 def ram(account: str, resource: str) -> str:
@@ -515,7 +515,7 @@ class PipelineRequest:
 
 @cache
 def pipeline_roles() -> tuple[tuple[access.Principal, Any], ...]:
-    spec = resolve(load_stack_file(ROOT / "stacks" / f"Pulumi.{PIPELINE}.yaml")).pipeline
+    spec = example_resolved(PIPELINE).pipeline
     plan = plan_of(PIPELINE)
     found = []
     for role in spec.roles:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import shutil
+from fnmatch import fnmatchcase
 from functools import cache
 
 import pytest
-from conftest import ROOT, plan_of
+from conftest import FIXTURES, ROOT, STACKS_DIR, example_resolved, plan_of, shipped_plan, shipped_stacks
 
-from baseline import cli
+from baseline import cli, stackfile
 from baseline.analysis import graph
 from baseline.config import load_stack_file, resolve
 
@@ -213,7 +215,7 @@ def test_assume_needs_the_callers_permission_and_the_trust():
 # --- the shipped stacks ---------------------------------------------------------------------------
 @cache
 def shipped(stack: str) -> graph.Graph:
-    settings = resolve(load_stack_file(ROOT / "stacks" / f"Pulumi.{stack}.yaml")).settings
+    settings = example_resolved(stack).settings
     return graph.build([graph.source_from(stack, plan_of(stack), settings)])
 
 
@@ -290,6 +292,21 @@ def test_no_path_outside_the_exceptions(stack):
     assert outside(stack) == []
 
 
+def _strict(stack: str) -> bool:
+    environment = resolve(load_stack_file(STACKS_DIR / f"Pulumi.{stack}.yaml")).settings.environment
+    return environment in ("staging", "prod")
+
+
+# Whatever stacks/ holds: every staging or prod stack (dev's broad trial form is reported by design),
+# whatever its name, has no path the exceptions do not cover.
+@pytest.mark.shipped
+@pytest.mark.parametrize("stack", [s for s in shipped_stacks() if _strict(s)])
+def test_no_staging_or_prod_stack_in_stacks_has_a_path_outside_the_exceptions(stack):
+    settings = resolve(load_stack_file(STACKS_DIR / f"Pulumi.{stack}.yaml")).settings
+    built = graph.build([graph.source_from(stack, shipped_plan(stack), settings)])
+    assert graph.report(stack, built, graph.paths(built), graph.exceptions())["paths"] == []
+
+
 def test_the_pipeline_has_no_path_outside_the_exceptions():
     assert outside("pipeline") == []
 
@@ -299,7 +316,7 @@ def test_the_pipeline_has_no_path_outside_the_exceptions():
 def sources() -> tuple[graph.Source, ...]:
     found = []
     for stack in ("dev", "staging", "prod", "pipeline", "example"):
-        settings = resolve(load_stack_file(ROOT / "stacks" / f"Pulumi.{stack}.yaml")).settings
+        settings = example_resolved(stack).settings
         found.append(graph.source_from(stack, plan_of(stack), settings))
     return tuple(found)
 
@@ -330,24 +347,52 @@ def test_the_dev_deploy_role_reaches_only_dev_now_that_staging_has_its_own_accou
 
 @pytest.mark.parametrize("exception", graph.exceptions(), ids=lambda e: e.name)
 def test_each_exception_is_needed_and_within_its_bound(exception):
-    from fnmatch import fnmatchcase
-
-    for stack in exception.stacks:
+    # The example stacks of each environment the exception names (their names are the same words).
+    stacks = [s.stack for s in sources() if s.environment in exception.environments and s.stack != "pipeline"]
+    assert stacks, f"{exception.name}: no example stack is of {exception.environments}"
+    for stack in stacks:
         built = shared_graph() if exception.shared else shipped(stack)
         found = graph.paths(built)
         result = graph.report(stack, built, found, [exception])
         assert result["exceptions"], f"{exception.name} is no longer needed in {stack}"
         reached = {
-            built.nodes[p.target].name
+            built.nodes[p.target].role or built.nodes[p.target].name
             for p in found
-            if fnmatchcase(built.nodes[p.source].name, exception.start)
+            if fnmatchcase(built.nodes[p.source].role, exception.start)
             and built.nodes[p.source].environment == stack
             and (
                 built.nodes[p.target].environment == stack
                 or built.nodes[p.target].account == built.nodes[p.source].account
             )
         }
-        assert all(any(fnmatchcase(n, b) for b in exception.bound) for n in reached), (stack, reached)
+        assert reached and all(any(fnmatchcase(n, b) for b in exception.bound) for n in reached), (
+            stack,
+            reached,
+        )
+
+
+def test_the_exceptions_name_no_stack_but_environments_and_scenario_roles():
+    text = graph.EXCEPTIONS_FILE.read_text()
+    assert "stacks:" not in text
+    roles = {r["name"] for s in sources() for r in s.plan["resources"]}
+    for exception in graph.exceptions():
+        assert any(fnmatchcase(r, exception.start) for r in roles), exception.name
+
+
+def test_paths_gives_the_same_answer_for_one_configuration_under_any_stack_name(
+    tmp_path, monkeypatch, capsys
+):
+    """prod's file as stacks/Pulumi.northwind.yaml: the same environment, the same answer."""
+    for name in ("prod", "northwind"):
+        shutil.copy(FIXTURES / "Pulumi.prod.yaml", tmp_path / f"Pulumi.{name}.yaml")
+    monkeypatch.setattr(stackfile, "STACKS_DIR", tmp_path)
+    answers = {}
+    for name in ("prod", "northwind"):
+        code = cli.main(["paths", "--stack", name, "--format", "json"])
+        result = json.loads(capsys.readouterr().out)
+        answers[name] = (code, result["paths"], result["exceptions"])
+    assert answers["northwind"] == answers["prod"]
+    assert answers["prod"][0] == 0 and answers["prod"][2], "prod's paths are all excepted"
 
 
 def test_an_exception_never_covers_a_path_into_another_environment():

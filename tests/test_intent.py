@@ -14,7 +14,7 @@ from functools import cache
 from typing import Any
 
 import pytest
-from conftest import ROOT, STACKS, plan_of
+from conftest import FIXTURES, STACKS, example_resolved, plan_of
 from guides import GUIDE_000_ECS, GUIDE_000_OOS, GUIDE_000_SNAPSHOT
 
 from baseline import limits
@@ -62,7 +62,7 @@ UNLISTED_INSTANCE = "i-notlisted000000001"
 
 @cache
 def settings_of(stack: str) -> StackSettings:
-    return resolve(load_stack_file(ROOT / "stacks" / f"Pulumi.{stack}.yaml")).settings
+    return example_resolved(stack).settings
 
 
 def named(settings: StackSettings, base: str) -> str:
@@ -384,7 +384,7 @@ def test_in_a_strict_stack_the_command_user_stays_in_its_region_and_account(stac
 @cache
 def _in_mode(stack: str, mode: str) -> tuple[dict, StackSettings]:
     """The stack's own Cloud Assistant settings with both scenarios switched to ``mode``."""
-    raw = load_stack_file(ROOT / "stacks" / f"Pulumi.{stack}.yaml")
+    raw = load_stack_file(FIXTURES / f"Pulumi.{stack}.yaml")
     keep = ("environment", "naming", "protectIdentities", "alicloud", *COMMAND_KEYS)
     values = {k: copy.deepcopy(v) for k, v in raw.values.items() if k in keep}
     for key in COMMAND_KEYS:
@@ -419,7 +419,7 @@ def test_strict_stacks_refuse_the_deny_list_form(stack, scenario):
     """Staging and prod: a deny-list lets a command that names no OS user run as root/system."""
     settings = require_command(stack, scenario)
     require_strict_environment(settings)
-    raw = load_stack_file(ROOT / "stacks" / f"Pulumi.{stack}.yaml")
+    raw = load_stack_file(FIXTURES / f"Pulumi.{stack}.yaml")
     key = COMMAND_KEYS[COMMAND_SCENARIOS.index(scenario)]
     values = copy.deepcopy(raw.values)
     values[key] = {**values[key], "mode": "deny-privileged", "allowCommandsWithoutRunAs": True}

@@ -15,7 +15,7 @@ import io
 import json
 
 import pytest
-from conftest import ROOT, STACKS, plan_of
+from conftest import STACKS, example_resolved, plan_of
 
 from baseline.analysis import access
 from baseline.cli import main
@@ -48,11 +48,10 @@ def test_every_system_or_managed_policy_a_stack_attaches_is_on_file(stack):
 
 
 def test_the_pipeline_may_attach_only_policies_on_file():
-    from baseline.config import load_stack_file, resolve
     from baseline.spec import deployer_reach
 
     for stack in STACKS:
-        resolved = resolve(load_stack_file(ROOT / "stacks" / f"Pulumi.{stack}.yaml"))
+        resolved = example_resolved(stack)
         reach = deployer_reach(resolved.alicloud, resolved.aws)
         for name in reach.system:
             assert access.managed_policy("alicloud", name) is not None, (stack, name)

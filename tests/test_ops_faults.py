@@ -20,6 +20,7 @@ import boto3
 import pytest
 from alibabacloud_tea_openapi.exceptions import ClientException
 from botocore.retries import standard
+from conftest import FIXTURES
 from moto.server import DomainDispatcherApplication, ThreadedMotoServer, create_backend_app
 from werkzeug.serving import make_server
 
@@ -392,9 +393,8 @@ def test_adopt_lookup_without_a_region_is_one_line(aws, monkeypatch, capsys):
 
 @pytest.mark.parametrize(("command", "accepted"), [("adopt", 0), ("secrets", 1)])  # secrets: 1 = some unset
 def test_adopt_and_secrets_refuse_another_stacks_file_unless_as_stack(command, accepted, capsys):
-    from conftest import ROOT
 
-    prod = str(ROOT / "stacks" / "Pulumi.prod.yaml")
+    prod = str(FIXTURES / "Pulumi.prod.yaml")
     code = cli.main([command, "--stack", "dev", "--config-file", prod])
     line = one_line(capsys.readouterr().err)
     assert code == 2 and "--as-stack" in line

@@ -23,10 +23,10 @@ from __future__ import annotations
 from functools import cache
 
 import pytest
-from conftest import ROOT, plan_of
+from conftest import ROOT, example_resolved, plan_of
 
 from baseline.analysis import access
-from baseline.config import deployed_policies, load_stack_file, resolve
+from baseline.config import deployed_policies
 
 PIPELINE = "pipeline"
 PROJECT = "ecs-access-baseline"
@@ -35,7 +35,7 @@ ADMIN_ROLES = {"aws": "OrganizationAccountAccessRole", "alicloud": "resourcedire
 
 @cache
 def pipeline():
-    return resolve(load_stack_file(ROOT / "stacks" / f"Pulumi.{PIPELINE}.yaml"))
+    return example_resolved(PIPELINE)
 
 
 def roles() -> list:

@@ -13,7 +13,7 @@ import subprocess
 
 import pytest
 import yaml
-from conftest import ROOT
+from conftest import FIXTURES, ROOT
 
 from baseline import stackfile
 from baseline.ops import pr_comment, review
@@ -40,8 +40,8 @@ def pr_checkout(tmp_path, monkeypatch):
     repo = tmp_path / "checkout"
     stacks = repo / "stacks"
     stacks.mkdir(parents=True)
-    shutil.copy(ROOT / "stacks" / "Pulumi.prod.yaml", stacks)
-    (stacks / "Pulumi.example.yaml").write_text((ROOT / "stacks" / "Pulumi.example.yaml").read_text())
+    shutil.copy(FIXTURES / "Pulumi.prod.yaml", stacks)
+    (stacks / "Pulumi.example.yaml").write_text((FIXTURES / "Pulumi.example.yaml").read_text())
     subprocess.run(["git", "init", "-q", "-b", "main"], cwd=repo, check=True)
     commit(repo, "base")
     document = yaml.safe_load((stacks / "Pulumi.prod.yaml").read_text())

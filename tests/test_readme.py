@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import ROOT
+from conftest import FIXTURES, ROOT
 
 from baseline.docgen import END, START, reference, rows
 
@@ -48,7 +48,7 @@ def test_every_key_in_the_stack_files_is_documented():
                     yield from keys(item, f"{path}.")
 
     for stack in ("dev", "staging", "prod"):
-        config = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())["config"]
+        config = yaml.safe_load((FIXTURES / f"Pulumi.{stack}.yaml").read_text())["config"]
         for key, value in config.items():
             name = key.split(":", 1)[1]
             for path in [name, *keys(value, f"{name}.")]:

@@ -8,7 +8,7 @@ import pulumi
 import pulumi_alicloud as alicloud
 import pytest
 import yaml
-from conftest import ROOT, plan_of, policy_documents, resources
+from conftest import FIXTURES, plan_of, policy_documents, resources
 
 from baseline.analysis.evaluator import NamedPolicy, evaluate
 from baseline.config import PLAN_PLACEHOLDER, RawConfig, SecretValue, resolve
@@ -23,7 +23,7 @@ PARAMETER = "alicloud:oos/secretParameter:SecretParameter"
 
 
 def stack_config(stack: str) -> dict:
-    document = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())
+    document = yaml.safe_load((FIXTURES / f"Pulumi.{stack}.yaml").read_text())
     return {k.split(":", 1)[1]: v for k, v in document["config"].items()}
 
 

@@ -7,7 +7,7 @@ import json
 import pulumi_alicloud as alicloud
 import pytest
 import yaml
-from conftest import ROOT, plan_of, policy_documents, render_file, resources
+from conftest import FIXTURES, plan_of, policy_documents, render_file, resources
 
 from baseline.analysis.evaluator import NamedPolicy, evaluate
 from baseline.config import RawConfig, SecretValue, resolve
@@ -24,7 +24,7 @@ ACCOUNT = "5012345678901234"
 
 
 def stack_config(stack: str) -> dict:
-    document = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())
+    document = yaml.safe_load((FIXTURES / f"Pulumi.{stack}.yaml").read_text())
     return {k.split(":", 1)[1]: v for k, v in document["config"].items()}
 
 
@@ -145,7 +145,7 @@ def test_resource_counts_follow_the_config(stack):
 
 
 def test_removing_an_instance_detaches_only_that_one(tmp_path):
-    document = yaml.safe_load((ROOT / "stacks" / "Pulumi.dev.yaml").read_text())
+    document = yaml.safe_load((FIXTURES / "Pulumi.dev.yaml").read_text())
     before = {r["name"]: r for r in resources(plan_of("dev"), ATTACHMENT)}
     removed = document["config"]["ecs-access-baseline:ecsInstanceRole"]["instances"].pop(0)
     path = tmp_path / "Pulumi.dev.yaml"

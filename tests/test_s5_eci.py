@@ -7,7 +7,7 @@ import json
 import pulumi_alicloud as alicloud
 import pytest
 import yaml
-from conftest import ROOT, STACKS, plan_of, policy_documents, resources
+from conftest import FIXTURES, STACKS, plan_of, policy_documents, resources
 
 from baseline.analysis.evaluator import NamedPolicy, evaluate
 from baseline.config import RawConfig, resolve
@@ -26,7 +26,7 @@ SYSTEM = {"read-only": "AliyunECIReadOnlyAccess", "full": "AliyunECIFullAccess"}
 
 
 def stack_config(stack: str) -> dict:
-    document = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())
+    document = yaml.safe_load((FIXTURES / f"Pulumi.{stack}.yaml").read_text())
     return {k.split(":", 1)[1]: v for k, v in document["config"].items()}
 
 

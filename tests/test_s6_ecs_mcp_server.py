@@ -19,7 +19,7 @@ import boto3
 import pulumi_aws as aws
 import pytest
 import yaml
-from conftest import ROOT, STACKS, plan_of, resources
+from conftest import FIXTURES, ROOT, STACKS, plan_of, resources
 from moto import mock_aws
 
 import baseline.mocks as mocks_module
@@ -89,7 +89,7 @@ SOURCES = (*STACKS, "all-use-cases")
 def stack_config(stack: str) -> dict:
     if stack == "all-use-cases":
         return ALL_USE_CASES
-    document = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())
+    document = yaml.safe_load((FIXTURES / f"Pulumi.{stack}.yaml").read_text())
     return {k.split(":", 1)[1]: v for k, v in document["config"].items()}
 
 

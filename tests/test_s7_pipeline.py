@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT, STACKS, plan_of
+from conftest import FIXTURES, ROOT, STACKS, STACKS_DIR, plan_of, shipped_plan, shipped_stacks
 
 from baseline.analysis import access
 from baseline.analysis.evaluator import NamedPolicy, evaluate
@@ -35,7 +35,7 @@ SUBJECT_KEYS = {"alicloud": "oidc:sub", "aws": "token.actions.githubusercontent.
 
 
 def pipeline_stack() -> dict:
-    return yaml.safe_load((ROOT / "stacks" / "Pulumi.pipeline.yaml").read_text())["config"]
+    return yaml.safe_load((FIXTURES / "Pulumi.pipeline.yaml").read_text())["config"]
 
 
 def environments() -> list[dict]:
@@ -159,7 +159,7 @@ def test_the_outputs_give_each_github_environment_its_variables():
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_each_environment_names_its_stacks_accounts_and_prefix(stack):
-    stack_config = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())["config"]
+    stack_config = yaml.safe_load((FIXTURES / f"Pulumi.{stack}.yaml").read_text())["config"]
     environment = next(e for e in environments() if e["name"] == stack)
     assert environment["alicloudAccountId"] == stack_config["ecs-access-baseline:alicloud"]["accountId"]
     assert environment["awsAccountId"] == stack_config["ecs-access-baseline:aws"]["accountId"]
@@ -435,15 +435,14 @@ def test_the_test_deployer_sweeps_pr_leftovers_only():
 
 
 def _all_stack_files() -> list[Path]:
-    return sorted(
-        p for p in (ROOT / "stacks").glob("Pulumi.*.yaml") if not p.name.startswith("Pulumi.test-pr-")
-    )
+    return [STACKS_DIR / f"Pulumi.{stack}.yaml" for stack in shipped_stacks()]
 
 
+@pytest.mark.shipped
 @pytest.mark.parametrize("path", _all_stack_files(), ids=lambda p: p.stem)
 def test_every_resource_type_a_stack_plans_has_its_deployer_actions(path):
     stack = path.stem.removeprefix("Pulumi.")
-    types = {r["type"] for r in plan_of(stack)["resources"]}
+    types = {r["type"] for r in shipped_plan(stack)["resources"]}
     missing = sorted(t for t in types if documents.actions_for(t) is None)
     assert not missing, f"add to baseline/documents/pipeline.py RESOURCE_ACTIONS: {missing}"
     for type_ in types:
@@ -457,9 +456,7 @@ def test_every_resource_type_a_stack_plans_has_its_deployer_actions(path):
 
 def test_every_mapped_type_is_registered_by_some_plan():
     """No stale entries: the map names only types the program registers."""
-    types = {
-        r["type"] for p in _all_stack_files() for r in plan_of(p.stem.removeprefix("Pulumi."))["resources"]
-    }
+    types = {r["type"] for stack in shipped_stacks(FIXTURES) for r in plan_of(stack)["resources"]}
     stale = sorted(set(documents.RESOURCE_ACTIONS) - types - {"pulumi:providers:random"})
     assert not stale, stale
 
@@ -931,7 +928,7 @@ def test_a_pr_stack_carries_none_of_devs_secrets_or_its_key(tmp_path):
     reach a PR stack file (issue 16: a pull request reads no real environment's secrets)."""
     from baseline.ops import ephemeral
 
-    dev = yaml.safe_load((ROOT / "stacks" / "Pulumi.dev.yaml").read_text())
+    dev = yaml.safe_load((FIXTURES / "Pulumi.dev.yaml").read_text())
     dev["encryptionsalt"] = "v1:c2FsdA==:v1:bm9uY2U=:Y2lwaGVy"
     dev["secretsprovider"] = "awskms://alias/dev"
     dev["encryptedkey"] = "a2V5"

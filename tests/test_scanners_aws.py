@@ -20,18 +20,15 @@ import parliament
 import pytest
 import yaml
 from cloudsplaining.command.scan_policy_file import scan_policy
-from conftest import ROOT, plan_of
+from conftest import FIXTURES, ROOT, plan_of, shipped_stacks
 from test_s6_ecs_mcp_server import _subject, all_findings, lint
 from test_s6_ecs_mcp_server import plan as s6_plan
 
 EXCLUSIONS = yaml.safe_load((ROOT / "tests" / "data" / "scanner_exclusions.yaml").read_text())
 # Finding: (stack, document, tool, issue, subject); a document is named by its plan resource.
 Finding = tuple[str, str, str, str, str]
-STACK_FILES = tuple(
-    sorted(
-        p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in (ROOT / "stacks").glob("Pulumi.*.yaml")
-    )
-)
+# The example stacks: the exclusions below name their findings one by one, with a reason each.
+STACK_FILES = tuple(shipped_stacks(FIXTURES))
 SOURCES = (*STACK_FILES, "all-use-cases")
 AWS_DOCUMENT_TYPES = (
     "aws:iam/policy:Policy",

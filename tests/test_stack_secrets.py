@@ -10,7 +10,7 @@ import sys
 
 import pytest
 import yaml
-from conftest import ROOT
+from conftest import FIXTURES, ROOT
 from pulumi_crypt import decrypt, encrypt, key_for, new_salt_state
 
 from baseline import stack_secrets
@@ -55,7 +55,7 @@ def test_the_list_names_each_secret_its_purpose_and_the_commands_to_set_it():
 
 def test_a_secret_in_the_stack_file_counts_as_set(tmp_path):
     salt, key = new_salt_state("test passphrase")
-    document = yaml.safe_load((ROOT / "stacks" / "Pulumi.dev.yaml").read_text())
+    document = yaml.safe_load((FIXTURES / "Pulumi.dev.yaml").read_text())
     document["encryptionsalt"] = salt
     document["config"]["ecs-access-baseline:secrets"] = {
         "axtSecretPassword": {"secure": encrypt(key, "P@ss-1")}

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 import yaml
-from conftest import ROOT, STACKS, plan_of, policy_documents, resources
+from conftest import FIXTURES, ROOT, STACKS, plan_of, policy_documents, resources
 
 from baseline.cli import main
 from baseline.documents.alicloud import CLOUD_ASSISTANT_ACTIONS, PATCH_ECS_ACTIONS, PATCH_OOS_ACTIONS
@@ -17,7 +17,7 @@ IDENTITY_TYPES = {"alicloud:ram/user:User", "alicloud:ram/role:Role", "alicloud:
 
 
 def stack_config(stack: str) -> dict:
-    document = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())
+    document = yaml.safe_load((FIXTURES / f"Pulumi.{stack}.yaml").read_text())
     return {k.split(":", 1)[1]: v for k, v in document["config"].items()}
 
 
@@ -181,9 +181,16 @@ def test_outputs_name_the_identities_and_hide_secrets(stack):
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    """``python -m baseline`` in a fresh process: the end-to-end path a user runs."""
+    """``python -m baseline`` in a fresh process: the end-to-end path a user runs (on the example's
+    file: a fresh process reads stacks/ unless told otherwise)."""
+    stack = args[args.index("--stack") + 1]
+    example = ["--config-file", str(FIXTURES / f"Pulumi.{stack}.yaml")]
     return subprocess.run(
-        [sys.executable, "-m", "baseline", *args], cwd=ROOT, capture_output=True, text=True, check=False
+        [sys.executable, "-m", "baseline", *args, *example],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
     )
 
 
@@ -220,7 +227,27 @@ def test_plan_is_byte_identical_across_runs():
 def test_the_in_process_plan_prints_what_a_fresh_process_prints(capfd):
     """The tests below call the CLI in-process; this ties that path to ``python -m baseline``."""
     fresh = run_cli("plan", "--stack", "dev")
-    assert main_output(capfd, "plan", "--stack", "dev") == (fresh.returncode, fresh.stdout, fresh.stderr)
+    in_process = main_output(
+        capfd, "plan", "--stack", "dev", "--config-file", str(FIXTURES / "Pulumi.dev.yaml")
+    )
+    assert in_process == (fresh.returncode, fresh.stdout, fresh.stderr)
+
+
+def test_a_process_that_calls_main_closes_the_sdks_event_loops_before_teardown():
+    """Not only `python -m baseline`: any interpreter that renders through baseline.cli.main() exits
+    with every loop closed (an open one, collected at teardown, may print "Exception ignored")."""
+    dev = str(FIXTURES / "Pulumi.dev.yaml")
+    probe = (
+        "import asyncio, atexit, gc\n"
+        # Registered first, so it runs last (atexit is last in, first out): after the program's own.
+        "atexit.register(lambda: print(sum(isinstance(o, asyncio.AbstractEventLoop) and not o.is_closed()"
+        " for o in gc.get_objects())))\n"
+        "import baseline.cli\n"
+        f"argv = ['plan', '--stack', 'dev', '--format', 'json', '--config-file', {dev!r}]\n"
+        "assert baseline.cli.main(argv) == 0\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert done.stdout.splitlines()[-1] == "0", done.stdout[-200:]
 
 
 def test_no_secret_value_reaches_plan_outputs_or_logs(stack, capfd):
@@ -244,7 +271,7 @@ def test_table_lists_every_resource(stack, capfd):
 
 def test_config_file_renders_a_stack_file_from_anywhere(tmp_path, capfd):
     copy = tmp_path / "elsewhere.yaml"
-    copy.write_text((ROOT / "stacks" / "Pulumi.dev.yaml").read_text())
+    copy.write_text((FIXTURES / "Pulumi.dev.yaml").read_text())
     code, out, err = main_output(
         capfd, "plan", "--stack", "dev", "--format", "json", "--config-file", str(copy)
     )

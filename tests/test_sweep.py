@@ -15,7 +15,7 @@ import boto3
 import pytest
 from alibabacloud_ram20150501 import models
 from alibabacloud_tea_openapi.exceptions import ClientException
-from conftest import ROOT
+from conftest import FIXTURES, STACKS_DIR
 from moto import mock_aws
 
 from baseline import cli
@@ -576,18 +576,23 @@ def test_a_prefix_that_could_reach_production_or_long_lived_stacks_is_refused(pr
     assert "--prefix" in err and words in err and "Fix:" in err
 
 
+@pytest.mark.shipped
 def test_test_stack_prefixes_are_accepted():
-    sweep.check_prefix("pr12-", ROOT / "stacks")
-    sweep.check_prefix("pr1", ROOT / "stacks")
+    sweep.check_prefix("pr12-", STACKS_DIR)  # whatever stacks/ holds, test-pr-12's own file too
 
 
+def test_a_short_test_prefix_is_accepted_where_no_stack_name_starts_with_it():
+    sweep.check_prefix("pr1", FIXTURES)  # no example stack's name starts pr1 (a test-pr-12 file's would)
+
+
+@pytest.mark.shipped
 def test_every_name_a_shipped_plan_creates_is_known_to_the_sweep_check():
     """A resource type that creates a name must be in CREATED_NAMES, or the sweep could reach it."""
     from baseline.config import load_stack_file, resolve
     from baseline.plan import render
 
     unknown = set()
-    for path in sorted((ROOT / "stacks").glob("Pulumi.*.yaml")):
+    for path in sorted(STACKS_DIR.glob("Pulumi.*.yaml")):
         stack = path.name.removeprefix("Pulumi.").removesuffix(".yaml")
         for resource in render(resolve(load_stack_file(path, stack)), stack)["resources"]:
             kind = resource["type"]
@@ -603,7 +608,7 @@ def test_a_pr_stack_may_be_swept_with_its_own_prefix_only(tmp_path):
 
     stacks = tmp_path / "stacks"
     stacks.mkdir()
-    (stacks / "Pulumi.pipeline.yaml").write_text((ROOT / "stacks" / "Pulumi.pipeline.yaml").read_text())
+    (stacks / "Pulumi.pipeline.yaml").write_text((FIXTURES / "Pulumi.pipeline.yaml").read_text())
     ephemeral.write(12, stacks_dir=stacks)
     sweep.check_prefix("pr12-", stacks)
     sweep.check_prefix("pr12-dev", stacks)

@@ -14,7 +14,7 @@ import sys
 
 import pytest
 import yaml
-from conftest import ROOT
+from conftest import FIXTURES, ROOT
 
 from baseline import cli
 from baseline.ops import ephemeral, teardown
@@ -123,7 +123,7 @@ def test_prod_is_refused_by_name_before_anything_is_touched(capsys):
 
 def test_a_stack_file_saying_environment_prod_is_refused_whatever_its_name(tmp_path, capsys, monkeypatch):
     copy = tmp_path / "Pulumi.renamed.yaml"
-    copy.write_text((ROOT / "stacks" / "Pulumi.prod.yaml").read_text())
+    copy.write_text((FIXTURES / "Pulumi.prod.yaml").read_text())
     monkeypatch.setattr(teardown, "open_workspace", lambda *a: pytest.fail("workspace opened"))
     code = cli.main(["teardown", "--stack", "renamed", "--yes", "--config-file", str(copy)])
     err = capsys.readouterr().err
@@ -309,6 +309,7 @@ def _credentials_present() -> bool:
     not _credentials_present(), reason="no Alibaba Cloud credentials or Pulumi passphrase/token"
 )
 @pytest.mark.skipif(shutil.which("pulumi") is None, reason="the Pulumi CLI is not installed")
+@pytest.mark.shipped  # a real stack in stacks/, where the Pulumi CLI reads it
 def test_a_real_pr_stack_is_deployed_then_torn_down(tmp_path, monkeypatch):
     """Deploys a PR stack into the test account for real, then tears it down and checks it is gone."""
     from pulumi import automation as auto

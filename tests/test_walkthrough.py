@@ -11,7 +11,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import FIXTURES, ROOT
 
 README = (ROOT / "README.md").read_text()
 DEPLOYING = (ROOT / "docs" / "deploying.md").read_text()
@@ -44,6 +44,10 @@ def fresh_copy(tmp_path_factory) -> Path:
         if source.is_file():
             (copy / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, copy / name)
+    # The README walks the example dev stack; a fork's own dev (its ids, its committed secrets)
+    # or none at all must not decide this test.
+    (copy / "stacks").mkdir(exist_ok=True)
+    shutil.copy2(FIXTURES / "Pulumi.dev.yaml", copy / "stacks" / "Pulumi.dev.yaml")
     (copy / ".venv").symlink_to(ROOT / ".venv")
     return copy
 

@@ -55,6 +55,9 @@ class Node:
     name: str
     environment: str  # the environment whose plan creates it ("" for identities no plan creates)
     stack: str = ""
+    # What the principal is in its scenario: the plan's resource name (patch-management-automation-
+    # role), the same whatever the stack, its names or its prefix are ("" for what no plan creates).
+    role: str = ""
 
     @property
     def label(self) -> str:
@@ -205,6 +208,7 @@ def _actors(source: Source) -> list[Actor]:
             principal.name,
             _environment_of(source, resource, the_arn),
             source.stack,
+            principal.resource,
         )
         found.append(Actor(node, principal, access.grants_of(source.plan, principal), region, the_arn))
     return found
@@ -959,17 +963,20 @@ def paths(graph: Graph, start: str | None = None, to: str | None = None) -> list
 # --- exceptions -----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Excepted:
-    """A path a guide needs: from principals named ``start`` (a glob) to targets of the same
-    environment named by ``bound`` (globs); ``shared``: asked on the shared-account graph."""
+    """A path a guide needs, keyed by what the stack is, never by its name: in the environments
+    ``environments`` (the stacks' ``environment`` setting), from the principals whose scenario role
+    matches ``start`` (a glob on the plan's resource name) to targets of the same environment that
+    ``bound`` names (globs on a target's scenario role, or on its name for a role no plan creates);
+    ``shared``: asked on the shared-account graph."""
 
     name: str
-    stacks: tuple[str, ...]
+    environments: tuple[str, ...]
     start: str
     why: str
     bound: tuple[str, ...]
     shared: bool = False
 
-    def covers(self, stack: str, graph: Graph, path: Route) -> bool:
+    def covers(self, graph: Graph, path: Route) -> bool:
         from fnmatch import fnmatchcase
 
         source, target = graph.nodes[path.source], graph.nodes[path.target]
@@ -977,11 +984,10 @@ class Excepted:
         # counts as the source's environment only in the source's own account.
         external_own = target.kind == "external" and target.account == source.account
         return (
-            stack in self.stacks
-            and source.environment == stack
-            and (target.environment == stack or external_own)
-            and fnmatchcase(source.name, self.start)
-            and any(fnmatchcase(target.name, bound) for bound in self.bound)
+            source.environment in self.environments
+            and (target.environment == source.environment or external_own)
+            and fnmatchcase(source.role, self.start)
+            and any(fnmatchcase(target.role or target.name, bound) for bound in self.bound)
         )
 
 
@@ -992,7 +998,7 @@ def exceptions(path: Path = EXCEPTIONS_FILE) -> list[Excepted]:
     return [
         Excepted(
             e["name"],
-            tuple(as_list(e["stacks"])),
+            tuple(as_list(e["environments"])),
             e["from"],
             " ".join(str(e["why"]).split()),
             tuple(str(b) for b in e["bound"]),
@@ -1005,7 +1011,7 @@ def exceptions(path: Path = EXCEPTIONS_FILE) -> list[Excepted]:
 def report(stack: str, graph: Graph, found: list[Route], known: list[Excepted]) -> dict[str, Any]:
     outside, excepted = [], []
     for path in found:
-        match = next((e for e in known if e.covers(stack, graph, path)), None)
+        match = next((e for e in known if e.covers(graph, path)), None)
         (excepted if match else outside).append((path, match))
     return {
         "stack": stack,

@@ -43,11 +43,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Protocol, TextIO
 
-from baseline import PROJECT
+from baseline import PROJECT, stackfile
 from baseline.errors import ConfigError
 from baseline.ops import faults
 from baseline.ops.credentials import alicloud_credential
-from baseline.stackfile import STACKS_DIR, read_yaml
+from baseline.stackfile import read_yaml
 
 EXIT_DONE = 0
 EXIT_FAILED = 1
@@ -621,7 +621,7 @@ def run(
 ) -> int:
     out = out or sys.stdout
     age = parse_age(older_than)
-    check_prefix(prefix, stacks_dir or STACKS_DIR)
+    check_prefix(prefix, stacks_dir or stackfile.STACKS_DIR)
     adapter_class, make_client = CLOUDS[cloud]
     mode = "deleting" if delete else "dry run: nothing is deleted, add --delete"
     with faults.reported(f"listing {cloud} identities"):
