@@ -9,6 +9,7 @@ the program produced something its configuration checks let through, which is a 
 from __future__ import annotations
 
 import json
+import threading
 import zlib
 from collections import Counter, defaultdict
 from collections.abc import Callable
@@ -67,9 +68,16 @@ class StrictMocks(pulumi.runtime.Mocks):
         # there): provider name -> account. Names are unique per account, not per stack.
         self.provider_accounts: dict[str, str] = {}
         self.account: dict[str, str] = {"alicloud": alicloud_account, "aws": aws_account}
+        self._lock = threading.Lock()
 
     # The engine calls this once per custom resource.
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
+        # The SDK registers resources from an executor's threads: the current account (set here,
+        # read by the checks and the computed ARNs) and the name registry are one critical section.
+        with self._lock:
+            return self._new_resource(args)
+
+    def _new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
         inputs = unwrap(args.inputs)
         if args.typ.startswith("pulumi:providers:"):
             self._provider(args.typ.rsplit(":", 1)[1], args.name, inputs)

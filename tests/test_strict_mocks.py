@@ -270,3 +270,46 @@ def test_more_than_10_managed_policies_on_an_iam_role_is_refused():
 def test_programs_may_not_read_the_cloud():
     with pytest.raises(Exception, match="must not read the cloud"):
         run(lambda: alicloud.ram.get_policy_document(statements=[]) and {})
+
+
+def test_registrations_from_many_threads_keep_each_ones_account():
+    """The SDK registers resources from an executor's threads. Each registration sets the account
+    its provider acts in and then checks the name in that account: two at once must not see each
+    other's account (one IAM policy name in two accounts is fine; read in one account, it "exists")."""
+    import json
+    import sys
+    from concurrent.futures import ThreadPoolExecutor
+
+    from pulumi.runtime import MockResourceArgs
+
+    from baseline.mocks import StrictMocks
+
+    mocks = StrictMocks(aws_account="111122223333")
+    for provider, account in (("aws-a", "111122223333"), ("aws-b", "444455556666")):
+        role = f"arn:aws:iam::{account}:role/admin"
+        mocks.new_resource(
+            MockResourceArgs("pulumi:providers:aws", provider, {"assumeRoles": [{"roleArn": role}]}, "", "")
+        )
+
+    def register(i: int) -> None:
+        statement = {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}
+        document = json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+        for provider in ("aws-a", "aws-b"):
+            urn = f"urn:pulumi:s::p::pulumi:providers:aws::{provider}::id"
+            mocks.new_resource(
+                MockResourceArgs(
+                    "aws:iam/policy:Policy",
+                    f"{provider}-p{i}",
+                    {"name": f"p{i}", "policy": document},
+                    urn,
+                    "",
+                )
+            )
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as the interpreter can: the race shows
+    try:
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(register, range(400)))
+    finally:
+        sys.setswitchinterval(interval)
