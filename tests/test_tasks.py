@@ -143,17 +143,66 @@ def test_s4_prod_operator_attaches_the_instance_role() -> None:
         assert all(v.allowed for v in _verdicts("prod", "ecs-instance-role-operator-user", action))
 
 
-@pytest.mark.xfail(
-    strict=True, reason="open: S1 StartExecution on execution/* is a design decision (docs/scenarios.md)"
-)
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_s1_operator_starts_the_patch_execution(stack: str) -> None:
     assert all(v.allowed for v in _verdicts(stack, "patch-management-operator-user", "oos:StartExecution"))
 
 
-@pytest.mark.xfail(
-    strict=True, reason="open: the automation role's RunCommand and disk snapshot (docs/scenarios.md)"
-)
 @pytest.mark.parametrize("action", ["ecs:RunCommand", "ecs:CreateSnapshot"])
 def test_s1_automation_role_runs_the_patch_and_snapshots(action: str) -> None:
     assert all(v.allowed for v in _verdicts("prod", "patch-management-automation-role", action))
+
+
+def test_an_unsettled_reference_row_is_unknown_never_allowed() -> None:
+    """GetTemplate's row is a placeholder: the proof neither passes nor fails on it, and says so."""
+    (verdict,) = _verdicts("prod", "patch-management-operator-user", "oos:GetTemplate")
+    assert verdict.unknown and not verdict.allowed and verdict.verdict == "unknown"
+    assert verdict.reason.startswith("unknown: the reference row of oos:GetTemplate is not settled")
+    report = tasks.report("prod", _results("prod"))
+    assert "oos:GetTemplate" in report["unsettled"] and report["unknown"] >= 1
+    assert report["allowed"] + report["unknown"] == report["asked"]
+    assert "unknown (unsettled reference rows: " in tasks.to_text(report).splitlines()[-1]
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod", "example"])
+def test_no_task_call_is_denied_in_a_shipped_stack(stack: str) -> None:
+    denied = [(r.principal.name, v.call.action, v.reason) for r in _results(stack) for v in r.verdicts]
+    denied = [d for d, v in zip(denied, [v for r in _results(stack) for v in r.verdicts]) if v.verdict == "deny"]
+    assert denied == []
+
+
+def test_s1_operator_lists_executions_and_patch_baselines_and_reads_patch_states() -> None:
+    for action in ("oos:ListExecutions", "oos:ListPatchBaselines", "oos:ListInstancePatchStates"):
+        for stack in ("dev", "prod"):
+            assert all(v.allowed for v in _verdicts(stack, "patch-management-operator-user", action)), action
+
+
+def test_s3_secret_reader_reads_exactly_its_parameter() -> None:
+    (verdict,) = _verdicts("prod", "cloud-assistant-windows-secret-reader-role", "oos:GetSecretParameter")
+    assert verdict.allowed, verdict.reason
+    assert verdict.call.resources == ("acs:oos:cn-hangzhou:5098765432109876:secretparameter/axtSecretPassword",)
+
+
+@pytest.mark.parametrize(
+    ("action", "resources"),
+    [
+        ("ecs:RunCommand", ["instance/i-bp1notlisted000000001"]),
+        ("ecs:InvokeCommand", ["instance/i-bp1notlisted000000001", "command/c-1"]),
+        ("ecs:AttachInstanceRamRole", ["instance/i-bp1prodweb0000000001"]),
+        ("ecs:ModifyInstanceAttribute", ["instance/i-bp1prodweb0000000001"]),
+        ("ecs:CreateSnapshot", ["disk/d-1", "snapshot/*"]),  # asked in another region
+    ],
+)
+def test_s1_automation_role_reaches_only_the_stacks_instances(action: str, resources: list[str]) -> None:
+    """The bound of the S1 exception: whatever template an operator starts as the automation role,
+    it runs commands on the stack's listed instances only and deletes or changes nothing."""
+    from baseline.analysis import access
+    from baseline.analysis.evaluator import evaluate_call
+
+    plan = _plan("prod")
+    (role,) = access.find_principal(plan, "PatchAutomationRole")
+    grants = access.grants_of(plan, role)
+    region = "cn-shanghai" if action == "ecs:CreateSnapshot" else "cn-hangzhou"
+    arns = [f"acs:ecs:{region}:5098765432109876:{r}" for r in resources]
+    decision = evaluate_call(grants.policies, "alicloud", action, arns, {}, mode="permissive")
+    assert not decision.allowed, (action, arns)
