@@ -63,7 +63,10 @@ def test_production_scope_gives_each_action_the_region_and_account_arns_of_its_o
     assert on["oos:ListInstancePatchStates"] == ["*"]  # no resource-level permission
     assert on["ecs:DescribeInstances"] == [f"acs:ecs:{acs}:instance/*"]  # listing
     assert on["ecs:RunCommand"] == [f"acs:ecs:{acs}:instance/i-bp1abc0000000001"]
-    assert on["ecs:InvokeCommand"] == [f"acs:ecs:{acs}:instance/i-bp1abc0000000001", f"acs:ecs:{acs}:command/*"]
+    assert on["ecs:InvokeCommand"] == [
+        f"acs:ecs:{acs}:instance/i-bp1abc0000000001",
+        f"acs:ecs:{acs}:command/*",
+    ]
     assert on["ecs:CreateSnapshot"] == [
         f"acs:ecs:{acs}:disk/*",
         f"acs:ecs:{acs}:volume/*",

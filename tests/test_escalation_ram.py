@@ -368,16 +368,16 @@ def test_the_run_as_exception_is_still_needed_and_bounded():
             if operator:
                 region, account = settings.alicloud.region, settings.alicloud.account_id
                 template = acs("oos", region, account, "template/x")
-                # An inline template (TemplateContent/TemplateURL) names no template: whatever
-                # OOS authorises it on, an execution or any other template, the operator may not
-                # start it with the role.
-                for other in (template, acs("oos", region, account, "execution/exec-inline"), "*"):
-                    assert (
-                        not access.grants_of(plan, principal).decide("oos:StartExecution", other, {}).allowed
-                    ), (
-                        stack,
-                        other,
-                    )
+                # Under the older page's reading (template and execution) no other template starts.
+                # The current page authorises StartExecution on execution/* only, so an inline
+                # template (TemplateContent/TemplateURL) starts too: the automation role is the
+                # bound (docs/scenarios.md; the s1-operator-runs-executions-as-the-automation-role
+                # exception and tests/test_tasks.py::test_s1_automation_role_reaches_only_the_stacks_instances).
+                for other in (template, "*"):
+                    decided = access.grants_of(plan, principal).decide("oos:StartExecution", other, {})
+                    assert not decided.allowed, (stack, other)
+                inline = acs("oos", region, account, "execution/exec-inline")
+                assert access.grants_of(plan, principal).decide("oos:StartExecution", inline, {}).allowed
                 patch = template.replace("template/x", f"template/{PATCH_TEMPLATE}")
                 assert access.grants_of(plan, principal).decide("oos:StartExecution", patch, {}).allowed
 

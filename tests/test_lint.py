@@ -279,7 +279,11 @@ def test_a_placeholder_row_says_nothing_about_condition_keys():
         "Condition": {"StringEquals": {"ram:ServiceName": ["eci.aliyuncs.com"]}},
     }
     assert _lint(statement) == []
-    settled = {**statement, "Action": "ecs:CreateCommand", "Condition": {"StringEquals": {"ecs:CommandRunAs": "u"}}}
+    settled = {
+        **statement,
+        "Action": "ecs:CreateCommand",
+        "Condition": {"StringEquals": {"ecs:CommandRunAs": "u"}},
+    }
     assert [f.kind for f in _lint(settled)] == ["condition-key"]
 
 

@@ -166,9 +166,8 @@ def test_an_unsettled_reference_row_is_unknown_never_allowed() -> None:
 
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod", "example"])
 def test_no_task_call_is_denied_in_a_shipped_stack(stack: str) -> None:
-    denied = [(r.principal.name, v.call.action, v.reason) for r in _results(stack) for v in r.verdicts]
-    denied = [d for d, v in zip(denied, [v for r in _results(stack) for v in r.verdicts]) if v.verdict == "deny"]
-    assert denied == []
+    verdicts = [(r.principal.name, v) for r in _results(stack) for v in r.verdicts]
+    assert [(name, v.call.action, v.reason) for name, v in verdicts if v.verdict == "deny"] == []
 
 
 def test_s1_operator_lists_executions_and_patch_baselines_and_reads_patch_states() -> None:
@@ -180,7 +179,9 @@ def test_s1_operator_lists_executions_and_patch_baselines_and_reads_patch_states
 def test_s3_secret_reader_reads_exactly_its_parameter() -> None:
     (verdict,) = _verdicts("prod", "cloud-assistant-windows-secret-reader-role", "oos:GetSecretParameter")
     assert verdict.allowed, verdict.reason
-    assert verdict.call.resources == ("acs:oos:cn-hangzhou:5098765432109876:secretparameter/axtSecretPassword",)
+    assert verdict.call.resources == (
+        "acs:oos:cn-hangzhou:5098765432109876:secretparameter/axtSecretPassword",
+    )
 
 
 @pytest.mark.parametrize(
