@@ -338,7 +338,8 @@ def test_every_stack_has_its_principals_in_the_catalogue():
 
 def test_the_run_as_exception_is_still_needed_and_bounded():
     """The automation role does run commands as root (else drop the exception), and only OOS can
-    assume it, only the patch template can be started with it, only the operator may pass it."""
+    assume it, only the operator may pass it; under the older page's reading only the patch
+    template starts with it (the current one: any execution, bounded by the role's own reach)."""
     for stack in STACKS:
         settings = settings_of(stack)
         s1 = settings.patch_management
@@ -371,8 +372,8 @@ def test_the_run_as_exception_is_still_needed_and_bounded():
                 # Under the older page's reading (template and execution) no other template starts.
                 # The current page authorises StartExecution on execution/* only, so an inline
                 # template (TemplateContent/TemplateURL) starts too: the automation role is the
-                # bound (docs/scenarios.md; the s1-operator-runs-executions-as-the-automation-role
-                # exception and tests/test_tasks.py::test_s1_automation_role_reaches_only_the_stacks_instances).
+                # bound (docs/scenarios.md; exception s1-operator-runs-executions-as-the-automation-role;
+                # test_tasks.py::test_s1_automation_role_reaches_only_the_stacks_instances).
                 for other in (template, "*"):
                     decided = access.grants_of(plan, principal).decide("oos:StartExecution", other, {})
                     assert not decided.allowed, (stack, other)

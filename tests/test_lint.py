@@ -292,3 +292,9 @@ def test_shipped_stacks_lint_clean_outside_the_exclusions(stack: str) -> None:
     from conftest import plan_of
 
     assert lint.lint_plan(plan_of(stack)).findings == []
+
+
+def test_make_policy_fails_on_a_lint_finding():
+    """The shipped stacks lint clean, so `make policy` no longer ignores the linter's exit code."""
+    recipe = (ROOT / "Makefile").read_text().split("\npolicy:", 1)[1].split("\n\n", 1)[0]
+    assert "\t$(BIN)/python -m baseline lint --stack $(STACK)" in recipe.splitlines()
