@@ -231,3 +231,14 @@ def test_the_proofs_page_states_tasks_asked_and_allowed_per_stack() -> None:
     page = (ROOT / "docs" / "proofs.md").read_text()
     start, end = page.index(TASKS_START), page.index(TASKS_END) + len(TASKS_END)
     assert page[start:end] == tasks_block(), "paste the block `tasks_block()` prints into docs/proofs.md"
+
+
+STARTERS = sorted(p for p in (ROOT / "docs" / "starters").glob("*.yaml") if p.stem != "pipeline")
+
+
+@pytest.mark.parametrize("starter", STARTERS, ids=lambda p: p.stem)
+def test_every_starter_proves_its_tasks(starter, capsys) -> None:
+    """The pipeline starter's deploy roles are proved by the provider-call catalogue (S7)."""
+    assert main(["tasks", "--config-file", str(starter), "--stack", starter.stem]) == 0
+    summary = capsys.readouterr().out.splitlines()[-1]
+    assert summary.startswith(f"stack {starter.stem}: ") and "task calls allowed" in summary
