@@ -466,9 +466,10 @@ TASKS = Page(
     "calls) as the cloud authorises it: the action on every resource the authorization reference\n"
     "names for it, with the context keys it carries, every reading of the reference in turn.\n"
     "Prints each call with its verdict and the deciding statement. A principal with no catalogue\n"
-    "entry fails the command: nothing proves it can work.",
+    "entry fails the command: nothing proves it can work. A call whose reference row is unsettled\n"
+    "(a placeholder) is 'unknown', never allowed or denied, and listed in the summary line.",
     exit_codes=(
-        ("0", "every task call of every principal asked is allowed"),
+        ("0", "no task call is denied (every one allowed, or unknown: an unsettled reference row)"),
         ("1", "a task call is denied, or a principal has no catalogue entry"),
         ("2", "bad input: unknown principal, bad config"),
         PROGRAM_BUG,

@@ -31,7 +31,7 @@ def test_the_dev_command_user_can_run_a_command_as_user01(capsys):
         "--resource", DEV_INSTANCE, "--context", "ecs:CommandRunAs=user01",
     )  # fmt: skip
     assert code == 0
-    assert out.startswith("allow\n") and "dev-commandUserPolicy statement 0" in out
+    assert out.startswith("allow\n") and "dev-commandUserPolicy statement 1" in out
     # The system policy is evaluated from its owner's document on file, and named.
     assert "evaluated: AliyunECSReadOnlyAccess (system), dev-commandUserPolicy" in out
 
@@ -204,7 +204,7 @@ def test_an_allow_prints_the_statement_that_decided(capsys):
     )  # fmt: skip
     assert code == 0
     lines = out.splitlines()
-    at = lines.index("  decided by: dev-commandUserPolicy statement 0, an Allow (condition holds):")
+    at = lines.index("  decided by: dev-commandUserPolicy statement 1, an Allow (condition holds):")
     statement = json.loads(lines[at + 1])
     assert statement["Effect"] == "Allow" and "ecs:RunCommand" in statement["Action"]
     assert statement["Condition"] == {"StringEquals": {"ecs:CommandRunAs": ["user01", "user02"]}}
@@ -234,7 +234,7 @@ def test_an_implicit_deny_says_so_and_labels_the_nearest_miss_as_one(capsys):
     lines = out.splitlines()
     assert "  decided by: no statement: an implicit deny (nothing that applies allows it)" in lines
     [at] = [i for i, line in enumerate(lines) if line.startswith("  nearest miss, did not apply (Allow): ")]
-    assert "dev-commandUserPolicy statement 0" in lines[at] and "ecs:CommandRunAs failed" in lines[at]
+    assert "dev-commandUserPolicy statement 1" in lines[at] and "ecs:CommandRunAs failed" in lines[at]
     assert json.loads(lines[at + 1])["Effect"] == "Allow"
     assert not any(line.startswith(("  allowed by", "  denied by")) for line in lines)
 

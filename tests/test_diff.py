@@ -18,8 +18,9 @@ from baseline.ops import review
 PROD = FIXTURES / "Pulumi.prod.yaml"
 NEW_WINDOWS = "i-bp1prodwin000000003"
 NEW_WINDOWS_ARN = f"acs:ecs:cn-hangzhou:5098765432109876:instance/{NEW_WINDOWS}"
+# What a new instance adds: the calls authorised on an instance (CreateCommand is on command/*).
 WINDOWS_COMMAND_ACTIONS = {
-    "ecs:RunCommand", "ecs:InvokeCommand", "ecs:CreateCommand", "ecs:DescribeInvocations",
+    "ecs:RunCommand", "ecs:InvokeCommand", "ecs:DescribeInvocations",
     "ecs:DescribeInvocationResults", "ecs:StopInvocation",
 }  # fmt: skip
 

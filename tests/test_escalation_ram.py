@@ -338,7 +338,8 @@ def test_every_stack_has_its_principals_in_the_catalogue():
 
 def test_the_run_as_exception_is_still_needed_and_bounded():
     """The automation role does run commands as root (else drop the exception), and only OOS can
-    assume it, only the patch template can be started with it, only the operator may pass it."""
+    assume it, only the operator may pass it; under the older page's reading only the patch
+    template starts with it (the current one: any execution, bounded by the role's own reach)."""
     for stack in STACKS:
         settings = settings_of(stack)
         s1 = settings.patch_management
@@ -368,16 +369,16 @@ def test_the_run_as_exception_is_still_needed_and_bounded():
             if operator:
                 region, account = settings.alicloud.region, settings.alicloud.account_id
                 template = acs("oos", region, account, "template/x")
-                # An inline template (TemplateContent/TemplateURL) names no template: whatever
-                # OOS authorises it on, an execution or any other template, the operator may not
-                # start it with the role.
-                for other in (template, acs("oos", region, account, "execution/exec-inline"), "*"):
-                    assert (
-                        not access.grants_of(plan, principal).decide("oos:StartExecution", other, {}).allowed
-                    ), (
-                        stack,
-                        other,
-                    )
+                # Under the older page's reading (template and execution) no other template starts.
+                # The current page authorises StartExecution on execution/* only, so an inline
+                # template (TemplateContent/TemplateURL) starts too: the automation role is the
+                # bound (docs/scenarios.md; exception s1-operator-runs-executions-as-the-automation-role;
+                # test_tasks.py::test_s1_automation_role_reaches_only_the_stacks_instances).
+                for other in (template, "*"):
+                    decided = access.grants_of(plan, principal).decide("oos:StartExecution", other, {})
+                    assert not decided.allowed, (stack, other)
+                inline = acs("oos", region, account, "execution/exec-inline")
+                assert access.grants_of(plan, principal).decide("oos:StartExecution", inline, {}).allowed
                 patch = template.replace("template/x", f"template/{PATCH_TEMPLATE}")
                 assert access.grants_of(plan, principal).decide("oos:StartExecution", patch, {}).allowed
 

@@ -20,6 +20,7 @@ from guides import GUIDE_000_ECS, GUIDE_000_OOS, GUIDE_000_SNAPSHOT
 from baseline import limits
 from baseline.analysis import access
 from baseline.config import RawConfig, StackSettings, load_stack_file, resolve
+from baseline.documents.alicloud import RESOURCE_KINDS
 from baseline.errors import ConfigError
 from baseline.naming import Naming
 from baseline.plan import render
@@ -28,6 +29,7 @@ from baseline.plan import render
 
 # Seed 000: the actions of the patch-management policy, statement by statement.
 PATCH_OOS, PATCH_ECS, PATCH_SNAPSHOTS = GUIDE_000_OOS, GUIDE_000_ECS, GUIDE_000_SNAPSHOT
+
 PATCH_TEMPLATE = "ACS-ECS-BulkyApplyPatchBaseline"
 OTHER_TEMPLATE = "ACS-ECS-SomethingElse"
 
@@ -133,13 +135,21 @@ def runs_patches(stack: str, name: str) -> bool:
 def patch_requests(
     stack: str, region: str, account: str, template: str = PATCH_TEMPLATE
 ) -> list[tuple[str, str]]:
-    """(action, resource) pairs the guide's policy serves: OOS executions and the patch template,
-    the stack's instances, and (when snapshots are on) their snapshots."""
+    """(action, resource) pairs the guide's policy serves, each action on the resources of its own
+    types (RESOURCE_KINDS, the authorization reference's): OOS executions, the patch template and
+    patch baselines, the stack's instances, and (when snapshots are on) their snapshots. Actions
+    with no resource-level permission are left out: no region or account can bound them."""
     patch = settings_of(stack).patch_management
+    oos = {
+        "execution": "execution/exec-intentcheck",
+        "template": f"template/{template}",
+        "patchbaseline": "patchbaseline/pb-intentcheck",
+    }
     requests = [
-        (action, acs("oos", region, account, resource))
+        (action, acs("oos", region, account, oos[kind]))
         for action in PATCH_OOS
-        for resource in ("execution/exec-intentcheck", f"template/{template}")
+        for kind in RESOURCE_KINDS[action]
+        if kind in oos
     ]
     requests += [
         (action, acs("ecs", region, account, f"instance/{instance}"))
@@ -155,9 +165,7 @@ def test_the_patch_principals_can_scan_and_install_patches_on_their_own_resource
     alicloud = settings_of(stack).alicloud
     for name, grants in patch_principals(stack):
         for action, resource in patch_requests(stack, alicloud.region, alicloud.account_id):
-            # A person starts the patch template only; its executions are started by OOS.
-            starts_execution = action == "oos:StartExecution" and ":execution/" in resource
-            if runs_patches(stack, name) or (action.startswith("oos:") and not starts_execution):
+            if runs_patches(stack, name) or action.startswith("oos:"):
                 assert can(grants, action, resource), f"{name} cannot {action} on {resource}"
 
 
@@ -175,12 +183,14 @@ def test_an_operator_starts_executions_that_the_automation_role_runs(stack):
         assert not can(grants, PASS_ROLE, role_arn(alicloud.account_id, other)), other
     template = acs("oos", alicloud.region, alicloud.account_id, f"template/{PATCH_TEMPLATE}")
     assert can(grants, "oos:StartExecution", template)
-    # Any other template (say, one that runs a shell command) cannot be started with the role.
+    # Under the older page's reading (template and execution) no other template starts.
     other = acs("oos", alicloud.region, alicloud.account_id, "template/ACS-ECS-BulkyRunCommand")
     assert not can(grants, "oos:StartExecution", other)
-    # Nor an inline template (TemplateContent), which names no template: not on an execution.
+    # The current page authorises StartExecution on execution/* only and no key names the
+    # template: the operator can start an inline template as the role. The role is the bound
+    # (docs/scenarios.md; tests/test_tasks.py::test_s1_automation_role_reaches_only_the_stacks_instances).
     inline = acs("oos", alicloud.region, alicloud.account_id, "execution/exec-inline")
-    assert not can(grants, "oos:StartExecution", inline)
+    assert can(grants, "oos:StartExecution", inline)
     instance = acs("ecs", alicloud.region, alicloud.account_id, f"instance/{ANY_INSTANCE}")
     for action in (*PATCH_ECS, "ecs:RunCommand"):
         assert not can(grants, action, instance), action
@@ -193,7 +203,11 @@ def test_in_a_strict_stack_the_patch_principals_stay_in_their_region_account_and
     elsewhere = [
         *patch_requests(stack, other_region(region, limits.ALICLOUD_REGIONS), account),
         *patch_requests(stack, region, other_account(account)),
-        *[(a, acs("oos", region, account, f"template/{OTHER_TEMPLATE}")) for a in PATCH_OOS],
+        *[
+            (a, acs("oos", region, account, f"template/{OTHER_TEMPLATE}"))
+            for a in PATCH_OOS
+            if RESOURCE_KINDS[a] != ("*",)  # no resource-level permission: nothing to bound
+        ],
     ]
     for name, grants in patch_principals(stack):
         for action, resource in elsewhere:
@@ -207,7 +221,8 @@ def test_in_a_stack_that_lists_instances_the_patch_principals_reach_only_those(s
     alicloud = settings_of(stack).alicloud
     unlisted = acs("ecs", alicloud.region, alicloud.account_id, f"instance/{UNLISTED_INSTANCE}")
     for name, grants in patch_principals(stack):
-        for action in PATCH_ECS:
+        # Listing (the template's SelectTargets) is checked on instance/*: it reads attributes.
+        for action in (a for a in (*PATCH_ECS, "ecs:RunCommand") if a != "ecs:DescribeInstances"):
             assert not can(grants, action, unlisted), f"{name} can {action} on an unlisted instance"
 
 

@@ -253,3 +253,48 @@ def test_paths_treat_the_holder_of_a_policy_not_on_file_as_possibly_admin(tmp_pa
     steps = [s for p in json.loads(out)["paths"] for s in p["steps"] if s["kind"] == "unmodelled"]
     assert code == 1 and steps
     assert "AliyunOOSFullAccess, which is not modelled: possibly admin of oos" in steps[0]["reason"]
+
+
+# --- older readings and placeholders -------------------------------------------------------------
+
+
+def _lint(statement: dict) -> list[lint.Finding]:
+    return lint.lint_document("p", {"Version": "1", "Statement": [statement]})
+
+
+def test_an_older_readings_resource_beside_the_current_types_is_no_finding():
+    execution, template = "acs:oos:cn-hangzhou:1:execution/*", "acs:oos:cn-hangzhou:1:template/T"
+    both = _lint({"Effect": "Allow", "Action": "oos:StartExecution", "Resource": [execution, template]})
+    assert [f.kind for f in both] == []
+    # Alone, the template (only the older page's type) still does nothing under the current page.
+    alone = _lint({"Effect": "Allow", "Action": "oos:StartExecution", "Resource": [template]})
+    assert [f.kind for f in alone] == ["resource-type"]
+
+
+def test_a_placeholder_row_says_nothing_about_condition_keys():
+    statement = {
+        "Effect": "Allow",
+        "Action": "ram:CreateServiceLinkedRole",  # unsettled: no page row read
+        "Resource": "*",
+        "Condition": {"StringEquals": {"ram:ServiceName": ["eci.aliyuncs.com"]}},
+    }
+    assert _lint(statement) == []
+    settled = {
+        **statement,
+        "Action": "ecs:CreateCommand",
+        "Condition": {"StringEquals": {"ecs:CommandRunAs": "u"}},
+    }
+    assert [f.kind for f in _lint(settled)] == ["condition-key"]
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_shipped_stacks_lint_clean_outside_the_exclusions(stack: str) -> None:
+    from conftest import plan_of
+
+    assert lint.lint_plan(plan_of(stack)).findings == []
+
+
+def test_make_policy_fails_on_a_lint_finding():
+    """The shipped stacks lint clean, so `make policy` no longer ignores the linter's exit code."""
+    recipe = (ROOT / "Makefile").read_text().split("\npolicy:", 1)[1].split("\n\n", 1)[0]
+    assert "\t$(BIN)/python -m baseline lint --stack $(STACK)" in recipe.splitlines()

@@ -268,6 +268,14 @@ def test_prod_scoped_scenarios_name_region_and_account():
         dev = {**props, "tags": DEV_TAGS}
         assert not check(rule, kind, dev, component=patch, name="patch-management-policy")
         assert not check(rule, kind, props, component="ecs-access-baseline:alicloud:EciAccess", name="eci-x")
+    # Actions with no resource-level permission (the reference prints * only) cannot be scoped.
+    states = ["oos:ListInstancePatches", "oos:ListInstancePatchStates"]
+    unscoped = ali_policy({"Effect": "Allow", "Action": states, "Resource": "*"}, tags=PROD_TAGS)
+    assert not check(rule, kind, unscoped, component=patch, name="patch-management-policy")
+    mixed = ali_policy(
+        {"Effect": "Allow", "Action": [*states, "oos:ListExecutions"], "Resource": "*"}, tags=PROD_TAGS
+    )
+    assert check(rule, kind, mixed, component=patch, name="patch-management-policy")
     windows = "ecs-access-baseline:alicloud:CloudAssistantWindows"
     star = ali_policy({"Effect": "Allow", "Action": "ecs:RunCommand", "Resource": "*"}, tags=PROD_TAGS)
     assert check(rule, kind, star, component=windows, name="cloud-assistant-windows-command-policy")

@@ -157,6 +157,17 @@ def test_oos_rows_read_from_the_api_pages():
         assert tails(row["resources"]) == ["secretparameter/{#secretparameterName}"], name
     assert tails(oos["ListExecutions"]["resources"]) == ["execution/*", "execution/{#executionId}"]
     assert not oos["GetExecution"]["settled"] and oos["GetExecution"]["source"] == "oos-api-overview"
+    # ListSecretParameters: the Chinese page (document_detail/440935) and its Traditional Chinese copy.
+    listing = oos["ListSecretParameters"]
+    assert listing["settled"] and listing["verbatim"] and listing["access"] == "list"
+    assert listing["resources"] == [
+        {"arn": "acs:oos:{#regionId}:{#accountId}:secretparameter/*", "required": True}
+    ]
+    assert listing["condition_keys"] == ["oos:TLSVersion"] and listing["source"] == "oos-ListSecretParameters"
+    # OSS object reads: the pages read name the actions but not their ARNs, so the rows stay open.
+    oss = reference()["oss"]["actions"]
+    for name in ("GetObject", "ListObjects"):
+        assert not oss[name]["settled"] and oss[name]["resources"] == [{"arn": "*", "required": True}], name
 
 
 def test_resource_group_operations_are_authorised_under_the_ram_prefix():

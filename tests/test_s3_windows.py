@@ -284,10 +284,14 @@ def test_strict_arn_scope_names_the_windows_instances_in_the_command_policy():
     config = _config(windowsInstances=[{"id": "i-uf6win000000001", "region": "cn-shanghai"}])
     config["alicloud"]["strictScoping"] = True
     plan = render(resolve(RawConfig(values=config, secrets=_secrets())), "test")
+    allowed = {
+        f"acs:ecs:cn-shanghai:{ACCOUNT}:instance/i-uf6win000000001",
+        f"acs:ecs:cn-shanghai:{ACCOUNT}:command/*",
+        f"acs:ecs:cn-shanghai:{ACCOUNT}:instance/*",  # listing (DescribeInstances) only
+    }
     for statement in policy_documents(plan)["t-winCommandUserPolicy"]["Statement"]:
-        assert statement["Resource"] == [
-            f"acs:ecs:cn-shanghai:{ACCOUNT}:instance/i-uf6win000000001",
-            f"acs:ecs:cn-shanghai:{ACCOUNT}:command/*",
-        ]
+        assert set(statement["Resource"]) <= allowed
+        if f"acs:ecs:cn-shanghai:{ACCOUNT}:instance/*" in statement["Resource"]:
+            assert statement["Action"] == ["ecs:DescribeInstances"]
     (parameter,) = resources(plan, PARAMETER)
     assert parameter["provider"] == "alicloud-cn-shanghai"

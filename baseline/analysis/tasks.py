@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from baseline.analysis import access
+from baseline.analysis import access, reference
 from baseline.analysis.access import Principal
 from baseline.analysis.calls import TaskCall
 
@@ -358,6 +358,13 @@ class Verdict:
     reading: str = "current"
     filled: tuple[str, ...] = ()
     dropped: tuple[str, ...] = ()
+    # The action's reference row is a placeholder (settled: false): no proof either way, so the
+    # call is neither allowed nor denied, whatever the documents say on the placeholder.
+    unknown: bool = False
+
+    @property
+    def verdict(self) -> str:
+        return "unknown" if self.unknown else "allow" if self.allowed else "deny"
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -366,7 +373,7 @@ class Verdict:
             "resources": list(self.call.resources),
             "context": {k: list(v) for k, v in self.call.context.items()},
             "source": self.call.source,
-            "verdict": "allow" if self.allowed else "deny",
+            "verdict": self.verdict,
             "decidedBy": self.reason,
             "reading": self.reading,
             "filled": list(self.filled),
@@ -386,11 +393,16 @@ class PrincipalTasks:
 
     @property
     def allowed(self) -> int:
-        return sum(v.allowed for v in self.verdicts)
+        return sum(v.verdict == "allow" for v in self.verdicts)
+
+    @property
+    def unknown(self) -> int:
+        return sum(v.unknown for v in self.verdicts)
 
     @property
     def ok(self) -> bool:
-        return self.role is not None and self.allowed == self.asked
+        """Catalogued and nothing denied; an unknown call is reported, and proves nothing."""
+        return self.role is not None and self.allowed + self.unknown == self.asked
 
 
 def _provider_calls(plan: Mapping[str, Any], settings: Any) -> dict[str, list[TaskCall]]:
@@ -428,6 +440,14 @@ def decide_call(grants: access.Grants, call: TaskCall) -> Verdict:
     else:
         denied = next((r for r, d in decision.asked if not d.allowed), "")
         reason = f"on {denied}: {deciding.reason}"
+    found = reference.lookup(call.cloud, call.action)
+    if found is not None and not found.settled:
+        said = "allow" if decision.allowed else "deny"
+        reason = (
+            f"unknown: the reference row of {found.action} is not settled (a placeholder, "
+            f"docs/reference.md); on the placeholder the documents would {said} ({reason})"
+        )
+        return Verdict(call, False, reason, decision.reading, decision.filled, decision.dropped, unknown=True)
     return Verdict(call, decision.allowed, reason, decision.reading, decision.filled, decision.dropped)
 
 
@@ -460,6 +480,8 @@ def report(stack: str, results: Sequence[PrincipalTasks]) -> dict[str, Any]:
         "stack": stack,
         "asked": sum(r.asked for r in results),
         "allowed": sum(r.allowed for r in results),
+        "unknown": sum(r.unknown for r in results),
+        "unsettled": sorted({v.call.action for r in results for v in r.verdicts if v.unknown}),
         "uncatalogued": [r.principal.name for r in results if r.role is None],
         "principals": [
             {
@@ -470,6 +492,7 @@ def report(stack: str, results: Sequence[PrincipalTasks]) -> dict[str, Any]:
                 "role": r.role,
                 "asked": r.asked,
                 "allowed": r.allowed,
+                "unknown": r.unknown,
                 "calls": [v.as_dict() for v in r.verdicts],
             }
             for r in results
@@ -484,17 +507,23 @@ def to_text(result: Mapping[str, Any]) -> str:
         if p["role"] is None:
             lines.append(f"{head}: NO TASK CATALOGUE ENTRY (add its role to baseline/scenarios/tasks/)")
             continue
-        lines.append(f"{head}: {p['role']}: {p['allowed']}/{p['asked']} allowed")
+        unknown = f", {p['unknown']} unknown" if p["unknown"] else ""
+        lines.append(f"{head}: {p['role']}: {p['allowed']}/{p['asked']} allowed{unknown}")
         for c in p["calls"]:
             context = ", ".join(f"{k}={v}" for k, vs in c["context"].items() for v in vs)
             lines.append(
-                f"  {c['verdict']:<5} {c['action']} on {', '.join(c['resources']) or '*'}"
+                f"  {c['verdict']:<7} {c['action']} on {', '.join(c['resources']) or '*'}"
                 + (f" with {context}" if context else "")
             )
-            lines.append(f"        step: {c['step']} ({c['source'].split(', http')[0]})")
-            lines.append(f"        decided by: {c['decidedBy']}")
+            lines.append(f"          step: {c['step']} ({c['source'].split(', http')[0]})")
+            lines.append(f"          decided by: {c['decidedBy']}")
     lines.append(
         f"stack {result['stack']}: {result['allowed']}/{result['asked']} task calls allowed"
+        + (
+            f", {result['unknown']} unknown (unsettled reference rows: {', '.join(result['unsettled'])})"
+            if result["unknown"]
+            else ""
+        )
         + (f"; no catalogue entry: {', '.join(result['uncatalogued'])}" if result["uncatalogued"] else "")
     )
     return "\n".join(lines) + "\n"

@@ -33,8 +33,10 @@ PATCH_ECS_ACTIONS = (
     "ecs:DescribeInvocations",
     "ecs:DescribeInvocationResults",
     "ecs:InvokeCommand",
+    "ecs:RunCommand",  # what the template's RunCommandForApplyPatchBaseline calls
 )
-PATCH_SNAPSHOT_ACTIONS = ("ecs:CreateSnapshot", "ecs:DescribeSnapshots")
+# DescribeDisks: the template's getSystemDisk, before it snapshots the system disk.
+PATCH_SNAPSHOT_ACTIONS = ("ecs:DescribeDisks", "ecs:CreateSnapshot", "ecs:DescribeSnapshots")
 PATCH_TEMPLATE = "ACS-ECS-BulkyApplyPatchBaseline"
 
 # --- seed 001: Cloud Assistant as a regular user ------------------------------------------------
@@ -97,6 +99,79 @@ def _document(*statements: Document) -> Document:
     return {"Version": VERSION, "Statement": list(statements)}
 
 
+# The resource types each action is authorised on, as the authorization reference prints them
+# (baseline/analysis/reference/alicloud/, which tests/test_documents_alicloud.py compares with this
+# table): a statement naming a resource of another type does nothing for that action, so the
+# documents give every action only the resources of its own types. "*": no resource-level
+# permission. Rows the reference leaves unsettled keep the type their API names.
+RESOURCE_KINDS: dict[str, tuple[str, ...]] = {
+    "ecs:DescribeInstances": ("instance",),
+    "ecs:DescribeTagKeys": ("instance", "command"),  # unsettled: the guide's resources
+    "ecs:DescribeTags": ("instance", "command"),  # unsettled: the guide's resources
+    "ecs:CreateCommand": ("command",),
+    "ecs:DescribeCommands": ("command",),
+    "ecs:DeleteCommand": ("command",),
+    "ecs:InvokeCommand": ("instance", "command"),
+    "ecs:RunCommand": ("instance",),
+    "ecs:DescribeInvocations": ("instance", "command"),
+    "ecs:DescribeInvocationResults": ("instance", "command"),
+    "ecs:StopInvocation": ("instance",),
+    "ecs:DescribeCloudAssistantStatus": ("instance",),
+    "ecs:InstallCloudAssistant": ("instance",),
+    "ecs:DescribeDisks": ("disk",),
+    "ecs:CreateSnapshot": ("disk", "snapshot", "volume"),  # volume: the 2021 table's reading
+    "ecs:DescribeSnapshots": ("snapshot",),
+    "oos:StartExecution": ("execution", "template"),  # template: the older page's reading
+    "oos:ListExecutions": ("execution",),
+    "oos:GetExecution": ("execution",),  # unsettled: no such API (the guide's name)
+    "oos:ListExecutionLogs": ("execution",),
+    "oos:ListTaskExecutions": ("execution",),
+    "oos:CancelExecution": ("execution",),
+    "oos:ListTemplates": ("template",),  # unsettled
+    "oos:GetTemplate": ("template",),  # unsettled
+    "oos:ListPatchBaselines": ("patchbaseline",),
+    "oos:GetPatchBaseline": ("patchbaseline",),  # unsettled
+    "oos:ListInstancePatches": ("*",),
+    "oos:ListInstancePatchStates": ("*",),
+}
+
+
+def resource_kind(resource: str) -> str:
+    """``instance`` of ``acs:ecs:r:a:instance/i-1``; ``*`` for ``*``."""
+    if resource == "*":
+        return "*"
+    return resource.split(":", 4)[-1].split("/", 1)[0]
+
+
+def _by_type(
+    actions: Sequence[str], resources: Sequence[str], condition: Document | None = None
+) -> list[Document]:
+    """One statement per distinct set of resources: each action gets the resources of its types.
+
+    ``*`` serves every action; an action whose types none of ``resources`` has gets ``*`` only
+    when it has no resource-level permission, else it is left out (the caller names its type).
+    """
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for action in actions:
+        kinds = RESOURCE_KINDS[action]
+        if kinds == ("*",):
+            mine = ("*",)
+        else:
+            mine = tuple(r for r in resources if r == "*" or resource_kind(r) in kinds)
+        if mine:
+            groups.setdefault(mine, []).append(action)
+    return [_allow(group, list(mine), condition) for mine, group in groups.items()]
+
+
+def listing_arns(resources: Sequence[str]) -> list[str]:
+    """``instance/*`` of each region the named instances are in: what listing them is checked on."""
+    return list(
+        dict.fromkeys(
+            f"{r.rsplit(':', 1)[0]}:instance/*" for r in resources if resource_kind(r) == "instance"
+        )
+    )
+
+
 @dataclass(frozen=True)
 class PatchScope:
     """The resources each statement of the patch-management policy may touch."""
@@ -104,13 +179,20 @@ class PatchScope:
     oos: tuple[str, ...]
     instances: tuple[str, ...]
     snapshots: tuple[str, ...]
-    # What a person may start: the patch template only, even in the guide's "*" form, so passing
-    # the automation role to any other template is impossible. OOS's RAM reference authorises
-    # oos:StartExecution on template/<templateName>; the guide also lists execution/*, which
-    # would match a request OOS authorises on an execution (an inline TemplateContent/TemplateURL
-    # names no template), so the person's start statement leaves it out. The patch template's
-    # child executions are started by OOS as the automation role, whose policy keeps execution/*.
-    start: tuple[str, ...] = (f"acs:oos:*:*:template/{PATCH_TEMPLATE}",)
+    # What a person may start. OOS authorises oos:StartExecution on execution/* only (current API
+    # page; no condition key names the template), so a person who may start executions and pass
+    # the automation role can run any template, an inline one too, as that role: the role itself
+    # is the bound (docs/scenarios.md, patch management). The patch template's ARN stays for the
+    # older page's reading (template and execution), under which only that template starts.
+    start: tuple[str, ...] = ("acs:oos:*:*:execution/*", f"acs:oos:*:*:template/{PATCH_TEMPLATE}")
+    # The Cloud Assistant commands the patch run creates and reads (RunCommand makes one per run).
+    commands: tuple[str, ...] = ()
+    # The system disks the template snapshots: their ids are not known before the run, so every
+    # disk of the account in the stack's region (snapshots stay in the account: no copy, share
+    # or delete action). volume/*: the 2021 table also authorises CreateSnapshot on the volume.
+    disks: tuple[str, ...] = ()
+    # Listing instances (the template's SelectTargets) is checked against instance/*.
+    listing: tuple[str, ...] = ()
 
     @classmethod
     def wildcard(cls) -> PatchScope:
@@ -126,25 +208,41 @@ class PatchScope:
             oos=(
                 arn("oos", region, account, "execution/*"),
                 arn("oos", region, account, f"template/{PATCH_TEMPLATE}"),
+                arn("oos", region, account, "patchbaseline/*"),
             ),
             instances=instances,
             snapshots=(arn("ecs", region, account, "snapshot/*"),),
-            start=(arn("oos", region, account, f"template/{PATCH_TEMPLATE}"),),
+            start=(
+                arn("oos", region, account, "execution/*"),
+                arn("oos", region, account, f"template/{PATCH_TEMPLATE}"),
+            ),
+            commands=(arn("ecs", region, account, "command/*"),),
+            disks=(arn("ecs", region, account, "disk/*"), arn("ecs", region, account, "volume/*")),
+            listing=(arn("ecs", region, account, "instance/*"),),
         )
+
+
+def _patch_oos(actions: Sequence[str], scope: PatchScope) -> list[Document]:
+    return _by_type(actions, scope.oos)
 
 
 def patch_management_policy(scope: PatchScope, *, create_snapshot: bool) -> Document:
     """Seed 000: scan and install OS patches through OOS.
 
-    The snapshot statement exists only when the stack turns ``whetherCreateSnapshot`` on; there
-    is never an ``ecs:DeleteSnapshot`` because snapshots expire through ``retentionDays``.
+    Each action on the resources of its own types. Besides the guide's actions the role holds what
+    ACS-ECS-BulkyApplyPatchBaseline calls (ecs:RunCommand, and ecs:DescribeDisks before a
+    snapshot). The snapshot statements exist only when the stack turns ``whetherCreateSnapshot``
+    on; there is never an ``ecs:DeleteSnapshot`` because snapshots expire through ``retentionDays``.
     """
-    statements = [
-        _allow(PATCH_OOS_ACTIONS, scope.oos),
-        _allow(PATCH_ECS_ACTIONS, scope.instances),
-    ]
+    statements = _patch_oos(PATCH_OOS_ACTIONS, scope)
+    if scope.listing:
+        listed = [a for a in PATCH_ECS_ACTIONS if a != INSTANCE_LIST_ACTION]
+        statements.append(_allow([INSTANCE_LIST_ACTION], scope.listing))
+    else:
+        listed = list(PATCH_ECS_ACTIONS)
+    statements += _by_type(listed, (*scope.instances, *scope.commands))
     if create_snapshot:
-        statements.append(_allow(PATCH_SNAPSHOT_ACTIONS, scope.snapshots))
+        statements += _by_type(PATCH_SNAPSHOT_ACTIONS, (*scope.disks, *scope.snapshots))
     return _document(*statements)
 
 
@@ -157,14 +255,14 @@ PATCH_ROLE_PARAMETER = "OOSAssumeRole"
 def patch_operator_policy(scope: PatchScope, role_arns: Sequence[str]) -> Document:
     """Seed 000 split in two: a person starts and follows patch executions, a role runs them.
 
-    The operator gets the guide's OOS actions (starting only the patch template) and
-    ``ram:PassRole`` on the automation role, which OOS assumes through the template's
-    ``OOSAssumeRole`` parameter; no ECS action, so the person never invokes a command directly.
+    The operator gets the guide's OOS actions and ``ram:PassRole`` on the automation role, which
+    OOS assumes through the template's ``OOSAssumeRole`` parameter; no ECS action, so the person
+    never invokes a command directly.
     """
     others = [a for a in PATCH_OOS_ACTIONS if a != PATCH_START_ACTION]
     return _document(
         _allow([PATCH_START_ACTION], scope.start),
-        _allow(others, scope.oos),
+        *_patch_oos(others, scope),
         _allow([PASS_ROLE_ACTION], role_arns),
     )
 
@@ -191,9 +289,19 @@ def command_user_policy(
     # Only RunCommand and InvokeCommand carry ecs:CommandRunAs (ECS API pages, RAM authorization
     # tables): on the guide's other actions the condition can never match, so the guide's one
     # statement denies creating, deleting and stopping commands. They get their own statement.
+    # Each action on the resources of its own types (RunCommand on instances, CreateCommand on
+    # commands, ...); listing instances (the console's Cloud Assistant page) on instance/* of
+    # their region, which exposes the region's instance attributes, never their console, user
+    # data or another run's output.
     others = [a for a in CLOUD_ASSISTANT_ACTIONS if a not in COMMAND_ACTIONS]
     runs = [a for a in CLOUD_ASSISTANT_ACTIONS if a in COMMAND_ACTIONS]
-    return _document(_allow(runs, resources, condition), _allow(others, resources))
+    listing = [r for r in listing_arns(resources) if r not in resources]
+    if listing:
+        others = [a for a in others if a != INSTANCE_LIST_ACTION]
+    statements = [*_by_type(runs, resources, condition), *_by_type(others, resources)]
+    if listing:
+        statements.append(_allow([INSTANCE_LIST_ACTION], listing))
+    return _document(*statements)
 
 
 # What the guide's task reads besides running commands (seed 001: pick instances, see their Cloud
@@ -215,7 +323,8 @@ def command_user_read_policy(resources: Sequence[str], listing: Sequence[str] = 
     policy naming instances cannot list them. It exposes the instances' attributes, never their
     console (DescribeInstanceVncUrl), user data or another run's output.
     """
-    statements = [_allow(CLOUD_ASSISTANT_READ_ACTIONS, resources)]
+    reads = [a for a in CLOUD_ASSISTANT_READ_ACTIONS if not (listing and a == INSTANCE_LIST_ACTION)]
+    statements = _by_type(reads, resources)
     if listing:
         statements.append(_allow([INSTANCE_LIST_ACTION], listing))
     return _document(*statements)

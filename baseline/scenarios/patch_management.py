@@ -67,7 +67,8 @@ class PatchManagementSettings(Model):
     operator_policy_name: str = Field(
         "OOSPatchOperatorPolicy",
         description="With both `operatorUser` and `automationRole`: the operator's policy (the guide's "
-        "OOS actions, starting only the patch template, and `ram:PassRole` on the automation role).",
+        "OOS actions, each on its own resource types, and `ram:PassRole` on the automation role, which "
+        "bounds what any execution the operator starts can reach).",
     )
     system_policies: list[PatchSystemPolicy] = Field(
         default_factory=list,

@@ -14,7 +14,12 @@ from pulumi_policy import (
 )
 
 from baseline.analysis.evaluator import as_list
-from baseline.documents.alicloud import COMMAND_ACTIONS, RUN_AS_KEY, is_privileged_os_user
+from baseline.documents.alicloud import (
+    COMMAND_ACTIONS,
+    RESOURCE_KINDS,
+    RUN_AS_KEY,
+    is_privileged_os_user,
+)
 from baseline.environments import is_strict
 from policy.rules.common import (
     ALI_ACCESS_KEY,
@@ -119,11 +124,18 @@ def _scoped(args: ResourceValidationArgs) -> bool:
     )
 
 
+def _unscoped_only(statement: Mapping) -> bool:
+    """Every action of the statement has no resource-level permission (authorised on * only, e.g.
+    oos:ListInstancePatchStates): no ARN could scope it, so '*' is the only grant that works."""
+    actions = [str(a) for a in as_list(statement.get("Action"))]
+    return bool(actions) and all(RESOURCE_KINDS.get(a) == ("*",) for a in actions)
+
+
 def prod_scoped_resources(args: ResourceValidationArgs, report_violation) -> None:
     if args.resource_type != ALI_POLICY or not resource_is_production(args) or not _scoped(args):
         return
     for index, statement in statements(document(known(args.props, "policyDocument"))):
-        if statement.get("Effect") != "Allow":
+        if statement.get("Effect") != "Allow" or _unscoped_only(statement):
             continue
         for resource in as_list(statement.get("Resource")) or ["*"]:
             if (why := _wide(str(resource))) is not None:
