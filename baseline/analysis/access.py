@@ -176,6 +176,17 @@ class Grants:
             raise found
         return found
 
+    def allow_patterns(self) -> list[str]:
+        """The resource patterns the principal's Allow statements name (``*`` left out)."""
+        found: list[str] = []
+        for policy in self.policies:
+            for statement in _statements(policy.document):
+                if statement.get("Effect") == "Allow":
+                    found += [
+                        str(r) for r in as_list(statement.get("Resource")) if str(r) not in (*found, "*")
+                    ]
+        return found
+
     def decide_any(self, action: str, context: Mapping[str, Any] | None = None) -> tuple[Decision, list[str]]:
         """``--resource '*'`` read as "any resource": allowed when some resource is.
 

@@ -349,16 +349,6 @@ def ask(
     return first
 
 
-def _allowed_patterns(grants: Grants) -> list[str]:
-    """The resource patterns the principal's Allow statements name (``*`` left out)."""
-    found: list[str] = []
-    for policy in grants.policies:
-        for statement in access._statements(policy.document):
-            if statement.get("Effect") == "Allow":
-                found += [str(r) for r in as_list(statement.get("Resource")) if str(r) not in (*found, "*")]
-    return found
-
-
 def ask_any(
     actor: Actor, action: str, fixed: Sequence[str] = (), context: Mapping[str, list[str]] | None = None
 ) -> Asked:
@@ -369,7 +359,7 @@ def ask_any(
     first = ask(actor.grants, action, fixed or ("*",), context, scope)
     if first.allowed or not first.filled:
         return first  # every resource the call needs was given: nothing else to try
-    for pattern in _allowed_patterns(actor.grants):
+    for pattern in actor.grants.allow_patterns():
         if pattern in fixed:
             continue
         tried = ask(actor.grants, action, (*fixed, pattern), context, scope)
