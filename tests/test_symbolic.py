@@ -254,3 +254,16 @@ def test_a_witness_the_evaluator_does_not_allow_fails_loudly(monkeypatch):
     monkeypatch.setattr(symbolic, "evaluate_request", disagreeing)
     with pytest.raises(symbolic.SolverMismatch, match="the solver says allow but the evaluator says deny"):
         symbolic.any_allowed(grants)
+
+
+def test_can_any_says_a_witness_is_one_request_of_a_call_that_needs_more_resources(capsys):
+    code = main(
+        ["can", "--stack", "dev", "--principal", "dev-commandUser", "--any", "--action", "ecs:InvokeCommand"]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "request:   one of the call's: ecs:InvokeCommand is also authorised on" in out
+    code = main(
+        ["can", "--stack", "dev", "--principal", "dev-commandUser", "--any", "--action", "ecs:RunCommand"]
+    )
+    assert "one of the call's" not in capsys.readouterr().out

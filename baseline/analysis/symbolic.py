@@ -34,6 +34,14 @@ limit); ``any_allowed(grants, ...)`` -> a witness request or a proof of none. Ev
 re-checked by the concrete evaluator before it is returned; a disagreement raises
 ``SolverMismatch``.
 
+What it proves: a *request* is one action on one resource with its context, as
+``evaluator.evaluate_request`` decides it (a key the action never carries, by the authorization
+reference, is absent: ``Encoder.carriage``). The cloud allows a *call* only when every resource
+it is authorised on is (``evaluator.evaluate_call``), so a proof that no request is allowed holds
+for every call, while a witness request is one of its call's requests, not a call: ``diff``
+completes each witness into a call or says it is "a request only", and ``can --any`` names the
+call's other resource types.
+
 Imported only by ``diff``, ``can --any`` and the tests: never by ``plan``.
 """
 
@@ -1225,6 +1233,28 @@ def decide(grants: Any, action: str, resource: str, context: Mapping[str, Sequen
 # --- `can --any` ---------------------------------------------------------------------------------
 
 
+def _call_note(cloud: str, witness: Witness) -> str:
+    """What the witness request is to its call: of a type no call names, or one of several
+    resources the call needs ("" when it is the whole call, or the reference lacks the action)."""
+    from baseline.analysis import reference
+    from baseline.analysis.evaluator import foreign_resources
+
+    ref = reference.lookup(cloud, witness.action)
+    if ref is None or witness.resource == "*":
+        return ""
+    if foreign_resources(ref, [witness.resource]):
+        types = ", ".join(sorted({t.arn for r in ref.readings for t in r.resources}))
+        return f"no call names it: {ref.action} is authorised on {types}"
+    needed = [*ref.primary.required, *(types[0] for types in ref.primary.choices.values())]
+    others = [t.arn for t in needed if t.arn != "*" and not arn_matches(t.pattern, witness.resource)]
+    if not others:
+        return ""
+    return (
+        f"one of the call's: {ref.action} is also authorised on {', '.join(others)} "
+        "(ask `can` without --any for the call)"
+    )
+
+
 def any_question(
     stack: str,
     grants: Any,
@@ -1273,6 +1303,8 @@ def any_question(
     for item in answer.classes:
         lines.append(f"  allowed:   {item.describe()}")
         lines.append(f"  witness:   {reproduce(item.witness)}")
+        if note := _call_note(principal.cloud, item.witness):
+            lines.append(f"  request:   {note}")
     if allowed and not answer.complete:
         lines.append(f"  (more allowed requests than the {len(answer.classes)} classes shown)")
     lines.extend(f"  approximate: {a}" for a in answer.approximations)
