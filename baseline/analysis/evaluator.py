@@ -626,8 +626,9 @@ class CallDecision:
         return any(d.explicit_deny for _, d in self.asked)
 
 
-_REGION = re.compile(r"^(\{#?regionid\}|\$\{regionid\})$", re.IGNORECASE)
-_ACCOUNT = re.compile(r"^(\{#?accountid\}|\$\{accountid\}|\$\{account\})$", re.IGNORECASE)
+# Every spelling the pages print: {#regionId}, ${RegionId}, $regionid (the 2021 ECS table), ...
+_REGION = re.compile(r"^(\{#?regionid\}|\$\{regionid\}|\$regionid)$", re.IGNORECASE)
+_ACCOUNT = re.compile(r"^(\{#?accountid\}|\$\{accountid\}|\$\{account\}|\$accountid)$", re.IGNORECASE)
 
 
 @lru_cache(maxsize=4096)
