@@ -6,9 +6,11 @@ policy, one "new principal an attacker creates" per account and cloud, and an *a
 account and cloud. Edges are the documented ways to become another principal or gain its
 permissions (PMapper's edge kinds and Rhino Security's AWS methods, with their RAM equivalents),
 one builder function per kind (``_credential_edges``, ``_assume_edges``, ...). Every edge is
-decided by the evaluator with the modelled policies (system and managed policies from
+decided as the cloud authorises the call (``Grants.decide_call``: the action on every resource the
+reference names for it, in the most permissive reading; an action the reference lacks on its one
+resource, said in the step) with the modelled policies (system and managed policies from
 ``managed_policies/``; keys the cloud sets on every request asked with each candidate value) and
-carries the request, the deciding statements and a reason in words.
+carries every resource asked, the deciding statements and a reason in words.
 
 Queries (``paths``, ``findings``) are kept apart from building; the graph comes from plans alone.
 """
