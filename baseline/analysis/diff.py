@@ -8,17 +8,19 @@ Two offline plans of one stack (``baseline.plan.render``) are compared:
 - **effective access** per principal (matched by cloud, kind and name): every Allow statement of
   its policies is flattened into (action, resource, condition) grants as written, and a grant is
   *gained* when the new plan's policies allow it and the base plan's do not, decided by the
-  evaluator (``baseline.analysis.evaluator``, through ``access.grants_of``: explicit denies, permissions
-  boundaries and resource-group scoping included). The request asked of the evaluator is the
-  grant itself: its action and resource as written (a pattern is asked as a literal, so
-  ``instance/*`` is covered only by a pattern at least as wide) and a context that satisfies its
-  condition. A gained grant whose action and condition the base already allowed on a narrower
-  resource is flagged *widened* (``instance/i-1`` -> ``instance/*``). Lost grants the same way
-  round. A Deny statement removed (added) is asked where it applied, so dropping "Deny
-  RunCommand as root" is a gain of RunCommand as root. Grants written on both sides under the
-  same denies and boundary are not asked again (decided alike). Deny statements, who a role
-  trusts (its trust policy's principals and conditions, as written), and attached policies the
-  offline evaluator cannot read (system policies), are listed beside them;
+  evaluator (``baseline.analysis.evaluator``, through ``access.grants_of``: explicit denies,
+  permissions boundaries and resource-group scoping included). The question asked is the grant as
+  a call (``allows``: its action on its resource as written, the call's other resources as any of
+  their type, the most permissive reading; a pattern is asked as a literal, so ``instance/*`` is
+  covered only by a pattern at least as wide) with a context that satisfies its condition, less
+  the keys the action never carries. A new grant that grants nothing is listed as such. A gained
+  grant whose action and condition the base already allowed on a narrower resource is flagged
+  *widened* (``instance/i-1`` -> ``instance/*``). Lost grants the same way round. A Deny statement
+  removed (added) is asked where it applied, so dropping "Deny RunCommand as root" is a gain of
+  RunCommand as root. Grants written on both sides under the same denies and boundary are not
+  asked again (decided alike). Deny statements, who a role trusts (its trust policy's principals
+  and conditions, as written), and attached policies the offline evaluator cannot read (system
+  policies), are listed beside them;
 - **escalation-relevant** gains are highlighted: role passing, policy and role management,
   credential creation, ``RunCommand``/``InvokeCommand`` a principal may use as ``root`` or
   ``system`` (no ``ecs:CommandRunAs`` restriction), and a trust open to any principal or to any
