@@ -92,7 +92,11 @@ def test_one_more_windows_instance_in_prod_shows_the_attachment_the_widened_poli
     [principal] = result["access"]
     assert principal["principal"]["name"] == "winCommandUser" and principal["lost"] == []
     gained = {g["action"] for g in principal["gained"] if g["resource"] == NEW_WINDOWS_ARN}
-    assert gained >= WINDOWS_COMMAND_ACTIONS
+    # ecs:CreateCommand is authorised on command/* only: the documents give it that type alone, so
+    # a new instance neither widens it nor is named for it (nothing that grants nothing either).
+    assert gained >= WINDOWS_COMMAND_ACTIONS - {"ecs:CreateCommand"}
+    assert "ecs:CreateCommand" not in gained
+    assert not [g for g in principal["grantsNothing"] if g["resource"] == NEW_WINDOWS_ARN]
     invoke = next(g for g in principal["gained"] if g["action"] == "ecs:InvokeCommand")
     # Still only as user01: the condition travels with the grant, and nothing is an escalation.
     assert invoke["condition"] == {"StringEquals": {"ecs:CommandRunAs": ["user01"]}}
@@ -162,6 +166,7 @@ def ram_policy(name: str, *statements: dict) -> list[dict]:
 
 
 INSTANCE = "acs:ecs:cn-hangzhou:5012345678901234:instance/"
+COMMANDS = "acs:ecs:cn-hangzhou:5012345678901234:command/*"
 
 
 def test_a_specific_instance_replaced_by_a_wildcard_is_flagged_as_widened():
@@ -193,7 +198,8 @@ def test_policy_management_and_unrestricted_run_command_are_escalations_but_a_ru
                   "Condition": {"StringEquals": {"ecs:CommandRunAs": ["user01"]}}}  # fmt: skip
     gains = [
         {"Effect": "Allow", "Action": "ram:AttachPolicyToUser", "Resource": "*"},
-        {"Effect": "Allow", "Action": "ecs:InvokeCommand", "Resource": INSTANCE + "i-1"},
+        # InvokeCommand is authorised on the instance and the command: both granted, a call.
+        {"Effect": "Allow", "Action": "ecs:InvokeCommand", "Resource": [INSTANCE + "i-1", COMMANDS]},
         {"Effect": "Allow", "Action": "ram:PassRole", "Resource": "acs:ram::5012345678901234:role/x"},
     ]
     result = diff.compare(
@@ -660,3 +666,68 @@ def test_a_change_that_grants_nothing_new_says_no_new_access_proved():
     assert lost["witness"]["resource"] != INSTANCE + "i-1"
     assert diff.to_text(result).rstrip().endswith("no new access (proved)")
     assert "**no new access (proved)**" in diff.to_markdown(result)
+
+
+def test_a_run_as_condition_on_create_command_grants_nothing_and_no_new_access_is_proved():
+    # ecs:CommandRunAs is carried by InvokeCommand and RunCommand only: the Allow never matches.
+    added = {"Effect": "Allow", "Action": "ecs:CreateCommand", "Resource": COMMANDS,
+             "Condition": {"StringEquals": {"ecs:CommandRunAs": ["user01"]}}}  # fmt: skip
+    result = diff.compare(
+        plan_with(ram_user("op")),
+        plan_with(ram_user("op"), *ram_policy("opPolicy", added)),
+        stack="t",
+        sources={},
+    )
+    [principal] = result["access"]
+    assert principal["gained"] == [] and principal["newAccess"]["classes"] == []
+    [inert] = principal["grantsNothing"]
+    assert inert["action"] == "ecs:CreateCommand"
+    assert inert["why"] == "ecs:CreateCommand never carries ecs:CommandRunAs: this condition never holds"
+    assert result["newAccessProved"]
+    assert "0 grants nothing: ecs:CreateCommand" in diff.to_text(result)
+
+
+def test_a_deny_on_a_key_the_call_never_carries_never_fires():
+    allow = {"Effect": "Allow", "Action": "ecs:CreateCommand", "Resource": COMMANDS}
+    deny = {"Effect": "Deny", "Action": "ecs:CreateCommand", "Resource": COMMANDS,
+            "Condition": {"StringEquals": {"ecs:CommandRunAs": ["root"]}}}  # fmt: skip
+    result = diff.compare(
+        plan_with(ram_user("op"), *ram_policy("opPolicy", allow, deny)),
+        plan_with(ram_user("op"), *ram_policy("opPolicy", allow)),
+        stack="t",
+        sources={},
+    )
+    # Removing a Deny that never fired changes nothing: no gain, by the grants or the solver.
+    [principal] = result["access"]
+    assert principal["gained"] == [] and principal["newAccess"]["classes"] == []
+
+
+def test_a_request_the_call_cannot_make_is_new_access_as_a_request_only_and_no_escalation():
+    # InvokeCommand is authorised on the instance and the command: granted on an instance alone, the
+    # solver's request is allowed, no call is, and nothing runs as root.
+    added = {"Effect": "Allow", "Action": "ecs:InvokeCommand", "Resource": INSTANCE + "i-1"}
+    result = diff.compare(
+        plan_with(ram_user("op")),
+        plan_with(ram_user("op"), *ram_policy("opPolicy", added)),
+        stack="t",
+        sources={},
+    )
+    [principal] = result["access"]
+    assert principal["gained"] == [] and result["escalations"] == []
+    [solved] = principal["newAccess"]["classes"]
+    assert solved["call"].startswith("a request only: no ecs:InvokeCommand call on")
+    assert "[a request only" in diff.to_text(result)
+    with_command = diff.compare(
+        plan_with(ram_user("op")),
+        plan_with(
+            ram_user("op"), *ram_policy("opPolicy", {**added, "Resource": [INSTANCE + "i-1", COMMANDS]})
+        ),
+        stack="t",
+        sources={},
+    )
+    [principal] = with_command["access"]
+    assert all("call" not in c for c in principal["newAccess"]["classes"])
+    assert [e["action"] for e in with_command["escalations"]] == ["ecs:InvokeCommand"]
+    assert any(
+        "--resource" in c["reproduce"].split("--resource", 1)[1] for c in principal["newAccess"]["classes"]
+    )

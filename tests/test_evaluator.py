@@ -428,3 +428,98 @@ def test_always_present_names_the_documented_keys():
     assert cloud_keys.implied_value("aws:RequestedRegion", SERVICE) == "us-east-1"
     assert cloud_keys.implied_value("aws:RequestedRegion", "arn:aws:iam::111122223333:role/x") is None
     assert cloud_keys.implied_value("aws:RequestedRegion", "arn:aws:ecs:*:111122223333:service/x") is None
+
+
+# --- calls as the cloud authorises them (evaluate_call) -------------------------------------------
+from baseline.analysis.evaluator import UnknownAction, WrongResourceType, evaluate_call  # noqa: E402
+
+ECS = "acs:ecs:cn-hangzhou:5012345678901234"
+INSTANCE = f"{ECS}:instance/i-1"
+ROLE = "acs:ram::5012345678901234:role/App"
+
+
+def ram(*statements: dict) -> list[NamedPolicy]:
+    return [policy("p", *statements, version="1")]
+
+
+def allow(actions, resources, **condition) -> dict:
+    statement = {"Effect": "Allow", "Action": actions, "Resource": resources}
+    if condition:
+        statement["Condition"] = {"StringEquals": condition}
+    return statement
+
+
+def test_a_call_is_allowed_only_when_every_resource_it_is_authorised_on_is():
+    on_instance = ram(allow("ecs:AttachInstanceRamRole", INSTANCE))
+    call = evaluate_call(on_instance, "alicloud", "ecs:AttachInstanceRamRole", [INSTANCE, ROLE])
+    assert not call.allowed
+    assert [(r, d.allowed) for r, d in call.asked] == [(INSTANCE, True), (ROLE, False)]
+    assert call.decision.reason.startswith("no identity policy statement allows")
+    both = ram(allow("ecs:AttachInstanceRamRole", [INSTANCE, ROLE]))
+    assert evaluate_call(both, "alicloud", "ecs:AttachInstanceRamRole", [ROLE, INSTANCE]).allowed
+
+
+def test_a_required_type_left_out_is_asked_as_any_of_that_type_in_the_calls_region_and_account():
+    commands = f"{ECS}:command/*"
+    call = evaluate_call(
+        ram(allow("ecs:InvokeCommand", [INSTANCE, commands])), "alicloud", "ecs:InvokeCommand", [INSTANCE]
+    )
+    assert call.allowed and call.filled == (commands,)
+    one_command = ram(allow("ecs:InvokeCommand", [INSTANCE, f"{ECS}:command/c-1"]))
+    assert not evaluate_call(one_command, "alicloud", "ecs:InvokeCommand", [INSTANCE]).allowed
+    # Nothing named: the principal's own region and account.
+    alone = evaluate_call(
+        ram(allow("ecs:CreateCommand", "*")), "alicloud", "ecs:CreateCommand", [], scope=("cn-beijing", "1")
+    )
+    assert alone.filled == ("acs:ecs:cn-beijing:1:command/*",)
+
+
+def test_a_one_of_choice_is_required_as_a_whole_and_asked_on_the_type_given():
+    policy_arn = "acs:ram:*:5012345678901234:policy/p1"
+    user = "acs:ims:*:5012345678901234:user/bob"
+    grants = ram(allow("ram:AttachPolicy", [policy_arn, user]))
+    call = evaluate_call(grants, "alicloud", "ram:AttachPolicy", [policy_arn, user])
+    assert call.allowed and [r for r, _ in call.asked] == [policy_arn, user] and call.filled == ()
+    left_out = evaluate_call(grants, "alicloud", "ram:AttachPolicy", [policy_arn])
+    # The user type is printed acs:ims:*:$AccountId:user/*: filled with the call's account too.
+    assert not left_out.allowed and left_out.filled == ("acs:ims:*:5012345678901234:user/*",)
+
+
+def test_an_action_whose_types_are_all_optional_is_asked_on_the_one_it_names():
+    objects = [policy("read", {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"})]
+    call = evaluate_call(objects, "aws", "s3:GetObject", ["arn:aws:s3:::b/key"])
+    assert call.allowed and [r for r, _ in call.asked] == ["arn:aws:s3:::b/key"] and call.filled == ()
+    assert not evaluate_call(objects, "aws", "s3:GetObject", ["arn:aws:s3:::other/key"]).allowed
+
+
+def test_readings_strict_needs_every_one_permissive_any_one():
+    # ecs:CreateSnapshot: the current page names the disk and snapshot/*, the 2021 table a volume too.
+    grants = ram(allow("ecs:CreateSnapshot", [f"{ECS}:disk/*", f"{ECS}:snapshot/*"]))
+    disk = f"{ECS}:disk/d-1"
+    permissive = evaluate_call(grants, "alicloud", "ecs:CreateSnapshot", [disk], mode="permissive")
+    strict = evaluate_call(grants, "alicloud", "ecs:CreateSnapshot", [disk], mode="strict")
+    assert permissive.allowed and permissive.reading == "current"
+    assert not strict.allowed and strict.reading == "auth-rules-2021"
+
+
+def test_a_context_key_the_call_never_carries_is_dropped():
+    run_as = {"ecs:CommandRunAs": ["user01"]}
+    grants = ram(allow(["ecs:CreateCommand", "ecs:RunCommand"], "*", **{"ecs:CommandRunAs": "user01"}))
+    create = evaluate_call(grants, "alicloud", "ecs:CreateCommand", [f"{ECS}:command/*"], run_as)
+    assert not create.allowed and create.dropped == ("ecs:CommandRunAs",)
+    run = evaluate_call(grants, "alicloud", "ecs:RunCommand", [INSTANCE], run_as)
+    assert run.allowed and run.dropped == ()
+    deny_root = ram(
+        allow("ecs:CreateCommand", "*"),
+        {"Effect": "Deny", "Action": "ecs:CreateCommand", "Resource": "*",
+         "Condition": {"StringEquals": {"ecs:CommandRunAs": "root"}}},
+    )  # fmt: skip
+    root = {"ecs:CommandRunAs": ["root"]}
+    assert evaluate_call(deny_root, "alicloud", "ecs:CreateCommand", [f"{ECS}:command/*"], root).allowed
+
+
+def test_a_resource_of_a_type_the_action_is_not_authorised_on_is_refused_and_an_unknown_action_too():
+    with pytest.raises(WrongResourceType, match=r"ecs:CreateCommand is authorised on .*command/\*, not on"):
+        evaluate_call(ram(allow("*", "*")), "alicloud", "ecs:CreateCommand", [INSTANCE])
+    with pytest.raises(UnknownAction):
+        evaluate_call(ram(allow("*", "*")), "alicloud", "ecs:NoSuchCall", [INSTANCE])

@@ -156,6 +156,65 @@ def test_a_command_on_an_instance_reaches_its_role_and_run_as_is_the_callers_cho
     assert [graph.Route.as_dict(p, built)["to"] for p in graph.paths(built, "cmd")] == ["role App (test)"]
 
 
+def _attach_operator(*resources: str) -> graph.Graph:
+    return _graph(
+        _policy(
+            "op",
+            _allow(["ecs:AttachInstanceRamRole"], list(resources)),
+            _allow(["ram:PassRole"], f"acs:ram::{ACCOUNT}:role/App"),
+        ),
+        *_user("op", "op"),
+        _role("App", "ecs.aliyuncs.com"),
+    )
+
+
+def test_attaching_a_role_to_an_instance_needs_the_call_on_the_instance_and_the_role():
+    instance = f"acs:ecs:{REGION}:{ACCOUNT}:instance/i-web"
+    role = f"acs:ram::{ACCOUNT}:role/App"
+    assert _edges(_attach_operator(instance), "pass-role") == []
+    built = _attach_operator(instance, role)
+    assert _edges(built, "pass-role") == [("op", "App")]
+    (step,) = [e for e in built.edges if e.kind == "pass-role"]
+    assert ("ecs:AttachInstanceRamRole", instance) in step.requests
+    assert ("ecs:AttachInstanceRamRole", role) in step.requests
+
+
+def test_invoking_a_command_needs_the_instance_and_a_command():
+    instance = f"acs:ecs:{REGION}:{ACCOUNT}:instance/i-web"
+    command = f"acs:ecs:{REGION}:{ACCOUNT}:command/c-patch"
+
+    def built(*resources: str) -> graph.Graph:
+        return _graph(
+            _policy("cmd", _allow(["ecs:InvokeCommand"], list(resources))),
+            *_user("cmd", "cmd"),
+            _role("App", "ecs.aliyuncs.com"),
+            _attachment("i-web", "App"),
+        )
+
+    assert _edges(built(instance), "command") == []
+    with_command = built(instance, command)
+    assert _edges(with_command, "command") == [("cmd", "i-web")]
+    (step,) = [e for e in with_command.edges if e.kind == "command"]
+    assert step.requests == (("ecs:InvokeCommand", command), ("ecs:InvokeCommand", instance))
+
+
+def test_a_run_as_condition_on_an_action_that_never_carries_it_grants_no_edge():
+    instance = f"acs:ecs:{REGION}:{ACCOUNT}:instance/i-web"
+    built = _graph(
+        _policy("file", _allow(["ecs:SendFile"], instance, **{"ecs:CommandRunAs": "user01"})),
+        *_user("file", "file"),
+        _role("App", "ecs.aliyuncs.com"),
+        _attachment("i-web", "App"),
+    )
+    assert _edges(built, "command") == []
+
+
+def test_an_action_the_reference_lacks_is_asked_on_its_one_resource_and_the_step_says_so():
+    built = _graph(_policy("join", _allow(["ram:AddUserToGroup"])), *_user("u", "join"))
+    (step,) = [e for e in built.edges if e.kind == "group"]
+    assert "in no authorization reference row" in step.reason
+
+
 def test_exec_into_any_group_of_the_environment_reaches_a_role_ecs_may_assume():
     built = _graph(
         _policy("eci", _allow(["eci:*"], "*", **{"acs:ResourceTag/env": "test"})),
@@ -175,6 +234,16 @@ def test_a_policy_attached_to_oneself_with_the_admin_policy_is_admin():
         *_user("s", "scoped"),
     )
     assert [(built.nodes[p.source].name) for p in graph.paths(built, to="admin")] == ["w"]
+
+
+def test_attaching_a_policy_to_oneself_needs_the_call_on_the_policy_too():
+    me = f"acs:ram::{ACCOUNT}:user/w"
+    admin = "acs:ram:*:system:policy/AdministratorAccess"
+    only_user = _graph(_policy("w", _allow(["ram:AttachPolicyToUser"], me)), *_user("w", "w"))
+    assert graph.paths(only_user, to="admin") == []
+    both = _graph(_policy("w", _allow(["ram:AttachPolicyToUser"], [me, admin])), *_user("w", "w"))
+    (path,) = graph.paths(both, "w", "admin")
+    assert path.steps[0].requests == (("ram:AttachPolicyToUser", me), ("ram:AttachPolicyToUser", admin))
 
 
 def test_a_new_user_with_a_policy_of_the_creators_choice_is_admin():

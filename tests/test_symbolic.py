@@ -17,7 +17,7 @@ import yaml
 from conftest import FIXTURES, ROOT, plan_of
 
 from baseline.analysis import access, symbolic
-from baseline.analysis.evaluator import NamedPolicy, evaluate
+from baseline.analysis.evaluator import NamedPolicy, evaluate_request
 from baseline.cli import main
 
 OUTSIDE_THE_LISTED_USERS = ["--context", "ecs:CommandRunAs!=user01", "--context", "ecs:CommandRunAs!=user02"]
@@ -97,7 +97,9 @@ class Grants:
 
 
 def agree(grants: Grants, action: str, resource: str, context: dict) -> bool:
-    concrete = evaluate(grants.policies, action, resource, context, boundary=grants.boundary).allowed
+    concrete = evaluate_request(
+        grants.policies, grants.principal.cloud, action, resource, context, boundary=grants.boundary
+    ).allowed
     assert symbolic.decide(grants, action, resource, context) == concrete
     return concrete
 
@@ -243,12 +245,25 @@ def test_the_readme_any_examples_print_what_the_readme_shows(example, capsys):
 
 def test_a_witness_the_evaluator_does_not_allow_fails_loudly(monkeypatch):
     grants = Grants("alicloud", {"Effect": "Allow", "Action": "ecs:DescribeInstances", "Resource": "*"})
-    real = symbolic.evaluate
+    real = symbolic.evaluate_request
 
     def disagreeing(*args, **kwargs):
         decision = real(*args, **kwargs)
         return type(decision)(not decision.allowed, "a broken evaluator")
 
-    monkeypatch.setattr(symbolic, "evaluate", disagreeing)
+    monkeypatch.setattr(symbolic, "evaluate_request", disagreeing)
     with pytest.raises(symbolic.SolverMismatch, match="the solver says allow but the evaluator says deny"):
         symbolic.any_allowed(grants)
+
+
+def test_can_any_says_a_witness_is_one_request_of_a_call_that_needs_more_resources(capsys):
+    code = main(
+        ["can", "--stack", "dev", "--principal", "dev-commandUser", "--any", "--action", "ecs:InvokeCommand"]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "request:   one of the call's: ecs:InvokeCommand is also authorised on" in out
+    code = main(
+        ["can", "--stack", "dev", "--principal", "dev-commandUser", "--any", "--action", "ecs:RunCommand"]
+    )
+    assert "one of the call's" not in capsys.readouterr().out

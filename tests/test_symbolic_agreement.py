@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from baseline.analysis import access, evaluator, symbolic
 from baseline.analysis.cloud_keys import always_present
-from baseline.analysis.evaluator import NamedPolicy, evaluate
+from baseline.analysis.evaluator import NamedPolicy, evaluate_request
 
 ACTION_PATTERNS = [
     "ecs:RunCommand", "ecs:*", "ecs:Describe*", "ecs:?unCommand", "iam:PassRole", "iam:*Role", "*",
@@ -133,7 +133,9 @@ def test_the_solver_and_the_evaluator_agree_on_every_fixed_request(identity, bou
     grants = Grants(identity, boundary)
     asked = data.draw(st.lists(requests_for(identity), min_size=1, max_size=4))
     for action, resource, context in asked:
-        concrete = evaluate(grants.policies, action, resource, context, boundary=grants.boundary).allowed
+        concrete = evaluate_request(
+            grants.policies, "aws", action, resource, context, boundary=grants.boundary
+        ).allowed
         assert symbolic.decide(grants, action, resource, context) == concrete, (action, resource, context)
 
 
@@ -164,5 +166,67 @@ def test_on_ram_arns_too(identity, boundary, data):
     grants = Grants(on_ram(identity), on_ram(boundary), cloud="alicloud")
     asked = on_ram(data.draw(st.lists(requests_for(identity), min_size=1, max_size=4)))
     for action, resource, context in asked:
-        concrete = evaluate(grants.policies, action, resource, context, boundary=grants.boundary).allowed
+        concrete = evaluate_request(
+            grants.policies, "alicloud", action, resource, context, boundary=grants.boundary
+        ).allowed
         assert symbolic.decide(grants, action, resource, context) == concrete, (action, resource, context)
+
+
+# --- keys a call never carries: absent for that action, whatever the question says ---------------
+RAM_ACTIONS = ["ecs:CreateCommand", "ecs:InvokeCommand", "ecs:RunCommand", "ecs:DeleteCommand", "ecs:Foo"]
+RAM_ACTION_PATTERNS = ["ecs:*Command", "ecs:CreateCommand", "ecs:*", "*", "ecs:RunCommand"]
+RUN_AS = ["StringEquals", "StringNotEquals", "StringLike", "StringEqualsIfExists", "Null"]
+
+
+@st.composite
+def run_as_statements(draw):
+    statement: dict[str, object] = {"Effect": draw(st.sampled_from(["Allow", "Allow", "Deny"]))}
+    actions = draw(st.lists(st.sampled_from(RAM_ACTION_PATTERNS), min_size=1, max_size=2, unique=True))
+    statement["NotAction" if draw(st.integers(0, 6)) == 0 else "Action"] = actions
+    statement["Resource"] = "*"
+    if draw(st.integers(0, 3)):
+        operator = draw(st.sampled_from(RUN_AS))
+        values = draw(st.sampled_from(["true", "false"])) if operator == "Null" else ["user01", "root"]
+        statement["Condition"] = {operator: {"ecs:CommandRunAs": values}}
+    return statement
+
+
+@settings(max_examples=30, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(identity=st.lists(run_as_statements(), min_size=1, max_size=3), data=st.data())
+def test_a_key_the_action_never_carries_is_absent_to_both(identity, data):
+    grants = Grants(identity, None, cloud="alicloud")
+    action = data.draw(st.sampled_from(RAM_ACTIONS))
+    context = data.draw(
+        st.sampled_from([{}, {"ecs:CommandRunAs": ["user01"]}, {"ecs:CommandRunAs": ["root"]}])
+    )
+    resource = "acs:ecs:cn-hangzhou:1:command/c-1"
+    concrete = evaluate_request(grants.policies, "alicloud", action, resource, context).allowed
+    assert symbolic.decide(grants, action, resource, context) == concrete, (action, context)
+
+
+def test_string_equals_run_as_on_create_command_never_matches():
+    allow = {"Effect": "Allow", "Action": "ecs:*", "Resource": "*",
+             "Condition": {"StringEquals": {"ecs:CommandRunAs": "user01"}}}  # fmt: skip
+    grants = Grants([allow], None, cloud="alicloud")
+    asked = {"ecs:CommandRunAs": ["user01"]}
+    assert not symbolic.decide(grants, "ecs:CreateCommand", "*", asked)
+    assert symbolic.decide(grants, "ecs:RunCommand", "*", asked)
+    # No request of CreateCommand is allowed at all; RunCommand as user01 is.
+    create = symbolic.any_allowed(grants, "ecs:CreateCommand")
+    assert create.proved_none
+    run = symbolic.any_allowed(grants, "ecs:RunCommand", limit=3)
+    assert [c.witness.context for c in run.classes] == [{"ecs:CommandRunAs": ["user01"]}]
+
+
+def test_a_deny_on_a_key_the_action_never_carries_never_fires():
+    allow = {"Effect": "Allow", "Action": "ecs:*Command", "Resource": "*"}
+    deny = {"Effect": "Deny", "Action": "ecs:*Command", "Resource": "*",
+            "Condition": {"StringEquals": {"ecs:CommandRunAs": "root"}}}  # fmt: skip
+    grants = Grants([allow, deny], None, cloud="alicloud")
+    root = {"ecs:CommandRunAs": ["root"]}
+    assert symbolic.decide(grants, "ecs:CreateCommand", "*", root)  # the Deny never fires
+    assert not symbolic.decide(grants, "ecs:RunCommand", "*", root)
+    # No CreateCommand request carries ecs:CommandRunAs at all, root or any other value.
+    assert symbolic.any_allowed(
+        grants, "ecs:CreateCommand", constraints=[symbolic.Constraint.parse("ecs:CommandRunAs=root")]
+    ).proved_none

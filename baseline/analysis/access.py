@@ -22,7 +22,17 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from baseline.analysis.evaluator import Decision, NamedPolicy, StatementRef, as_list, evaluate
+from baseline.analysis.evaluator import (
+    CallDecision,
+    Decision,
+    NamedPolicy,
+    StatementRef,
+    UnknownAction,
+    WrongResourceType,
+    as_list,
+    evaluate,
+    evaluate_call,
+)
 
 # Request-context key a resource-group-scoped grant requires. Alibaba Cloud checks the group a
 # request names before it evaluates the policy; this tool's own key stands for that check.
@@ -117,6 +127,8 @@ class Grants:
     not_evaluated: list[str] = field(default_factory=list)
     # Policies attached but not on file, with the services they may cover (None: any service).
     unmodelled: list[tuple[str, frozenset[str] | None]] = field(default_factory=list)
+    # Calls already decided (the graph and diff ask the same call many times).
+    _calls: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def unknown_for(self, action: str) -> list[str]:
         """The unmodelled policies that could change an answer about ``action``."""
@@ -125,6 +137,55 @@ class Grants:
 
     def decide(self, action: str, resource: str, context: Mapping[str, Any] | None = None) -> Decision:
         return evaluate(self.policies, action, resource, context, boundary=self.boundary)
+
+    def decide_call(
+        self,
+        action: str,
+        resources: Iterable[str],
+        context: Mapping[str, Any] | None = None,
+        *,
+        mode: str = "strict",
+        scope: tuple[str, str] = ("", ""),
+    ) -> CallDecision:
+        """The call as the cloud asks it: ``action`` on every resource the reference authorises it
+        on (``evaluator.evaluate_call``). Raises ``UnknownAction`` when the reference has no row,
+        ``WrongResourceType`` for a resource of a type the action is not authorised on."""
+        resources = tuple(resources)
+        given = tuple(
+            sorted((k, (v,) if isinstance(v, str) else tuple(v)) for k, v in (context or {}).items())
+        )
+        # The policy count keeps a grant extended after a question from answering from the cache.
+        held = (len(self.policies), len(self.boundary) if self.boundary is not None else -1)
+        key = (action.lower(), resources, given, mode, scope, held)
+        if key not in self._calls:
+            try:
+                self._calls[key] = evaluate_call(
+                    self.policies,
+                    self.principal.cloud,
+                    action,
+                    resources,
+                    context,
+                    boundary=self.boundary,
+                    mode=mode,
+                    scope=scope,
+                )
+            except (UnknownAction, WrongResourceType) as error:
+                self._calls[key] = error
+        found = self._calls[key]
+        if isinstance(found, Exception):
+            raise found
+        return found
+
+    def allow_patterns(self) -> list[str]:
+        """The resource patterns the principal's Allow statements name (``*`` left out)."""
+        found: list[str] = []
+        for policy in self.policies:
+            for statement in _statements(policy.document):
+                if statement.get("Effect") == "Allow":
+                    found += [
+                        str(r) for r in as_list(statement.get("Resource")) if str(r) not in (*found, "*")
+                    ]
+        return found
 
     def decide_any(self, action: str, context: Mapping[str, Any] | None = None) -> tuple[Decision, list[str]]:
         """``--resource '*'`` read as "any resource": allowed when some resource is.

@@ -8,17 +8,19 @@ Two offline plans of one stack (``baseline.plan.render``) are compared:
 - **effective access** per principal (matched by cloud, kind and name): every Allow statement of
   its policies is flattened into (action, resource, condition) grants as written, and a grant is
   *gained* when the new plan's policies allow it and the base plan's do not, decided by the
-  evaluator (``baseline.analysis.evaluator``, through ``access.grants_of``: explicit denies, permissions
-  boundaries and resource-group scoping included). The request asked of the evaluator is the
-  grant itself: its action and resource as written (a pattern is asked as a literal, so
-  ``instance/*`` is covered only by a pattern at least as wide) and a context that satisfies its
-  condition. A gained grant whose action and condition the base already allowed on a narrower
-  resource is flagged *widened* (``instance/i-1`` -> ``instance/*``). Lost grants the same way
-  round. A Deny statement removed (added) is asked where it applied, so dropping "Deny
-  RunCommand as root" is a gain of RunCommand as root. Grants written on both sides under the
-  same denies and boundary are not asked again (decided alike). Deny statements, who a role
-  trusts (its trust policy's principals and conditions, as written), and attached policies the
-  offline evaluator cannot read (system policies), are listed beside them;
+  evaluator (``baseline.analysis.evaluator``, through ``access.grants_of``: explicit denies,
+  permissions boundaries and resource-group scoping included). The question asked is the grant as
+  a call (``allows``: its action on its resource as written, the call's other resources as any of
+  their type, the most permissive reading; a pattern is asked as a literal, so ``instance/*`` is
+  covered only by a pattern at least as wide) with a context that satisfies its condition, less
+  the keys the action never carries. A new grant that grants nothing is listed as such. A gained
+  grant whose action and condition the base already allowed on a narrower resource is flagged
+  *widened* (``instance/i-1`` -> ``instance/*``). Lost grants the same way round. A Deny statement
+  removed (added) is asked where it applied, so dropping "Deny RunCommand as root" is a gain of
+  RunCommand as root. Grants written on both sides under the same denies and boundary are not
+  asked again (decided alike). Deny statements, who a role trusts (its trust policy's principals
+  and conditions, as written), and attached policies the offline evaluator cannot read (system
+  policies), are listed beside them;
 - **escalation-relevant** gains are highlighted: role passing, policy and role management,
   credential creation, ``RunCommand``/``InvokeCommand`` a principal may use as ``root`` or
   ``system`` (no ``ecs:CommandRunAs`` restriction), and a trust open to any principal or to any
@@ -36,7 +38,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from baseline.analysis import access
-from baseline.analysis.evaluator import action_matches, as_list, resource_matches
+from baseline.analysis.evaluator import (
+    UnknownAction,
+    WrongResourceType,
+    action_matches,
+    as_list,
+    resource_matches,
+)
 from baseline.documents.alicloud import COMMAND_ACTIONS, PRIVILEGED_OS_USERS, RUN_AS_KEY
 
 # Inputs that hold a policy document as JSON text (both clouds' providers).
@@ -339,6 +347,22 @@ def contexts_for(condition: Mapping[str, Any] | None) -> list[dict[str, list[str
     return contexts
 
 
+def allows(grants: access.Grants, action: str, resource: str, context: Mapping[str, Any]) -> bool:
+    """Does this side allow the call ``action`` on ``resource`` (its other resources: any of their
+    type), in the most permissive reading? A key the call never carries is absent, whatever the
+    context says; a resource of a type the call is not authorised on is granted nothing; an action
+    without a reference row (a wildcard among them) is asked on its one resource."""
+    try:
+        return grants.decide_call(action, (resource,), context, mode="permissive").allowed
+    except UnknownAction:
+        return grants.decide(action, resource, context).allowed
+    except WrongResourceType:
+        if not any(c in resource for c in "*?"):
+            return False
+    # A pattern wider than any one type (acs:ecs:*:*:*): the call on any resource of each type.
+    return grants.decide_call(action, (), context, mode="permissive").allowed
+
+
 def _decisions(grants: access.Grants | None, grant: Grant) -> list[bool] | None:
     """Per context of the grant's condition: does this side allow it (by the evaluator)?"""
     contexts = contexts_for(grant.condition_dict)
@@ -346,7 +370,28 @@ def _decisions(grants: access.Grants | None, grant: Grant) -> list[bool] | None:
         return None
     if grants is None:
         return [False] * len(contexts)
-    return [grants.decide(grant.action, grant.resource, c).allowed for c in contexts]
+    return [allows(grants, grant.action, grant.resource, c) for c in contexts]
+
+
+def grants_nothing(grant: Grant, cloud: str) -> str | None:
+    """Why an Allow grant as written grants nothing: its resource (no wildcard) is of no type the
+    action is authorised on, or its condition is on a key the action never carries. None when it
+    may grant something, or the reference lacks the action (a wildcard among them)."""
+    from baseline.analysis import reference
+    from baseline.analysis.evaluator import _carried, foreign_resources
+
+    ref = None if grant.not_action else reference.lookup(cloud, grant.action)
+    if ref is None:
+        return None
+    concrete = not grant.not_resource and not any(c in grant.resource for c in "*?")
+    if concrete and foreign_resources(ref, [grant.resource]):
+        types = ", ".join(sorted({t.arn for r in ref.readings for t in r.resources}))
+        return f"{ref.action} is authorised on {types}, not on {grant.resource}"
+    keys = [key for block in (grant.condition_dict or {}).values() for key in block]
+    never = [k for k in keys if not any(_carried(cloud, reading, k) for reading in ref.readings)]
+    if never:
+        return f"{ref.action} never carries {', '.join(never)}: this condition never holds"
+    return None
 
 
 def _change(grant: Grant, gaining: access.Grants | None, losing: access.Grants | None) -> list | None:
@@ -398,7 +443,7 @@ def escalation(grant: Grant, grants: access.Grants) -> str | None:
         privileged = [
             user
             for user in PRIVILEGED_OS_USERS  # Linux and Windows: the accounts the guides forbid
-            if grants.decide(command, resource, {**context, RUN_AS_KEY: [user]}).allowed
+            if allows(grants, command, resource, {**context, RUN_AS_KEY: [user]})
         ]
         if privileged:
             return f"{command} without {RUN_AS_KEY} restriction: may run commands as {', '.join(privileged)}"
@@ -487,10 +532,16 @@ def symbolic_access(
         classes = []
         for item in answer.classes:
             entry = item.as_dict()
-            entry["reproduce"] = _can_command(item.witness, stack, principal, files.get(side))
+            also, as_call = call_of(grants, item.witness) if grants is not None else ((), None)
+            entry["reproduce"] = _can_command(item.witness, stack, principal, files.get(side), also)
+            if as_call is False:
+                entry["call"] = (
+                    f"a request only: no {item.witness.action} call on {item.witness.resource} is allowed "
+                    "(the call needs its other resources too)"
+                )
             if item.excluded_resources:
                 entry["widened"] = {"what": "resource", "from": item.excluded_resources, "to": item.resource}
-            if side == "new" and (reason := class_escalation(item)):
+            if side == "new" and as_call is not False and (reason := class_escalation(item)):
                 entry["escalation"] = reason
             classes.append(entry)
         return {"classes": classes, "complete": answer.complete, "approximations": answer.approximations}
@@ -501,8 +552,34 @@ def symbolic_access(
 _SERVICES = {"alicloud": ("ram", "ecs"), "aws": ("iam", "ecs")}
 
 
-def _can_command(witness: Any, stack: str, principal: str, file: str | None) -> str:
-    command = witness.can_command(stack, principal)
+def call_of(grants: access.Grants, witness: Any) -> tuple[tuple[str, ...], bool | None]:
+    """The solver's witness is one request (one action on one resource); the cloud allows the call
+    only when each of its resources is. Returns the call's other resources that make it allowed
+    (none needed, or a pattern the principal's Allow statements name, in the most permissive
+    reading) and whether it is: None when the reference lacks the action (the request is the call),
+    False when no call on the witness is found allowed."""
+    try:
+        call = grants.decide_call(witness.action, (witness.resource,), witness.context, mode="permissive")
+    except (UnknownAction, WrongResourceType):
+        return (), None
+    if call.allowed or not call.filled:
+        return (), call.allowed
+    for pattern in grants.allow_patterns():
+        if pattern == witness.resource:
+            continue
+        try:
+            tried = grants.decide_call(
+                witness.action, (witness.resource, pattern), witness.context, mode="permissive"
+            )
+        except WrongResourceType:
+            continue
+        if tried.allowed:
+            return (pattern,), True
+    return (), False
+
+
+def _can_command(witness: Any, stack: str, principal: str, file: str | None, also=()) -> str:
+    command = witness.can_command(stack, principal, also)
     if file:
         command = command.replace(f"--stack {stack} ", f"--stack {stack} --config-file {file} ", 1)
     return command
@@ -562,8 +639,10 @@ def compare_access(
             and set(old_boundary) == set(new_boundary)
             and (old.boundary is None) == (now.boundary is None)
         )
-        gained, lost = [], []
+        gained, lost, inert = [], [], []
         for grant, via in new_allows.items():
+            if now is not None and grant not in old_allows and (why := grants_nothing(grant, key[0])):
+                inert.append({**grant.as_dict(), "via": via, "why": why})
             if same_limits and grant in old_allows:
                 continue
             if (only := _change(grant, now, old)) is None:
@@ -610,6 +689,8 @@ def compare_access(
             "status": "added" if old is None else "removed" if now is None else "kept",
             "gained": gained,
             "lost": lost,
+            # Written now, granting nothing: a condition on a key the action never carries.
+            "grantsNothing": inert,
             "denies": _set_change(old_denies, new_denies),
             "boundary": _set_change(old_boundary, new_boundary),
             "trust": trust,
@@ -632,7 +713,7 @@ def compare_access(
         solved = entry["newAccess"]["classes"] or entry["lostAccess"]["classes"]
         if (
             solved
-            or any(entry[k] for k in ("gained", "lost"))
+            or any(entry[k] for k in ("gained", "lost", "grantsNothing"))
             or any(
                 entry[k][side]
                 for k in ("denies", "boundary", "trust", "notEvaluated")
@@ -881,6 +962,9 @@ def to_text(diff: Mapping[str, Any]) -> str:
         )
         lines.extend(f"    + {_grant_line(g)}" for g in grouped(p["gained"]))
         lines.extend(f"    - {_grant_line(g)}" for g in grouped(p["lost"]))
+        lines.extend(
+            f"    0 grants nothing: {_grant_line(g)} ({g['why']})" for g in p.get("grantsNothing", [])
+        )
         lines.extend(f"    + Deny {_grant_line(g)}" for g in p["denies"]["added"])
         lines.extend(f"    - Deny {_grant_line(g)}" for g in p["denies"]["removed"])
         lines.extend(f"    + trusted: {_trust_line(g)}" for g in p["trust"]["added"])
@@ -906,6 +990,8 @@ def _class_line(item: Mapping[str, Any]) -> str:
         line += f" [WIDENED {widened['what']}: {', '.join(widened['from'])} -> {widened['to']}]"
     if reason := item.get("escalation"):
         line += f" [ESCALATION: {reason}]"
+    if call := item.get("call"):
+        line += f" [{call}]"
     return line
 
 
@@ -914,7 +1000,8 @@ def grouped_classes(classes: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]
     The witness shown is the first class's."""
     groups: dict[str, dict[str, Any]] = {}
     for item in classes:
-        rest = {k: item[k] for k in ("resource", "excludedResources", "conditions", "widened") if k in item}
+        kept = ("resource", "excludedResources", "conditions", "widened", "call")
+        rest = {k: item[k] for k in kept if k in item}
         key = _canonical(rest) if "escalation" not in item else f"escalation {len(groups)}"
         if key not in groups:
             groups[key] = {**item, "actions": list(item["actions"])}
@@ -987,6 +1074,7 @@ def to_markdown(diff: Mapping[str, Any]) -> str:
         for p in diff["access"]:
             who = p["principal"]["label"] + {"added": " (new)", "removed": " (removed)"}.get(p["status"], "")
             rows = [("gains", g) for g in grouped(p["gained"])] + [("loses", g) for g in grouped(p["lost"])]
+            rows += [("grants nothing", {**g, "escalation": None}) for g in p.get("grantsNothing", [])]
             rows += [("deny added", g) for g in p["denies"]["added"]]
             rows += [("deny removed", g) for g in p["denies"]["removed"]]
             rows += [
@@ -1002,6 +1090,8 @@ def to_markdown(diff: Mapping[str, Any]) -> str:
                     notes.append(f"**widened** {w['what']}: {_md(w['from'])} → {_md(w['to'])}")
                 if g.get("escalation"):
                     notes.append(f"**escalation**: {g['escalation']}")
+                if change == "grants nothing":
+                    notes.append(_md(g["why"]))
                 condition = _md(_canonical(g["condition"])) if g.get("condition") else ""
                 cells = [_md(who), change, _md(g["action"]), _md(g["resource"]), condition, "; ".join(notes)]
                 lines.append("| " + " | ".join(cells) + " |")
@@ -1012,6 +1102,8 @@ def to_markdown(diff: Mapping[str, Any]) -> str:
                         notes.append(f"**widened** {w['what']}: {_md(', '.join(w['from']))} → {_md(w['to'])}")
                     if item.get("escalation"):
                         notes.append(f"**escalation**: {item['escalation']}")
+                    if item.get("call"):
+                        notes.append(_md(item["call"]))
                     condition = _md(", ".join(item["conditions"])) if item["conditions"] else ""
                     cells = [
                         _md(who),

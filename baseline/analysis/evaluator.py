@@ -626,8 +626,9 @@ class CallDecision:
         return any(d.explicit_deny for _, d in self.asked)
 
 
-_REGION = re.compile(r"^(\{#?regionid\}|\$\{regionid\})$", re.IGNORECASE)
-_ACCOUNT = re.compile(r"^(\{#?accountid\}|\$\{accountid\}|\$\{account\})$", re.IGNORECASE)
+# Every spelling the pages print: {#regionId}, ${RegionId}, $regionid (the 2021 ECS table), ...
+_REGION = re.compile(r"^(\{#?regionid\}|\$\{regionid\}|\$regionid)$", re.IGNORECASE)
+_ACCOUNT = re.compile(r"^(\{#?accountid\}|\$\{accountid\}|\$\{account\}|\$accountid)$", re.IGNORECASE)
 
 
 @lru_cache(maxsize=4096)
@@ -722,6 +723,48 @@ def _carried_cached(cloud: str, keys: tuple[str, ...], lowered: str) -> bool:
         or cloud_keys.always_present(lowered)
         or any(reference._key_matches(k, lowered) for k in keys)
     )
+
+
+def free_key(cloud: str, key: str) -> bool:
+    """A key any request may carry: global, set by the cloud on every request, or this tool's own."""
+    return _carried_cached(cloud, (), key.lower())
+
+
+def carried_by(cloud: str, ref: Any, key: str) -> bool:
+    """Does some reading of the reference row ``ref`` carry ``key`` (or is the key free)?"""
+    return any(_carried(cloud, reading, key) for reading in ref.readings)
+
+
+def request_context(cloud: str, action: str, context: Context | None) -> tuple[dict[str, Any], list[str]]:
+    """The context one request of ``action`` carries: the keys no reading of its reference row
+    carries dropped (none when the reference lacks the action). Returns (kept, dropped)."""
+    from baseline.analysis import reference
+
+    ref = reference.lookup(cloud, action)
+    kept: dict[str, Any] = {}
+    dropped: list[str] = []
+    for key, values in (context or {}).items():
+        if ref is None or carried_by(cloud, ref, key):
+            kept[key] = values
+        else:
+            dropped.append(key)
+    return kept, dropped
+
+
+def evaluate_request(
+    policies: Sequence[NamedPolicy],
+    cloud: str,
+    action: str,
+    resource: str,
+    context: Context | None = None,
+    *,
+    boundary: Sequence[NamedPolicy] | None = None,
+) -> Decision:
+    """One request: ``action`` on one resource, with the keys the action never carries (in any
+    reading) absent. What the solver decides (``symbolic``): a call is allowed only when each of
+    its requests is (``evaluate_call``)."""
+    kept, _ = request_context(cloud, action, context)
+    return evaluate(policies, action, resource, kept, boundary=boundary)
 
 
 def foreign_resources(ref: Any, resources: Sequence[str], readings: Sequence[Any] | None = None) -> list[str]:

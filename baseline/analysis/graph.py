@@ -6,9 +6,11 @@ policy, one "new principal an attacker creates" per account and cloud, and an *a
 account and cloud. Edges are the documented ways to become another principal or gain its
 permissions (PMapper's edge kinds and Rhino Security's AWS methods, with their RAM equivalents),
 one builder function per kind (``_credential_edges``, ``_assume_edges``, ...). Every edge is
-decided by the evaluator with the modelled policies (system and managed policies from
+decided as the cloud authorises the call (``Grants.decide_call``: the action on every resource the
+reference names for it, in the most permissive reading; an action the reference lacks on its one
+resource, said in the step) with the modelled policies (system and managed policies from
 ``managed_policies/``; keys the cloud sets on every request asked with each candidate value) and
-carries the request, the deciding statements and a reason in words.
+carries every resource asked, the deciding statements and a reason in words.
 
 Queries (``paths``, ``findings``) are kept apart from building; the graph comes from plans alone.
 """
@@ -26,7 +28,14 @@ from typing import Any
 
 from baseline.analysis import access
 from baseline.analysis.access import Grants, Principal
-from baseline.analysis.evaluator import Decision, NamedPolicy, as_list, evaluate_trust
+from baseline.analysis.evaluator import (
+    Decision,
+    NamedPolicy,
+    UnknownAction,
+    WrongResourceType,
+    as_list,
+    evaluate_trust,
+)
 
 # Keys the caller puts in its own request (it picks the value): a denied question is asked again
 # with each value a statement names for them. Keys the cloud or the resource sets are not here.
@@ -268,22 +277,97 @@ def _caller_values(grants: Grants) -> dict[str, list[str]]:
     return values
 
 
+@dataclass(frozen=True)
+class Asked:
+    """One call an edge rests on, decided: allowed only when every resource the reference
+    authorises it on is (``evaluator.evaluate_call``, permissive: the most permissive reading)."""
+
+    action: str
+    allowed: bool
+    requests: tuple[tuple[str, str, Decision], ...]  # (action, resource, decision) per resource asked
+    note: str = ""  # how the call was asked, when that is worth saying
+    filled: tuple[str, ...] = ()  # types the question left out, asked as "any of that type"
+
+    @property
+    def decision(self) -> Decision | None:
+        return next(
+            (d for _, _, d in self.requests if not d.allowed), self.requests[-1][2] if self.requests else None
+        )
+
+
+def _ask_once(
+    actor_grants: Grants,
+    action: str,
+    resources: Sequence[str],
+    context: Mapping[str, list[str]] | None,
+    scope: tuple[str, str],
+) -> Asked:
+    try:
+        call = actor_grants.decide_call(action, resources, context, mode="permissive", scope=scope)
+    except UnknownAction:
+        # No reference row: the old question, the action on its one resource, and the step says so.
+        decision = actor_grants.decide(action, resources[0], context)
+        note = f"{action} is in no authorization reference row: asked on {resources[0]} only"
+        return Asked(
+            action,
+            decision.allowed,
+            ((action, resources[0], decision),),
+            note,
+            ("*",) * (resources[0] == "*"),
+        )
+    except WrongResourceType as error:
+        return Asked(action, False, (), f"no such call: {error}")
+    notes = []
+    if call.reading != "current":
+        notes.append(f"the {call.reading} reading of {call.action} (the most permissive)")
+    if call.filled:
+        notes.append(f"asked as any of that type: {', '.join(call.filled)}")
+    if call.dropped:
+        notes.append(f"{', '.join(call.dropped)} never carried by {call.action}: absent")
+    requests = tuple((call.action, r, d) for r, d in call.asked)
+    return Asked(call.action, call.allowed, requests, "; ".join(notes), call.filled)
+
+
 def ask(
-    grants: Grants, action: str, resource: str, context: Mapping[str, list[str]] | None = None
-) -> Decision:
-    """The evaluator's answer; when it denies, asked again with each value the caller could send."""
-    decision = grants.decide(action, resource, context)
-    if decision.allowed:
-        return decision
+    grants: Grants,
+    action: str,
+    resources: str | Sequence[str],
+    context: Mapping[str, list[str]] | None = None,
+    scope: tuple[str, str] = ("", ""),
+) -> Asked:
+    """The call as the cloud asks it; when it is denied, asked again with each value the caller
+    could send for a key it sets itself (``CALLER_SET``)."""
+    resources = (resources,) if isinstance(resources, str) else tuple(resources)
+    first = _ask_once(grants, action, resources, context, scope)
+    if first.allowed:
+        return first
     choices = {k: v for k, v in _caller_values(grants).items() if k not in (context or {})}
     keys = sorted(choices)
     for values in itertools.product(*(choices[k] for k in keys)):
-        tried = grants.decide(
-            action, resource, {**(context or {}), **{k: [v] for k, v in zip(keys, values, strict=True)}}
-        )
+        given = {**(context or {}), **{k: [v] for k, v in zip(keys, values, strict=True)}}
+        tried = _ask_once(grants, action, resources, given, scope)
         if tried.allowed:
             return tried
-    return decision
+    return first
+
+
+def ask_any(
+    actor: Actor, action: str, fixed: Sequence[str] = (), context: Mapping[str, list[str]] | None = None
+) -> Asked:
+    """The call on ``fixed`` plus, for the other resources it is authorised on, any of that type:
+    the whole type first, then each pattern the principal's Allow statements name (a call on one
+    named instance is a call the principal can make)."""
+    scope = (actor.region, actor.node.account)
+    first = ask(actor.grants, action, fixed or ("*",), context, scope)
+    if first.allowed or not first.filled:
+        return first  # every resource the call needs was given: nothing else to try
+    for pattern in actor.grants.allow_patterns():
+        if pattern in fixed:
+            continue
+        tried = ask(actor.grants, action, (*fixed, pattern), context, scope)
+        if tried.allowed:
+            return tried
+    return first
 
 
 def _statements(grants: Grants, decisions: Iterable[Decision]) -> tuple[tuple[str, ...], tuple[Any, ...]]:
@@ -296,20 +380,23 @@ def _statements(grants: Grants, decisions: Iterable[Decision]) -> tuple[tuple[st
     return tuple(labels), tuple(documents)
 
 
-def _step(
-    actor: Actor, target: str, kind: str, reason: str, asked: Sequence[tuple[str, str, Decision]]
-) -> Step:
-    labels, documents = _statements(actor.grants, (d for _, _, d in asked))
-    return Step(actor.node.id, target, kind, reason, tuple((a, r) for a, r, _ in asked), labels, documents)
+def _step(actor: Actor, target: str, kind: str, reason: str, asked: Sequence[Asked]) -> Step:
+    requests = [r for call in asked for r in call.requests]
+    labels, documents = _statements(actor.grants, (d for _, _, d in requests))
+    notes = [call.note for call in asked if call.note]
+    reason = reason + "".join(f" ({note})" for note in notes)
+    return Step(actor.node.id, target, kind, reason, tuple((a, r) for a, r, _ in requests), labels, documents)
 
 
 def _first(
-    actor: Actor, actions: Sequence[str], resource: str, context=None
-) -> tuple[str, str, Decision] | None:
+    actor: Actor, actions: Sequence[str], resource: str, context: Mapping[str, list[str]] | None = None
+) -> Asked | None:
+    """The first of ``actions`` the actor may call on ``resource`` (the call's other resources:
+    any of their type)."""
     for action in actions:
-        decision = ask(actor.grants, action, resource, context)
-        if decision.allowed:
-            return action, resource, decision
+        found = ask_any(actor, action, (resource,), context)
+        if found.allowed:
+            return found
     return None
 
 
@@ -333,7 +420,7 @@ def _credential_edges(actor: Actor, users: Iterable[Node], graph: Graph) -> None
                     actor,
                     user.id,
                     "credentials",
-                    f"can {found[0]} for {user.name}: it signs in as that user",
+                    f"can {found.action} for {user.name}: it signs in as that user",
                     [found],
                 )
             )
@@ -344,7 +431,7 @@ def _credential_edges(actor: Actor, users: Iterable[Node], graph: Graph) -> None
                 actor,
                 _admin(graph, actor.node).id,
                 "credentials",
-                f"can {found[0]} for users no stack creates (the account's administrators among them)",
+                f"can {found.action} for users no stack creates (the account's administrators among them)",
                 [found],
             )
         )
@@ -367,7 +454,7 @@ def _assume_edges(actor: Actor, roles: Iterable[tuple[Node, NamedPolicy | None]]
     for role, trust in roles:
         if role.id == actor.node.id:
             continue
-        permission = ask(actor.grants, "sts:AssumeRole", role.id)
+        permission = ask(actor.grants, "sts:AssumeRole", role.id, None, (actor.region, actor.node.account))
         if permission.allowed and trust is not None:
             trusted = evaluate_trust(trust, "sts:AssumeRole", _caller_test(actor), _trust_context(trust))
             if trusted.allowed:
@@ -376,7 +463,7 @@ def _assume_edges(actor: Actor, roles: Iterable[tuple[Node, NamedPolicy | None]]
                     role.id,
                     "assume",
                     f"may sts:AssumeRole {role.name}, and {role.name}'s trust names it",
-                    [("sts:AssumeRole", role.id, permission)],
+                    [permission],
                 )
                 graph.edges.append(
                     Step(
@@ -435,20 +522,19 @@ WRITES = {
 }
 
 
-def _write(actor: Actor, target: Node) -> tuple[str, str, Decision] | None:
-    """May ``actor`` give ``target`` a policy of its choosing (the account's administrator policy)?"""
+def _write(actor: Actor, target: Node) -> Asked | None:
+    """May ``actor`` give ``target`` a policy of its choosing (the account's administrator policy)?
+    RAM authorises the attach on the principal and on the policy (the system AdministratorAccess,
+    ``acs:ram:*:system:policy/{name}``): one call on both."""
     cloud = actor.node.cloud
     context = {"iam:PolicyARN": [ADMIN_POLICY["aws"]]} if cloud == "aws" else None
     for action in WRITES[cloud][target.kind if target.kind in ("user", "role") else "role"]:
-        decision = ask(actor.grants, action, target.id, context)
-        if decision.allowed and cloud == "alicloud":
-            # RAM also authorises the policy attached: the system AdministratorAccess.
-            policy = f"acs:ram:*:{actor.node.account}:system:policy/{ADMIN_POLICY['alicloud']}"
-            on_policy = ask(actor.grants, action, policy)
-            if not on_policy.allowed:
-                continue
-        if decision.allowed:
-            return action, target.id, decision
+        resources = [target.id]
+        if cloud == "alicloud":
+            resources.append(f"acs:ram:*:system:policy/{ADMIN_POLICY['alicloud']}")
+        found = ask(actor.grants, action, resources, context, (actor.region, actor.node.account))
+        if found.allowed:
+            return found
     return None
 
 
@@ -470,7 +556,7 @@ def _policy_version_edges(actor: Actor, source: Source, graph: Graph, targets: I
                         actor,
                         target.node.id,
                         "policy-version",
-                        f"can {found[0]} on {policy.name} (attached to {target.node.name}): "
+                        f"can {found.action} on {policy.name} (attached to {target.node.name}): "
                         f"{target.node.name} then holds what it writes",
                         [found],
                     )
@@ -505,16 +591,17 @@ def _new_principal_edges(actor: Actor, graph: Graph) -> None:
             # A name the allowed pattern admits ("ecs-mcp-*" -> "ecs-mcp-x"); "*": any name.
             name = pattern.rsplit("/", 1)[-1].replace("*", "x") if "/" in pattern else f"{OTHER}-{kind}"
             target = Node(arn(cloud, account, kind, name), kind, cloud, account, name, "")
-            created = ask(actor.grants, action, target.id)
+            scope = (actor.region, account)
+            created = ask(actor.grants, action, target.id, None, scope)
             attach = _write(actor, target) if created.allowed else None
             if attach is None:
                 continue
             new = _new(graph, actor.node)
-            asked = [(action, target.id, created), attach]
+            asked = [created, attach]
             graph.edges.append(
-                _step(actor, new.id, "new-principal", f"can {action} {name} and {attach[0]} to it", asked)
+                _step(actor, new.id, "new-principal", f"can {action} {name} and {attach.action} to it", asked)
             )
-            unbounded = actor.grants.decide(action, target.id)
+            unbounded = _ask_once(actor.grants, action, (target.id,), None, scope)
             if unbounded.allowed:
                 graph.edges.append(
                     Step(
@@ -523,8 +610,8 @@ def _new_principal_edges(actor: Actor, graph: Graph) -> None:
                         "new-principal",
                         f"{action} is allowed without a permissions boundary: the new {kind} may hold "
                         "anything",
-                        ((action, target.id),),
-                        tuple(r.label for r in unbounded.deciding),
+                        tuple((a, r) for a, r, _ in unbounded.requests),
+                        tuple(ref.label for _, _, d in unbounded.requests for ref in d.deciding),
                     )
                 )
             break
@@ -558,7 +645,7 @@ def _self_write_edges(actor: Actor, graph: Graph) -> None:
                 actor,
                 _admin(graph, actor.node).id,
                 "policy-write",
-                f"can {found[0]} on itself with a policy of its choosing",
+                f"can {found.action} on itself with a policy of its choosing",
                 [found],
             )
         )
@@ -581,19 +668,20 @@ PASS_TO = {
 TRUSTED_AS = {"eci.aliyuncs.com": ("eci.aliyuncs.com", "ecs.aliyuncs.com")}
 
 
-def _compute_resources(actor: Actor, action: str) -> list[str]:
+def _compute_resources(actor: Actor, action: str, role: Node) -> list[str]:
+    """The resources a compute call that hands over ``role`` names besides "any of their type"."""
     region = actor.region
     account = actor.node.account
     if action == "oos:StartExecution":
         # TemplateContent/TemplateURL run an inline template: the request names a new execution
-        # and, for a named template, that template. Either allowed runs what the caller writes.
-        # Source: OOS "RAM authorization policies" (operation-orchestration-service/latest/
-        # ram-authorization-policies) lists each API's ARN, template/${templateName} for template
-        # operations; which of the two StartExecution is authorised on is asked both ways here.
+        # and, in the older page's reading, a template. One call on both: each reading asks the
+        # resources it is authorised on (reference/alicloud/oos.yaml keeps both readings).
         return [
             f"acs:oos:{region}:{account}:execution/{OTHER}",
             f"acs:oos:{region}:{account}:template/{OTHER}",
         ]
+    if action == "ecs:AttachInstanceRamRole":
+        return [role.id]  # authorised on the instance and the role attached
     return []
 
 
@@ -601,12 +689,13 @@ def _pass_role_edges(actor: Actor, roles: Iterable[tuple[Node, NamedPolicy | Non
     """Pass a role to compute the caller controls: the code it runs holds the role."""
     cloud = actor.node.cloud
     pass_action = "ram:PassRole" if cloud == "alicloud" else "iam:PassRole"
+    scope = (actor.region, actor.node.account)
     for role, trust in roles:
         if role.id == actor.node.id:
             continue
         for service, actions in PASS_TO[cloud]:
             context = {"iam:PassedToService": [service]} if cloud == "aws" else None
-            passed = ask(actor.grants, pass_action, role.id, context)
+            passed = ask(actor.grants, pass_action, role.id, context, scope)
             if not passed.allowed:
                 continue
             if trust is not None:
@@ -618,20 +707,8 @@ def _pass_role_edges(actor: Actor, roles: Iterable[tuple[Node, NamedPolicy | Non
                 if not evaluate_trust(trust, "sts:AssumeRole", service_test).allowed:
                     continue
             for action in actions:
-                resources = _compute_resources(actor, action)
-                if resources:
-                    found = next(
-                        (
-                            (action, r, d)
-                            for r in resources
-                            if (d := ask(actor.grants, action, r, _region(actor, cloud))).allowed
-                        ),
-                        None,
-                    )
-                else:
-                    decision, allowed_on = _decide_any(actor, action)
-                    found = (action, allowed_on[0], decision) if decision.allowed else None
-                if found:
+                found = ask_any(actor, action, _compute_resources(actor, action, role), _region(actor, cloud))
+                if found.allowed:
                     graph.edges.append(
                         _step(
                             actor,
@@ -639,7 +716,7 @@ def _pass_role_edges(actor: Actor, roles: Iterable[tuple[Node, NamedPolicy | Non
                             "pass-role",
                             f"can {pass_action} {role.name} to {service} and {action}: "
                             f"the code it runs there holds {role.name}",
-                            [(pass_action, role.id, passed), found],
+                            [passed, found],
                         )
                     )
                     break
@@ -647,19 +724,6 @@ def _pass_role_edges(actor: Actor, roles: Iterable[tuple[Node, NamedPolicy | Non
 
 def _region(actor: Actor, cloud: str) -> dict[str, list[str]] | None:
     return {"aws:RequestedRegion": [actor.region]} if cloud == "aws" and actor.region else None
-
-
-def _decide_any(actor: Actor, action: str) -> tuple[Decision, list[str]]:
-    context = {**(_region(actor, actor.node.cloud) or {})}
-    decision, allowed_on = actor.grants.decide_any(action, context)
-    if decision.allowed:
-        return decision, allowed_on
-    for key, values in _caller_values(actor.grants).items():
-        for value in values:
-            decision, allowed_on = actor.grants.decide_any(action, {**context, key: [value]})
-            if decision.allowed:
-                return decision, allowed_on
-    return decision, allowed_on
 
 
 COMMAND_ACTIONS = (
@@ -684,7 +748,7 @@ def _command_edges(actor: Actor, instances: Iterable[Instance], graph: Graph) ->
                     actor,
                     instance.node.id,
                     "command",
-                    f"can {found[0]} on {instance.node.name}: code there reads the instance's role "
+                    f"can {found.action} on {instance.node.name}: code there reads the instance's role "
                     "credentials from the metadata service",
                     [found],
                 )
@@ -707,7 +771,9 @@ def _exec_edges(
         group = f"acs:eci:{actor.region}:{actor.node.account}:containergroup/{OTHER}"
         # A group of this environment carries its environment tag (the guide's env=<environment>).
         context = {"acs:ResourceTag/env": [source.environment]}
-        decision = ask(actor.grants, "eci:ExecContainerCommand", group, context)
+        decision = ask(
+            actor.grants, "eci:ExecContainerCommand", group, context, (actor.region, actor.node.account)
+        )
         if decision.allowed:
             graph.edges.append(
                 _step(
@@ -716,7 +782,7 @@ def _exec_edges(
                     "exec",
                     f"can eci:ExecContainerCommand into any {source.environment} container group, one "
                     f"running as {role.name} among them",
-                    [("eci:ExecContainerCommand", group, decision)],
+                    [decision],
                 )
             )
 

@@ -34,6 +34,14 @@ limit); ``any_allowed(grants, ...)`` -> a witness request or a proof of none. Ev
 re-checked by the concrete evaluator before it is returned; a disagreement raises
 ``SolverMismatch``.
 
+What it proves: a *request* is one action on one resource with its context, as
+``evaluator.evaluate_request`` decides it (a key the action never carries, by the authorization
+reference, is absent: ``Encoder.carriage``). The cloud allows a *call* only when every resource
+it is authorised on is (``evaluator.evaluate_call``), so a proof that no request is allowed holds
+for every call, while a witness request is one of its call's requests, not a call: ``diff``
+completes each witness into a call or says it is "a request only", and ``can --any`` names the
+call's other resource types.
+
 Imported only by ``diff``, ``can --any`` and the tests: never by ``plan``.
 """
 
@@ -56,8 +64,11 @@ from baseline.analysis.evaluator import (
     _Operator,
     arn_matches,
     as_list,
-    evaluate,
+    carried_by,
+    evaluate_request,
+    free_key,
     glob_match,
+    request_context,
 )
 from baseline.errors import BASELINE, PlanError
 
@@ -484,6 +495,8 @@ class Encoder:
         self.uninterpreted: list[z3.BoolRef] = []  # tests not encoded exactly, free atoms
         self.literal_actions: dict[str, str] = {}  # lower-cased -> as written
         self.action_labels: dict[str, z3.BoolRef] = {}
+        self.not_action = False  # some statement has NotAction: any action may be covered
+        self._carriage: tuple[tuple[str, ...], list[z3.BoolRef]] | None = None
         self.resource_labels: dict[str, z3.BoolRef] = {}
         self.condition_labels: dict[tuple[str, str, str], z3.BoolRef] = {}
 
@@ -517,10 +530,43 @@ class Encoder:
             for n in range(len(key.values) + 1)
         }
 
+    def carriage(self) -> list[z3.BoolRef]:
+        """A key an action never carries is absent from its requests: for each action the
+        reference has a row for (named literally, or on Alibaba Cloud covered by a pattern the
+        documents use), ``action == A -> not present`` for each key no reading of A carries.
+        Global, always-present and this tool's own keys stay free, and so does every key of an
+        action the reference lacks (as ``evaluator.request_context`` reads them)."""
+        from baseline.analysis import reference
+
+        keys = tuple(sorted(k for k in self.keys if not free_key(self.cloud, k)))
+        if self._carriage is not None and self._carriage[0] == keys:
+            return self._carriage[1]
+        facts: list[z3.BoolRef] = []
+        if keys:
+            rows = {}
+            for lowered in self.literal_actions:
+                if (ref := reference.lookup(self.cloud, lowered)) is not None:
+                    rows[lowered] = ref
+            if self.cloud == "alicloud":
+                patterns = [p for p in self.action_labels if "*" in p or "?" in p]
+                for lowered, ref in reference.alicloud_actions().items():
+                    if lowered not in rows and (
+                        self.not_action or any(glob_match(p, lowered, ignore_case=True) for p in patterns)
+                    ):
+                        rows[lowered] = ref
+            for lowered, ref in sorted(rows.items()):
+                never = [self.keys[k].present for k in keys if not carried_by(self.cloud, ref, k)]
+                if never:
+                    facts.append(z3.Implies(self.action_test(lowered), z3.Not(z3.Or(*never))))
+        self._carriage = (keys, facts)
+        return facts
+
     def domain(self) -> z3.BoolRef:
         """What a request can be: each string only as some string can answer its tests, an
-        always-present key present, a multi-valued key with 1..n values when present."""
-        facts = [slot.constraint() for slot in self.slots()]
+        always-present key present, a multi-valued key with 1..n values when present, a key the
+        action never carries absent."""
+        carriage = self.carriage()  # first: it may add action tests, which the slots then answer
+        facts = [*carriage, *(slot.constraint() for slot in self.slots())]
         for key in self.keys.values():
             if always_present(key.name):
                 facts.append(key.present)
@@ -637,6 +683,7 @@ class Encoder:
         if "Action" in statement:
             act = z3.Or(*[self.action_atom(str(p)) for p in as_list(statement["Action"])] or [False])
         elif "NotAction" in statement:
+            self.not_action = True
             act = z3.Not(
                 z3.Or(*[self.action_atom(str(p)) for p in as_list(statement["NotAction"])] or [False])
             )
@@ -716,9 +763,11 @@ class Witness:
     resource: str
     context: dict[str, list[str]]  # present keys only; an always-present key is always listed
 
-    def can_command(self, stack: str, principal: str) -> str:
+    def can_command(self, stack: str, principal: str, also: Sequence[str] = ()) -> str:
+        """``also``: the call's other resources, so ``can`` (which asks calls) reproduces it."""
         parts = [f"{BASELINE} can", f"--stack {stack}", f"--principal {principal}"]
         parts += [f"--action {self.action}", f"--resource {_quote(self.resource)}"]
+        parts += [f"--resource {_quote(r)}" for r in also]
         parts += [f"--context {_quote(f'{k}={v}')}" for k, values in self.context.items() for v in values]
         return " ".join(parts)
 
@@ -973,8 +1022,13 @@ class Question:
 
 
 def _check(grants: Any, witness: Witness, expected: bool, approximate: bool) -> None:
-    decision = evaluate(
-        grants.policies, witness.action, witness.resource, witness.context, boundary=grants.boundary
+    decision = evaluate_request(
+        grants.policies,
+        grants.principal.cloud,
+        witness.action,
+        witness.resource,
+        witness.context,
+        boundary=grants.boundary,
     )
     if decision.allowed != expected and not approximate:
         raise SolverMismatch(
@@ -1157,7 +1211,9 @@ def decide(grants: Any, action: str, resource: str, context: Mapping[str, Sequen
     enc = question.enc
     allowed = question.formula(grants)
     facts = [enc.action_test(action.lower()), enc.fixed_resource(resource)]
-    given = {k.lower(): [str(v)] if isinstance(v, str) else [str(x) for x in v] for k, v in context.items()}
+    enc.literal_actions.setdefault(action.lower(), action)  # its keys are constrained (carriage)
+    kept, _ = request_context(grants.principal.cloud, action, context)
+    given = {k.lower(): [str(v)] if isinstance(v, str) else [str(x) for x in v] for k, v in kept.items()}
     for name in set(enc.keys) | set(given):
         key = enc.keys.get(name) or enc.key(name)
         values = given.get(name)
@@ -1175,6 +1231,28 @@ def decide(grants: Any, action: str, resource: str, context: Mapping[str, Sequen
 
 
 # --- `can --any` ---------------------------------------------------------------------------------
+
+
+def _call_note(cloud: str, witness: Witness) -> str:
+    """What the witness request is to its call: of a type no call names, or one of several
+    resources the call needs ("" when it is the whole call, or the reference lacks the action)."""
+    from baseline.analysis import reference
+    from baseline.analysis.evaluator import foreign_resources
+
+    ref = reference.lookup(cloud, witness.action)
+    if ref is None or witness.resource == "*":
+        return ""
+    if foreign_resources(ref, [witness.resource]):
+        types = ", ".join(sorted({t.arn for r in ref.readings for t in r.resources}))
+        return f"no call names it: {ref.action} is authorised on {types}"
+    needed = [*ref.primary.required, *(types[0] for types in ref.primary.choices.values())]
+    others = [t.arn for t in needed if t.arn != "*" and not arn_matches(t.pattern, witness.resource)]
+    if not others:
+        return ""
+    return (
+        f"one of the call's: {ref.action} is also authorised on {', '.join(others)} "
+        "(ask `can` without --any for the call)"
+    )
 
 
 def any_question(
@@ -1225,6 +1303,8 @@ def any_question(
     for item in answer.classes:
         lines.append(f"  allowed:   {item.describe()}")
         lines.append(f"  witness:   {reproduce(item.witness)}")
+        if note := _call_note(principal.cloud, item.witness):
+            lines.append(f"  request:   {note}")
     if allowed and not answer.complete:
         lines.append(f"  (more allowed requests than the {len(answer.classes)} classes shown)")
     lines.extend(f"  approximate: {a}" for a in answer.approximations)
