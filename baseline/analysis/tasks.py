@@ -390,19 +390,20 @@ class PrincipalTasks:
 
     @property
     def ok(self) -> bool:
-        return self.role is not None and self.allowed == self.asked
+        # A principal with no call proves nothing: it fails, as one with no catalogue entry does.
+        return self.role is not None and self.asked > 0 and self.allowed == self.asked
 
 
-def _provider_calls(plan: Mapping[str, Any], settings: Any) -> dict[str, list[TaskCall]]:
-    """The pipeline's deploy and preview roles' provider calls, keyed by principal resource."""
-    try:
-        from baseline.analysis import provider_calls  # type: ignore[attr-defined]
-    except ImportError:
+def _provider_calls(plan: Mapping[str, Any], settings: Any) -> dict[str, tuple[str, list[TaskCall]]]:
+    """The pipeline's deploy and preview roles' provider calls and state calls on the plans of the
+    environments they deploy, keyed ``<cloud>:<role name>``, each with its access (deploy, preview)."""
+    if not settings.pipeline.enabled:
         return {}
-    found: dict[str, list[TaskCall]] = {}
-    for call in provider_calls.deploy_calls(plan, settings):
-        found.setdefault(call.principal, []).append(call)
-    return found
+    from baseline.analysis import provider_calls
+
+    plans, state = provider_calls.environments(settings)
+    calls = provider_calls.deploy_calls(plan, plans, state)
+    return {role.key: (role.access, calls.get(role.key, [])) for role in provider_calls.pipeline_roles(plan)}
 
 
 def decide_call(grants: access.Grants, call: TaskCall) -> Verdict:
@@ -444,9 +445,10 @@ def prove(plan: Mapping[str, Any], settings: Any, principal: str | None = None) 
         if binding is not None and steps_of(binding.scenario, binding.role) is not None:
             calls = calls_for(binding, who)
             result = PrincipalTasks(who, f"{binding.scenario}.{binding.role}")
-        elif who.resource in deploy or who.name in deploy:
-            calls = deploy.get(who.resource) or deploy.get(who.name) or []
-            result = PrincipalTasks(who, "pipeline.deploy")
+        elif (key := f"{who.cloud}:{who.name}") in deploy:
+            # A pipeline role: the provider calls of every resource its environment's stack declares.
+            role_access, calls = deploy[key]
+            result = PrincipalTasks(who, f"pipeline.{role_access}")
         else:
             results.append(PrincipalTasks(who, None))
             continue
