@@ -634,7 +634,16 @@ def pipeline_catalogue(role: Any) -> list[PipelineRequest]:
             add("other users' credentials", action, ram(account, f"user/{name}"))
         add("own-prefix credentials", action, ram(account, f"user/{mine_user}"), "own-prefix credentials")
         add("other accounts", action, ram(other_account, f"user/{mine_user}"))
-    add("other users' credentials", "ram:UnbindMFADevice", ram(account, f"user/{mine_user}"))
+    # A forced user delete unbinds MFA first (the provider's delete): on its stack's own users, as
+    # their credentials are; never on anyone else's.
+    for name in foreign:
+        add("other users' credentials", "ram:UnbindMFADevice", ram(account, f"user/{name}"))
+    add(
+        "own-prefix credentials",
+        "ram:UnbindMFADevice",
+        ram(account, f"user/{mine_user}"),
+        "own-prefix credentials",
+    )
     # Roles: the pipeline's own (trust included), others, its own prefix; assuming any; passing.
     for action in ("ram:CreateRole", "ram:UpdateRole", "ram:DeleteRole"):
         for name in own_roles:

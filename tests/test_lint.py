@@ -24,7 +24,8 @@ TEMPLATE = f"acs:oos:cn-hangzhou:{PROD_ACCOUNT}:template/ACS-ECS-BulkyApplyPatch
 
 
 def findings(stack: str) -> list[lint.Finding]:
-    return lint.lint_plan(json.loads((BEFORE / f"{stack}.json").read_text())).findings
+    # The plans before the fixes, judged without the exclusions made for the fixed documents.
+    return lint.lint_plan(json.loads((BEFORE / f"{stack}.json").read_text()), []).findings
 
 
 def has(found, kind: str, action: str, policy: str | None = None, key: str = "") -> bool:

@@ -69,11 +69,15 @@ def test_a_principal_without_catalogue_entry_fails_the_command(monkeypatch, caps
     assert "example-commandUser" in out and "NO TASK CATALOGUE ENTRY" in out
 
 
-def test_pipeline_roles_without_provider_calls_are_not_proved() -> None:
-    """Until the deploy roles' provider calls are catalogued, the pipeline stack must not pass."""
+def test_every_pipeline_role_is_asked_its_provider_calls() -> None:
+    """Each deploy and preview role is asked the provider calls of the stack it deploys: none is
+    left without calls (a role with none would prove nothing and fails)."""
     results = tasks.prove(plan_of_pipeline(), _settings("pipeline"))
-    assert results and all(r.role is None or r.role == "pipeline.deploy" for r in results)
-    assert not all(r.ok for r in results) or all(r.role == "pipeline.deploy" for r in results)
+    assert len(results) == 14
+    assert {r.role for r in results} == {"pipeline.deploy", "pipeline.preview"}
+    assert all(r.asked for r in results)
+    empty = tasks.PrincipalTasks(results[0].principal, "pipeline.deploy")
+    assert not empty.ok
 
 
 @cache

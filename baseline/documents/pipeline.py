@@ -191,11 +191,6 @@ class Scope:
             f"acs:ram:*:{self.account}:role/{NO_NAME}"
         ]
 
-    def kms_secret_arns(self) -> list[str]:
-        """The KMS secrets OOS keeps the stack's secret parameters in: no page names them, so any
-        secret of the account in the parameters' regions (docs/operations.md section 8)."""
-        return [f"acs:kms:{region}:{self.account}:secret/*" for region in self.secret_regions]
-
     def kms_key_arns(self) -> list[str]:
         found = []
         for where in self.secret_keys:
@@ -406,27 +401,12 @@ RESOURCE_ACTIONS: dict[str, ResourceActions] = {
             "oos:UntagResources",
         ),
         resources=lambda s: s.secret_parameter_arns(),
-        # OOS keeps the value in a KMS secret and calls KMS with the caller's credentials (the
-        # OOS pages' descriptions): reading decrypts with the parameter's customer key.
-        read_extra=lambda s: [
-            *([(("kms:GetSecretValue",), s.kms_secret_arns())] if s.secret_regions else []),
-            *([(("kms:Decrypt",), s.kms_key_arns())] if s.secret_keys else []),
-        ],
-        extra=lambda s: [
-            *(
-                [
-                    (("kms:CreateSecret",), [a.removesuffix("/*") for a in s.kms_secret_arns()]),
-                    # UpdateSecretValue is the OOS page's word; KMS's own table writes a new value
-                    # with PutSecretValue: both, on the same secrets.
-                    (
-                        ("kms:UpdateSecretValue", "kms:PutSecretValue", "kms:DeleteSecret"),
-                        s.kms_secret_arns(),
-                    ),
-                ]
-                if s.secret_regions
-                else []
-            ),
-        ],
+        # Reading the value decrypts with the parameter's customer key: Decrypt on exactly that key.
+        # OOS also calls KMS's secret API with the caller's credentials (the OOS pages'
+        # descriptions), but no page names the secret it keeps the value in: granting the account's
+        # secrets would let every deploy and preview role read any KMS secret of the account (the
+        # escalation proofs' "secrets" class), so those calls stay denied and reported.
+        read_extra=lambda s: [(("kms:Decrypt",), s.kms_key_arns())] if s.secret_keys else [],
     ),
     "alicloud:resourcemanager/resourceGroup:ResourceGroup": ResourceActions(
         "alicloud",
