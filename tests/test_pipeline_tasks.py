@@ -76,3 +76,72 @@ def test_aws_deployers_set_their_policies_default_version_but_never_their_bounda
     boundary = "arn:aws:iam::444455556666:policy/EcsMcpServerPermissionsBoundary"
     assert _allowed("github-prod-deploy", "iam:SetDefaultPolicyVersion", own, cloud="aws")
     assert not _allowed("github-prod-deploy", "iam:SetDefaultPolicyVersion", boundary, cloud="aws")
+
+
+# The KMS calls OOS's secret-parameter pages ask for: the secret OOS keeps the value in is named by
+# no page, so they are reported unknown, never allowed or denied (and no role is granted them).
+SECRET_KMS = {
+    "pipeline.deploy": {
+        "kms:CreateSecret",
+        "kms:GetSecretValue",
+        "kms:UpdateSecretValue",
+        "kms:DeleteSecret",
+    },
+    "pipeline.preview": {"kms:GetSecretValue"},
+}
+
+
+@cache
+def _proved() -> tuple:
+    from conftest import ROOT
+
+    from baseline.analysis import tasks
+    from baseline.config import load_stack_file, resolve
+
+    settings = resolve(load_stack_file(ROOT / "stacks" / "Pulumi.pipeline.yaml")).settings
+    return tuple(tasks.prove(plan_of("pipeline"), settings))
+
+
+def test_the_pipelines_only_unknowns_are_the_secret_parameters_kms_calls_and_nothing_is_denied():
+    from baseline.analysis import tasks
+
+    results = _proved()
+    for r in results:
+        unknown = {v.call.action for v in r.verdicts if v.unknown}
+        expected = SECRET_KMS[r.role] if r.principal.cloud == "alicloud" else set()
+        assert unknown == expected, r.principal.name
+        assert r.denied == 0, [v.call.action for v in r.verdicts if v.label == "deny"]
+        assert all(not v.allowed and "KMS secret" in v.reason for v in r.verdicts if v.unknown)
+    assert tasks.exit_code(results) == 4
+
+
+def test_tasks_prints_unknown_calls_with_their_reason_and_exits_4(capsys):
+    import json
+
+    from baseline.cli import main
+
+    assert main(["tasks", "--stack", "pipeline", "--principal", "alicloud:github-prod-preview"]) == 4
+    text = capsys.readouterr().out
+    assert "unknown kms:GetSecretValue on " in text and "unknown: no page names the KMS secret" in text
+    head = next(line for line in text.splitlines() if line.startswith("github-prod-preview "))
+    assert head.endswith("allowed, 1 unknown") and text.splitlines()[-1].endswith(", 1 unknown")
+    assert (
+        main(
+            [
+                "tasks",
+                "--stack",
+                "pipeline",
+                "--principal",
+                "alicloud:github-prod-preview",
+                "--format",
+                "json",
+            ]
+        )
+        == 4
+    )
+    result = json.loads(capsys.readouterr().out)
+    assert result["unknown"] == 1 and result["asked"] == result["allowed"] + 1
+    (call,) = [c for c in result["principals"][0]["calls"] if c["verdict"] == "unknown"]
+    assert call["action"] == "kms:GetSecretValue" and "KMS secret" in call["decidedBy"]
+    # The AWS preview role has no unknown: every call allowed, exit 0.
+    assert main(["tasks", "--stack", "pipeline", "--principal", "aws:github-prod-preview"]) == 0

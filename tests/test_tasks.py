@@ -161,3 +161,25 @@ def test_s1_operator_starts_the_patch_execution(stack: str) -> None:
 @pytest.mark.parametrize("action", ["ecs:RunCommand", "ecs:CreateSnapshot"])
 def test_s1_automation_role_runs_the_patch_and_snapshots(action: str) -> None:
     assert all(v.allowed for v in _verdicts("prod", "patch-management-automation-role", action))
+
+
+def test_exit_code_is_1_for_any_denied_4_for_unknown_only_0_for_all_allowed() -> None:
+    from baseline.analysis.calls import TaskCall
+
+    who = _results("example")[0].principal
+    call = TaskCall(who.name, who.cloud, "step", "ecs:DescribeInstances", ("*",))
+    allowed = tasks.Verdict(call, True, "statement 0")
+    denied = tasks.Verdict(call, False, "implicit deny")
+    unknown = tasks.decide_call(None, TaskCall(**{**call.__dict__, "unknown": "no page names it"}))
+    assert unknown.unknown and not unknown.allowed and unknown.label == "unknown"
+    assert unknown.reason == "no page names it"
+
+    def result(*verdicts: tasks.Verdict) -> tasks.PrincipalTasks:
+        return tasks.PrincipalTasks(who, "x.y", list(verdicts))
+
+    assert tasks.exit_code([result(allowed)]) == 0
+    assert tasks.exit_code([result(allowed, unknown)]) == 4
+    assert tasks.exit_code([result(allowed, unknown), result(denied)]) == 1
+    assert tasks.exit_code([result(unknown), tasks.PrincipalTasks(who, None)]) == 1
+    assert tasks.exit_code([result()]) == 1 and tasks.exit_code([]) == 1
+    assert result(allowed, unknown, denied).denied == 1

@@ -234,6 +234,7 @@ def _call(
         resources=asked_resources(cloud, action, resources),
         context=context,
         source=source,
+        unknown=str(call.get("unknown") or ""),
     )
 
 
@@ -339,6 +340,9 @@ def decide(pipeline_plan: Mapping[str, Any], calls: Mapping[str, list[TaskCall]]
         principal = grants[key]
         verdicts = []
         for call in role_calls:
+            if call.unknown:  # no resource to ask it on: neither allowed nor denied
+                verdicts.append(Verdict(call, False, f"unknown: {call.unknown}"))
+                continue
             try:
                 answer = evaluate_call(
                     principal.policies,

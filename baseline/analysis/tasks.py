@@ -358,6 +358,11 @@ class Verdict:
     reading: str = "current"
     filled: tuple[str, ...] = ()
     dropped: tuple[str, ...] = ()
+    unknown: bool = False  # the reference names no resource to ask it on: neither allowed nor denied
+
+    @property
+    def label(self) -> str:
+        return "allow" if self.allowed else "unknown" if self.unknown else "deny"
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -366,7 +371,7 @@ class Verdict:
             "resources": list(self.call.resources),
             "context": {k: list(v) for k, v in self.call.context.items()},
             "source": self.call.source,
-            "verdict": "allow" if self.allowed else "deny",
+            "verdict": self.label,
             "decidedBy": self.reason,
             "reading": self.reading,
             "filled": list(self.filled),
@@ -389,6 +394,14 @@ class PrincipalTasks:
         return sum(v.allowed for v in self.verdicts)
 
     @property
+    def unknown(self) -> int:
+        return sum(v.unknown for v in self.verdicts)
+
+    @property
+    def denied(self) -> int:
+        return self.asked - self.allowed - self.unknown
+
+    @property
     def ok(self) -> bool:
         # A principal with no call proves nothing: it fails, as one with no catalogue entry does.
         return self.role is not None and self.asked > 0 and self.allowed == self.asked
@@ -409,6 +422,8 @@ def _provider_calls(plan: Mapping[str, Any], settings: Any) -> dict[str, tuple[s
 def decide_call(grants: access.Grants, call: TaskCall) -> Verdict:
     from baseline.analysis.evaluator import UnknownAction, WrongResourceType, evaluate_call
 
+    if call.unknown:
+        return Verdict(call, False, call.unknown, unknown=True)
     try:
         decision = evaluate_call(
             grants.policies,
@@ -462,6 +477,7 @@ def report(stack: str, results: Sequence[PrincipalTasks]) -> dict[str, Any]:
         "stack": stack,
         "asked": sum(r.asked for r in results),
         "allowed": sum(r.allowed for r in results),
+        "unknown": sum(r.unknown for r in results),
         "uncatalogued": [r.principal.name for r in results if r.role is None],
         "principals": [
             {
@@ -472,6 +488,7 @@ def report(stack: str, results: Sequence[PrincipalTasks]) -> dict[str, Any]:
                 "role": r.role,
                 "asked": r.asked,
                 "allowed": r.allowed,
+                "unknown": r.unknown,
                 "calls": [v.as_dict() for v in r.verdicts],
             }
             for r in results
@@ -486,7 +503,8 @@ def to_text(result: Mapping[str, Any]) -> str:
         if p["role"] is None:
             lines.append(f"{head}: NO TASK CATALOGUE ENTRY (add its role to baseline/scenarios/tasks/)")
             continue
-        lines.append(f"{head}: {p['role']}: {p['allowed']}/{p['asked']} allowed")
+        unknown = f", {p['unknown']} unknown" if p["unknown"] else ""
+        lines.append(f"{head}: {p['role']}: {p['allowed']}/{p['asked']} allowed{unknown}")
         for c in p["calls"]:
             context = ", ".join(f"{k}={v}" for k, vs in c["context"].items() for v in vs)
             lines.append(
@@ -494,12 +512,23 @@ def to_text(result: Mapping[str, Any]) -> str:
                 + (f" with {context}" if context else "")
             )
             lines.append(f"        step: {c['step']} ({c['source'].split(', http')[0]})")
-            lines.append(f"        decided by: {c['decidedBy']}")
+            lines.append(
+                f"        {'unknown' if c['verdict'] == 'unknown' else 'decided by'}: {c['decidedBy']}"
+            )
     lines.append(
         f"stack {result['stack']}: {result['allowed']}/{result['asked']} task calls allowed"
+        + (f", {result['unknown']} unknown" if result["unknown"] else "")
         + (f"; no catalogue entry: {', '.join(result['uncatalogued'])}" if result["uncatalogued"] else "")
     )
     return "\n".join(lines) + "\n"
+
+
+def exit_code(results: Sequence[PrincipalTasks]) -> int:
+    """0 every call allowed; 1 a call denied, a principal uncatalogued or without calls (or none at
+    all); 4 nothing denied but a call unknown (its resource named by no page)."""
+    if not results or any(r.role is None or not r.asked or r.denied for r in results):
+        return 1
+    return 4 if any(r.unknown for r in results) else 0
 
 
 def to_json(result: Mapping[str, Any]) -> str:
