@@ -405,7 +405,8 @@ RESOURCE_ACTIONS: dict[str, ResourceActions] = {
         # OOS also calls KMS's secret API with the caller's credentials (the OOS pages'
         # descriptions), but no page names the secret it keeps the value in: granting the account's
         # secrets would let every deploy and preview role read any KMS secret of the account (the
-        # escalation proofs' "secrets" class), so those calls stay denied and reported.
+        # escalation proofs' "secrets" class), so none is granted: `tasks` reports those calls
+        # unknown and an operator checks them in a live account (docs/operations.md).
         read_extra=lambda s: [(("kms:Decrypt",), s.kms_key_arns())] if s.secret_keys else [],
     ),
     "alicloud:resourcemanager/resourceGroup:ResourceGroup": ResourceActions(
