@@ -3,12 +3,14 @@ documents is asked of the rendered pipeline plan, and each grant stays on the st
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from functools import cache
 
-from conftest import plan_of
+from conftest import FIXTURES, example_resolved, plan_of
 
 from baseline.analysis import access
 from baseline.analysis.evaluator import evaluate_call
+from baseline.config import ENVIRONMENT_STACKS
 
 PROD = "5098765432109876"
 DEV = "5012345678901234"
@@ -91,15 +93,22 @@ SECRET_KMS = {
 }
 
 
+@contextmanager
+def _examples():
+    """The examples' copies stand in for stacks/: the pipeline's and the environments' it deploys."""
+    token = ENVIRONMENT_STACKS.set(FIXTURES)
+    try:
+        yield
+    finally:
+        ENVIRONMENT_STACKS.reset(token)
+
+
 @cache
 def _proved() -> tuple:
-    from conftest import ROOT
-
     from baseline.analysis import tasks
-    from baseline.config import load_stack_file, resolve
 
-    settings = resolve(load_stack_file(ROOT / "stacks" / "Pulumi.pipeline.yaml")).settings
-    return tuple(tasks.prove(plan_of("pipeline"), settings))
+    with _examples():
+        return tuple(tasks.prove(plan_of("pipeline"), example_resolved("pipeline").settings))
 
 
 def test_the_pipelines_only_unknowns_are_the_secret_parameters_kms_calls_and_nothing_is_denied():
@@ -120,28 +129,19 @@ def test_tasks_prints_unknown_calls_with_their_reason_and_exits_4(capsys):
 
     from baseline.cli import main
 
-    assert main(["tasks", "--stack", "pipeline", "--principal", "alicloud:github-prod-preview"]) == 4
+    pipeline = ["tasks", "--stack", "pipeline", "--config-file", str(FIXTURES / "Pulumi.pipeline.yaml")]
+    with _examples():
+        assert main([*pipeline, "--principal", "alicloud:github-prod-preview"]) == 4
     text = capsys.readouterr().out
     assert "unknown kms:GetSecretValue on " in text and "unknown: no page names the KMS secret" in text
     head = next(line for line in text.splitlines() if line.startswith("github-prod-preview "))
     assert head.endswith("allowed, 1 unknown") and text.splitlines()[-1].endswith(", 1 unknown")
-    assert (
-        main(
-            [
-                "tasks",
-                "--stack",
-                "pipeline",
-                "--principal",
-                "alicloud:github-prod-preview",
-                "--format",
-                "json",
-            ]
-        )
-        == 4
-    )
+    with _examples():
+        assert main([*pipeline, "--principal", "alicloud:github-prod-preview", "--format", "json"]) == 4
     result = json.loads(capsys.readouterr().out)
     assert result["unknown"] == 1 and result["asked"] == result["allowed"] + 1
     (call,) = [c for c in result["principals"][0]["calls"] if c["verdict"] == "unknown"]
     assert call["action"] == "kms:GetSecretValue" and "KMS secret" in call["decidedBy"]
     # The AWS preview role has no unknown: every call allowed, exit 0.
-    assert main(["tasks", "--stack", "pipeline", "--principal", "aws:github-prod-preview"]) == 0
+    with _examples():
+        assert main([*pipeline, "--principal", "aws:github-prod-preview"]) == 0
