@@ -450,7 +450,7 @@ def _tasks(args: argparse.Namespace) -> int:
         raise ConfigError(key="baseline/scenarios/tasks", problem=str(error), fix=error.fix) from None
     result = tasks.report(args.stack, results)
     sys.stdout.write(tasks.to_json(result) if args.format == "json" else tasks.to_text(result))
-    return 0 if result["principals"] and all(r.ok for r in results) else 1
+    return tasks.exit_code(results)
 
 
 def _rendered_from(resolved, stack: str) -> dict:
@@ -466,13 +466,17 @@ TASKS = Page(
     "calls) as the cloud authorises it: the action on every resource the authorization reference\n"
     "names for it, with the context keys it carries, every reading of the reference in turn.\n"
     "Prints each call with its verdict and the deciding statement. A principal with no catalogue\n"
-    "entry fails the command: nothing proves it can work. A call whose reference row is unsettled\n"
-    "(a placeholder) is 'unknown', never allowed or denied, and listed in the summary line.",
+    "entry fails the command: nothing proves it can work. A call the reference cannot settle (its
+"
+    "row is a placeholder, or no page names the resource it is made on, such as the KMS secret OOS
+"
+    "keeps a secret parameter in) is 'unknown' with the reason, never allowed or denied.",
     exit_codes=(
-        ("0", "no task call is denied (every one allowed, or unknown: an unsettled reference row)"),
+        ("0", "every task call of every principal asked is allowed"),
         ("1", "a task call is denied, or a principal has no catalogue entry"),
         ("2", "bad input: unknown principal, bad config"),
         PROGRAM_BUG,
+        ("4", "nothing denied, but a call is unknown: an unsettled reference row, or no page names its resource"),
     ),
     examples=(
         "tasks --stack prod",

@@ -908,9 +908,16 @@ ENVIRONMENT_STACKS: ContextVar[Path | None] = ContextVar("environment_stacks", d
 
 def deployed_policies(stack: str, key: str, sandbox: Any = None) -> DeployerReach:
     """The system/managed policies ``stacks/Pulumi.<stack>.yaml`` attaches: what S7 lets that
-    environment's deploy role attach (derived from the stack's own specs, so it cannot drift).
-    For the sandbox (``sandbox``: its environment settings) the stack is read as a per-PR copy in
-    the sandbox's accounts, exactly as ``baseline.ephemeral`` writes it."""
+    environment's deploy role attach (derived from the stack's own specs, so it cannot drift)."""
+    resolved = environment_stack(stack, key, sandbox)
+    return deployer_reach(resolved.alicloud, resolved.aws)
+
+
+def environment_stack(stack: str, key: str, sandbox: Any = None) -> Resolved:
+    """The stack an environment of the pipeline deploys, resolved from ``stacks/Pulumi.<stack>.yaml``
+    (or the revision ``ENVIRONMENT_STACKS`` names). For the sandbox (``sandbox``: its environment
+    settings) the stack is read as a per-PR copy in the sandbox's accounts, exactly as
+    ``baseline.ephemeral`` writes it."""
     from baseline.stackfile import STACKS_DIR
 
     path = (ENVIRONMENT_STACKS.get() or STACKS_DIR) / f"Pulumi.{stack}.yaml"
@@ -940,7 +947,7 @@ def deployed_policies(stack: str, key: str, sandbox: Any = None) -> DeployerReac
             problem="an environment cannot deploy the pipeline stack itself",
             fix="name a workload stack (dev, staging, prod); the administrator applies the pipeline stack",
         )
-    return deployer_reach(resolved.alicloud, resolved.aws)
+    return resolved
 
 
 def require_secrets(resolved: Resolved) -> None:

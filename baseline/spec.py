@@ -655,6 +655,17 @@ class DeployerReach:
     # Boundaries the stack references but another stack must create (``PolicySpec.external_arn``):
     # the pipeline stack creates them, so no deploy role writes the boundary it is held to.
     external_boundaries: tuple[PolicySpec, ...] = ()
+    # The ECS instances the stack attaches its instance roles to ("<region>/<instance id>") and
+    # those roles: AttachInstanceRamRole is authorised on the instance and the role, both kept here.
+    instances: tuple[str, ...] = ()
+    instance_roles: tuple[str, ...] = ()
+    # RAM users the stack grants a resource group's policy but does not create (prod's qa-lead):
+    # the deployer may attach and detach policies for them, nothing else.
+    attach_users: tuple[str, ...] = ()
+    # Where the stack's OOS secret parameters live (regions) and the customer keys they use
+    # ("<region>/<key id>"): the KMS calls OOS makes with the deployer's credentials.
+    secret_regions: tuple[str, ...] = ()
+    secret_keys: tuple[str, ...] = ()
 
 
 def deployer_reach(alicloud: Iterable[ScenarioSpec], aws: Iterable[AwsScenarioSpec]) -> DeployerReach:
@@ -687,6 +698,33 @@ def deployer_reach(alicloud: Iterable[ScenarioSpec], aws: Iterable[AwsScenarioSp
         iam_policies=names(p for spec in aws for p in spec.policies if not p.external_arn),
         iam_boundaries=tuple(sorted(boundaries)),
         external_boundaries=tuple(p for spec in aws for p in spec.policies if p.external_arn),
+        instances=tuple(
+            sorted(
+                {f"{a.region}/{i}" for spec in alicloud for a in spec.instance_roles for i in a.instance_ids}
+            )
+        ),
+        instance_roles=names(spec.role(a.role) for spec in alicloud for a in spec.instance_roles),
+        attach_users=tuple(
+            sorted(
+                {
+                    g.principal.split("@", 1)[0]
+                    for spec in alicloud
+                    for g in spec.resource_group_grants
+                    if g.user is None
+                }
+            )
+        ),
+        secret_regions=tuple(sorted({p.region for spec in alicloud for p in spec.secret_parameters})),
+        secret_keys=tuple(
+            sorted(
+                {
+                    f"{p.region}/{p.kms_key_id}"
+                    for spec in alicloud
+                    for p in spec.secret_parameters
+                    if p.kms_key_id
+                }
+            )
+        ),
     )
 
 

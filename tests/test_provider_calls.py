@@ -87,14 +87,31 @@ def test_deploy_roles_make_every_operation_preview_roles_read_only(plans):
     }
 
 
-def test_aws_deploy_roles_cannot_set_their_policies_default_version_today(plans):
+def test_aws_deploy_roles_set_their_policies_default_version_and_leave_boundaries_alone(plans):
     """terraform-provider-aws updates a policy with CreatePolicyVersion(SetAsDefault=false) and then
-    SetDefaultPolicyVersion: no AWS deploy role is allowed the second call, so any policy change fails."""
+    SetDefaultPolicyVersion: every AWS deploy role may now make both on its stack's policies; the
+    boundary its roles sit behind is the administrator's (no update or delete call is asked)."""
     verdicts = provider_calls.decide(plans["pipeline"], provider_calls.deploy_calls(plans["pipeline"], plans))
     for key in ("aws:github-dev-deploy", "aws:github-staging-deploy", "aws:github-prod-deploy"):
-        denied = {v.call.action for v in verdicts[key] if not v.allowed and v.call.action.startswith("iam:")}
-        assert "iam:SetDefaultPolicyVersion" in denied, key
-    previews = [
-        v for key, vs in verdicts.items() if key.startswith("aws:") and key.endswith("-preview") for v in vs
-    ]
-    assert previews and all(v.allowed for v in previews if v.call.action.startswith("iam:"))
+        asked = [v for v in verdicts[key] if v.call.action == "iam:SetDefaultPolicyVersion"]
+        assert asked and all(v.allowed for v in asked), key
+        assert not any("Boundary" in r for v in asked for r in v.call.resources), key
+
+
+def test_kms_calls_of_secret_parameters_are_unknown_never_asked(plans):
+    """OOS keeps a secret parameter's value in a KMS secret no page names: the catalogue marks the
+    KMS calls unknown with the reason, and deciding them never allows them."""
+    calls = provider_calls.deploy_calls(plans["pipeline"], plans)
+    verdicts = provider_calls.decide(plans["pipeline"], calls)
+    for key, role_verdicts in verdicts.items():
+        unknown = [v for v in role_verdicts if v.call.unknown]
+        assert {v.call.action for v in unknown} <= {
+            "kms:CreateSecret",
+            "kms:GetSecretValue",
+            "kms:UpdateSecretValue",
+            "kms:DeleteSecret",
+        }, key
+        assert all(not v.allowed and v.why.startswith("unknown: ") for v in unknown), key
+        # Decrypt on a customer key is a named resource: asked, not unknown.
+        assert not any(v.call.action == "kms:Decrypt" for v in unknown), key
+    assert any(v.call.unknown for v in verdicts["alicloud:github-prod-deploy"])

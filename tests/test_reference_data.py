@@ -189,3 +189,27 @@ def test_resource_group_operations_are_authorised_under_the_ram_prefix():
     assert execute["resources"][0]["required"]
     describe = ref["eci"]["actions"]["DescribeContainerGroups"]
     assert describe["access"] == "get" and not any(r["required"] for r in describe["resources"])
+
+
+def test_the_rows_the_pipeline_deployers_lean_on_read_as_their_pages_print_them():
+    ref = reference()
+    ram = ref["ram"]["actions"]
+    # Resource Management's page: a service-linked role is created as ram:, keyed by its service.
+    slr = ram["CreateServiceLinkedRole"]
+    assert slr["settled"] and slr["verbatim"] and slr["source"] == "rm-CreateServiceLinkedRole"
+    assert [(r["arn"], r["required"]) for r in slr["resources"]] == [("acs:ram:*:{#accountId}:role/*", True)]
+    assert slr["condition_keys"] == ["ram:ServiceName"]
+    assert ref["ram"]["sources"]["rm-CreateServiceLinkedRole"]["page_date"] == "2024-06-05"
+    unbind = ram["UnbindMFADevice"]
+    assert unbind["settled"] and tails(unbind["resources"]) == ["user/{#UserName}"]
+    assert unbind["access"] == "update" and unbind["condition_keys"] == []
+    # KMS secrets from the 2021 page: the container for creation, the named secret for the rest.
+    kms = ref["kms"]["actions"]
+    assert tails(kms["CreateSecret"]["resources"]) == ["secret"]
+    for name in ("DeleteSecret", "PutSecretValue", "GetSecretValue"):
+        assert kms[name]["settled"] and tails(kms[name]["resources"]) == ["secret/${secret-name}"], name
+    assert kms["GetSecretValue"]["dependent"] == ["kms:Decrypt"]
+    # OOS's UpdateSecretParameter page names a KMS call the KMS table lacks: unsettled, never a reading.
+    update = kms["UpdateSecretValue"]
+    assert not update["settled"] and update["resources"] == [{"arn": "*", "required": True}]
+    assert "PutSecretValue" in update["note"]

@@ -69,11 +69,15 @@ def test_a_principal_without_catalogue_entry_fails_the_command(monkeypatch, caps
     assert "example-commandUser" in out and "NO TASK CATALOGUE ENTRY" in out
 
 
-def test_pipeline_roles_without_provider_calls_are_not_proved() -> None:
-    """Until the deploy roles' provider calls are catalogued, the pipeline stack must not pass."""
+def test_every_pipeline_role_is_asked_its_provider_calls() -> None:
+    """Each deploy and preview role is asked the provider calls of the stack it deploys: none is
+    left without calls (a role with none would prove nothing and fails)."""
     results = tasks.prove(plan_of_pipeline(), _settings("pipeline"))
-    assert results and all(r.role is None or r.role == "pipeline.deploy" for r in results)
-    assert not all(r.ok for r in results) or all(r.role == "pipeline.deploy" for r in results)
+    assert len(results) == 14
+    assert {r.role for r in results} == {"pipeline.deploy", "pipeline.preview"}
+    assert all(r.asked for r in results)
+    empty = tasks.PrincipalTasks(results[0].principal, "pipeline.deploy")
+    assert not empty.ok
 
 
 @cache
@@ -161,7 +165,7 @@ def test_an_unsettled_reference_row_is_unknown_never_allowed() -> None:
     report = tasks.report("prod", _results("prod"))
     assert "oos:GetTemplate" in report["unsettled"] and report["unknown"] >= 1
     assert report["allowed"] + report["unknown"] == report["asked"]
-    assert "unknown (unsettled reference rows: " in tasks.to_text(report).splitlines()[-1]
+    assert " unknown (" in tasks.to_text(report).splitlines()[-1]
 
 
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod", "example"])
@@ -239,6 +243,30 @@ STARTERS = sorted(p for p in (ROOT / "docs" / "starters").glob("*.yaml") if p.st
 @pytest.mark.parametrize("starter", STARTERS, ids=lambda p: p.stem)
 def test_every_starter_proves_its_tasks(starter, capsys) -> None:
     """The pipeline starter's deploy roles are proved by the provider-call catalogue (S7)."""
-    assert main(["tasks", "--config-file", str(starter), "--stack", starter.stem]) == 0
+    code = main(["tasks", "--config-file", str(starter), "--stack", starter.stem])
     summary = capsys.readouterr().out.splitlines()[-1]
     assert summary.startswith(f"stack {starter.stem}: ") and "task calls allowed" in summary
+    # Nothing denied; an unsettled reference row is reported unknown (exit 4), never as proved.
+    assert code == (4 if " unknown (" in summary else 0)
+
+
+def test_exit_code_is_1_for_any_denied_4_for_unknown_only_0_for_all_allowed() -> None:
+    from baseline.analysis.calls import TaskCall
+
+    who = _results("example")[0].principal
+    call = TaskCall(who.name, who.cloud, "step", "ecs:DescribeInstances", ("*",))
+    allowed = tasks.Verdict(call, True, "statement 0")
+    denied = tasks.Verdict(call, False, "implicit deny")
+    unknown = tasks.decide_call(None, TaskCall(**{**call.__dict__, "unknown": "no page names it"}))
+    assert unknown.unknown and not unknown.allowed and unknown.label == "unknown"
+    assert unknown.reason == "no page names it"
+
+    def result(*verdicts: tasks.Verdict) -> tasks.PrincipalTasks:
+        return tasks.PrincipalTasks(who, "x.y", list(verdicts))
+
+    assert tasks.exit_code([result(allowed)]) == 0
+    assert tasks.exit_code([result(allowed, unknown)]) == 4
+    assert tasks.exit_code([result(allowed, unknown), result(denied)]) == 1
+    assert tasks.exit_code([result(unknown), tasks.PrincipalTasks(who, None)]) == 1
+    assert tasks.exit_code([result()]) == 1 and tasks.exit_code([]) == 1
+    assert result(allowed, unknown, denied).denied == 1

@@ -18,3 +18,6 @@ class TaskCall:
     resources: tuple[str, ...]  # every resource the call is authorised on, concrete ARNs
     context: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     source: str = ""  # where the call was read (guide step, console, template, provider source)
+    # Why the call cannot be asked, when the reference names no resource it would be made on (the
+    # KMS secret OOS keeps a parameter's value in): reported as unknown, never allowed or denied.
+    unknown: str = ""

@@ -373,12 +373,16 @@ class Exclusion:
     policy: str
     action: str
     reason: str
+    # The finding's resource (glob): "" keeps an entry to findings that name none, so an entry for a
+    # dependency on a KMS secret never hides a missing kms:Decrypt on a named key.
+    resource: str = "*"
 
     def excludes(self, finding: Finding) -> bool:
         return (
             self.kind == finding.kind
             and glob_match(self.policy, finding.policy, ignore_case=True)
             and glob_match(self.action, finding.action, ignore_case=True)
+            and glob_match(self.resource, finding.resource)
         )
 
 
@@ -386,7 +390,13 @@ class Exclusion:
 def exclusions() -> tuple[Exclusion, ...]:
     rows = yaml.safe_load(EXCLUSIONS.read_text(encoding="utf-8")) or {}
     return tuple(
-        Exclusion(str(e["kind"]), str(e["policy"]), str(e.get("action", "*")), str(e["reason"]))
+        Exclusion(
+            str(e["kind"]),
+            str(e["policy"]),
+            str(e.get("action", "*")),
+            str(e["reason"]),
+            str(e.get("resource", "*")),
+        )
         for e in rows.get("exclusions") or []
     )
 

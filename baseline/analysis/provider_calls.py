@@ -131,7 +131,9 @@ def asked_resources(cloud: str, action: str, resources: list[str]) -> tuple[str,
         return tuple(resources)
     types = [t for reading in ref.readings for t in reading.resources if t.arn != "*"]
     if not types:
-        return ("*",)
+        # An unsettled row's `*` is a placeholder, not a reading: the call is asked on what it
+        # names (as the evaluator does), never widened to `*` by the question.
+        return ("*",) if ref.settled or not resources else tuple(resources)
     return tuple(r for r in resources if any(arn_matches(t.pattern, r) for t in types))
 
 
@@ -143,43 +145,97 @@ def _calls_of(
         raise KeyError(
             f"no provider calls are known for resource type {resource['type']}; add it to {DATA.name}"
         )
-    values = _values(resource, plan, role.account)
+    base = _values(resource, plan, role.account)
     inputs = resource.get("inputs") or {}
     found = []
+    administrator = entry.get("administrator") or {}
     for operation in OPERATIONS[role.access]:
+        if operation in administrator.get("operations", ()) and _is_boundary(resource, plan):
+            continue  # the administrator's, not the deploy role's (see the catalogue's entry)
         for call in entry.get(operation) or ():
             if (when := call.get("when")) and inputs.get(when) in (None, "", [], {}, False):
                 continue
-            action = str(call["action"])
-            cloud = _cloud_of(action)
-            resources = [r for r in (_fill(t, values) for t in call.get("resources") or ()) if r]
-            context = {
-                key: (value,)
-                for key, template in (call.get("context") or {}).items()
-                if (value := _fill(str(template), values))
-            }
-            source_key = call.get("source")
-            source = (
-                catalogue()["sources"][source_key]
-                if source_key
-                else f"{catalogue()['sources'][cloud if cloud == 'alicloud' else _aws_source(entry)]} : "
-                f"{entry['source']} : {call.get('function', '')}"
-            )
-            found.append(
-                (
-                    operation,
-                    TaskCall(
-                        principal=role.name,
-                        cloud=cloud,
-                        step=f"{operation} {resource['type']} {resource['name']}",
-                        action=action,
-                        resources=asked_resources(cloud, action, resources),
-                        context=context,
-                        source=source,
-                    ),
-                )
-            )
+            # `{attached_policy}`: one call per policy the plan attaches to this user or role
+            # (a forced delete detaches each); none attached, no call.
+            named = _ATTACHED in str(call.get("resources") or ())
+            for attached in _attached_policies(resource, plan, role.account) if named else [""]:
+                values = {**base, "attached_policy": attached} if attached else base
+                found.append((operation, _call(role, resource, entry, operation, call, values)))
     return found
+
+
+def _is_boundary(resource: Mapping[str, Any], plan: Mapping[str, Any]) -> bool:
+    """Whether an IAM policy is the permissions boundary of a role of the plan."""
+    name = (resource.get("inputs") or {}).get("name")
+    return bool(name) and any(
+        str((r.get("inputs") or {}).get("permissionsBoundary") or "").endswith(f":policy/{name}")
+        for r in plan["resources"]
+        if r["type"] == "aws:iam/role:Role"
+    )
+
+
+_ATTACHED = "{attached_policy}"
+# resource type -> (its attachment type, its name input, the attachment's name input)
+_ATTACHMENTS = {
+    "alicloud:ram/user:User": (
+        "alicloud:ram/userPolicyAttachment:UserPolicyAttachment",
+        "name",
+        "userName",
+    ),
+    "alicloud:ram/role:Role": (
+        "alicloud:ram/rolePolicyAttachment:RolePolicyAttachment",
+        "roleName",
+        "roleName",
+    ),
+}
+
+
+def _attached_policies(resource: Mapping[str, Any], plan: Mapping[str, Any], account: str) -> list[str]:
+    """The policy ARNs (``<account or system>:policy/<name>``) the plan attaches to a user or role."""
+    kind, own, key = _ATTACHMENTS.get(resource["type"], ("", "", ""))
+    name = (resource.get("inputs") or {}).get(own)
+    found = []
+    for other in plan["resources"]:
+        inputs = other.get("inputs") or {}
+        if other["type"] == kind and name and inputs.get(key) == name:
+            owner = "system" if inputs.get("policyType") == "System" else account
+            found.append(f"{owner}:policy/{inputs['policyName']}")
+    return list(dict.fromkeys(found))
+
+
+def _call(
+    role: PipelineRole,
+    resource: Mapping[str, Any],
+    entry: Mapping[str, Any],
+    operation: str,
+    call: Mapping[str, Any],
+    values: Mapping[str, str],
+) -> TaskCall:
+    action = str(call["action"])
+    cloud = _cloud_of(action)
+    resources = [r for r in (_fill(str(t), values) for t in call.get("resources") or ()) if r]
+    context = {
+        key: (value,)
+        for key, template in (call.get("context") or {}).items()
+        if (value := _fill(str(template), values))
+    }
+    source_key = call.get("source")
+    source = (
+        f"{catalogue()['sources'][source_key]} : {entry['source']} : {call.get('function', '')}"
+        if source_key
+        else f"{catalogue()['sources'][cloud if cloud == 'alicloud' else _aws_source(entry)]} : "
+        f"{entry['source']} : {call.get('function', '')}"
+    )
+    return TaskCall(
+        principal=role.name,
+        cloud=cloud,
+        step=f"{operation} {resource['type']} {resource['name']}",
+        action=action,
+        resources=asked_resources(cloud, action, resources),
+        context=context,
+        source=source,
+        unknown=str(call.get("unknown") or ""),
+    )
 
 
 def _aws_source(entry: Mapping[str, Any]) -> str:
@@ -237,6 +293,35 @@ def deploy_calls(
     return found
 
 
+def environments(settings: Any) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, str]]]:
+    """The plans the pipeline stack's environments deploy, keyed by environment, and each AWS
+    role's state objects (``deploy_calls``'s ``state``). Each environment's stack file is read as the
+    pipeline stack itself reads it (``config.environment_stack``: ``stacks/`` or the revision a diff
+    names; the sandbox as a per-PR copy in its own accounts) and rendered offline as ``plan`` does."""
+    from baseline import PROJECT
+    from baseline.config import environment_stack
+    from baseline.plan import render
+    from baseline.scenarios.pipeline import SANDBOX
+
+    pipeline = settings.pipeline
+    plans: dict[str, dict[str, Any]] = {}
+    state: dict[str, dict[str, str]] = {}
+    for index, environment in enumerate(pipeline.environments):
+        sandbox = environment if environment.name == SANDBOX else None
+        resolved = environment_stack(environment.deployed_stack, f"pipeline.environments.{index}", sandbox)
+        # As JSON, as `plan --format json` prints it (what the resolvers read).
+        plans[environment.name] = json.loads(json.dumps(render(resolved, resolved.stack)))
+        bucket = environment.aws_state_bucket or pipeline.aws_state_bucket
+        if bucket and environment.aws_account_id:
+            state[environment.name] = {
+                "bucket": bucket,
+                "root": pipeline.aws_state_path,
+                "project": PROJECT,
+                "stack": resolved.stack,
+            }
+    return plans, state
+
+
 @dataclass(frozen=True)
 class Verdict:
     call: TaskCall
@@ -255,6 +340,9 @@ def decide(pipeline_plan: Mapping[str, Any], calls: Mapping[str, list[TaskCall]]
         principal = grants[key]
         verdicts = []
         for call in role_calls:
+            if call.unknown:  # no resource to ask it on: neither allowed nor denied
+                verdicts.append(Verdict(call, False, f"unknown: {call.unknown}"))
+                continue
             try:
                 answer = evaluate_call(
                     principal.policies,

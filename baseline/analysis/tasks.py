@@ -358,13 +358,17 @@ class Verdict:
     reading: str = "current"
     filled: tuple[str, ...] = ()
     dropped: tuple[str, ...] = ()
-    # The action's reference row is a placeholder (settled: false): no proof either way, so the
-    # call is neither allowed nor denied, whatever the documents say on the placeholder.
+    # Neither allowed nor denied: the action's reference row is a placeholder (settled: false), or
+    # the reference names no resource to ask the call on (the catalogue says why).
     unknown: bool = False
 
     @property
     def verdict(self) -> str:
         return "unknown" if self.unknown else "allow" if self.allowed else "deny"
+
+    @property
+    def label(self) -> str:
+        return self.verdict
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -400,26 +404,33 @@ class PrincipalTasks:
         return sum(v.unknown for v in self.verdicts)
 
     @property
+    def denied(self) -> int:
+        return self.asked - self.allowed - self.unknown
+
+    @property
     def ok(self) -> bool:
-        """Catalogued and nothing denied; an unknown call is reported, and proves nothing."""
-        return self.role is not None and self.allowed + self.unknown == self.asked
+        """Catalogued, asked something, and nothing denied; an unknown call is reported, proves
+        nothing, and makes the command exit 4 (see ``exit_code``)."""
+        return self.role is not None and self.asked > 0 and self.allowed + self.unknown == self.asked
 
 
-def _provider_calls(plan: Mapping[str, Any], settings: Any) -> dict[str, list[TaskCall]]:
-    """The pipeline's deploy and preview roles' provider calls, keyed by principal resource."""
-    try:
-        from baseline.analysis import provider_calls  # type: ignore[attr-defined]
-    except ImportError:
+def _provider_calls(plan: Mapping[str, Any], settings: Any) -> dict[str, tuple[str, list[TaskCall]]]:
+    """The pipeline's deploy and preview roles' provider calls and state calls on the plans of the
+    environments they deploy, keyed ``<cloud>:<role name>``, each with its access (deploy, preview)."""
+    if not settings.pipeline.enabled:
         return {}
-    found: dict[str, list[TaskCall]] = {}
-    for call in provider_calls.deploy_calls(plan, settings):
-        found.setdefault(call.principal, []).append(call)
-    return found
+    from baseline.analysis import provider_calls
+
+    plans, state = provider_calls.environments(settings)
+    calls = provider_calls.deploy_calls(plan, plans, state)
+    return {role.key: (role.access, calls.get(role.key, [])) for role in provider_calls.pipeline_roles(plan)}
 
 
 def decide_call(grants: access.Grants, call: TaskCall) -> Verdict:
     from baseline.analysis.evaluator import UnknownAction, WrongResourceType, evaluate_call
 
+    if call.unknown:
+        return Verdict(call, False, call.unknown, unknown=True)
     try:
         decision = evaluate_call(
             grants.policies,
@@ -464,9 +475,10 @@ def prove(plan: Mapping[str, Any], settings: Any, principal: str | None = None) 
         if binding is not None and steps_of(binding.scenario, binding.role) is not None:
             calls = calls_for(binding, who)
             result = PrincipalTasks(who, f"{binding.scenario}.{binding.role}")
-        elif who.resource in deploy or who.name in deploy:
-            calls = deploy.get(who.resource) or deploy.get(who.name) or []
-            result = PrincipalTasks(who, "pipeline.deploy")
+        elif (key := f"{who.cloud}:{who.name}") in deploy:
+            # A pipeline role: the provider calls of every resource its environment's stack declares.
+            role_access, calls = deploy[key]
+            result = PrincipalTasks(who, f"pipeline.{role_access}")
         else:
             results.append(PrincipalTasks(who, None))
             continue
@@ -516,17 +528,23 @@ def to_text(result: Mapping[str, Any]) -> str:
                 + (f" with {context}" if context else "")
             )
             lines.append(f"          step: {c['step']} ({c['source'].split(', http')[0]})")
-            lines.append(f"          decided by: {c['decidedBy']}")
+            lines.append(
+                f"          {'unknown' if c['verdict'] == 'unknown' else 'decided by'}: {c['decidedBy']}"
+            )
     lines.append(
         f"stack {result['stack']}: {result['allowed']}/{result['asked']} task calls allowed"
-        + (
-            f", {result['unknown']} unknown (unsettled reference rows: {', '.join(result['unsettled'])})"
-            if result["unknown"]
-            else ""
-        )
+        + (f", {result['unknown']} unknown ({', '.join(result['unsettled'])})" if result["unknown"] else "")
         + (f"; no catalogue entry: {', '.join(result['uncatalogued'])}" if result["uncatalogued"] else "")
     )
     return "\n".join(lines) + "\n"
+
+
+def exit_code(results: Sequence[PrincipalTasks]) -> int:
+    """0 every call allowed; 1 a call denied, a principal uncatalogued or without calls (or none at
+    all); 4 nothing denied but a call unknown (its resource named by no page)."""
+    if not results or any(r.role is None or not r.asked or r.denied for r in results):
+        return 1
+    return 4 if any(r.unknown for r in results) else 0
 
 
 def to_json(result: Mapping[str, Any]) -> str:

@@ -154,6 +154,15 @@ class Scope:
     state_root: str = ""
     state_project: str = ""
     state_stacks: tuple[str, ...] = ()
+    # ECS instances ("<region>/<id>") the stack attaches its instance roles to, and those roles:
+    # ecs:AttachInstanceRamRole is authorised on the instance and the role, both held to these.
+    instances: tuple[str, ...] = ()
+    instance_roles: tuple[str, ...] = ()
+    # Users the stack grants a resource group's policy but does not create: attach and detach only.
+    attach_users: tuple[str, ...] = ()
+    # The stack's OOS secret parameters' regions and customer keys ("<region>/<key id>").
+    secret_regions: tuple[str, ...] = ()
+    secret_keys: tuple[str, ...] = ()
 
     def named(self, kind: str) -> tuple[str, ...]:
         return {"user": self.users, "role": self.roles, "policy": self.policies}[kind]
@@ -163,6 +172,32 @@ class Scope:
         if self.prefix:
             return [f"{base}{self.prefix}*"]
         return [base + name for name in self.secret_parameters] or [f"{base}{NO_NAME}"]
+
+    def instance_arns(self) -> list[str]:
+        """The instances the deployer attaches roles to: its stack's by id; the sandbox's any of its
+        account (its accounts hold nothing else), as are its roles (``<prefix>*``)."""
+        if not self.exact:
+            return [f"acs:ecs:*:{self.account}:instance/*"]
+        return [
+            f"acs:ecs:{where.split('/', 1)[0]}:{self.account}:instance/{where.split('/', 1)[1]}"
+            for where in self.instances
+        ] or [f"acs:ecs:*:{self.account}:instance/{NO_NAME}"]
+
+    def instance_role_arns(self) -> list[str]:
+        if not self.exact:
+            return self.pass_role_arns() or [f"acs:ram:*:{self.account}:role/{NO_NAME}"]
+        names = self.instance_roles or self.pass_roles
+        return [f"acs:ram:*:{self.account}:role/{r.lower()}" for r in names] or [
+            f"acs:ram:*:{self.account}:role/{NO_NAME}"
+        ]
+
+    def kms_key_arns(self) -> list[str]:
+        found = []
+        for where in self.secret_keys:
+            region, key = where.split("/", 1)
+            name = key if key.startswith("alias/") else f"key/{key}"
+            found.append(f"acs:kms:{region}:{self.account}:{name}")
+        return found
 
     def pass_role_arns(self) -> list[str]:
         if self.pass_roles:
@@ -184,6 +219,8 @@ class ResourceActions:
     conditions: Callable[[Scope], dict[str, Document]] = field(default=lambda scope: {})
     # Writes on other resources than the type's own: (actions, resources) pairs.
     extra: Callable[[Scope], list[tuple[tuple[str, ...], list[str]]]] = field(default=lambda scope: [])
+    # Reads on other resources than the type's own (a preview makes them too).
+    read_extra: Callable[[Scope], list[tuple[tuple[str, ...], list[str]]]] = field(default=lambda scope: [])
 
 
 def _ram_names(s: Scope, kind: str, service: str = "ram") -> list[str]:
@@ -247,15 +284,20 @@ RESOURCE_ACTIONS: dict[str, ResourceActions] = {
     # --- Alibaba Cloud: RAM -------------------------------------------------------------------
     "alicloud:ram/user:User": ResourceActions(
         "alicloud",
-        read=("ram:GetUser", "ram:ListUsers", "ram:ListTagResources"),
+        read=("ram:GetUser", "ram:ListTagResources"),
         write=(
             "ram:CreateUser",
             "ram:UpdateUser",
             "ram:DeleteUser",
             "ram:TagResources",
             "ram:UntagResources",
+            # a forced delete (the stacks set force) lists groups and unbinds MFA first
+            "ram:ListGroupsForUser",
+            "ram:UnbindMFADevice",
         ),
         resources=_ram("user"),
+        # Reading a user by id pages ListUsers, authorised on the account's users only.
+        read_extra=lambda s: [(("ram:ListUsers",), [f"acs:ram:*:{s.account}:user/*"])],
     ),
     "alicloud:ram/loginProfile:LoginProfile": ResourceActions(
         "alicloud",
@@ -271,7 +313,7 @@ RESOURCE_ACTIONS: dict[str, ResourceActions] = {
     ),
     "alicloud:ram/role:Role": ResourceActions(
         "alicloud",
-        read=("ram:GetRole", "ram:ListRoles", "ram:ListTagResources"),
+        read=("ram:GetRole", "ram:ListTagResources"),
         write=(
             "ram:CreateRole",
             "ram:UpdateRole",
@@ -331,11 +373,22 @@ RESOURCE_ACTIONS: dict[str, ResourceActions] = {
     # --- Alibaba Cloud: ECS, OOS, Resource Manager ----------------------------------------------
     "alicloud:ecs/ramRoleAttachment:RamRoleAttachment": ResourceActions(
         "alicloud",
-        read=("ecs:DescribeInstanceRamRole", "ecs:DescribeInstances"),
-        write=("ecs:AttachInstanceRamRole", "ecs:DetachInstanceRamRole"),
+        read=("ecs:DescribeInstances",),
+        # Listing is authorised on instance/* only; the rest on the stack's own instances.
         resources=lambda s: [f"acs:ecs:*:{s.account}:instance/*"],
-        # Attaching a role hands it to the instance: PassRole on the named instance roles only.
-        extra=lambda s: [(("ram:PassRole",), s.pass_role_arns())] if s.pass_role_arns() else [],
+        # Attach and detach are authorised on the instance and the role: both held to the stack's
+        # own, so the deployer can hand no role to another instance, nor another role to these.
+        read_extra=lambda s: [
+            (("ecs:DescribeInstanceRamRole",), [*s.instance_arns(), *s.instance_role_arns()])
+        ],
+        extra=lambda s: [
+            (
+                ("ecs:AttachInstanceRamRole", "ecs:DetachInstanceRamRole"),
+                [*s.instance_arns(), *s.instance_role_arns()],
+            ),
+            # Attaching a role hands it to the instance: PassRole on the named instance roles only.
+            *([(("ram:PassRole",), s.pass_role_arns())] if s.pass_role_arns() else []),
+        ],
     ),
     "alicloud:oos/secretParameter:SecretParameter": ResourceActions(
         "alicloud",
@@ -348,34 +401,50 @@ RESOURCE_ACTIONS: dict[str, ResourceActions] = {
             "oos:UntagResources",
         ),
         resources=lambda s: s.secret_parameter_arns(),
+        # Reading the value decrypts with the parameter's customer key: Decrypt on exactly that key.
+        # OOS also calls KMS's secret API with the caller's credentials (the OOS pages'
+        # descriptions), but no page names the secret it keeps the value in: granting the account's
+        # secrets would let every deploy and preview role read any KMS secret of the account (the
+        # escalation proofs' "secrets" class), so none is granted: `tasks` reports those calls
+        # unknown and an operator checks them in a live account (docs/operations.md).
+        read_extra=lambda s: [(("kms:Decrypt",), s.kms_key_arns())] if s.secret_keys else [],
     ),
     "alicloud:resourcemanager/resourceGroup:ResourceGroup": ResourceActions(
         "alicloud",
-        read=("resourcemanager:GetResourceGroup", "resourcemanager:ListResourceGroups"),
+        read=("resourcemanager:GetResourceGroup",),
         write=(
-            "resourcemanager:CreateResourceGroup",
-            "resourcemanager:UpdateResourceGroup",
-            "resourcemanager:DeleteResourceGroup",
             "resourcemanager:TagResources",
             "resourcemanager:UntagResources",
         ),
         # Resource groups are addressed by generated ids, so the account is the tightest scope.
         resources=lambda s: [f"acs:resourcemanager:*:{s.account}:resourcegroup/*"],
+        # Reading a group's tags: ListTagResources has no resource-level permission (its API page).
+        read_extra=lambda s: [(("resourcemanager:ListTagResources",), ["*"])],
+        # The Resource Group authorization table authorises creating, changing and deleting a group
+        # under ram: (baseline/analysis/reference/alicloud/ram.yaml), on any group of the account.
+        extra=lambda s: [
+            (
+                ("ram:CreateResourceGroup", "ram:UpdateResourceGroup", "ram:DeleteResourceGroup"),
+                [f"acs:ram:*:{s.account}:resourcegroup/*"],
+            )
+        ],
     ),
     "alicloud:resourcemanager/policyAttachment:PolicyAttachment": ResourceActions(
         "alicloud",
-        read=("resourcemanager:ListPolicyAttachments",),
-        write=("resourcemanager:AttachPolicy", "resourcemanager:DetachPolicy"),
-        resources=lambda s: [f"acs:resourcemanager:*:{s.account}:resourcegroup/*"],
+        # Authorised as ram:ListPolicyAttachments on acs:ram:*:<account>:* (the Resource Group table),
+        # and the attachment as ram:AttachPolicy/DetachPolicy below; no resourcemanager: action.
+        read=("ram:ListPolicyAttachments",),
+        resources=lambda s: [f"acs:ram:*:{s.account}:*"],
         # Resource Management's RAM authorisation page lists the attachment as ram:AttachPolicy on
         # the policy (system or custom) and the principal: the listed system policies and the
-        # prefix's own principals only. (Authorised as resourcemanager:AttachPolicy, the policy
-        # name is not part of the request: docs/operations.md section 8 names that residue.)
+        # prefix's own principals only.
         extra=lambda s: [
             (
                 ("ram:AttachPolicy", "ram:DetachPolicy"),
                 [
                     *_ram_names(s, "user", "ims"),
+                    # users the stack grants a group's policy but does not create: attach only
+                    *(f"acs:ims:*:{s.account}:user/{name}" for name in s.attach_users),
                     *_ram_names(s, "role"),
                     *_ram_names(s, "policy"),
                     *(system_policy_arn(name) for name in s.system_policies),
@@ -437,6 +506,9 @@ RESOURCE_ACTIONS: dict[str, ResourceActions] = {
             "iam:DeletePolicy",
             "iam:CreatePolicyVersion",
             "iam:DeletePolicyVersion",
+            # terraform-provider-aws updates a policy with CreatePolicyVersion(SetAsDefault=false)
+            # and then SetDefaultPolicyVersion (internal/service/iam/policy.go resourcePolicyUpdate)
+            "iam:SetDefaultPolicyVersion",
             "iam:TagPolicy",
             "iam:UntagPolicy",
         ),
@@ -673,6 +745,9 @@ def deployer_policy(
             statements.append(
                 _statement("Allow", _sid(type_) + action.split(":", 1)[1], (action,), resources, condition)
             )
+        for index, (actions, extra_resources) in enumerate(spec.read_extra(scope)):
+            sid = _sid(type_) + f"Read{index or ''}"
+            statements.append(_statement("Allow", sid, actions, extra_resources))
         if write:
             for actions, extra_resources in spec.extra(scope):
                 statements.append(_statement("Allow", _sid(type_) + "Pass", actions, extra_resources))
@@ -707,7 +782,9 @@ def deployer_policy(
             )
         )
     if scope.exact:
-        statements = _ram_consolidated(statements, scope) if cloud == "alicloud" else _merged(statements)
+        # Then any statements left on the same resources as one (the instances and roles an
+        # attachment names, the KMS secrets), to stay under RAM's 6,144 characters.
+        statements = _merged(_ram_consolidated(statements, scope) if cloud == "alicloud" else statements)
     if cloud == "aws":
         statements += _state_access(scope, write=write)
     if write or sweep:

@@ -502,6 +502,11 @@ def _scope(
         owned_boundaries=tuple(p.name for p in attached.external_boundaries),
         protected_policies=(*(f"{n}-policy" for n in role_names(settings, account)), boundary_name(settings)),
         pass_roles=tuple(environment.instance_roles) if environment else (),
+        instances=attached.instances,
+        instance_roles=attached.instance_roles,
+        attach_users=attached.attach_users if cloud == "alicloud" else (),
+        secret_regions=attached.secret_regions,
+        secret_keys=attached.secret_keys,
         state_bucket=bucket,
         # The sandbox encrypts with its own passphrase: never the real environments' key.
         secrets_key_arn=None if sandbox else settings.aws_secrets_key_arn,
