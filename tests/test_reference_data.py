@@ -164,6 +164,29 @@ def test_oos_rows_read_from_the_api_pages():
         {"arn": "acs:oos:{#regionId}:{#accountId}:secretparameter/*", "required": True}
     ]
     assert listing["condition_keys"] == ["oos:TLSVersion"] and listing["source"] == "oos-ListSecretParameters"
+    # GetTemplate: the 2025-12-23 Chinese table; the 2024-03-03 English copy lacks oos:TLSVersion.
+    template = oos["GetTemplate"]
+    assert template["settled"] and template["verbatim"] and template["access"] == "get"
+    assert template["resources"] == [
+        {"arn": "acs:oos:{#regionId}:{#accountId}:template/{#templateName}", "required": True}
+    ]
+    assert template["condition_keys"] == ["oos:tag", "oos:TLSVersion"] and template["dependent"] == []
+    readings = [(alt["id"], alt["condition_keys"]) for alt in template["readings"]]
+    assert readings == [("en-2024-03-03", ["oos:tag"])]
+    baseline = oos["GetPatchBaseline"]
+    assert baseline["settled"] and baseline["verbatim"] and baseline["source"] == "oos-GetPatchBaseline"
+    assert baseline["resources"] == [
+        {"arn": "acs:oos:{#regionId}:{#accountId}:patchbaseline/{#patchbaselineName}", "required": True}
+    ]
+    assert baseline["condition_keys"] == ["oos:TLSVersion"]
+    notify = oos["NotifyExecution"]
+    assert notify["settled"] and notify["access"] == "update"
+    assert tails(notify["resources"]) == ["execution/{#executionId}"] and notify["resources"][0]["required"]
+    assert notify["condition_keys"] == ["oos:tag", "oos:TLSVersion"]
+    assert notify["readings"][0]["condition_keys"] == ["oos:tag"]
+    # Still open: the copies found stop before (or hide the required marker of) these tables.
+    for name in ("ListTemplates", "TagResources", "UntagResources", "ListTagResources"):
+        assert not oos[name]["settled"] and "not settled" in oos[name]["note"], name
     # OSS object reads: the pages read name the actions but not their ARNs, so the rows stay open.
     oss = reference()["oss"]["actions"]
     for name in ("GetObject", "ListObjects"):
@@ -213,3 +236,56 @@ def test_the_rows_the_pipeline_deployers_lean_on_read_as_their_pages_print_them(
     update = kms["UpdateSecretValue"]
     assert not update["settled"] and update["resources"] == [{"arn": "*", "required": True}]
     assert "PutSecretValue" in update["note"]
+
+
+def test_eci_container_group_calls_are_authorised_on_the_container_group():
+    eci = reference()["eci"]["actions"]
+    arn = "acs:eci:{#regionId}:{#accountId}:containergroup/{#containergroupId}"
+    for name, access, source in (
+        ("DeleteContainerGroup", "delete", "eci-DeleteContainerGroup"),
+        ("DescribeContainerLog", "get", "eci-DescribeContainerLog"),
+        ("RestartContainerGroup", "update", "eci-RestartContainerGroup"),
+    ):
+        row = eci[name]
+        assert row["settled"] and row["verbatim"], name
+        assert row["access"] == access and row["source"] == source, name
+        assert row["resources"] == [{"arn": arn, "required": True}], name
+        assert row["condition_keys"] == ["eci:tag"] and row["dependent"] == [], name
+    # UpdateContainerGroup: only an older copy with an empty resource cell was read.
+    assert not eci["UpdateContainerGroup"]["settled"]
+
+
+def test_rows_no_page_settles_stay_open_with_what_was_searched():
+    ref = reference()
+    assert not ref["ram"]["actions"]["PassRole"]["settled"]
+    assert "2337626" in ref["ram"]["actions"]["PassRole"]["note"]
+    sts = ref["sts"]["actions"]
+    # The OIDC page prints no authorization at all: the call is anonymous, so there is no row to take.
+    oidc = sts["AssumeRoleWithOIDC"]
+    assert not oidc["settled"] and "No authorization" in oidc["note"]
+    assert not sts["AssumeRole"]["settled"]
+    for name in ("AddTags", "RemoveTags"):
+        assert not ref["ecs"]["actions"][name]["settled"], name
+
+
+def test_the_coverage_table_in_docs_reference_md_counts_the_data():
+    """Every count docs/reference.md states is the data's own: actions, verbatim and settled rows."""
+    import re
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parent.parent / "docs" / "reference.md").read_text()
+    ref = {k: v for k, v in reference().items() if not k.startswith("_")}
+
+    def counts(services):
+        rows = [r for s in services for r in ref[s]["actions"].values()]
+        return (
+            len(rows),
+            sum(bool(r.get("verbatim")) for r in rows),
+            sum(bool(r.get("settled")) for r in rows),
+        )
+
+    total = re.search(r"What it covers \((\d+) actions: (\d+) verbatim, (\d+) settled\)", page)
+    assert total and tuple(map(int, total.groups())) == counts(ref)
+    for row in re.finditer(r"^\| ([a-z][a-z0-9 ,]*) \| (\d+) \| (\d+) \| (\d+) \|", page, re.M):
+        services = [part.split()[0] for part in row.group(1).split(",")]
+        assert tuple(map(int, row.groups()[1:])) == counts(services), row.group(0)

@@ -158,12 +158,12 @@ def test_s1_automation_role_runs_the_patch_and_snapshots(action: str) -> None:
 
 
 def test_an_unsettled_reference_row_is_unknown_never_allowed() -> None:
-    """GetTemplate's row is a placeholder: the proof neither passes nor fails on it, and says so."""
-    (verdict,) = _verdicts("prod", "patch-management-operator-user", "oos:GetTemplate")
+    """PassRole's row is a placeholder: the proof neither passes nor fails on it, and says so."""
+    (verdict,) = _verdicts("prod", "patch-management-operator-user", "ram:PassRole")
     assert verdict.unknown and not verdict.allowed and verdict.verdict == "unknown"
-    assert verdict.reason.startswith("unknown: the reference row of oos:GetTemplate is not settled")
+    assert verdict.reason.startswith("unknown: the reference row of ram:PassRole is not settled")
     report = tasks.report("prod", _results("prod"))
-    assert "oos:GetTemplate" in report["unsettled"] and report["unknown"] >= 1
+    assert "ram:PassRole" in report["unsettled"] and report["unknown"] >= 1
     assert report["allowed"] + report["unknown"] == report["asked"]
     assert " unknown (" in tasks.to_text(report).splitlines()[-1]
 
