@@ -466,17 +466,15 @@ TASKS = Page(
     "calls) as the cloud authorises it: the action on every resource the authorization reference\n"
     "names for it, with the context keys it carries, every reading of the reference in turn.\n"
     "Prints each call with its verdict and the deciding statement. A principal with no catalogue\n"
-    "entry fails the command: nothing proves it can work. A call the reference cannot settle (its
-"
-    "row is a placeholder, or no page names the resource it is made on, such as the KMS secret OOS
-"
+    "entry fails the command: nothing proves it can work. A call the reference cannot settle (its\n"
+    "row is a placeholder, or no page names the resource it is made on, such as the KMS secret OOS\n"
     "keeps a secret parameter in) is 'unknown' with the reason, never allowed or denied.",
     exit_codes=(
         ("0", "every task call of every principal asked is allowed"),
         ("1", "a task call is denied, or a principal has no catalogue entry"),
         ("2", "bad input: unknown principal, bad config"),
         PROGRAM_BUG,
-        ("4", "nothing denied, but a call is unknown: an unsettled reference row, or no page names its resource"),
+        ("4", "nothing denied, but a call is unknown: unsettled row, or no page names its resource"),
     ),
     examples=(
         "tasks --stack prod",
