@@ -392,7 +392,7 @@ RESOURCE_ACTIONS: dict[str, ResourceActions] = {
     ),
     "alicloud:oos/secretParameter:SecretParameter": ResourceActions(
         "alicloud",
-        read=("oos:GetSecretParameter", "oos:ListSecretParameters", "oos:ListTagResources"),
+        read=("oos:GetSecretParameter", "oos:ListTagResources"),  # the provider reads by name, lists nothing
         write=(
             "oos:CreateSecretParameter",
             "oos:UpdateSecretParameter",
