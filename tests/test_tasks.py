@@ -221,10 +221,10 @@ TASKS_END = "<!-- end of task proofs -->"
 
 def tasks_block() -> str:
     rows = [
-        "| Stack | Tasks asked | Allowed | Unknown (unsettled row) | Denied |",
+        "| Stack | Tasks asked | Allowed | Unknown (unsettled row, unnamed resource) | Denied |",
         "|---|---:|---:|---:|---:|",
     ]
-    for stack in ("dev", "staging", "prod", "example"):
+    for stack in ("dev", "staging", "prod", "pipeline", "example"):
         report = tasks.report(stack, _results(stack))
         denied = report["asked"] - report["allowed"] - report["unknown"]
         rows.append(f"| {stack} | {report['asked']} | {report['allowed']} | {report['unknown']} | {denied} |")
