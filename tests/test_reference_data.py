@@ -185,7 +185,7 @@ def test_oos_rows_read_from_the_api_pages():
     assert notify["condition_keys"] == ["oos:tag", "oos:TLSVersion"]
     assert notify["readings"][0]["condition_keys"] == ["oos:tag"]
     # Still open: the copies found stop before (or hide the required marker of) these tables.
-    for name in ("ListTemplates", "TagResources", "UntagResources", "ListTagResources"):
+    for name in ("ListTemplates", "TagResources", "UntagResources"):
         assert not oos[name]["settled"] and "not settled" in oos[name]["note"], name
     # OSS object reads: the pages read name the actions but not their ARNs, so the rows stay open.
     oss = reference()["oss"]["actions"]
@@ -253,6 +253,83 @@ def test_eci_container_group_calls_are_authorised_on_the_container_group():
         assert row["condition_keys"] == ["eci:tag"] and row["dependent"] == [], name
     # UpdateContainerGroup: only an older copy with an empty resource cell was read.
     assert not eci["UpdateContainerGroup"]["settled"]
+
+
+def test_ram_tagging_is_authorised_on_all_resources_only():
+    ram = reference()["ram"]["actions"]
+    for name, access in (
+        ("ListTagResources", "list"),
+        ("TagResources", "create"),
+        ("UntagResources", "delete"),
+    ):
+        row = ram[name]
+        assert row["settled"] and row["verbatim"], name
+        assert row["access"] == access and row["source"] == f"ram-{name}", name
+        assert row["resources"] == [{"arn": "*", "required": True}], name
+        assert row["condition_keys"] == [] and row["dependent"] == [], name
+    # The IMS page (users) prints the same row with access level update.
+    (ims,) = ram["UntagResources"]["readings"]
+    assert ims["source"] == "ims-UntagResources" and ims["resources"] == [{"arn": "*", "required": True}]
+
+
+def test_ram_policy_and_attachment_reads_name_their_principal_or_policy():
+    ram = reference()["ram"]["actions"]
+    for name, access, arn in (
+        ("UpdatePolicyDescription", "update", "acs:ram:*:{#accountId}:policy/{#PolicyName}"),
+        ("ListPoliciesForUser", "get", "acs:ram:*:{#accountId}:user/{#UserName}"),
+        ("ListPoliciesForRole", "get", "acs:ram:*:{#accountId}:role/{#RoleName}"),
+    ):
+        row = ram[name]
+        assert row["settled"] and row["verbatim"], name
+        assert row["access"] == access and row["source"] == f"ram-{name}", name
+        assert row["resources"] == [{"arn": arn, "required": True}], name
+        assert row["condition_keys"] == [] and row["dependent"] == [], name
+
+
+def test_service_linked_role_deletion_is_authorised_under_the_ram_prefix():
+    ref = reference()
+    ram = ref["ram"]["actions"]
+    role = [{"arn": "acs:ram:*:{#accountId}:role/{#RoleName}", "required": True}]
+    delete = ram["DeleteServiceLinkedRole"]
+    assert delete["settled"] and delete["verbatim"] and delete["access"] == "delete"
+    assert delete["source"] == "ram-DeleteServiceLinkedRole"
+    assert delete["resources"] == role and delete["condition_keys"] == ["ram:ServiceName"]
+    (rm,) = delete["readings"]
+    assert rm["source"] == "rm-DeleteServiceLinkedRole" and rm["resources"] == role
+    status = ram["GetServiceLinkedRoleDeletionStatus"]
+    assert status["settled"] and status["verbatim"] and status["access"] == "get"
+    assert status["source"] == "rm-GetServiceLinkedRoleDeletionStatus"
+    assert status["resources"] == role and status["condition_keys"] == ["ram:ServiceName"]
+    # No page prints these under resourcemanager:, nor any row for resource group reads and tagging.
+    rm_rows = ref["resourcemanager"]["actions"]
+    for name in (
+        "DeleteServiceLinkedRole",
+        "GetServiceLinkedRoleDeletionStatus",
+        "GetResourceGroup",
+        "TagResources",
+        "UntagResources",
+    ):
+        assert not rm_rows[name]["settled"], name
+        assert "2025-12-15" in rm_rows[name]["note"] or "2024-06-05" in rm_rows[name]["note"], name
+
+
+def test_oos_tagging_rows_read_from_the_api_pages():
+    oos = reference()["oos"]["actions"]
+    listing = oos["ListTagResources"]
+    assert listing["settled"] and listing["verbatim"] and listing["access"] == "get"
+    assert listing["source"] == "oos-ListTagResources" and listing["condition_keys"] == ["oos:tag"]
+    assert len(listing["resources"]) == 14
+    assert all(r["required"] and r["one_of"] == "resource" for r in listing["resources"])
+    assert {
+        "arn": "acs:oos:{#regionId}:{#accountId}:secretparameter/{#SecretParameterName}",
+        "required": True,
+        "one_of": "resource",
+    } in listing["resources"]
+    # The tagging tables name executions and templates only; the stacks tag secret parameters.
+    for name in ("TagResources", "UntagResources"):
+        row = oos[name]
+        assert not row["settled"] and row["source"] == f"oos-{name}", name
+        assert "secretparameter" in row["note"] and "template/{#templateName}" in row["note"], name
 
 
 def test_rows_no_page_settles_stay_open_with_what_was_searched():
