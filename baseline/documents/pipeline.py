@@ -280,24 +280,29 @@ def _attachable_policies(s: Scope) -> list[str]:
 
 
 _NONE = ResourceActions(cloud=None)
+# RAM's tag calls have no resource-level permission (their API pages: ListTagResources, TagResources,
+# UntagResources on * only), so naming the stack's identities grants nothing. Reading tags is
+# harmless; writing them is the deploy role's only (no document the stacks render conditions on a RAM
+# resource's tags, and a deploy role is its account's administrator already: docs/operations.md).
+_RAM_TAG_READ = [(("ram:ListTagResources",), ["*"])]
+_RAM_TAG_WRITE = [(("ram:TagResources", "ram:UntagResources"), ["*"])]
 RESOURCE_ACTIONS: dict[str, ResourceActions] = {
     # --- Alibaba Cloud: RAM -------------------------------------------------------------------
     "alicloud:ram/user:User": ResourceActions(
         "alicloud",
-        read=("ram:GetUser", "ram:ListTagResources"),
+        read=("ram:GetUser",),
         write=(
             "ram:CreateUser",
             "ram:UpdateUser",
             "ram:DeleteUser",
-            "ram:TagResources",
-            "ram:UntagResources",
             # a forced delete (the stacks set force) lists groups and unbinds MFA first
             "ram:ListGroupsForUser",
             "ram:UnbindMFADevice",
         ),
         resources=_ram("user"),
         # Reading a user by id pages ListUsers, authorised on the account's users only.
-        read_extra=lambda s: [(("ram:ListUsers",), [f"acs:ram:*:{s.account}:user/*"])],
+        read_extra=lambda s: [(("ram:ListUsers",), [f"acs:ram:*:{s.account}:user/*"]), *_RAM_TAG_READ],
+        extra=lambda s: _RAM_TAG_WRITE,
     ),
     "alicloud:ram/loginProfile:LoginProfile": ResourceActions(
         "alicloud",
@@ -313,15 +318,11 @@ RESOURCE_ACTIONS: dict[str, ResourceActions] = {
     ),
     "alicloud:ram/role:Role": ResourceActions(
         "alicloud",
-        read=("ram:GetRole", "ram:ListTagResources"),
-        write=(
-            "ram:CreateRole",
-            "ram:UpdateRole",
-            "ram:DeleteRole",
-            "ram:TagResources",
-            "ram:UntagResources",
-        ),
+        read=("ram:GetRole",),
+        write=("ram:CreateRole", "ram:UpdateRole", "ram:DeleteRole"),
         resources=_ram("role"),
+        read_extra=lambda s: _RAM_TAG_READ,
+        extra=lambda s: _RAM_TAG_WRITE,
     ),
     "alicloud:ram/policy:Policy": ResourceActions(
         "alicloud",
@@ -330,7 +331,6 @@ RESOURCE_ACTIONS: dict[str, ResourceActions] = {
             "ram:GetPolicyVersion",
             "ram:ListPolicyVersions",
             "ram:ListEntitiesForPolicy",
-            "ram:ListTagResources",
         ),
         write=(
             "ram:CreatePolicy",
@@ -339,10 +339,10 @@ RESOURCE_ACTIONS: dict[str, ResourceActions] = {
             "ram:DeletePolicyVersion",
             "ram:SetDefaultPolicyVersion",
             "ram:UpdatePolicyDescription",
-            "ram:TagResources",
-            "ram:UntagResources",
         ),
         resources=_ram("policy"),
+        read_extra=lambda s: _RAM_TAG_READ,
+        extra=lambda s: _RAM_TAG_WRITE,
     ),
     "alicloud:ram/userPolicyAttachment:UserPolicyAttachment": ResourceActions(
         "alicloud",
@@ -454,8 +454,9 @@ RESOURCE_ACTIONS: dict[str, ResourceActions] = {
     ),
     "alicloud:resourcemanager/serviceLinkedRole:ServiceLinkedRole": ResourceActions(
         "alicloud",
-        read=("ram:GetRole", "resourcemanager:GetServiceLinkedRoleDeletionStatus"),
-        write=("ram:CreateServiceLinkedRole", "resourcemanager:DeleteServiceLinkedRole"),
+        # Resource Management's service-linked-role APIs are authorised as ram: (their API pages).
+        read=("ram:GetRole", "ram:GetServiceLinkedRoleDeletionStatus"),
+        write=("ram:CreateServiceLinkedRole", "ram:DeleteServiceLinkedRole"),
         resources=lambda s: [f"acs:ram:*:{s.account}:role/aliyunserviceroleforeci*"],
         conditions=lambda s: {
             "ram:CreateServiceLinkedRole": {
