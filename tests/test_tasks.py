@@ -270,3 +270,18 @@ def test_exit_code_is_1_for_any_denied_4_for_unknown_only_0_for_all_allowed() ->
     assert tasks.exit_code([result(unknown), tasks.PrincipalTasks(who, None)]) == 1
     assert tasks.exit_code([result()]) == 1 and tasks.exit_code([]) == 1
     assert result(allowed, unknown, denied).denied == 1
+
+
+def test_the_secret_readers_kms_call_is_unknown_as_the_pipelines_is() -> None:
+    """OOS asks for kms:GetSecretValue on the secret it keeps a parameter in, which no page names:
+    the instance role's proof says unknown, as the pipeline's does, never allow on a guessed name."""
+    (verdict,) = _verdicts("prod", "cloud-assistant-windows-secret-reader-role", "kms:GetSecretValue")
+    assert verdict.verdict == "unknown" and "no page names the KMS secret" in verdict.reason
+
+
+def test_a_tag_scoped_eci_user_describes_the_container_groups_it_operates() -> None:
+    for stack in ("dev", "prod"):
+        for r in _results(stack):
+            if r.role and r.role.endswith("tag-scoped"):
+                verdicts = [v for v in r.verdicts if v.call.action == "eci:DescribeContainerGroups"]
+                assert verdicts and all(v.verdict == "allow" for v in verdicts), (stack, r.principal.name)

@@ -155,6 +155,8 @@ def calls_for(binding: Binding, principal: Principal) -> list[TaskCall]:
                         resources=tuple(dict.fromkeys(_expand(r, choice) for r in resources)),
                         context=ctx,
                         source=_source_text(data, str(call.get("source") or step.get("source", ""))),
+                        # The catalogue says why no page names the call's resource: never proved.
+                        unknown=str(call.get("unknown") or ""),
                     )
                 )
     return calls
