@@ -171,3 +171,19 @@ def test_tasks_prints_unknown_calls_with_their_reason_and_exits_4(capsys):
     # The AWS preview role has no unknown: every call allowed, exit 0.
     with _examples():
         assert main([*pipeline, "--principal", "aws:github-prod-preview"]) == 0
+
+
+def test_an_attach_only_person_gets_the_groups_system_policy_and_never_a_stack_policy():
+    """ram:AttachPolicy is authorised on the policy and on the principal, each on its own: the
+    principals a deployer may name for a resource group's attachment meet every policy it may name.
+    So those policies are the system policies the groups grant, never the stack's custom ones
+    (outside review: prod's deployer could hand qa-lead commandUserPolicy or the secret reader's)."""
+    qa_lead = f"acs:ims:*:{PROD}:user/qa-lead"
+    eci_full = "acs:ram:*:system:policy/AliyunECIFullAccess"
+    assert _allowed("github-prod-deploy", "ram:AttachPolicy", eci_full, qa_lead)
+    for custom in ("commandUserPolicy", "AxtSecretRamRolePolicy", "OOSPatchOperatorPolicy"):
+        policy = f"acs:ram:*:{PROD}:policy/{custom}"
+        assert not _allowed("github-prod-deploy", "ram:AttachPolicy", policy, qa_lead), custom
+        assert not _allowed(
+            "github-prod-deploy", "ram:AttachPolicy", policy, f"acs:ims:*:{PROD}:user/commandUser"
+        )

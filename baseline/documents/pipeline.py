@@ -441,12 +441,15 @@ RESOURCE_ACTIONS: dict[str, ResourceActions] = {
         extra=lambda s: [
             (
                 ("ram:AttachPolicy", "ram:DetachPolicy"),
+                # RAM authorises the call on the policy and on the principal, each on its own
+                # (reference/alicloud/ram.yaml): any principal listed here may get any policy
+                # listed here. So the policies are the system policies the stack's groups grant,
+                # never the stack's own custom policies (an attach-only person such as prod's
+                # qa-lead would get a command or secret-reading policy), and no role is listed.
                 [
                     *_ram_names(s, "user", "ims"),
                     # users the stack grants a group's policy but does not create: attach only
                     *(f"acs:ims:*:{s.account}:user/{name}" for name in s.attach_users),
-                    *_ram_names(s, "role"),
-                    *_ram_names(s, "policy"),
                     *(system_policy_arn(name) for name in s.system_policies),
                 ],
             )
@@ -834,7 +837,8 @@ def _ram_consolidated(statements: list[Document], scope: Scope) -> list[Document
     roles and policies as one statement, and the attachments of system policies as another.
     RAM actions are typed (a login profile exists on a user only, a version on a policy only), so
     listing them together grants nothing across types; it keeps the policy under RAM's 6,144
-    characters."""
+    characters. A resource group's attachment (ram:AttachPolicy) is a call on two types at once
+    and keeps its own statement."""
     own = {*_ram_names(scope, "user"), *_ram_names(scope, "user", "ims"), *_ram_names(scope, "role")}
     own |= set(_ram_names(scope, "policy"))
     actions: set[str] = set()
@@ -843,7 +847,14 @@ def _ram_consolidated(statements: list[Document], scope: Scope) -> list[Document
     rest: list[Document] = []
     for statement in statements:
         plain = statement["Effect"] == "Allow" and "Condition" not in statement
-        if not plain or not all(a.startswith("ram:") and a != "ram:PassRole" for a in statement["Action"]):
+        # A resource group's attachment is one call on a policy and a principal, each authorised on
+        # its own: merged here, its principals would meet every policy of the stack.
+        paired = {"ram:AttachPolicy", "ram:DetachPolicy"} & set(statement["Action"])
+        if (
+            paired
+            or not plain
+            or not all(a.startswith("ram:") and a != "ram:PassRole" for a in statement["Action"])
+        ):
             rest.append(statement)
             continue
         mine = [r for r in statement["Resource"] if r in own]
