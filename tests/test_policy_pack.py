@@ -527,3 +527,14 @@ def test_role_changes_need_the_boundary_condition_and_never_put_role_policy():
     role = {"name": "R", "permissionsBoundary": "arn:aws:iam::111122223333:policy/Boundary"}
     assert not stack(rule, (common.AWS_POLICY, ceiling), (common.AWS_ROLE, role))
     assert rule.enforcement_level == EnforcementLevel.MANDATORY
+
+
+def test_a_named_ram_role_of_a_named_account_is_scoped_whatever_its_region_part():
+    """RAM is global; ECS names the role of AttachInstanceRamRole with the call's region, so a prod
+    statement names the role with '*' there. A wildcard account or role name is still wide."""
+    from policy.rules.alicloud import _wide
+
+    assert _wide("acs:ram:*:5098765432109876:role/EcsRamRoleDocumentTesting") is None
+    assert _wide("acs:ram:*:*:role/EcsRamRoleDocumentTesting") == "every region or account"
+    assert _wide("acs:ram:*:5098765432109876:role/*") == "every region or account"
+    assert _wide("acs:ecs:*:5098765432109876:instance/i-1") == "every region or account"

@@ -285,3 +285,12 @@ def test_a_tag_scoped_eci_user_describes_the_container_groups_it_operates() -> N
             if r.role and r.role.endswith("tag-scoped"):
                 verdicts = [v for v in r.verdicts if v.call.action == "eci:DescribeContainerGroups"]
                 assert verdicts and all(v.verdict == "allow" for v in verdicts), (stack, r.principal.name)
+
+
+def test_the_operator_attaches_the_role_as_ecs_names_it_with_the_calls_region() -> None:
+    """ECS authorises AttachInstanceRamRole on the role as acs:ram:{#regionId}:{#accountId}:role/...
+    (outside review): a statement naming acs:ram::<account>:role/<name> (no region) never matches."""
+    for action in ("ecs:AttachInstanceRamRole", "ecs:DetachInstanceRamRole"):
+        verdicts = _verdicts("prod", "ecs-instance-role-operator-user", action)
+        assert all(v.verdict == "allow" for v in verdicts), [v.reason for v in verdicts]
+        assert all(any(r.startswith("acs:ram:cn-") for r in v.call.resources) for v in verdicts)

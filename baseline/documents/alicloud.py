@@ -458,6 +458,11 @@ def role_arn(account: str, role_name: str) -> str:
     return f"acs:ram::{account}:role/{role_name}"
 
 
+def _any_region(ram_arn: str) -> str:
+    """``acs:ram::<account>:...`` with '*' for its (empty) region part."""
+    return ram_arn.replace("acs:ram::", "acs:ram:*:", 1)
+
+
 def oss_bucket_arns(account: str, bucket: str) -> list[str]:
     """A bucket and its objects: ``acs:oss:*:<account>:<bucket>`` and ``.../*``."""
     return [arn("oss", "*", account, bucket), arn("oss", "*", account, f"{bucket}/*")]
@@ -489,7 +494,10 @@ def instance_role_operator_policy(
     statements = [_allow(INSTANCE_ROLE_OPERATOR_ACTIONS, instance_resources)]
     # Attach/DetachInstanceRamRole are authorised on the instance and the role (ECS API pages):
     # both sides named, the listed instances above and this role only.
-    statements.append(_allow(INSTANCE_ROLE_ATTACH_ACTIONS, role_arns))
+    # ECS authorises the attach on the role as acs:ram:{#regionId}:{#accountId}:role/{#roleName}
+    # (reference/alicloud/ecs.yaml): a region part, where a role's own ARN has none. The region
+    # part of the role is '*' here, so the role matches whichever region the call names.
+    statements.append(_allow(INSTANCE_ROLE_ATTACH_ACTIONS, [_any_region(r) for r in role_arns]))
     if listing:
         statements.append(_allow([INSTANCE_LIST_ACTION], listing))
     if create_instance_resources:

@@ -111,6 +111,10 @@ def _wide(resource: str) -> str | None:
     # bucket of a named account is scoped.
     if len(parts) == 5 and parts[1] == "oss" and parts[2] == "*" and parts[3] != "*" and parts[4] != "*":
         return None
+    # RAM is global: a named role of a named account is scoped whatever the region part says (ECS
+    # names the role of AttachInstanceRamRole with the call's region, so the statement says '*').
+    if len(parts) == 5 and parts[1] == "ram" and parts[2] == "*" and parts[3] != "*" and "*" not in parts[4]:
+        return None
     if len(parts) == 5 and resource.startswith("acs:") and "*" in (parts[2], parts[3]):
         return "every region or account"
     return None
