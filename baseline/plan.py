@@ -116,8 +116,25 @@ def close_event_loops() -> None:
 atexit.register(close_event_loops)
 
 
-def render(resolved: Resolved, stack: str) -> dict[str, Any]:
-    """Run the program under strict mocks and return the plan document."""
+# Rendered plans by (stack, the resolved configuration's repr): the program reads nothing but the
+# resolved configuration (the pipeline's environments are resolved into it), so one process that
+# renders the same configuration again (diff's base and head, sweep's name check, the graph over
+# shared accounts, a test session) gets the same plan back without running the program again.
+_RENDERED: dict[tuple[str, str], str] = {}
+
+
+def render(resolved: Resolved, stack: str, *, reuse: bool = True) -> dict[str, Any]:
+    """Run the program under strict mocks and return the plan document (a fresh copy each call;
+    ``reuse=False`` runs the program even when this process rendered the same configuration)."""
+    key = (stack, repr(resolved))
+    if reuse and key in _RENDERED:
+        return json.loads(_RENDERED[key])
+    plan = _render(resolved, stack)
+    _RENDERED[key] = json.dumps(plan)
+    return plan
+
+
+def _render(resolved: Resolved, stack: str) -> dict[str, Any]:
     from baseline.program import build
 
     settings = resolved.settings

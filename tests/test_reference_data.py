@@ -19,7 +19,7 @@ NOT_ACTIONS = {"ecs:CommandRunAs", "ram:ServiceName", "ecs:Describe"}
 
 
 def load(path: Path) -> dict:
-    return yaml.safe_load(path.read_text())
+    return yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 def reference() -> dict[str, dict]:

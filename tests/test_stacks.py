@@ -293,3 +293,23 @@ def test_config_file_renders_a_stack_file_from_anywhere(tmp_path, capfd):
     )
     assert code == 0, err
     assert json.loads(out) == plan_of("dev")
+
+
+def test_rendering_one_configuration_twice_in_a_process_runs_the_program_once():
+    """diff, sweep, graph and the test session render the same configuration more than once: the
+    second is the first plan again (a fresh copy: a caller's change never reaches the next)."""
+    from baseline import plan as plan_module
+    from baseline.config import load_stack_file, resolve
+
+    resolved = resolve(load_stack_file(FIXTURES / "Pulumi.prod.yaml", "prod"))
+    first = plan_module.render(resolved, "prod")
+    first["resources"].clear()
+    runs = []
+    real = plan_module._render
+    plan_module._render = lambda *a: runs.append(a) or real(*a)
+    try:
+        again = plan_module.render(resolve(load_stack_file(FIXTURES / "Pulumi.prod.yaml", "prod")), "prod")
+        assert runs == [] and again["resources"]
+        assert plan_module.render(resolved, "prod", reuse=False) == again and len(runs) == 1
+    finally:
+        plan_module._render = real

@@ -123,7 +123,7 @@ class Grants:
         self.boundary = None if boundary is None else [NamedPolicy("boundary", {"Statement": boundary})]
 
 
-@settings(max_examples=45, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     identity=st.lists(statements(), min_size=1, max_size=4),
     boundary=st.one_of(st.none(), st.lists(statements(), min_size=1, max_size=2)),
@@ -156,7 +156,7 @@ def on_ram(value):
     return value
 
 
-@settings(max_examples=25, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=15, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     identity=st.lists(statements(), min_size=1, max_size=4),
     boundary=st.one_of(st.none(), st.lists(statements(), min_size=1, max_size=2)),
@@ -191,7 +191,7 @@ def run_as_statements(draw):
     return statement
 
 
-@settings(max_examples=30, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=20, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(identity=st.lists(run_as_statements(), min_size=1, max_size=3), data=st.data())
 def test_a_key_the_action_never_carries_is_absent_to_both(identity, data):
     grants = Grants(identity, None, cloud="alicloud")

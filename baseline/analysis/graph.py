@@ -26,7 +26,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from baseline.analysis import access
+from baseline.analysis import access, reference
 from baseline.analysis.access import Grants, Principal
 from baseline.analysis.evaluator import (
     Decision,
@@ -1058,9 +1058,8 @@ class Excepted:
 
 
 def exceptions(path: Path = EXCEPTIONS_FILE) -> list[Excepted]:
-    import yaml
 
-    data = yaml.safe_load(path.read_text()) or {}
+    data = reference.load_yaml(path.read_text()) or {}
     return [
         Excepted(
             e["name"],

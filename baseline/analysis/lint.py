@@ -29,8 +29,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from baseline.analysis import access, cloud_keys, reference
 from baseline.analysis.evaluator import _arn_parts, action_matches, arn_matches, as_list, glob_match
 
@@ -388,7 +386,7 @@ class Exclusion:
 
 @cache
 def exclusions() -> tuple[Exclusion, ...]:
-    rows = yaml.safe_load(EXCLUSIONS.read_text(encoding="utf-8")) or {}
+    rows = reference.load_yaml(EXCLUSIONS.read_text(encoding="utf-8")) or {}
     return tuple(
         Exclusion(
             str(e["kind"]),

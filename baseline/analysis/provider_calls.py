@@ -18,8 +18,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from baseline.analysis import access, reference
 from baseline.analysis.calls import TaskCall
 from baseline.analysis.evaluator import (
@@ -39,7 +37,7 @@ _NO_CALLS = ("pulumi:", "ecs-access-baseline:")
 
 @cache
 def catalogue() -> dict[str, Any]:
-    return yaml.safe_load(DATA.read_text(encoding="utf-8"))
+    return reference.load_yaml(DATA.read_text(encoding="utf-8"))
 
 
 @dataclass(frozen=True)

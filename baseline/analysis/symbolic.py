@@ -1149,9 +1149,9 @@ REACH_FILE = Path(__file__).with_name("intended_reach.yaml")
 
 @cache
 def _reach_entries() -> tuple[dict[str, Any], ...]:
-    import yaml
+    from baseline.analysis import reference
 
-    return tuple(yaml.safe_load(REACH_FILE.read_text())["reach"])
+    return tuple(reference.load_yaml(REACH_FILE.read_text())["reach"])
 
 
 def intended_reach(principal: Any) -> list[dict[str, Any]]:

@@ -23,8 +23,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from baseline.analysis import access, reference
 from baseline.analysis.access import Principal
 from baseline.analysis.calls import TaskCall
@@ -72,7 +70,7 @@ def catalogue() -> dict[str, dict[str, Any]]:
     """Every scenario's catalogue, keyed by the scenario's settings key (``patchManagement``)."""
     found = {}
     for path in sorted(CATALOGUE_DIR.glob("*.yaml")):
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = reference.load_yaml(path.read_text(encoding="utf-8")) or {}
         found[str(data.get("scenario", path.stem))] = data
     return found
 

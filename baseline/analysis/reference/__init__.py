@@ -26,6 +26,16 @@ from typing import Any
 import yaml
 
 REFERENCE_DIR = Path(__file__).resolve().parent
+# libyaml's safe loader where PyYAML has it (same constructors, ~6x faster than the pure-Python one):
+# the reference, the task catalogue and the provider calls are read by every analysis command.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def load_yaml(text: str) -> Any:
+    """``yaml.safe_load``, through libyaml when available."""
+    return yaml.load(text, Loader=_LOADER)
+
+
 _PLACEHOLDER = re.compile(r"\{#?[^}]*\}|\$\{[^}]*\}|\$[A-Za-z]+")
 
 
@@ -111,7 +121,7 @@ def _key_matches(template: str, lowered: str) -> bool:
 def _alicloud_files() -> dict[str, dict[str, Any]]:
     files = {}
     for path in sorted((REFERENCE_DIR / "alicloud").glob("*.yaml")):
-        files[path.stem] = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        files[path.stem] = load_yaml(path.read_text(encoding="utf-8")) or {}
     return files
 
 
