@@ -676,31 +676,32 @@ def call_resources(
     asked: list[str] = []
     filled: list[str] = []
     typed = [t for t in reading.resources if t.arn != "*"]
+
+    def given_or_any(matches: Callable[[str], bool], arn: str) -> list[str]:
+        """The given resources ``matches`` accepts; none given, ``arn`` as a pattern (filled)."""
+        mine = [r for r in resources if matches(r)]
+        if not mine:
+            mine = [type_pattern(arn, *scope)]
+            filled.append(mine[0])
+        return mine
+
     if not reading.required and not reading.choices and reading.resources:
         # Every type optional: the call names one of them; asked on those the question gives.
-        mine = [r for r in resources if r == "*" or any(arn_matches(t.pattern, r) for t in typed)]
-        if not mine:
-            pattern = type_pattern(reading.resources[0].arn, *scope)
-            filled.append(pattern)
-            mine = [pattern]
+        mine = given_or_any(
+            lambda r: r == "*" or any(arn_matches(t.pattern, r) for t in typed), reading.resources[0].arn
+        )
         return list(dict.fromkeys(mine)), filled
     for rtype in reading.required:
         if rtype.arn == "*":
             mine = [r for r in resources if not any(arn_matches(t.pattern, r) for t in typed)]
             asked += [r for r in (mine or ["*"]) if r not in asked]
             continue
-        mine = [r for r in resources if arn_matches(rtype.pattern, r)]
-        if not mine:
-            pattern = type_pattern(rtype.arn, *scope)
-            filled.append(pattern)
-            mine = [pattern]
+        mine = given_or_any(lambda r, rtype=rtype: arn_matches(rtype.pattern, r), rtype.arn)
         asked += [r for r in mine if r not in asked]
     for types in reading.choices.values():
-        mine = [r for r in resources if any(arn_matches(t.pattern, r) for t in types)]
-        if not mine:
-            pattern = type_pattern(types[0].arn, *scope)
-            filled.append(pattern)
-            mine = [pattern]
+        mine = given_or_any(
+            lambda r, types=types: any(arn_matches(t.pattern, r) for t in types), types[0].arn
+        )
         asked += [r for r in mine if r not in asked]
     # Optional types the question names are asked too: the cloud checks every resource it names.
     for rtype in reading.resources:

@@ -225,28 +225,20 @@ def _resources(
                 f"{ref.action} is authorised on {types}, not on {', '.join(foreign)}{_others(ref)}",
             )
         )
-    if not any(_arns_meet(r, t.pattern) for r in resources for t in typed):
+    if not current:
         return found  # the statement names no resource of the call: resource-type says so
     if ref.action not in done:
-        for rtype in reading.required:
-            if rtype.arn != "*" and not any(_arns_meet(r, rtype.pattern) for r in granted):
+        # What every call names: each required type, and one type of each one-of choice.
+        needed = [(t,) for t in reading.required if t.arn != "*"] + list(reading.choices.values())
+        for group in needed:
+            if not any(_arns_meet(r, t.pattern) for r in granted for t in group):
                 done.add(ref.action)
-                found.append(
-                    Finding(
-                        "required-resource",
-                        name,
-                        index,
-                        ref.action,
-                        rtype.arn,
-                        "",
-                        f"{ref.action} is a call on every one of {types}; this policy never grants "
-                        f"{rtype.arn}, so the call is denied{_others(ref)}",
-                    )
+                arns = " or ".join(t.arn for t in group)
+                why = (
+                    f"{ref.action} is a call on every one of {types}; this policy never grants {arns}"
+                    if len(group) == 1 and not group[0].one_of
+                    else f"{ref.action} names one of {arns} in every call; this policy grants none"
                 )
-        for types in reading.choices.values():
-            if not any(_arns_meet(r, t.pattern) for r in granted for t in types):
-                done.add(ref.action)
-                arns = " or ".join(t.arn for t in types)
                 found.append(
                     Finding(
                         "required-resource",
@@ -255,8 +247,7 @@ def _resources(
                         ref.action,
                         arns,
                         "",
-                        f"{ref.action} names one of {arns} in every call; this policy grants none, "
-                        f"so the call is denied{_others(ref)}",
+                        f"{why}, so the call is denied{_others(ref)}",
                     )
                 )
         if ref.access == "list":
