@@ -238,6 +238,14 @@ def test_the_rows_the_pipeline_deployers_lean_on_read_as_their_pages_print_them(
     assert "PutSecretValue" in update["note"]
 
 
+def _read_as_printed(row: dict, name: str, access: str, source: str, resources: list, keys: list) -> None:
+    """A row settled from its own page: verbatim, with the page's access, resources and keys."""
+    assert row["settled"] and row["verbatim"], name
+    assert row["access"] == access and row["source"] == source, name
+    assert row["resources"] == resources, name
+    assert row["condition_keys"] == keys and row["dependent"] == [], name
+
+
 def test_eci_container_group_calls_are_authorised_on_the_container_group():
     eci = reference()["eci"]["actions"]
     arn = "acs:eci:{#regionId}:{#accountId}:containergroup/{#containergroupId}"
@@ -246,11 +254,7 @@ def test_eci_container_group_calls_are_authorised_on_the_container_group():
         ("DescribeContainerLog", "get", "eci-DescribeContainerLog"),
         ("RestartContainerGroup", "update", "eci-RestartContainerGroup"),
     ):
-        row = eci[name]
-        assert row["settled"] and row["verbatim"], name
-        assert row["access"] == access and row["source"] == source, name
-        assert row["resources"] == [{"arn": arn, "required": True}], name
-        assert row["condition_keys"] == ["eci:tag"] and row["dependent"] == [], name
+        _read_as_printed(eci[name], name, access, source, [{"arn": arn, "required": True}], ["eci:tag"])
     # UpdateContainerGroup: only an older copy with an empty resource cell was read.
     assert not eci["UpdateContainerGroup"]["settled"]
 
@@ -262,11 +266,7 @@ def test_ram_tagging_is_authorised_on_all_resources_only():
         ("TagResources", "create"),
         ("UntagResources", "delete"),
     ):
-        row = ram[name]
-        assert row["settled"] and row["verbatim"], name
-        assert row["access"] == access and row["source"] == f"ram-{name}", name
-        assert row["resources"] == [{"arn": "*", "required": True}], name
-        assert row["condition_keys"] == [] and row["dependent"] == [], name
+        _read_as_printed(ram[name], name, access, f"ram-{name}", [{"arn": "*", "required": True}], [])
     # The IMS page (users) prints the same row with access level update.
     (ims,) = ram["UntagResources"]["readings"]
     assert ims["source"] == "ims-UntagResources" and ims["resources"] == [{"arn": "*", "required": True}]
@@ -279,11 +279,7 @@ def test_ram_policy_and_attachment_reads_name_their_principal_or_policy():
         ("ListPoliciesForUser", "get", "acs:ram:*:{#accountId}:user/{#UserName}"),
         ("ListPoliciesForRole", "get", "acs:ram:*:{#accountId}:role/{#RoleName}"),
     ):
-        row = ram[name]
-        assert row["settled"] and row["verbatim"], name
-        assert row["access"] == access and row["source"] == f"ram-{name}", name
-        assert row["resources"] == [{"arn": arn, "required": True}], name
-        assert row["condition_keys"] == [] and row["dependent"] == [], name
+        _read_as_printed(ram[name], name, access, f"ram-{name}", [{"arn": arn, "required": True}], [])
 
 
 def test_service_linked_role_deletion_is_authorised_under_the_ram_prefix():
