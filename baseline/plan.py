@@ -127,11 +127,10 @@ def render(resolved: Resolved, stack: str, *, reuse: bool = True) -> dict[str, A
     """Run the program under strict mocks and return the plan document (a fresh copy each call;
     ``reuse=False`` runs the program even when this process rendered the same configuration)."""
     key = (stack, repr(resolved))
-    if reuse and key in _RENDERED:
-        return json.loads(_RENDERED[key])
-    plan = _render(resolved, stack)
-    _RENDERED[key] = json.dumps(plan)
-    return plan
+    if not reuse or key not in _RENDERED:
+        _RENDERED[key] = json.dumps(_render(resolved, stack))
+    # Every call gets the plan as JSON reads it (lists, not tuples), the first one too.
+    return json.loads(_RENDERED[key])
 
 
 def _render(resolved: Resolved, stack: str) -> dict[str, Any]:

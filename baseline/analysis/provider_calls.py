@@ -307,8 +307,7 @@ def environments(settings: Any) -> tuple[dict[str, dict[str, Any]], dict[str, di
     for index, environment in enumerate(pipeline.environments):
         sandbox = environment if environment.name == SANDBOX else None
         resolved = environment_stack(environment.deployed_stack, f"pipeline.environments.{index}", sandbox)
-        # As JSON, as `plan --format json` prints it (what the resolvers read).
-        plans[environment.name] = json.loads(json.dumps(render(resolved, resolved.stack)))
+        plans[environment.name] = render(resolved, resolved.stack)  # as `plan --format json` prints it
         bucket = environment.aws_state_bucket or pipeline.aws_state_bucket
         if bucket and environment.aws_account_id:
             state[environment.name] = {
