@@ -258,7 +258,7 @@ def test_exit_code_is_1_for_any_denied_4_for_unknown_only_0_for_all_allowed() ->
     allowed = tasks.Verdict(call, True, "statement 0")
     denied = tasks.Verdict(call, False, "implicit deny")
     unknown = tasks.decide_call(None, TaskCall(**{**call.__dict__, "unknown": "no page names it"}))
-    assert unknown.unknown and not unknown.allowed and unknown.label == "unknown"
+    assert unknown.unknown and not unknown.allowed and unknown.verdict == "unknown"
     assert unknown.reason == "no page names it"
 
     def result(*verdicts: tasks.Verdict) -> tasks.PrincipalTasks:

@@ -366,10 +366,6 @@ class Verdict:
     def verdict(self) -> str:
         return "unknown" if self.unknown else "allow" if self.allowed else "deny"
 
-    @property
-    def label(self) -> str:
-        return self.verdict
-
     def as_dict(self) -> dict[str, Any]:
         return {
             "step": self.call.step,
