@@ -538,7 +538,7 @@ def to_text(result: Mapping[str, Any]) -> str:
 def exit_code(results: Sequence[PrincipalTasks]) -> int:
     """0 every call allowed; 1 a call denied, a principal uncatalogued or without calls (or none at
     all); 4 nothing denied but a call unknown (its resource named by no page)."""
-    if not results or any(r.role is None or not r.asked or r.denied for r in results):
+    if not results or not all(r.ok for r in results):
         return 1
     return 4 if any(r.unknown for r in results) else 0
 
