@@ -350,7 +350,14 @@ def assert_one_line_fault(code: int, lines: list[str], err: str, *words: str) ->
     ("code", "words"),
     [
         ("Throttling.User", ("throttled", "Throttling.User")),
-        ("NoPermission", ("denied access", "reading alicloud user commandUser")),
+        (
+            "NoPermission",
+            (
+                "denied access",
+                "reading alicloud user commandUser",
+                "Fix: run it with the stack's preview role",
+            ),
+        ),
         ("InvalidAccessKeyId.NotFound", ("refused the credentials",)),
     ],
 )

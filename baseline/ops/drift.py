@@ -491,7 +491,13 @@ def run(
         lines, counted = check(stack, plan, state_resources(exported), clients or {})
     except Fault as fault:
         # Exit 1 means drift here: a fault is never mistaken for a finding.
-        raise dataclasses.replace(fault, code=EXIT_FAULT) from None
+        fix = (
+            f"run it with the stack's preview role (GitHub environment {stack}-preview), which may make "
+            "every read drift makes on the stack's users and roles"
+            if "denied access" in fault.what
+            else fault.fix
+        )
+        raise dataclasses.replace(fault, code=EXIT_FAULT, fix=fix) from None
     for line in lines:
         print(line, file=out)
     read = ", ".join(f"{n} {what}" for what, n in sorted(counted.items())) or "no users or roles"
