@@ -248,6 +248,12 @@ def _sweep(args: argparse.Namespace) -> int:
     return sweep.run(args.cloud, args.prefix, older_than=args.older_than, delete=args.delete)
 
 
+def _drift(args: argparse.Namespace) -> int:
+    from baseline.ops import drift
+
+    return drift.run(args.stack, config_file=args.config_file, as_stack=args.as_stack, state_file=args.state)
+
+
 def _diff(args: argparse.Namespace) -> int:
     from baseline.ops import review
 
@@ -614,6 +620,38 @@ def _sweep_parser(commands: argparse._SubParsersAction) -> None:
     sweep.set_defaults(run=_sweep)
 
 
+DRIFT = Page(
+    summary="what the clouds hold that a refresh cannot see: extra AccessKeys, logins, attachments",
+    description="For every user and role the stack declares (its offline plan) or holds (its state), reads\n"
+    "the cloud's AccessKeys, login profile, attached policies and trust policy and prints one line\n"
+    "per finding: an AccessKey the state does not hold, a login profile or attachment neither the\n"
+    "plan nor the state declares, a trust that differs from both. Only reads. The state comes\n"
+    "from `pulumi stack export` (secrets are not decrypted) or --state; credentials as for sweep.",
+    exit_codes=(
+        ("0", "no finding"),
+        ("1", "a finding: one line each on stdout, `<stack> <cloud> <principal>: <what> (<fix>)`"),
+        (
+            "2",
+            "bad configuration, or a fault: no Pulumi CLI, no credentials, network, throttling, access "
+            "denied (one line)",
+        ),
+        PROGRAM_BUG,
+    ),
+    examples=("drift --stack prod", "drift --stack prod --state prod-state.json"),
+)
+
+
+def _drift_parser(commands: argparse._SubParsersAction) -> None:
+    drift = _command(commands, "drift", DRIFT)
+    add_stack_arguments(drift, "the stack file, instead of stacks/Pulumi.<stack>.yaml")
+    drift.add_argument(
+        "--state",
+        metavar="FILE",
+        help="the stack's state as `pulumi stack export --file FILE` wrote it (default: export it now)",
+    )
+    drift.set_defaults(run=_drift)
+
+
 DIFF = Page(
     summary="what a change to a stack file adds, removes and grants (two offline plans)",
     description="Compares two offline plans of one stack: resources added, removed and changed (policy\n"
@@ -740,6 +778,7 @@ BUILDERS = (
     _adopt_parser,
     _teardown_parser,
     _sweep_parser,
+    _drift_parser,
     _ephemeral_parser,
 )
 

@@ -29,7 +29,9 @@ from baseline.analysis.evaluator import (
 )
 
 DATA = Path(__file__).resolve().parents[1] / "scenarios" / "tasks" / "provider_calls.yaml"
-OPERATIONS = {"deploy": ("create", "read", "update", "delete"), "preview": ("read",)}
+# A preview role also runs `baseline drift`: its reads of every user's and role's credentials,
+# attachments and trust (the catalogue's `drift` calls).
+OPERATIONS = {"deploy": ("create", "read", "update", "delete"), "preview": ("read", "drift")}
 _FIELD = re.compile(r"\{([^}|]+)(\|lower)?\}")
 # Types with no cloud API of their own: the stack, providers, components.
 _NO_CALLS = ("pulumi:", "ecs-access-baseline:")
