@@ -493,11 +493,14 @@ def test_the_pulumi_cli_version_is_the_sdk_version():
 
 
 def test_no_workflow_that_runs_pulumi_cancels_a_run_in_progress():
-    """A Pulumi operation killed mid-way leaves a lock (and, for an update, pending operations)."""
+    """A Pulumi operation killed mid-way leaves a lock (and, for an update, pending operations).
+    The workflow's group, or the job's own (a job waiting for a reviewer must not hold up others)."""
     for path in WORKFLOWS:
         workflow = load(path)
-        if any(pulumi_steps(job) or runs_teardown(job) for job in workflow["jobs"].values()):
-            assert (workflow.get("concurrency") or {}).get("cancel-in-progress") is False, path.name
+        for name, job in workflow["jobs"].items():
+            if pulumi_steps(job) or runs_teardown(job):
+                group = job.get("concurrency") or workflow.get("concurrency") or {}
+                assert group.get("cancel-in-progress") is False, f"{path.name}:{name}"
 
 
 def runs_teardown(job: dict) -> bool:
