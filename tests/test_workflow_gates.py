@@ -150,3 +150,29 @@ def test_a_scheduled_job_waiting_for_prods_reviewers_holds_up_no_other_stack():
         groups = {wf.expand(group, job, workflow, m) for m in variants}
         assert len(groups) == len(variants), f"{path.name}:{name} shares a concurrency group: {groups}"
     assert checked
+
+
+def _checks_out_the_default_branch(job: dict) -> bool:
+    checkouts = [s for s in job["steps"] if s.get("uses", "").startswith("actions/checkout@")]
+    return bool(checkouts) and all(set(s.get("with") or {}) == {"persist-credentials"} for s in checkouts)
+
+
+def test_the_evidence_on_a_pull_request_is_the_default_branchs_or_labelled_the_prs_own():
+    """Issue 24, point 7: the access diff and the policy result a reviewer reads are computed by
+    the default branch's analyzer and pack (a workflow_run: its workflow and code), over the PR's
+    plans; a check the PR's own code computes says so in its name."""
+    judged = 0
+    for path, name, job, workflow in wf.jobs():
+        commands = wf.runs(job)
+        judges = [c for c in commands if "-m baseline.ops.pr_comment judge " in c]
+        pack = [c for c in commands if re.search(r"\bmake policy\b|-m baseline (policy|diff)\b", c)]
+        renders = [c for c in commands if "-m baseline.ops.pr_comment render " in c]
+        if "pull_request" in wf.triggers(workflow):
+            assert not judges and not renders, f"{path.name}:{name}: the PR's code writes the comment"
+            if pack:
+                assert "the PR's own" in job["name"], f"{path.name}:{name} does not say whose pack it runs"
+        if judges:
+            judged += 1
+            assert set(wf.triggers(workflow)) == {"workflow_run"}, path.name
+            assert _checks_out_the_default_branch(job), f"{path.name}:{name} checks out another ref"
+    assert judged == 1
