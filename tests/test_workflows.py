@@ -389,7 +389,7 @@ def test_pull_requests_run_the_tests_and_the_policy_checks_for_every_stack():
 
 
 def test_the_drift_check_refreshes_every_stack_and_fails_on_any_change():
-    checked = set()
+    checked, listed = set(), set()
     for _path, _name, job, workflow in jobs():
         if "schedule" in triggers(workflow):
             for matrix in variants(job):
@@ -397,11 +397,18 @@ def test_the_drift_check_refreshes_every_stack_and_fails_on_any_change():
                     assert inputs["command"] == "preview"
                     assert inputs["refresh"] is True and inputs["expect-no-changes"] is True
                     checked.add(expand(inputs["stack-name"], job, workflow, matrix))
-            assert any(
-                step.get("if") == "failure()" and "gh issue create" in step.get("run", "")
-                for step in job["steps"]
-            )
-    assert checked == set(LONG_LIVED)
+            # A refresh reads only what the state holds: `baseline drift` lists what is beside it
+            # (keys, login profiles, attachments), after the refresh and even when it failed.
+            steps = job["steps"]
+            refresh = next(i for i, s in enumerate(steps) if s.get("uses", "").startswith("pulumi/actions@"))
+            (drift,) = [i for i, s in enumerate(steps) if s.get("name") == "Credentials and attachments"]
+            assert drift > refresh and steps[drift]["if"] == "success() || failure()"
+            assert steps[drift]["run"] == '.venv/bin/python -m baseline drift --stack "$STACK"'
+            for matrix in variants(job):
+                listed.update(s for op, s, m in stacks_of(job, workflow) if op == "drift" and m == matrix)
+            report = next(i for i, s in enumerate(steps) if "gh issue create" in s.get("run", ""))
+            assert steps[report]["if"] == "failure()" and report > drift
+    assert checked == listed == set(LONG_LIVED)
 
 
 def test_each_pull_request_gets_its_own_stack_created_on_push_and_torn_down_on_close():
