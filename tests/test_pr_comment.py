@@ -95,6 +95,85 @@ def test_a_stack_that_no_longer_renders_gets_its_error_in_the_comment(pr_checkou
     assert "prod identities must be protected" in body and "(in the new stack file" in body
 
 
+def export_then_judge(repo, tmp_path, edit=None):
+    """The two workflows' unprivileged steps: the PR's code exports at the PR's head, then the
+    default branch's code (the base commit here) judges the export; ``edit`` tampers in between."""
+    export = tmp_path / "export"
+    assert pr_comment.main(["export", "--event", str(EVENT), "--out", str(export)]) == 0
+    subprocess.run(["git", "checkout", "-q", "HEAD^1"], cwd=repo, check=True)
+    if edit is not None:
+        edit(export)
+    out = tmp_path / "judged"
+    assert (
+        pr_comment.main(["judge", "--dir", str(export), "--base-label", "main@1a2b3c", "--out", str(out)])
+        == 0
+    )
+    assert json.loads((out / pr_comment.META_FILE).read_text()) == {"number": 42, "headSha": HEAD}
+    return (out / pr_comment.BODY_FILE).read_text()
+
+
+def test_the_default_branchs_analyzer_and_pack_judge_the_prs_plans(pr_checkout, tmp_path):
+    body = export_then_judge(pr_checkout, tmp_path)
+    assert "Base: main@1a2b3c's program on its stack files" in body
+    assert "New: the PR's plans, rendered by the PR's own program (untrusted)" in body
+    assert "Compared by the default branch's `baseline diff` and judged by its policy pack" in body
+    assert "renders the PR's stack files exactly as the PR's does" in body
+    assert "**1 stack(s) change**: prod; unchanged: example." in body
+    assert f"Resource + acs:ecs:cn-hangzhou:5098765432109876:instance/{NEW_WINDOWS}" in body
+    assert "### Policy pack (the default branch's) on the PR's plans" in body
+    assert "- `prod`: no violation" in body
+
+
+def _rewrite_prod_plan(change):
+    def edit(export):
+        path = export / pr_comment.PLANS_DIR / "prod.json"
+        plan = json.loads(path.read_text())
+        change(plan)
+        path.write_text(json.dumps(plan))
+
+    return edit
+
+
+def test_a_plan_the_prs_program_renders_differently_is_named_and_judged_as_rendered(pr_checkout, tmp_path):
+    """The PR's program is untrusted: it may hide a grant from its plan or drop a protection. The
+    comment judges what it rendered, and says the reviewed program renders the stack otherwise."""
+
+    def unprotect(plan):
+        for resource in plan["resources"]:
+            resource["protect"] = False
+
+    body = export_then_judge(pr_checkout, tmp_path, _rewrite_prod_plan(unprotect))
+    assert "The PR's program renders `prod` differently from the default branch's program" in body
+    assert "- `prod`: **35 mandatory**, 0 advisory" in body
+    assert "mandatory `identities-protected-in-prod` cloud-assistant-linux-command-policy" in body
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        (lambda plan: plan.update(resources="nothing here"), "The PR's plan has no list of resources."),
+        (lambda plan: plan["resources"].append(["not", "a", "resource"]), "has no list of resources"),
+    ],
+)
+def test_a_malformed_plan_is_reported_not_trusted(pr_checkout, tmp_path, change, words):
+    body = export_then_judge(pr_checkout, tmp_path, _rewrite_prod_plan(change))
+    assert "### Stack `prod`" in body and words in body
+
+
+def test_an_export_that_names_no_pull_request_is_refused(pr_checkout, tmp_path, capsys):
+    def forge(export):
+        (export / pr_comment.META_FILE).write_text(json.dumps({"number": "42", "headSha": HEAD}))
+
+    export = tmp_path / "export"
+    pr_comment.main(["export", "--event", str(EVENT), "--out", str(export)])
+    forge(export)
+    code = pr_comment.main(
+        ["judge", "--dir", str(export), "--base-label", "main", "--out", str(tmp_path / "o")]
+    )
+    assert code == 1 and "refused to judge" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
 class FakeGitHub:
     """The three REST calls the poster makes, over in-memory comments."""
 
@@ -189,7 +268,7 @@ def workflow(name: str) -> dict:
     return document
 
 
-def test_the_render_workflow_runs_the_prs_code_with_a_read_only_token_and_no_secrets():
+def test_the_export_workflow_runs_the_prs_code_with_a_read_only_token_and_no_secrets():
     text = (WORKFLOWS / "access-diff.yml").read_text()
     document = workflow("access-diff.yml")
     assert list(document["on"]) == ["pull_request"]
@@ -197,21 +276,31 @@ def test_the_render_workflow_runs_the_prs_code_with_a_read_only_token_and_no_sec
     assert job["permissions"] == {"contents": "read"}
     assert "secrets." not in text and "id-token" not in text
     runs = [s["run"] for s in job["steps"] if "run" in s]
-    assert any("baseline.ops.pr_comment render" in r and "--base HEAD^1" in r for r in runs)
+    # It exports data; it renders no comment and judges nothing.
+    assert any(r.startswith(".venv/bin/python -m baseline.ops.pr_comment export ") for r in runs)
+    assert not any(" render " in r or " judge " in r or "baseline diff" in r for r in runs)
     upload = next(s for s in job["steps"] if s.get("uses", "").startswith("actions/upload-artifact@"))
-    assert upload["with"]["name"] == "access-diff"
+    assert upload["with"]["name"] == "pr-plans"
 
 
-def test_the_comment_workflow_runs_only_default_branch_code_and_reads_the_artifact_as_data():
+def test_the_comment_workflow_runs_only_default_branch_code_and_reads_the_artifacts_as_data():
     document = workflow("access-diff-comment.yml")
     assert document["on"] == {"workflow_run": {"workflows": ["access-diff"], "types": ["completed"]}}
-    [job] = document["jobs"].values()
-    assert job["permissions"] == {"actions": "read", "contents": "read", "pull-requests": "write"}
-    assert "conclusion == 'success'" in job["if"]
-    checkout = next(s for s in job["steps"] if s.get("uses", "").startswith("actions/checkout@"))
-    assert set(checkout["with"]) == {"persist-credentials"}  # no ref: never the PR's code
-    download = next(s for s in job["steps"] if s.get("uses", "").startswith("actions/download-artifact@"))
+    judge, comment = document["jobs"]["judge"], document["jobs"]["comment"]
+    assert judge["permissions"] == {"actions": "read", "contents": "read"}
+    assert comment["permissions"] == {"contents": "read", "pull-requests": "write"}
+    assert "conclusion == 'success'" in judge["if"] and comment["needs"] == "judge"
+    for job in (judge, comment):
+        checkout = next(s for s in job["steps"] if s.get("uses", "").startswith("actions/checkout@"))
+        assert set(checkout["with"]) == {"persist-credentials"}  # no ref: never the PR's code
+    download = next(s for s in judge["steps"] if s.get("uses", "").startswith("actions/download-artifact@"))
+    assert download["with"]["name"] == "pr-plans"
     assert download["with"]["run-id"] == "${{ github.event.workflow_run.id }}"
-    [post] = [s for s in job["steps"] if "run" in s]
+    [_, run] = [s for s in judge["steps"] if "run" in s]
+    assert run["run"].startswith(".venv/bin/python -m baseline.ops.pr_comment judge ")
+    # The poster reads the judge's output from this run, never the PR's run.
+    download = next(s for s in comment["steps"] if s.get("uses", "").startswith("actions/download-artifact@"))
+    assert download["with"]["name"] == "access-diff" and "run-id" not in download["with"]
+    [post] = [s for s in comment["steps"] if "run" in s]
     assert post["run"].startswith("python3 -m baseline.ops.pr_comment post")  # nothing installed
     assert post["env"]["HEAD_SHA"] == "${{ github.event.workflow_run.head_sha }}"

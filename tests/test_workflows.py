@@ -261,9 +261,10 @@ def test_a_merge_to_main_promotes_dev_then_staging_then_prod():
             assert triggers(load(path))["push"]["branches"] == ["main"]
 
 
-def test_every_stack_is_previewed_after_the_merge_and_again_right_before_its_up():
-    """The real preview reads the clouds and the stack's state: reviewed code only (issue 16)."""
-    after_merge, before_up = {}, {}
+def test_every_stack_is_previewed_after_the_merge_and_its_up_applies_exactly_that_preview():
+    """The real preview reads the clouds and the stack's state: reviewed code only (issue 16). It
+    saves an update plan; the stack's up applies that plan, digest-checked (issue 24, point 7)."""
+    after_merge, ups = {}, {}
     for _path, name, job, workflow in jobs():
         assert not ({"pull_request", "pull_request_target"} & set(triggers(workflow))) or not any(
             i.get("command") == "preview" for i in pulumi_steps(job)
@@ -275,19 +276,44 @@ def test_every_stack_is_previewed_after_the_merge_and_again_right_before_its_up(
             for inputs in pulumi_steps(job):
                 stack = expand(inputs.get("stack-name", ""), job, workflow, matrix)
                 if inputs.get("command") == "preview" and "up" not in commands:
-                    after_merge[stack] = (environment(job, workflow, matrix), inputs)
+                    after_merge[stack] = (name, job, environment(job, workflow, matrix), inputs, matrix)
                 if inputs.get("command") == "up":
-                    previewed = [i for i in pulumi_steps(job)[: commands.index("up")] if i.get("command")]
-                    before_up[stack] = previewed[-1] if previewed else None
-    assert set(after_merge) == set(before_up) == set(LONG_LIVED)
-    for stack, (env, inputs) in after_merge.items():
+                    assert commands == ["up"], f"{name}: the up job's only Pulumi operation is the up"
+                    ups[stack] = (job, inputs)
+    assert set(after_merge) == set(ups) == set(LONG_LIVED)
+    for stack, (preview, job, env, inputs, matrix) in after_merge.items():
         # Read-only roles; the result lands in the run's summary, read before prod is approved.
         assert env == f"{stack}-preview"
         assert inputs["diff"] is True and inputs["policyPacks"] == "policy"
         assert inputs["comment-on-summary"] is True and "comment-on-pr" not in inputs
-    for stack, inputs in before_up.items():
-        assert inputs and inputs["command"] == "preview" and inputs["stack-name"] == stack, stack
-        assert inputs["policyPacks"] == "policy" and inputs["diff"] is True
+        saved = inputs["plan"]
+        upload = _step_of(job, "actions/upload-artifact")
+        assert expand(upload["with"]["name"], job, {}, matrix) == f"plan-{stack}"
+        assert upload["with"]["path"] == saved
+        # Its digest, reported under a key of the stack's own (one outputs map for the matrix).
+        step_id = re.fullmatch(
+            r"\$\{\{ steps\.([\w-]+)\.outputs\.(\w+) \}\}", job["outputs"][f"plan-{stack}"]
+        )
+        assert step_id and step_id.group(2) == stack
+        (digest,) = [s for s in job["steps"] if s.get("id") == step_id.group(1)]
+        assert digest["env"]["STACK"] == "${{ matrix.stack }}"
+        assert (
+            'sha256sum "$RUNNER_TEMP/plan.json"' in digest["run"] and saved == "${{ runner.temp }}/plan.json"
+        )
+        assert 'echo "$STACK=$digest" >> "$GITHUB_OUTPUT"' in digest["run"]
+        up_job, up = ups[stack]
+        assert preview in up_job["needs"], f"{stack}'s up cannot read the preview's digest"
+        steps = up_job["steps"]
+        download = _step_of(up_job, "actions/download-artifact")
+        assert download["with"]["name"] == f"plan-{stack}"
+        (check,) = [s for s in steps if "sha256sum --check" in s.get("run", "")]
+        assert check["env"]["DIGEST"] == f"${{{{ needs.{preview}.outputs.plan-{stack} }}}}"
+        plan_file = f"{download['with']['path']}/plan.json"
+        on_runner = plan_file.replace("${{ runner.temp }}", "$RUNNER_TEMP")
+        assert check["run"] == f'echo "$DIGEST  {on_runner}" | sha256sum --check --strict'
+        assert up["plan"] == plan_file and up["policyPacks"] == "policy" and up["diff"] is True
+        up_step = next(s for s in steps if (s.get("with") or {}).get("command") == "up")
+        assert steps.index(download) < steps.index(check) < steps.index(up_step), stack
 
 
 # Pull request events: the PR's code (pull_request) or the base's code acting on a PR
@@ -363,7 +389,7 @@ def test_pull_requests_run_the_tests_and_the_policy_checks_for_every_stack():
 
 
 def test_the_drift_check_refreshes_every_stack_and_fails_on_any_change():
-    checked = set()
+    checked, listed = set(), set()
     for _path, _name, job, workflow in jobs():
         if "schedule" in triggers(workflow):
             for matrix in variants(job):
@@ -371,11 +397,18 @@ def test_the_drift_check_refreshes_every_stack_and_fails_on_any_change():
                     assert inputs["command"] == "preview"
                     assert inputs["refresh"] is True and inputs["expect-no-changes"] is True
                     checked.add(expand(inputs["stack-name"], job, workflow, matrix))
-            assert any(
-                step.get("if") == "failure()" and "gh issue create" in step.get("run", "")
-                for step in job["steps"]
-            )
-    assert checked == set(LONG_LIVED)
+            # A refresh reads only what the state holds: `baseline drift` lists what is beside it
+            # (keys, login profiles, attachments), after the refresh and even when it failed.
+            steps = job["steps"]
+            refresh = next(i for i, s in enumerate(steps) if s.get("uses", "").startswith("pulumi/actions@"))
+            (drift,) = [i for i, s in enumerate(steps) if s.get("name") == "Credentials and attachments"]
+            assert drift > refresh and steps[drift]["if"] == "success() || failure()"
+            assert steps[drift]["run"] == '.venv/bin/python -m baseline drift --stack "$STACK"'
+            for matrix in variants(job):
+                listed.update(s for op, s, m in stacks_of(job, workflow) if op == "drift" and m == matrix)
+            report = next(i for i, s in enumerate(steps) if "gh issue create" in s.get("run", ""))
+            assert steps[report]["if"] == "failure()" and report > drift
+    assert checked == listed == set(LONG_LIVED)
 
 
 def test_each_pull_request_gets_its_own_stack_created_on_push_and_torn_down_on_close():
@@ -493,11 +526,14 @@ def test_the_pulumi_cli_version_is_the_sdk_version():
 
 
 def test_no_workflow_that_runs_pulumi_cancels_a_run_in_progress():
-    """A Pulumi operation killed mid-way leaves a lock (and, for an update, pending operations)."""
+    """A Pulumi operation killed mid-way leaves a lock (and, for an update, pending operations).
+    The workflow's group, or the job's own (a job waiting for a reviewer must not hold up others)."""
     for path in WORKFLOWS:
         workflow = load(path)
-        if any(pulumi_steps(job) or runs_teardown(job) for job in workflow["jobs"].values()):
-            assert (workflow.get("concurrency") or {}).get("cancel-in-progress") is False, path.name
+        for name, job in workflow["jobs"].items():
+            if pulumi_steps(job) or runs_teardown(job):
+                group = job.get("concurrency") or workflow.get("concurrency") or {}
+                assert group.get("cancel-in-progress") is False, f"{path.name}:{name}"
 
 
 def runs_teardown(job: dict) -> bool:

@@ -1,21 +1,27 @@
-"""The pull request's access-diff comment: rendered without privileges, posted by a trusted job.
+"""The pull request's access-diff comment: the PR's plans judged by the default branch's code.
 
-Two workflows, the pattern GitHub recommends for pull requests from forks:
+Three steps, so that the evidence a reviewer reads is not written by the code under review:
 
-``render`` runs in ``.github/workflows/access-diff.yml`` (trigger ``pull_request``, read-only
-token, no secrets, the PR's own code): ``baseline diff`` of every stack file between the base
-branch (the merge commit's first parent) and the PR, as one Markdown body, written with the PR's
-number and head commit into a directory that is uploaded as an artifact.
+``export`` runs in ``.github/workflows/access-diff.yml`` (trigger ``pull_request``, read-only
+token, no secrets, the PR's own code): the offline plan of every stack file of the PR, rendered by
+the PR's program, with the stack files themselves and the PR's number and head commit, written into
+a directory uploaded as an artifact. Everything in it is untrusted data.
 
-``post`` runs in ``.github/workflows/access-diff-comment.yml`` (trigger ``workflow_run``, the
-default branch's code, ``pull-requests: write``). It treats the artifact as untrusted data: the
-number must be a PR whose head is the commit the triggering run tested, the body is cut to
-GitHub's size limit and cannot mention anyone, and the marker that finds the earlier comment is
-added here, not taken from the artifact. The earlier comment of this bot is edited, so a PR has
-one diff comment however often it is pushed.
+``judge`` runs in ``.github/workflows/access-diff-comment.yml`` (trigger ``workflow_run``, so the
+default branch's workflow and code; read-only token, no secrets): the default branch's analyzer
+(``baseline diff``) compares the default branch's plan of each stack (its program on its stack
+files) with the PR's plan, the default branch's CrossGuard pack judges the PR's plan, and the
+default branch's program renders the PR's stack files too, so the comment says when the PR's
+program renders a stack differently from the reviewed one. The comment says which code wrote what.
 
-``post`` uses only the standard library, so the trusted job runs it with the runner's Python and
-installs nothing.
+``post`` runs in a second job of that workflow (``pull-requests: write``). It treats the rendered
+comment as untrusted data: the number must be a PR whose head is the commit the triggering run
+tested, the body is cut to GitHub's size limit and cannot mention anyone, and the marker that finds
+the earlier comment is added here, not taken from the artifact. The earlier comment of this bot is
+edited, so a PR has one diff comment however often it is pushed. ``post`` uses only the standard
+library, so the job holding the write token installs nothing.
+
+``render`` (the PR's program on both sides, one step) stays for a local run.
 """
 
 from __future__ import annotations
@@ -44,8 +50,14 @@ _REPO = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
 # --- render (unprivileged) ---------------------------------------------------------------------
 
 
-def comment_body(event: Mapping[str, Any], diffs: Iterable[Mapping[str, Any]]) -> str:
-    """One comment for every stack: changed stacks first, each with its access and resources."""
+def comment_body(
+    event: Mapping[str, Any],
+    diffs: Iterable[Mapping[str, Any]],
+    provenance: str | None = None,
+    policy: Iterable[str] = (),
+) -> str:
+    """One comment for every stack: changed stacks first, each with its access and resources.
+    ``provenance`` says which code rendered and judged what; ``policy`` is the pack's section."""
     from baseline.analysis import diff
 
     pr = event["pull_request"]
@@ -55,9 +67,11 @@ def comment_body(event: Mapping[str, Any], diffs: Iterable[Mapping[str, Any]]) -
     lines = [
         f"## Access diff for #{pr['number']} at {pr['head']['sha'][:12]}",
         "",
-        f"Offline `baseline diff` of every stack file against `{pr['base']['ref']}` "
+        provenance
+        or f"Offline `baseline diff` of every stack file against `{pr['base']['ref']}` "
         "(no cloud credentials; the same program renders both sides).",
         "",
+        *policy,
     ]
     if not changed:
         lines.append(f"No stack changes what it creates or grants ({', '.join(d['stack'] for d in diffs)}).")
@@ -120,6 +134,144 @@ def render(event_path: Path, base: str, out: Path) -> int:
     return 0
 
 
+# --- export (the PR's code, unprivileged) and judge (the default branch's code, unprivileged) -----
+
+PLANS_DIR = "plans"
+STACKS_DIR_NAME = "stacks"
+_STACK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
+
+
+def export(event_path: Path, out: Path) -> int:
+    """The PR's plan of every stack file in the work tree, its stack files and its identity."""
+    from baseline.config import load_stack_file, resolve
+    from baseline.errors import ConfigError, PlanError
+    from baseline.plan import render as render_plan
+    from baseline.plan import to_json
+    from baseline.stackfile import STACKS_DIR
+
+    pr = json.loads(event_path.read_text())["pull_request"]
+    (out / PLANS_DIR).mkdir(parents=True, exist_ok=True)
+    (out / STACKS_DIR_NAME).mkdir(exist_ok=True)
+    stacks = stacks_between(None)
+    for stack in stacks:
+        path = STACKS_DIR / f"Pulumi.{stack}.yaml"
+        (out / STACKS_DIR_NAME / path.name).write_text(path.read_text())
+        try:
+            plan = render_plan(resolve(load_stack_file(path, stack)), stack)
+        except (ConfigError, PlanError) as error:
+            (out / PLANS_DIR / f"{stack}.error").write_text(str(error) + "\n")
+            continue
+        (out / PLANS_DIR / f"{stack}.json").write_text(to_json(plan))
+    (out / META_FILE).write_text(json.dumps({"number": pr["number"], "headSha": pr["head"]["sha"]}) + "\n")
+    print(f"exported the plans of {len(stacks)} stacks of #{pr['number']} into {out}")
+    return 0
+
+
+def _untrusted_plan(directory: Path, stack: str) -> tuple[dict[str, Any] | None, str | None]:
+    """The PR's plan of ``stack`` from the artifact, or why there is none to judge.
+    (None, None): the PR has no such stack file (it removes the stack)."""
+    plan_file, error_file = directory / PLANS_DIR / f"{stack}.json", directory / PLANS_DIR / f"{stack}.error"
+    if error_file.is_file():
+        return None, "Does not render with the PR's program:\n" + error_file.read_text()[:4000]
+    if not plan_file.is_file():
+        return None, None
+    try:
+        plan = json.loads(plan_file.read_text())
+    except ValueError:
+        return None, "The PR's plan is not JSON."
+    resources = plan.get("resources") if isinstance(plan, dict) else None
+    if not isinstance(resources, list) or not all(isinstance(r, dict) for r in resources):
+        return None, "The PR's plan has no list of resources."
+    return plan, None
+
+
+def _policy_lines(stack: str, plan: Mapping[str, Any] | None) -> list[str]:
+    from policy import offline
+
+    if plan is None:
+        return []
+    try:
+        violations = offline.run(plan)
+    except Exception as error:  # an untrusted plan may be any shape; the comment says so
+        return [f"- `{stack}`: the pack could not read the PR's plan ({type(error).__name__})"]
+    mandatory = sum(v.mandatory for v in violations)
+    if not violations:
+        return [f"- `{stack}`: no violation"]
+    lines = [f"- `{stack}`: **{mandatory} mandatory**, {len(violations) - mandatory} advisory"]
+    lines += [f"  - {v.level} `{v.rule}` {v.resource}: {v.message}" for v in violations]
+    return lines
+
+
+def judge(directory: Path, out: Path, base_label: str) -> int:
+    """The default branch's analyzer and pack over the PR's exported plans and stack files."""
+    from baseline.analysis import diff
+    from baseline.config import ENVIRONMENT_STACKS
+    from baseline.errors import ConfigError, PlanError
+    from baseline.ops import review
+    from baseline.stackfile import STACKS_DIR
+
+    number, head, _ = read_artifact(directory, body=False)
+    pr_stacks = directory / STACKS_DIR_NAME
+    theirs = {p.name[len("Pulumi.") : -len(".yaml")] for p in pr_stacks.glob("Pulumi.*.yaml")}
+    names = sorted(n for n in set(stacks_between(None)) | theirs if _STACK_NAME.fullmatch(n))
+    results, policy = [], ["### Policy pack (the default branch's) on the PR's plans", ""]
+    for stack in names:
+        ours = STACKS_DIR / f"Pulumi.{stack}.yaml"
+        plan, problem = _untrusted_plan(directory, stack)
+        if plan is None and problem is None:
+            plan = {"stack": stack, "resources": [], "outputs": {}}
+        policy += _policy_lines(stack, plan)
+        try:
+            base_plan = review._render(ours if ours.is_file() else None, stack, "base")
+        except (ConfigError, PlanError) as error:
+            results.append(unrenderable(stack, f"The default branch's stack file does not render: {error}"))
+            continue
+        if problem is not None:
+            results.append(unrenderable(stack, problem))
+            continue
+        theirs_file = pr_stacks / f"Pulumi.{stack}.yaml"
+        sources = {
+            "base": f"{base_label}: stacks/Pulumi.{stack}.yaml",
+            "new": "the PR's plan (its own program)",
+        }
+        try:
+            result = diff.compare(base_plan, plan, stack=stack, sources=sources)
+        except Exception as error:  # an untrusted plan may be any shape
+            results.append(
+                unrenderable(stack, f"The analyzer could not read the PR's plan ({type(error).__name__})")
+            )
+            continue
+        # The default branch's program on the PR's stack file: does the PR's program agree with it?
+        token = ENVIRONMENT_STACKS.set(pr_stacks)
+        try:
+            reviewed = review._render_text(
+                theirs_file.read_text() if theirs_file.is_file() else None, stack, "new"
+            )
+        except (ConfigError, PlanError) as error:
+            reviewed = {"error": str(error)}
+        finally:
+            ENVIRONMENT_STACKS.reset(token)
+        results.append(dict(result, programNote=reviewed != plan))
+    differs = [r["stack"] for r in results if r.get("programNote")]
+    provenance = (
+        f"Offline. Base: {base_label}'s program on its stack files. New: the PR's plans, rendered by "
+        "the PR's own program (untrusted). Compared by the default branch's `baseline diff` and "
+        "judged by its policy pack; no cloud credentials."
+        + (
+            f" **The PR's program renders {', '.join(f'`{s}`' for s in differs)} differently from the "
+            "default branch's program on the same stack file: the PR changes the program, read it.**"
+            if differs
+            else " The default branch's program renders the PR's stack files exactly as the PR's does."
+        )
+    )
+    event = {"pull_request": {"number": number, "head": {"sha": head}, "base": {"ref": base_label}}}
+    out.mkdir(parents=True, exist_ok=True)
+    (out / BODY_FILE).write_text(comment_body(event, results, provenance, [*policy, ""]))
+    (out / META_FILE).write_text(json.dumps({"number": number, "headSha": head}) + "\n")
+    print(f"judged the plans of {len(results)} stacks of #{number} into {out}")
+    return 0
+
+
 # --- post (trusted job, untrusted artifact) ------------------------------------------------------
 
 
@@ -163,14 +315,14 @@ def safe_body(text: str) -> str:
     return f"{MARKER}\n{text}"
 
 
-def read_artifact(directory: Path) -> tuple[int, str, str]:
+def read_artifact(directory: Path, body: bool = True) -> tuple[int, str, str]:
     meta = json.loads((directory / META_FILE).read_text())
     number, head = meta.get("number"), meta.get("headSha")
     if not isinstance(number, int) or isinstance(number, bool) or number < 1:
         raise Refused(f"the artifact's pull request number {number!r} is not a number")
     if not isinstance(head, str) or not _SHA.fullmatch(head):
         raise Refused("the artifact's head commit is not a commit id")
-    return number, head, (directory / BODY_FILE).read_text()
+    return number, head, (directory / BODY_FILE).read_text() if body else ""
 
 
 def post(directory: Path, repository: str, head_sha: str, request: Request) -> str:
@@ -213,11 +365,38 @@ def main(argv: list[str] | None = None) -> int:
     )
     r.add_argument("--base", default="HEAD^1", help="git revision of the base side (default: HEAD^1)")
     r.add_argument("--out", type=Path, required=True, help="directory to upload as the artifact")
+    e = commands.add_parser(
+        "export", help="write the PR's plans and stack files (the PR's code, unprivileged)"
+    )
+    e.add_argument(
+        "--event", type=Path, required=True, help="the pull_request event JSON ($GITHUB_EVENT_PATH)"
+    )
+    e.add_argument("--out", type=Path, required=True, help="directory to upload as the artifact")
+    j = commands.add_parser("judge", help="the default branch's diff and pack over an export (unprivileged)")
+    j.add_argument("--dir", type=Path, required=True, help="the downloaded export")
+    j.add_argument("--base-label", required=True, help="names the default branch's side, e.g. main@<sha>")
+    j.add_argument("--out", type=Path, required=True, help="directory to upload for the poster")
     p = commands.add_parser("post", help="create or update the PR comment from an artifact (trusted job)")
     p.add_argument("--dir", type=Path, required=True, help="the downloaded artifact")
     p.add_argument("--repository", required=True, help="owner/name ($GITHUB_REPOSITORY)")
     p.add_argument("--head-sha", required=True, help="the triggering run's head commit")
     args = parser.parse_args(argv)
+    if args.command in ("export", "judge"):
+        from baseline.errors import ConfigError, Fault
+
+        try:
+            if args.command == "export":
+                return export(args.event, args.out)
+            return judge(args.dir, args.out, args.base_label)
+        except Refused as error:
+            print(
+                f"error: refused to judge: {error}. Fix: nothing to do; the export is not trusted",
+                file=sys.stderr,
+            )
+            return 1
+        except (ConfigError, Fault) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
     if args.command == "render":
         from baseline.errors import ConfigError, Fault
 
