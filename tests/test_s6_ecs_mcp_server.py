@@ -485,6 +485,10 @@ def test_prod_runs_and_starts_tasks_of_its_own_families_only(key, action):
     (family,) = s6_config("prod")["taskDefinitionFamilies"]
     assert _decide(role, [role.policy], action, role.ecs(f"task-definition/{family}:7"), **cluster)
     assert not _decide(role, [role.policy], action, role.ecs("task-definition/billing-batch:1"), **cluster)
+    # A taskRoleArn override needs iam:PassRole of that role: never a role outside passRoles.
+    admin = f"arn:aws:iam::{role.account}:role/OrganizationAccountAccessRole"
+    to_ecs = {"iam:PassedToService": documents.ECS_TASKS_SERVICE}
+    assert not _decide(role, [role.policy], "iam:PassRole", admin, **to_ecs)
     assert not _decide(
         role,
         [role.policy],
