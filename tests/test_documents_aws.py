@@ -236,8 +236,12 @@ def test_service_management_is_only_there_when_asked():
     assert actions(read_only).isdisjoint(documents.SERVICE_MANAGEMENT_ACTIONS)
 
 
+TASK_DEFINITIONS = [f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/web-api:*"]
+
+
 def boundary(**kwargs) -> dict:
     allowed = [a for use_case in USE_CASES for a in documents.actions_of(ours(use_case))]
+    kwargs = {"pass_role_arns": PASS_ROLES, "task_definitions": TASK_DEFINITIONS, **kwargs}
     return documents.permissions_boundary(
         region=REGION, account=ACCOUNT, boundary_arn=BOUNDARY_ARN, allowed_actions=allowed, **kwargs
     )
@@ -296,11 +300,57 @@ def test_the_boundary_allows_only_in_the_account_and_region():
 
 def test_boundary_allows_every_action_a_use_case_allows():
     mine = statements(boundary())
-    allowed = [*mine["MaximumPermissions"]["Action"], *mine["MaximumPermissionsWithoutResourceArn"]["Action"]]
+    allowed = [
+        action
+        for sid in (
+            "MaximumPermissions",
+            "MaximumPermissionsWithoutResourceArn",
+            "MaximumPassRole",
+            "MaximumRunTasks",
+        )
+        for action in mine[sid]["Action"]
+    ]
     wildcards = [a.removesuffix("*") for a in allowed if a.endswith("*")]
     for use_case in USE_CASES:
         for action in actions(ours(use_case)):
             assert action in allowed or action.startswith(tuple(wildcards)), action
+
+
+def test_the_boundary_passes_and_runs_only_what_it_is_given_and_never_with_a_stack_service_role():
+    # A policy re-versioned under this boundary reaches the ceiling: the ceiling names the roles
+    # and task definitions itself, not role/* or every task definition of the account.
+    mine = statements(boundary())
+    assert not {"iam:PassRole", "ecs:RunTask", "ecs:StartTask"} & set(mine["MaximumPermissions"]["Action"])
+    assert mine["MaximumPassRole"]["Resource"] == PASS_ROLES
+    assert mine["MaximumPassRole"]["Condition"] == {
+        "StringEquals": {"iam:PassedToService": documents.ECS_TASKS_SERVICE}
+    }
+    assert mine["MaximumRunTasks"]["Resource"] == TASK_DEFINITIONS
+    deny = mine["DenyCloudFormationServiceRole"]
+    assert {"cloudformation:CreateStack", "cloudformation:UpdateStack"} <= set(deny["Action"])
+    assert deny["Effect"] == "Deny" and deny["Condition"] == {"Null": {"cloudformation:RoleArn": "false"}}
+    # No roles given: no iam:PassRole at all. No task definitions given: RunTask stays account-wide.
+    bare = statements(boundary(pass_role_arns=(), task_definitions=None))
+    assert "MaximumPassRole" not in bare and "iam:PassRole" not in bare["MaximumPermissions"]["Action"]
+    assert "MaximumRunTasks" not in bare and "ecs:RunTask" in bare["MaximumPermissions"]["Action"]
+
+
+def test_the_cloudformation_actions_denied_with_a_service_role_are_those_that_carry_the_key():
+    from policy_sentry.querying.actions import get_actions_matching_condition_key
+
+    carried = get_actions_matching_condition_key("cloudformation", "cloudformation:RoleArn")
+    assert sorted(documents.CLOUDFORMATION_ROLE_ARN_ACTIONS) == sorted(carried)
+
+
+def test_the_union_of_what_the_policies_grant_is_read_from_the_documents():
+    deployment, service = ours("deploymentManagement"), ours("serviceSpecific")
+    assert documents.allowed_resources([deployment], "iam:PassRole") == [*PASS_ROLES, *OWNED_ROLES.role_arns]
+    assert documents.allowed_condition_values(
+        [deployment, service], documents.DEPLOYMENT_ECS_RUN_ACTIONS, "ecs:cluster"
+    ) == [f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/{CLUSTER}"]
+    # One grant without the key: the key bounds nothing, so no value is returned.
+    open_grant = {"Statement": [{"Effect": "Allow", "Action": "ecs:RunTask", "Resource": "*"}]}
+    assert documents.allowed_condition_values([deployment, open_grant], ["ecs:RunTask"], "ecs:cluster") == []
 
 
 BUILTIN = list(documents.BUILTIN_BOUNDARY_SIDS)

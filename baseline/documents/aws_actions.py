@@ -8,9 +8,16 @@ types; where none is required, the types it may name); empty = ``*`` only.
 
 
 RESOURCE_ARNS: dict[str, tuple[str, ...]] = {
+    "cloudformation:ContinueUpdateRollback": (
+        "arn:${Partition}:cloudformation:${Region}:${Account}:stack/${StackName}/${Id}",
+    ),
+    "cloudformation:CreateChangeSet": (
+        "arn:${Partition}:cloudformation:${Region}:${Account}:stack/${StackName}/${Id}",
+    ),
     "cloudformation:CreateStack": (
         "arn:${Partition}:cloudformation:${Region}:${Account}:stack/${StackName}/${Id}",
     ),
+    "cloudformation:CreateStackSet": (),
     "cloudformation:DeleteStack": (
         "arn:${Partition}:cloudformation:${Region}:${Account}:stack/${StackName}/${Id}",
     ),
@@ -24,8 +31,14 @@ RESOURCE_ARNS: dict[str, tuple[str, ...]] = {
         "arn:${Partition}:cloudformation:${Region}:${Account}:stack/${StackName}/${Id}",
     ),
     "cloudformation:ListStacks": (),
+    "cloudformation:RollbackStack": (
+        "arn:${Partition}:cloudformation:${Region}:${Account}:stack/${StackName}/${Id}",
+    ),
     "cloudformation:UpdateStack": (
         "arn:${Partition}:cloudformation:${Region}:${Account}:stack/${StackName}/${Id}",
+    ),
+    "cloudformation:UpdateStackSet": (
+        "arn:${Partition}:cloudformation:${Region}:${Account}:stackset/${StackSetName}:${Id}",
     ),
     "ec2:AuthorizeSecurityGroupEgress": (
         "arn:${Partition}:ec2:${Region}:${Account}:security-group/${SecurityGroupId}",
@@ -465,13 +478,18 @@ RESOURCE_ARNS: dict[str, tuple[str, ...]] = {
 }
 
 ACCESS_LEVELS: dict[str, str] = {
+    "cloudformation:ContinueUpdateRollback": "Write",
+    "cloudformation:CreateChangeSet": "Write",
     "cloudformation:CreateStack": "Write",
+    "cloudformation:CreateStackSet": "Write",
     "cloudformation:DeleteStack": "Write",
     "cloudformation:DescribeStackEvents": "Read",
     "cloudformation:DescribeStackResources": "Read",
     "cloudformation:DescribeStacks": "List",
     "cloudformation:ListStacks": "List",
+    "cloudformation:RollbackStack": "Write",
     "cloudformation:UpdateStack": "Write",
+    "cloudformation:UpdateStackSet": "Write",
     "ec2:AuthorizeSecurityGroupEgress": "Write",
     "ec2:AuthorizeSecurityGroupIngress": "Write",
     "ec2:CreateSecurityGroup": "Write",

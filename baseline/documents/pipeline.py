@@ -977,12 +977,51 @@ def workload_boundary(document: Document, account: str, prefix: str) -> Document
     }
 
 
-def iam_pipeline_boundary(scope: Scope, policies: Iterable[Document]) -> Document:
+# IAM calls that give a role or user permissions and carry iam:PermissionsBoundary (the boundary
+# the identity has or gets, by the Service Authorization Reference), and the two that remove one.
+BOUNDED_IDENTITY_ACTIONS = (
+    "iam:CreateRole",
+    "iam:CreateUser",
+    "iam:AttachRolePolicy",
+    "iam:AttachUserPolicy",
+    "iam:PutRolePolicy",
+    "iam:PutUserPolicy",
+    "iam:PutRolePermissionsBoundary",
+    "iam:PutUserPermissionsBoundary",
+)
+BOUNDARY_REMOVAL_ACTIONS = ("iam:DeleteRolePermissionsBoundary", "iam:DeleteUserPermissionsBoundary")
+
+
+def _workload_boundary_guards(workload_boundaries: Sequence[str]) -> list[Document]:
+    """Where the pipeline stack owns the boundary of an account's workload roles (the sandbox's),
+    no pipeline role writes that boundary, gives any role or user permissions unless it sits
+    behind it, or takes a boundary off: a role or user behind a boundary a pull request wrote (or
+    none) would be an administrator of the account that outlives the pull request (issue 24)."""
+    if not workload_boundaries:
+        return []
+    arns = list(workload_boundaries)
+    return [
+        _statement("Deny", "DenyWorkloadBoundaryWrites", ("iam:*",), arns),
+        _statement(
+            "Deny",
+            "DenyIdentitiesOutsideTheWorkloadBoundary",
+            BOUNDED_IDENTITY_ACTIONS,
+            ["*"],
+            {"ArnNotEquals": {"iam:PermissionsBoundary": arns}},
+        ),
+        _statement("Deny", "DenyBoundaryRemoval", BOUNDARY_REMOVAL_ACTIONS, ["*"]),
+    ]
+
+
+def iam_pipeline_boundary(
+    scope: Scope, policies: Iterable[Document], workload_boundaries: Sequence[str] = ()
+) -> Document:
     """The permissions boundary of every pipeline role in one AWS account.
 
     It allows no more than the union of what the account's pipeline policies allow (IAM, in
     this account) and repeats their denies, so a pipeline role stays within it even if a policy
-    were widened by hand.
+    were widened by hand; in an account whose workload roles sit behind ``workload_boundaries``
+    (ARNs of boundaries the pipeline stack creates), it holds every pipeline role to them.
     """
     actions = sorted(
         {
@@ -1020,7 +1059,9 @@ def iam_pipeline_boundary(scope: Scope, policies: Iterable[Document]) -> Documen
         )
     if keys:
         statements.append(_statement("Allow", "PipelineStateKey", ("kms:Decrypt", "kms:Encrypt"), keys))
-    return _policy("aws", statements + _protections("aws", scope))
+    return _policy(
+        "aws", statements + _protections("aws", scope) + _workload_boundary_guards(workload_boundaries)
+    )
 
 
 def human_deployer_policy(resolved: Any, plan: Mapping[str, Any], cloud: Cloud) -> str:

@@ -16,7 +16,7 @@ from pydantic import Field, field_validator
 
 from baseline import limits
 from baseline.documents import aws as documents
-from baseline.environments import is_production
+from baseline.environments import is_production, is_strict
 from baseline.errors import ConfigError
 from baseline.scenarios import AwsContext
 from baseline.settings import Model, fix
@@ -373,6 +373,15 @@ class EcsMcpServerSettings(Model):
         "(e.g. `/ecs/web-api`; `*` wildcards allowed). Required in prod; elsewhere empty means "
         "every log group of the account and region.",
     )
+    task_definition_families: list[str] = Field(
+        default_factory=list,
+        description="ECS task definition families whose tasks the write use cases may run and "
+        "start (`ecs:RunTask`, `ecs:StartTask`) and whose revisions they register (`*` wildcards "
+        "allowed). A started task runs as its definition's task role, and a container override "
+        "runs any command there, so staging and prod require them when deploymentManagement or "
+        "serviceSpecific.management is on (a lone `*` refused); elsewhere empty means every "
+        "family of the account and region.",
+    )
     role_name_prefix: str = Field(
         "ecs-mcp-",
         description="Roles the deployment use case creates (e.g. a stack's task execution role) "
@@ -443,6 +452,11 @@ class EcsMcpServerSettings(Model):
     @classmethod
     def _repositories(cls, value: list[str]) -> list[str]:
         return _names(value, ECR_NAME_PATTERN, "an ECR repository name", "web-api")
+
+    @field_validator("task_definition_families")
+    @classmethod
+    def _families(cls, value: list[str]) -> list[str]:
+        return _names(value, ECS_NAME_PATTERN, "an ECS task definition family", "web-api")
 
     @field_validator("cloud_formation_stacks")
     @classmethod
@@ -620,6 +634,31 @@ def _write_scope(settings: EcsMcpServerSettings, ctx: AwsContext, enabled: list[
     return documents.Scope(ctx.account_id, ctx.region).with_names(**names)
 
 
+FAMILIES_KEY = "taskDefinitionFamilies"
+
+
+def _task_families(settings: EcsMcpServerSettings, ctx: AwsContext, use_case: str) -> list[str]:
+    """The task-definition families ``use_case`` may run and start tasks of: the named ones; in
+    staging and prod they must be named (every family would be every task role of the account)."""
+    families = settings.task_definition_families
+    if is_strict(ctx.environment) and not families:
+        raise ConfigError(
+            key=f"{KEY}.{FAMILIES_KEY}",
+            problem=f"{use_case} runs and starts tasks, and a task runs as its task definition's "
+            f"task role: in {ctx.environment} without named families it could run any of the account's",
+            fix=f"list the stack's task definition families under {KEY}.{FAMILIES_KEY} (e.g. web-api)",
+        )
+    if is_strict(ctx.environment) and "*" in families:
+        raise ConfigError(
+            key=f"{KEY}.{FAMILIES_KEY}",
+            value="*",
+            problem=f"a lone '*' lets the {ctx.environment} roles run tasks as every task role "
+            "of the account",
+            fix="name the families, or a prefix such as 'web-*'",
+        )
+    return list(families)
+
+
 def _policy_document(
     use_case: str,
     settings: EcsMcpServerSettings,
@@ -640,9 +679,10 @@ def _policy_document(
         owned = (documents.role_arn(ctx.account_id, f"{prefix}*"),)
         creates = _creates_roles(settings, ctx)
         roles = documents.RoleManagement(boundary_arn, owned, attachable) if creates else None
-        return documents.deployment_management_policy(
-            _write_scope(settings, ctx, enabled), pass_role_arns, roles, scope_reads=scope_reads
-        )
+        scope = _write_scope(settings, ctx, enabled)
+        if families := _task_families(settings, ctx, use_case):
+            scope = scope.with_names(TaskDefinitionFamilyName=families)
+        return documents.deployment_management_policy(scope, pass_role_arns, roles, scope_reads=scope_reads)
     if use_case == "serviceSpecific":
         service = settings.service_specific
         for field_key in ("cluster", "service"):
@@ -653,8 +693,14 @@ def _policy_document(
                     fix=f"set {KEY}.serviceSpecific.{field_key} to the ECS {field_key} name",
                 )
         assert service.cluster is not None and service.service is not None
+        families = _task_families(settings, ctx, "serviceSpecific.management") if service.management else []
         return documents.service_specific_policy(
-            ctx.region, ctx.account_id, service.cluster, service.service, management=service.management
+            ctx.region,
+            ctx.account_id,
+            service.cluster,
+            service.service,
+            management=service.management,
+            task_families=families or ("*",),
         )
     if use_case == "expressMode":
         roles = documents.RoleManagement(
@@ -745,11 +791,24 @@ def build(settings: EcsMcpServerSettings, ctx: AwsContext) -> AwsScenarioSpec:
                 description=f"Assumed by the Amazon ECS MCP server for {described}.",
             )
         )
+    # The ceiling a re-versioned policy would reach: what today's policies pass and run, no more.
+    named_families = is_strict(ctx.environment) or bool(settings.task_definition_families)
     boundary_document = documents.permissions_boundary(
         region=ctx.region,
         account=ctx.account_id,
         boundary_arn=boundary_arn,
         allowed_actions=[a for p in policies for a in documents.actions_of(p.document)],
+        pass_role_arns=documents.allowed_resources([p.document for p in policies], documents.PASS_ROLE),
+        task_definitions=documents.task_definition_arns(
+            documents.Scope(ctx.account_id, ctx.region).with_names(
+                TaskDefinitionFamilyName=settings.task_definition_families
+            )
+        )
+        if named_families
+        else None,
+        task_clusters=documents.allowed_condition_values(
+            [p.document for p in policies], documents.DEPLOYMENT_ECS_RUN_ACTIONS, "ecs:cluster"
+        ),
         protected_delete_actions=documents.PRODUCTION_DELETE_ACTIONS
         + tuple(
             a for a in boundary.additional_protected_actions if a not in documents.PRODUCTION_DELETE_ACTIONS

@@ -352,7 +352,7 @@ def build(
             roles.append(_role(settings, environment, cloud, account, "deploy", source, policies))
             if environment.preview:
                 roles.append(_role(settings, environment, cloud, account, "preview", source, policies))
-    boundaries = _boundaries(settings, roles)
+    boundaries = _boundaries(settings, roles, attached)
     workload = [
         PipelineBoundarySpec(
             account=environment.aws_account_id,
@@ -513,17 +513,27 @@ def _scope(
     )
 
 
-def _boundaries(settings: PipelineSettings, roles: list[PipelineRoleSpec]) -> list[PipelineBoundarySpec]:
+def _boundaries(
+    settings: PipelineSettings, roles: list[PipelineRoleSpec], attached: Mapping[str, DeployerReach]
+) -> list[PipelineBoundarySpec]:
     found = []
     for account in sorted({r.account for r in roles if r.cloud == "aws"}):
         name = boundary_name(settings)
         policies = [r.policy for r in roles if r.cloud == "aws" and r.account == account]
+        # The workload boundaries this stack creates in the account (the sandbox's).
+        workload = [
+            policy.external_arn
+            for environment in settings.environments
+            if environment.aws_account_id == account
+            for policy in attached.get(environment.name, DeployerReach()).external_boundaries
+            if policy.external_arn
+        ]
         found.append(
             PipelineBoundarySpec(
                 account=account,
                 name=name,
                 arn=f"arn:aws:iam::{account}:policy/{name}",
-                document=documents.iam_pipeline_boundary(_scope(settings, account, None), policies),
+                document=documents.iam_pipeline_boundary(_scope(settings, account, None), policies, workload),
             )
         )
     return found
