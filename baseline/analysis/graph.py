@@ -253,21 +253,26 @@ FULL_ALIYUN_ACCESS = NamedPolicy(
 
 
 def control_policies(sources: Sequence[Source]) -> dict[str, tuple[NamedPolicy, ...]]:
-    """Member account id -> the control policies the plans attach to it (``effectScope`` RAM), with
-    FullAliyunAccess: one ceiling on every RAM user and role of that account. An attachment to a
-    folder, or to a policy no plan holds, is not read (the plans say no folder's accounts)."""
+    """Member account id -> the control policies the plans attach to it, with FullAliyunAccess:
+    one ceiling on every RAM user and role of that account. Resource Directory's control policies
+    bound the RAM users and roles of members (``effectScope`` RAM, and All, which adds the accounts
+    themselves), grant nothing, and FullAliyunAccess stays attached beside a custom one unless
+    detached (the plans detach none), so a custom policy bounds through its Denies. Control policy
+    overview and attach pages (alibabacloud.com/help/en/resource-management/resource-directory/
+    user-guide/control-policy-overview, .../attach-a-custom-access-control-policy); pulumi-alicloud
+    ``resourcemanager.ControlPolicy``/``ControlPolicyAttachment``. An attachment to a folder, or of a
+    policy no plan holds, is not read: the plans say which accounts a folder holds nowhere."""
     found: dict[str, list[NamedPolicy]] = {}
     for source in sources:
         policies = {}
         for r in source.plan["resources"]:
-            if r["type"] == CONTROL_POLICY and str(r["inputs"].get("effectScope", "RAM")).upper() == "RAM":
+            if r["type"] == CONTROL_POLICY:
                 document = access._document(r["inputs"].get("policyDocument"))
                 if document is not None:
-                    named = NamedPolicy(
-                        f"{r['inputs'].get('controlPolicyName', r['name'])} (control policy)", document
-                    )
+                    name = r["inputs"].get("controlPolicyName") or r["name"]
+                    named = NamedPolicy(f"{name} (control policy)", document)
                     # The attachment names the policy by its id: the mocks' "<resource name>-id".
-                    policies[f"{r['name']}-id"] = policies[str(r["inputs"].get("controlPolicyName"))] = named
+                    policies[f"{r['name']}-id"] = policies[str(name)] = named
         for r in source.plan["resources"]:
             if r["type"] == CONTROL_ATTACHMENT and (named := policies.get(str(r["inputs"].get("policyId")))):
                 target = str(r["inputs"].get("targetId", ""))
@@ -675,7 +680,11 @@ def _writable(actor: Actor, policies: Sequence[CustomPolicy]) -> list[Writable]:
         if asked := _first(actor, (VERSION_POLICY[cloud],), policy.arn):
             found.append(Writable(policy.name, policy.arn, asked, True))
     for name in _names_for(actor, "policy"):
-        the_arn = arn(cloud, account, "policy", name)
+        the_arn = (
+            f"acs:ram:*:{account}:policy/{name}"
+            if cloud == "alicloud"
+            else arn(cloud, account, "policy", name)
+        )
         if the_arn in {p.arn for p in policies}:
             continue
         created = ask_any(actor, CREATE_POLICY[cloud], (the_arn,))
