@@ -2,8 +2,11 @@
 
 Nodes are the principals the plans create, the identities their trust policies name (services,
 OIDC subjects, principals of other accounts), the instances the plans attach roles to or name in a
-policy, one "new principal an attacker creates" per account and cloud, and an *admin* sink per
-account and cloud. Edges are the documented ways to become another principal or gain its
+policy, one "new principal an attacker creates" per account and cloud (and one per boundary it
+may be created behind), an *admin* sink per account and cloud, a role no plan creates per service a
+role is passed to (AWS), and, for a principal with a ceiling (permissions boundary, control
+policies), the principal "rewritten within its ceiling": what it holds once another writes its
+policies. Edges are the documented ways to become another principal or gain its
 permissions (PMapper's edge kinds and Rhino Security's AWS methods, with their RAM equivalents),
 one builder function per kind (``_credential_edges``, ``_assume_edges``, ...). Every edge is
 decided as the cloud authorises the call (``Grants.decide_call``: the action on every resource the
@@ -361,6 +364,14 @@ def _instances(source: Source) -> list[Instance]:
 # --- asking the evaluator -------------------------------------------------------------------------
 def _caller_values(grants: Grants, action: str) -> dict[str, list[str]]:
     """Values the statements about ``action`` name for keys the caller sets (see ``CALLER_SET``)."""
+    # Kept with the grants' decided calls (every edge kind asks again, denied calls most of all).
+    key = ("caller values", action.lower(), len(grants.policies), len(grants.boundary or ()))
+    if key not in grants._calls:
+        grants._calls[key] = _caller_values_of(grants, action)
+    return grants._calls[key]
+
+
+def _caller_values_of(grants: Grants, action: str) -> dict[str, list[str]]:
     values: dict[str, list[str]] = {}
     for policy in [*grants.policies, *(grants.boundary or [])]:
         for statement in access._statements(policy.document):
@@ -882,11 +893,7 @@ def _pass_role_edges(actor: Actor, roles: Iterable[tuple[Node, NamedPolicy | Non
         if role.id == actor.node.id:
             continue
         for service, actions in PASS_TO[cloud]:
-            context = {"iam:PassedToService": [service]} if cloud == "aws" else None
-            passed = ask(actor.grants, pass_action, role.id, context, scope)
-            if not passed.allowed:
-                continue
-            if trust is not None:
+            if trust is not None:  # the trust first: it is the cheaper question
                 names = TRUSTED_AS.get(service, (service,))
 
                 def service_test(kind: str, value: str, names=names) -> bool:
@@ -894,6 +901,10 @@ def _pass_role_edges(actor: Actor, roles: Iterable[tuple[Node, NamedPolicy | Non
 
                 if not evaluate_trust(trust, "sts:AssumeRole", service_test).allowed:
                     continue
+            context = {"iam:PassedToService": [service]} if cloud == "aws" else None
+            passed = ask(actor.grants, pass_action, role.id, context, scope)
+            if not passed.allowed:
+                continue
             for action in actions:
                 found = ask_any(actor, action, _compute_resources(actor, action, role), _region(actor, cloud))
                 if found.allowed:
