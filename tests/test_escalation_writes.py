@@ -338,9 +338,13 @@ def _creator(*extra: dict) -> dict:
 
 def test_a_new_role_behind_a_boundary_its_creator_chooses_holds_the_boundary():
     boundary = _aws_policy("bnd", _allow(["logs:PutLogEvents"], "*"))
-    built = _aws_graph(boundary, _creator())
+    # A pr* role without a boundary that the creator assumes: its attach condition asks for the
+    # role's own boundary, which IAM sets (none here), so the creator cannot choose one for it.
+    unbounded = _aws_role("prOld", {"AWS": f"arn:aws:iam::{AWS}:role/Creator"})
+    assume = _allow(["sts:AssumeRole"], _iam("role", "prOld"))
+    built = _aws_graph(boundary, unbounded, _creator(assume))
     reached = _reached(built, "Creator")
-    assert reached == {"new principal behind bnd": ["new-principal"]}
+    assert reached == {"new principal behind bnd": ["new-principal"], "prOld": ["assume"]}
     (edge,) = [e for e in built.edges if e.kind == "new-principal"]
     assert ("iam:CreatePolicy", _iam("policy", "prx")) in edge.requests
 

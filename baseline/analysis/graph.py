@@ -447,14 +447,17 @@ def ask(
     resources: str | Sequence[str],
     context: Mapping[str, list[str]] | None = None,
     scope: tuple[str, str] = ("", ""),
+    settled: tuple[str, ...] = (),
 ) -> Asked:
     """The call as the cloud asks it; when it is denied, asked again with each value the caller
-    could send for a key it sets itself (``CALLER_SET``)."""
+    could send for a key it sets itself (``CALLER_SET``), less the ``settled`` keys (lower case:
+    the request carries them as the target has them, or not at all)."""
     resources = (resources,) if isinstance(resources, str) else tuple(resources)
     first = _ask_once(grants, action, resources, context, scope)
     if first.allowed:
         return first
-    choices = {k: v for k, v in _caller_values(grants, action).items() if k not in (context or {})}
+    given_keys = {k.lower() for k in (context or {})} | set(settled)
+    choices = {k: v for k, v in _caller_values(grants, action).items() if k.lower() not in given_keys}
     keys = sorted(choices)
     for values in itertools.product(*(choices[k] for k in keys)):
         given = {**(context or {}), **{k: [v] for k, v in zip(keys, values, strict=True)}}
@@ -720,6 +723,8 @@ def _writes(
     cloud, scope = actor.node.cloud, (actor.region, actor.node.account)
     kind = target.kind if target.kind in ("user", "role") else "role"
     context = {"iam:PermissionsBoundary": [boundary]} if cloud == "aws" and boundary else None
+    # IAM sets iam:PermissionsBoundary of a Put/Attach from the target's boundary: none, no key.
+    settled = ("iam:permissionsboundary",)
     for policy in writable:
         if policy.existing and policy.name in attached:
             return (
@@ -729,7 +734,7 @@ def _writes(
                 [policy.asked],
             )
     if cloud == "aws":
-        put = ask(actor.grants, PUTS[kind], target.id, context, scope)
+        put = ask(actor.grants, PUTS[kind], target.id, context, scope, settled)
         if put.allowed:
             return "policy-write", f"can {put.action} on {target.name} with a document of its choosing", [put]
     admin = ADMIN_POLICY[cloud] if cloud == "aws" else f"acs:ram:*:system:policy/{ADMIN_POLICY[cloud]}"
@@ -741,7 +746,7 @@ def _writes(
         resources = [target.id] + ([policy_arn] if cloud == "alicloud" else [])
         given = {**(context or {}), "iam:PolicyARN": [policy_arn]} if cloud == "aws" else None
         for action in WRITES[cloud][kind]:
-            attach = ask(actor.grants, action, resources, given, scope)
+            attach = ask(actor.grants, action, resources, given, scope, settled)
             if attach.allowed:
                 how = f"writes {name} and " if before else ""
                 return "policy-write", f"{how}can {action} {name} to {target.name}", [*before, attach]
