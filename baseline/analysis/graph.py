@@ -2,8 +2,11 @@
 
 Nodes are the principals the plans create, the identities their trust policies name (services,
 OIDC subjects, principals of other accounts), the instances the plans attach roles to or name in a
-policy, one "new principal an attacker creates" per account and cloud, and an *admin* sink per
-account and cloud. Edges are the documented ways to become another principal or gain its
+policy, one "new principal an attacker creates" per account and cloud (and one per boundary it
+may be created behind), an *admin* sink per account and cloud, a role no plan creates per service a
+role is passed to (AWS), and, for a principal with a ceiling (permissions boundary, control
+policies), the principal "rewritten within its ceiling": what it holds once another writes its
+policies. Edges are the documented ways to become another principal or gain its
 permissions (PMapper's edge kinds and Rhino Security's AWS methods, with their RAM equivalents),
 one builder function per kind (``_credential_edges``, ``_assume_edges``, ...). Every edge is
 decided as the cloud authorises the call (``Grants.decide_call``: the action on every resource the
@@ -21,7 +24,7 @@ import itertools
 import json
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -33,15 +36,22 @@ from baseline.analysis.evaluator import (
     NamedPolicy,
     UnknownAction,
     WrongResourceType,
+    action_matches,
     as_list,
     evaluate_trust,
 )
 
 # Keys the caller puts in its own request (it picks the value): a denied question is asked again
 # with each value a statement names for them. Keys the cloud or the resource sets are not here.
+# iam:PermissionsBoundary is the boundary a CreateRole/CreateUser names (the caller's choice), the
+# policy of an Attach*Policy call is iam:PolicyARN, the cluster a RunTask/StartTask names is
+# ecs:cluster. RAM's reference rows for its identity writes name no condition key: nothing to add.
 CALLER_SET = (
     "ecs:commandrunas",
+    "ecs:cluster",
     "iam:passedtoservice",
+    "iam:permissionsboundary",
+    "iam:policyarn",
     "sts:externalid",
     "acs:requesttag/",
     "aws:requesttag/",
@@ -58,7 +68,9 @@ EXCEPTIONS_FILE = Path(__file__).resolve().parent / "exceptions.yaml"
 @dataclass(frozen=True)
 class Node:
     id: str
-    kind: str  # user | role | service | federated | external | instance | new | admin
+    # user | role | service | federated | external | instance | new | admin, or rewritten: a
+    # principal whose policies another wrote, holding what its ceilings allow
+    kind: str
     cloud: str
     account: str
     name: str
@@ -183,6 +195,10 @@ class Actor:
     grants: Grants
     region: str
     arn: str
+    # What bounds every policy it may be given (an AWS permissions boundary, the control policies
+    # of its account): each a list of documents; its effective grants are within all of them.
+    ceilings: tuple[tuple[NamedPolicy, ...], ...] = ()
+    boundary_arn: str = ""  # the permissions boundary it has (IAM sets iam:PermissionsBoundary from it)
 
 
 def _pipeline_environments(source: Source) -> dict[str, str]:
@@ -219,8 +235,92 @@ def _actors(source: Source) -> list[Actor]:
             source.stack,
             principal.resource,
         )
-        found.append(Actor(node, principal, access.grants_of(source.plan, principal), region, the_arn))
+        grants = access.grants_of(source.plan, principal)
+        ceilings = (tuple(grants.boundary),) if grants.boundary is not None else ()
+        boundary = (
+            str(resource["inputs"].get("permissionsBoundary") or "") if principal.cloud == "aws" else ""
+        )
+        found.append(Actor(node, principal, grants, region, the_arn, ceilings, boundary))
     return found
+
+
+# --- ceilings: Resource Directory control policies ------------------------------------------------
+CONTROL_POLICY = "alicloud:resourcemanager/controlPolicy:ControlPolicy"
+CONTROL_ATTACHMENT = "alicloud:resourcemanager/controlPolicyAttachment:ControlPolicyAttachment"
+# The system control policy Resource Directory attaches to every folder and member account: it
+# allows everything, so a custom control policy beside it bounds only through its Denies.
+FULL_ALIYUN_ACCESS = NamedPolicy(
+    "FullAliyunAccess (system control policy)",
+    {"Version": "1", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]},
+)
+
+
+def control_policies(sources: Sequence[Source]) -> dict[str, tuple[NamedPolicy, ...]]:
+    """Member account id -> the control policies the plans attach to it, with FullAliyunAccess:
+    one ceiling on every RAM user and role of that account. Resource Directory's control policies
+    bound the RAM users and roles of members (``effectScope`` RAM, and All, which adds the accounts
+    themselves), grant nothing, and FullAliyunAccess stays attached beside a custom one unless
+    detached (the plans detach none), so a custom policy bounds through its Denies. Control policy
+    overview and attach pages (alibabacloud.com/help/en/resource-management/resource-directory/
+    user-guide/control-policy-overview, .../attach-a-custom-access-control-policy); pulumi-alicloud
+    ``resourcemanager.ControlPolicy``/``ControlPolicyAttachment``. An attachment to a folder, or of a
+    policy no plan holds, is not read: the plans say which accounts a folder holds nowhere."""
+    found: dict[str, list[NamedPolicy]] = {}
+    for source in sources:
+        policies = {}
+        for r in source.plan["resources"]:
+            if r["type"] == CONTROL_POLICY:
+                document = access._document(r["inputs"].get("policyDocument"))
+                if document is not None:
+                    name = r["inputs"].get("controlPolicyName") or r["name"]
+                    named = NamedPolicy(f"{name} (control policy)", document)
+                    # The attachment names the policy by its id: the mocks' "<resource name>-id".
+                    policies[f"{r['name']}-id"] = policies[str(name)] = named
+        for r in source.plan["resources"]:
+            if r["type"] == CONTROL_ATTACHMENT and (named := policies.get(str(r["inputs"].get("policyId")))):
+                target = str(r["inputs"].get("targetId", ""))
+                if target.isdigit():
+                    held = found.setdefault(target, [FULL_ALIYUN_ACCESS])
+                    if named not in held:
+                        held.append(named)
+    return {account: tuple(held) for account, held in found.items()}
+
+
+def _allows_all(ceiling: Sequence[NamedPolicy]) -> bool:
+    return any(
+        s.get("Effect") == "Allow"
+        and as_list(s.get("Action")) == ["*"]
+        and as_list(s.get("Resource")) == ["*"]
+        and not s.get("Condition")
+        for p in ceiling
+        for s in access._statements(p.document)
+    )
+
+
+def _intersection(ceilings: Sequence[Sequence[NamedPolicy]]) -> list[NamedPolicy]:
+    """One document list within every ceiling. A ceiling that allows everything bounds through its
+    Denies only, kept beside the other's statements; were two allow-lists given, the first bounds
+    and the others add their Denies (the permissive reading, as every edge is asked)."""
+    lists = [c for c in ceilings if not _allows_all(c)] or [ceilings[0]]
+    base = list(lists[0])
+    for ceiling in ceilings:
+        if ceiling is lists[0]:
+            continue
+        for policy in ceiling:
+            denies = [s for s in access._statements(policy.document) if s.get("Effect") == "Deny"]
+            if denies:
+                base.append(NamedPolicy(policy.name, {**policy.document, "Statement": denies}))
+    return base
+
+
+def _bounded(actor: Actor, control: Mapping[str, tuple[NamedPolicy, ...]]) -> Actor:
+    """The actor with its account's control policies as one more ceiling (RAM users and roles)."""
+    held = control.get(actor.node.account) if actor.node.cloud == "alicloud" else None
+    if not held:
+        return actor
+    ceilings = (*actor.ceilings, held)
+    grants = replace(actor.grants, boundary=_intersection(ceilings), _calls={})
+    return replace(actor, grants=grants, ceilings=ceilings)
 
 
 @dataclass(frozen=True)
@@ -262,11 +362,23 @@ def _instances(source: Source) -> list[Instance]:
 
 
 # --- asking the evaluator -------------------------------------------------------------------------
-def _caller_values(grants: Grants) -> dict[str, list[str]]:
-    """Values the grants' statements name for keys the caller sets (see ``CALLER_SET``)."""
+def _caller_values(grants: Grants, action: str) -> dict[str, list[str]]:
+    """Values the statements about ``action`` name for keys the caller sets (see ``CALLER_SET``)."""
+    # Kept with the grants' decided calls (every edge kind asks again, denied calls most of all).
+    key = ("caller values", action.lower(), len(grants.policies), len(grants.boundary or ()))
+    if key not in grants._calls:
+        grants._calls[key] = _caller_values_of(grants, action)
+    return grants._calls[key]
+
+
+def _caller_values_of(grants: Grants, action: str) -> dict[str, list[str]]:
     values: dict[str, list[str]] = {}
     for policy in [*grants.policies, *(grants.boundary or [])]:
         for statement in access._statements(policy.document):
+            if "Action" in statement and not any(
+                action_matches(str(a), action) for a in as_list(statement["Action"])
+            ):
+                continue
             for operator, block in (statement.get("Condition") or {}).items():
                 if "not" in operator.lower() or not isinstance(block, Mapping):
                     continue
@@ -287,6 +399,7 @@ class Asked:
     requests: tuple[tuple[str, str, Decision], ...]  # (action, resource, decision) per resource asked
     note: str = ""  # how the call was asked, when that is worth saying
     filled: tuple[str, ...] = ()  # types the question left out, asked as "any of that type"
+    chosen: tuple[tuple[str, str], ...] = ()  # caller-set keys and the value the call was allowed with
 
     @property
     def decision(self) -> Decision | None:
@@ -334,20 +447,23 @@ def ask(
     resources: str | Sequence[str],
     context: Mapping[str, list[str]] | None = None,
     scope: tuple[str, str] = ("", ""),
+    settled: tuple[str, ...] = (),
 ) -> Asked:
     """The call as the cloud asks it; when it is denied, asked again with each value the caller
-    could send for a key it sets itself (``CALLER_SET``)."""
+    could send for a key it sets itself (``CALLER_SET``), less the ``settled`` keys (lower case:
+    the request carries them as the target has them, or not at all)."""
     resources = (resources,) if isinstance(resources, str) else tuple(resources)
     first = _ask_once(grants, action, resources, context, scope)
     if first.allowed:
         return first
-    choices = {k: v for k, v in _caller_values(grants).items() if k not in (context or {})}
+    given_keys = {k.lower() for k in (context or {})} | set(settled)
+    choices = {k: v for k, v in _caller_values(grants, action).items() if k.lower() not in given_keys}
     keys = sorted(choices)
     for values in itertools.product(*(choices[k] for k in keys)):
         given = {**(context or {}), **{k: [v] for k, v in zip(keys, values, strict=True)}}
         tried = _ask_once(grants, action, resources, given, scope)
         if tried.allowed:
-            return tried
+            return replace(tried, chosen=tuple(zip(keys, values, strict=True)))
     return first
 
 
@@ -511,66 +627,130 @@ def _trust_context(trust: NamedPolicy) -> dict[str, list[str]]:
 
 
 WRITES = {
-    "alicloud": {
-        "user": ("ram:AttachPolicyToUser",),
-        "role": ("ram:AttachPolicyToRole",),
-    },
-    "aws": {
-        "user": ("iam:PutUserPolicy", "iam:AttachUserPolicy"),
-        "role": ("iam:PutRolePolicy", "iam:AttachRolePolicy"),
-    },
+    "alicloud": {"user": ("ram:AttachPolicyToUser",), "role": ("ram:AttachPolicyToRole",)},
+    "aws": {"user": ("iam:AttachUserPolicy",), "role": ("iam:AttachRolePolicy",)},
 }
+# An inline policy is a document of the writer's choosing, no policy object needed (IAM only).
+PUTS = {"user": "iam:PutUserPolicy", "role": "iam:PutRolePolicy"}
+CREATE_POLICY = {"alicloud": "ram:CreatePolicy", "aws": "iam:CreatePolicy"}
+# A new version may be made the default in the same call (SetAsDefault): it replaces the document.
+VERSION_POLICY = {"alicloud": "ram:CreatePolicyVersion", "aws": "iam:CreatePolicyVersion"}
 
 
-def _write(actor: Actor, target: Node) -> Asked | None:
-    """May ``actor`` give ``target`` a policy of its choosing (the account's administrator policy)?
-    RAM authorises the attach on the principal and on the policy (the system AdministratorAccess,
-    ``acs:ram:*:system:policy/{name}``): one call on both."""
-    cloud = actor.node.cloud
-    context = {"iam:PolicyARN": [ADMIN_POLICY["aws"]]} if cloud == "aws" else None
-    for action in WRITES[cloud][target.kind if target.kind in ("user", "role") else "role"]:
-        resources = [target.id]
-        if cloud == "alicloud":
-            resources.append(f"acs:ram:*:system:policy/{ADMIN_POLICY['alicloud']}")
-        found = ask(actor.grants, action, resources, context, (actor.region, actor.node.account))
-        if found.allowed:
-            return found
+@dataclass(frozen=True)
+class CustomPolicy:
+    """A policy object of an account (``arn``) with the document the plans give it."""
+
+    name: str
+    arn: str
+    document: Mapping[str, Any] | None
+
+
+def custom_policies(sources: Sequence[Source]) -> dict[tuple[str, str], list[CustomPolicy]]:
+    """(cloud, account) -> the custom policies the plans create there."""
+    found: dict[tuple[str, str], list[CustomPolicy]] = {}
+    for source in sources:
+        for r in source.plan["resources"]:
+            if r["type"] == access.ALI_POLICY:
+                account, _ = _provider(source, r)
+                name = str(r["inputs"].get("policyName", ""))
+                the_arn = f"acs:ram:*:{account}:policy/{name}"
+                document = access._document(r["inputs"].get("policyDocument"))
+                found.setdefault(("alicloud", account), []).append(CustomPolicy(name, the_arn, document))
+            elif r["type"] == access.AWS_POLICY:
+                account, _ = _provider(source, r)
+                name = str(r["inputs"].get("name", ""))
+                the_arn = f"arn:aws:iam::{account}:policy{r['inputs'].get('path') or '/'}{name}"
+                document = access._document(r["inputs"].get("policy"))
+                found.setdefault(("aws", account), []).append(CustomPolicy(name, the_arn, document))
+    return found
+
+
+def _names_for(actor: Actor, kind: str) -> list[str]:
+    """Names the actor may give a new ``kind`` (user, role, policy): one for each wildcard pattern its
+    Allow statements name for that type in its account ("pr*" -> "prx"), and one no stack gives."""
+    names = []
+    for pattern in actor.grants.allow_patterns():
+        head, _, name = pattern.rpartition(f":{kind}/")
+        if head and head.rsplit(":", 1)[-1] in (actor.node.account, "*") and any(c in name for c in "*?"):
+            names.append(name.replace("*", "x").replace("?", "x").replace("/", ""))
+    return [*dict.fromkeys(names), OTHER]
+
+
+@dataclass(frozen=True)
+class Writable:
+    """A policy the actor can fill with a document of its choosing: made new, or re-versioned."""
+
+    name: str
+    arn: str
+    asked: Asked
+    existing: bool
+
+
+def _writable(actor: Actor, policies: Sequence[CustomPolicy]) -> list[Writable]:
+    cloud, account = actor.node.cloud, actor.node.account
+    found = []
+    for policy in policies:
+        if asked := _first(actor, (VERSION_POLICY[cloud],), policy.arn):
+            found.append(Writable(policy.name, policy.arn, asked, True))
+    for name in _names_for(actor, "policy"):
+        the_arn = (
+            f"acs:ram:*:{account}:policy/{name}"
+            if cloud == "alicloud"
+            else arn(cloud, account, "policy", name)
+        )
+        if the_arn in {p.arn for p in policies}:
+            continue
+        created = ask_any(actor, CREATE_POLICY[cloud], (the_arn,))
+        if created.allowed:
+            found.append(Writable(name, the_arn, created, False))
+            break
+    return found
+
+
+def _writes(
+    actor: Actor,
+    target: Node,
+    attached: Sequence[str],
+    writable: Sequence[Writable],
+    boundary: str = "",
+) -> tuple[str, str, list[Asked]] | None:
+    """How ``actor`` gives ``target`` grants of its choosing, if it can: (edge kind, reason, calls).
+    Re-version a policy attached to it; put an inline policy; attach the account's administrator
+    policy or a policy it writes. RAM authorises an attach on the principal and on the policy
+    (``acs:ram:*:system:policy/{name}`` for a system one): one call on both; IAM on the principal,
+    with the policy as ``iam:PolicyARN`` and the target's boundary as ``iam:PermissionsBoundary``."""
+    cloud, scope = actor.node.cloud, (actor.region, actor.node.account)
+    kind = target.kind if target.kind in ("user", "role") else "role"
+    context = {"iam:PermissionsBoundary": [boundary]} if cloud == "aws" and boundary else None
+    # IAM sets iam:PermissionsBoundary of a Put/Attach from the target's boundary: none, no key.
+    settled = ("iam:permissionsboundary",)
+    for policy in writable:
+        if policy.existing and policy.name in attached:
+            return (
+                "policy-version",
+                f"can {policy.asked.action} on {policy.name}, attached to {target.name}: a default "
+                "version of its choosing",
+                [policy.asked],
+            )
+    if cloud == "aws":
+        put = ask(actor.grants, PUTS[kind], target.id, context, scope, settled)
+        if put.allowed:
+            return "policy-write", f"can {put.action} on {target.name} with a document of its choosing", [put]
+    admin = ADMIN_POLICY[cloud] if cloud == "aws" else f"acs:ram:*:system:policy/{ADMIN_POLICY[cloud]}"
+    options = [
+        (admin, ADMIN_POLICY[cloud].rsplit("/", 1)[-1], []),
+        *((w.arn, w.name, [w.asked]) for w in writable),
+    ]
+    for policy_arn, name, before in options:
+        resources = [target.id] + ([policy_arn] if cloud == "alicloud" else [])
+        given = {**(context or {}), "iam:PolicyARN": [policy_arn]} if cloud == "aws" else None
+        for action in WRITES[cloud][kind]:
+            attach = ask(actor.grants, action, resources, given, scope, settled)
+            if attach.allowed:
+                how = f"writes {name} and " if before else ""
+                return "policy-write", f"{how}can {action} {name} to {target.name}", [*before, attach]
     return None
-
-
-def _policy_version_edges(actor: Actor, source: Source, graph: Graph, targets: Iterable[Actor]) -> None:
-    """A new default version of a policy attached to a principal rewrites that principal's grants."""
-    for target in targets:
-        for policy in target.grants.policies:
-            if policy.name.endswith(")"):
-                continue  # system / managed: their owner writes them
-            if actor.node.cloud == "alicloud":
-                the_arn = f"acs:ram:*:{actor.node.account}:policy/{policy.name}"
-                actions = ("ram:CreatePolicyVersion",)
-            else:
-                the_arn = f"arn:aws:iam::{actor.node.account}:policy/{policy.name}"
-                actions = ("iam:CreatePolicyVersion",)
-            if found := _first(actor, actions, the_arn):
-                graph.edges.append(
-                    _step(
-                        actor,
-                        target.node.id,
-                        "policy-version",
-                        f"can {found.action} on {policy.name} (attached to {target.node.name}): "
-                        f"{target.node.name} then holds what it writes",
-                        [found],
-                    )
-                )
-                if target.node.id == actor.node.id:
-                    graph.edges.append(
-                        _step(
-                            actor,
-                            _admin(graph, actor.node).id,
-                            "policy-version",
-                            f"can rewrite {policy.name}, attached to itself, to allow everything",
-                            [found],
-                        )
-                    )
 
 
 CREATE_ACTIONS = {
@@ -579,42 +759,69 @@ CREATE_ACTIONS = {
 }
 
 
-def _new_principal_edges(actor: Actor, graph: Graph) -> None:
-    """Create a user or role and attach to it: a principal of the creator's choosing. It is admin
-    when the creation needs no permissions boundary (asked without the caller's own keys)."""
-    cloud, account = actor.node.cloud, actor.node.account
+def _new_principal_edges(world: _World, actor: Actor) -> None:
+    """Create a user or role and give it grants: a principal of the creator's choosing, asked with
+    each name and boundary the creator may choose. Without a boundary, or behind one the creator
+    itself writes, it may hold anything (admin); else it holds what the boundary allows."""
+    cloud, account, graph = actor.node.cloud, actor.node.account, world.graph
+    writable = world.writable(actor)
     for kind, action in CREATE_ACTIONS[cloud]:
-        decision, allowed_on = actor.grants.decide_any(action)
-        if not decision.allowed:
-            continue
-        for pattern in allowed_on:
-            # A name the allowed pattern admits ("ecs-mcp-*" -> "ecs-mcp-x"); "*": any name.
-            name = pattern.rsplit("/", 1)[-1].replace("*", "x") if "/" in pattern else f"{OTHER}-{kind}"
+        for name in _names_for(actor, kind):
             target = Node(arn(cloud, account, kind, name), kind, cloud, account, name, "")
-            scope = (actor.region, account)
-            created = ask(actor.grants, action, target.id, None, scope)
-            attach = _write(actor, target) if created.allowed else None
-            if attach is None:
+            created = ask(actor.grants, action, target.id, None, (actor.region, account))
+            if not created.allowed:
                 continue
+            boundary = next((v for k, v in created.chosen if k.lower() == "iam:permissionsboundary"), "")
+            wrote = _writes(actor, target, (), writable, boundary)
+            if wrote is None:
+                continue
+            own = next((w for w in writable if w.arn == boundary), None)
+            steps = [created, *wrote[2], *([own.asked] if own else [])]
+            if boundary and own is None:
+                new = world.bounded_new(actor, kind, boundary)
+                why = f"can {action} {name} behind {boundary.rsplit('/', 1)[-1]}, and {wrote[1]}"
+                graph.edges.append(_step(actor, new.id, "new-principal", why, steps))
+                break
             new = _new(graph, actor.node)
-            asked = [created, attach]
+            behind = f" behind {boundary.rsplit('/', 1)[-1]}, which it writes itself," if own else ""
             graph.edges.append(
-                _step(actor, new.id, "new-principal", f"can {action} {name} and {attach.action} to it", asked)
+                _step(actor, new.id, "new-principal", f"can {action} {name}{behind} and {wrote[1]}", steps)
             )
-            unbounded = _ask_once(actor.grants, action, (target.id,), None, scope)
-            if unbounded.allowed:
-                graph.edges.append(
-                    Step(
-                        new.id,
-                        _admin(graph, actor.node).id,
-                        "new-principal",
-                        f"{action} is allowed without a permissions boundary: the new {kind} may hold "
-                        "anything",
-                        tuple((a, r) for a, r, _ in unbounded.requests),
-                        tuple(ref.label for _, _, d in unbounded.requests for ref in d.deciding),
-                    )
+            graph.edges.append(
+                Step(
+                    new.id,
+                    _admin(graph, actor.node).id,
+                    "new-principal",
+                    f"its creator chooses what the new {kind} holds, within no ceiling it does not write",
+                    (),
+                    (),
                 )
+            )
             break
+
+
+def _write_edges(world: _World, actor: Actor) -> bool:
+    """A principal the actor is (itself) or becomes (a path of the graph) whose grants it writes:
+    the actor holds what that principal's ceiling allows (admin when it has none)."""
+    graph, added = world.graph, False
+    graph.__dict__.pop("out", None)
+    reached = shortest_paths(graph, actor.node.id)
+    for target in world.same_account(actor):
+        key = (actor.node.id, target.node.id)
+        if target.node.id not in reached or key in world.written:
+            continue
+        world.written.add(key)
+        attached = [p.name for p in target.grants.policies if not p.name.endswith(")")]
+        wrote = _writes(actor, target.node, attached, world.writable(actor), target.boundary_arn)
+        if wrote is None:
+            continue
+        sink = world.ceiling(target)
+        whom = "itself" if target.node.id == actor.node.id else f"{target.node.name}, which it becomes,"
+        within = "within its ceiling" if sink.kind != "admin" else "anything"
+        kind, reason, asked = wrote
+        graph.edges.append(_step(actor, sink.id, kind, f"{reason}: {whom} then holds {within}", asked))
+        added = True
+    return added
 
 
 GROUP_ACTIONS = {"alicloud": "ram:AddUserToGroup", "aws": "iam:AddUserToGroup"}
@@ -632,20 +839,6 @@ def _group_edges(actor: Actor, graph: Graph) -> None:
                 _admin(graph, actor.node).id,
                 "group",
                 f"can {action} on groups no stack creates (the administrators' group among them)",
-                [found],
-            )
-        )
-
-
-def _self_write_edges(actor: Actor, graph: Graph) -> None:
-    """Attach or put an unconstrained policy on itself."""
-    if found := _write(actor, actor.node):
-        graph.edges.append(
-            _step(
-                actor,
-                _admin(graph, actor.node).id,
-                "policy-write",
-                f"can {found.action} on itself with a policy of its choosing",
                 [found],
             )
         )
@@ -682,7 +875,18 @@ def _compute_resources(actor: Actor, action: str, role: Node) -> list[str]:
         ]
     if action == "ecs:AttachInstanceRamRole":
         return [role.id]  # authorised on the instance and the role attached
+    if region and action in NAMED_BY_CALLER:
+        # A name of the caller's choosing in its own region (a statement may allow only that one).
+        return [NAMED_BY_CALLER[action].format(region=region, account=account, other=OTHER)]
     return []
+
+
+# What an AWS compute call creates or names, by a name the caller chooses.
+NAMED_BY_CALLER = {
+    "cloudformation:CreateStack": "arn:aws:cloudformation:{region}:{account}:stack/{other}/{other}",
+    "lambda:CreateFunction": "arn:aws:lambda:{region}:{account}:function:{other}",
+    "ecs:RunTask": "arn:aws:ecs:{region}:{account}:task-definition/{other}:1",
+}
 
 
 def _pass_role_edges(actor: Actor, roles: Iterable[tuple[Node, NamedPolicy | None]], graph: Graph) -> None:
@@ -694,11 +898,7 @@ def _pass_role_edges(actor: Actor, roles: Iterable[tuple[Node, NamedPolicy | Non
         if role.id == actor.node.id:
             continue
         for service, actions in PASS_TO[cloud]:
-            context = {"iam:PassedToService": [service]} if cloud == "aws" else None
-            passed = ask(actor.grants, pass_action, role.id, context, scope)
-            if not passed.allowed:
-                continue
-            if trust is not None:
+            if trust is not None:  # the trust first: it is the cheaper question
                 names = TRUSTED_AS.get(service, (service,))
 
                 def service_test(kind: str, value: str, names=names) -> bool:
@@ -706,6 +906,10 @@ def _pass_role_edges(actor: Actor, roles: Iterable[tuple[Node, NamedPolicy | Non
 
                 if not evaluate_trust(trust, "sts:AssumeRole", service_test).allowed:
                     continue
+            context = {"iam:PassedToService": [service]} if cloud == "aws" else None
+            passed = ask(actor.grants, pass_action, role.id, context, scope)
+            if not passed.allowed:
+                continue
             for action in actions:
                 found = ask_any(actor, action, _compute_resources(actor, action, role), _region(actor, cloud))
                 if found.allowed:
@@ -787,6 +991,91 @@ def _exec_edges(
             )
 
 
+TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
+# Starting a task of an existing definition with container overrides runs code of the caller's
+# choosing as the definition's task role: no iam:PassRole (that is asked only for a taskRoleArn
+# override, the pass-role edge's ecs:RunTask).
+OVERRIDE_ACTIONS = ("ecs:RunTask", "ecs:StartTask")
+
+
+def _task_definitions(sources: Sequence[Source]) -> list[tuple[str, str, str]]:
+    """(account, task definition ARN, task role ARN) of each definition the plans register."""
+    found = []
+    for source in sources:
+        for r in source.plan["resources"]:
+            if r["type"] == TASK_DEFINITION and (family := r["inputs"].get("family")):
+                account, region = _provider(source, r)
+                the_arn = f"arn:aws:ecs:{region}:{account}:task-definition/{family}:1"
+                found.append((account, the_arn, str(r["inputs"].get("taskRoleArn") or "")))
+    return found
+
+
+def _override_edges(world: _World, actor: Actor, roles: Sequence[tuple[Node, NamedPolicy | None]]) -> None:
+    """RunTask/StartTask with overrides on a definition reaches its task role; on any definition of
+    the account (a wildcard), every role that may trust ecs-tasks there (its trust unknown or naming
+    ecs-tasks.amazonaws.com, the unknown one among them)."""
+    if actor.node.cloud != "aws":
+        return
+    account, graph = actor.node.account, world.graph
+    region = actor.region or "*"
+    asked: list[tuple[str, list[str]]] = [
+        (the_arn, [role]) for own, the_arn, role in world.task_definitions if own == account and role
+    ]
+    any_definition = f"arn:aws:ecs:{region}:{account}:task-definition/{OTHER}:1"
+    trusting = [
+        node.id
+        for node, trust in roles
+        if node.id != actor.node.id and (trust is None or _trusts_service(trust, "ecs-tasks.amazonaws.com"))
+    ]
+    asked.append((any_definition, trusting))
+    for definition, targets in asked:
+        for action in OVERRIDE_ACTIONS:
+            found = ask_any(actor, action, (definition,), _region(actor, "aws"))
+            if not found.allowed:
+                continue
+            which = "any task definition of the account" if definition == any_definition else definition
+            for target in targets:
+                graph.edges.append(
+                    _step(
+                        actor,
+                        target,
+                        "task-override",
+                        f"can {action} {which} with container overrides: the code runs as "
+                        f"{target.rsplit('/', 1)[-1]}, the task role",
+                        [found],
+                    )
+                )
+            break
+
+
+def _trusts_service(trust: NamedPolicy, service: str) -> bool:
+    return evaluate_trust(trust, "sts:AssumeRole", lambda k, v: k == "Service" and v == service).allowed
+
+
+def _unknown_service_roles(cloud: str, account: str) -> list[tuple[Node, NamedPolicy]]:
+    """One role no plan creates per service a role is passed to (AWS): what a wildcard PassRole or
+    a definition of the account may hand over; its grants are unknown (a finding, never "no path")."""
+    if cloud != "aws":
+        return []
+    found = []
+    for service, _ in PASS_TO["aws"]:
+        short = service.split(".", 1)[0]
+        node = Node(
+            arn("aws", account, "role", f"{OTHER}-{short}"),
+            "external",
+            "aws",
+            account,
+            f"{OTHER} role trusting {service}",
+            "",
+        )
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": service}}],
+        }
+        found.append((node, NamedPolicy(f"trust of {node.name} (assumed)", trust)))
+    return found
+
+
 # --- building -------------------------------------------------------------------------------------
 def _admin(graph: Graph, node: Node) -> Node:
     return graph.add(
@@ -838,15 +1127,114 @@ def _trusted(graph: Graph, actor: Actor, trust: NamedPolicy, created: set[str]) 
                     )
 
 
+class _World:
+    """What building asks about: the plans' principals, policies and task definitions, and the
+    principals building adds (a principal rewritten within its ceiling, a bounded new one)."""
+
+    def __init__(self, sources: Sequence[Source]) -> None:
+        self.graph = Graph(stacks=tuple(s.stack for s in sources))
+        control = control_policies(sources)
+        self.actors = [(source, _bounded(actor, control)) for source in sources for actor in _actors(source)]
+        self.instances = [i for source in sources for i in _instances(source)]
+        self.policies = custom_policies(sources)
+        self.task_definitions = _task_definitions(sources)
+        self.trusts: dict[str, NamedPolicy] = {}
+        self.unknown: dict[str, Node] = {}
+        self.written: set[tuple[str, str]] = set()
+        self._writable: dict[str, list[Writable]] = {}
+
+    def same_account(self, actor: Actor) -> list[Actor]:
+        where = (actor.node.cloud, actor.node.account)
+        return [a for _, a in self.actors if (a.node.cloud, a.node.account) == where and a.principal.resource]
+
+    def writable(self, actor: Actor) -> list[Writable]:
+        if actor.node.id not in self._writable:
+            held = self.policies.get((actor.node.cloud, actor.node.account), [])
+            self._writable[actor.node.id] = _writable(actor, held)
+        return self._writable[actor.node.id]
+
+    def edges_of(self, source: Source, actor: Actor) -> None:
+        graph, same = self.graph, self.same_account(actor)
+        users = [a.node for a in same if a.node.kind == "user"]
+        roles = [(a.node, self.trusts.get(a.node.id)) for a in same if a.node.kind == "role"]
+        roles += _named_roles(actor, {a.node.id for a in same})
+        unknown = _unknown_service_roles(actor.node.cloud, actor.node.account)
+        self.unknown.update((node.id, node) for node, _ in unknown)
+        roles += unknown
+        _credential_edges(actor, users, graph)
+        _assume_edges(actor, roles, graph)
+        _new_principal_edges(self, actor)
+        _group_edges(actor, graph)
+        _pass_role_edges(actor, roles, graph)
+        _override_edges(self, actor, roles)
+        _command_edges(actor, self.instances, graph)
+        _exec_edges(actor, roles, source, graph)
+        _unmodelled_edges(actor, graph)
+
+    def ceiling(self, target: Actor) -> Node:
+        """What a principal holds once its policies are the writer's: admin, or a principal that
+        holds its ceilings (the same name, trusted as itself), asked like any other."""
+        if not target.ceilings:
+            return _admin(self.graph, target.node)
+        node = replace(
+            target.node,
+            id=f"rewritten:{target.node.id}",
+            kind="rewritten",
+            name=f"{target.node.name} rewritten within its ceiling",
+        )
+        if node.id not in self.graph.nodes:
+            grants = Grants(target.principal, _intersection(target.ceilings))
+            self._add(
+                node,
+                replace(target, node=node, grants=grants, principal=replace(target.principal, resource="")),
+            )
+        return self.graph.nodes[node.id]
+
+    def bounded_new(self, creator: Actor, kind: str, boundary: str) -> Node:
+        """A new principal behind ``boundary``: it holds what the boundary allows."""
+        cloud, account = creator.node.cloud, creator.node.account
+        short = boundary.rsplit("/", 1)[-1]
+        node = Node(
+            f"new:{cloud}:{account}:{boundary}", "new", cloud, account, f"new principal behind {short}", ""
+        )
+        if node.id not in self.graph.nodes:
+            held = next((p for p in self.policies.get((cloud, account), []) if p.arn == boundary), None)
+            managed = access.managed_policy(cloud, boundary)
+            document = held.document if held else managed.document if managed else None
+            # A boundary no plan holds and none on file: read as allowing nothing (as access does).
+            ceiling = (NamedPolicy(f"permissions boundary {short}", document or {"Statement": []}),)
+            principal = Principal(cloud, kind, f"{OTHER}-{kind}", "")
+            the_arn = arn(cloud, account, kind, f"{OTHER}-{kind}")
+            self._add(
+                node,
+                Actor(
+                    node,
+                    principal,
+                    Grants(principal, list(ceiling)),
+                    creator.region,
+                    the_arn,
+                    (ceiling,),
+                    boundary,
+                ),
+            )
+        return self.graph.nodes[node.id]
+
+    def _add(self, node: Node, actor: Actor) -> None:
+        self.graph.add(node)
+        source = next((s for s, a in self.actors if a.arn == actor.arn), None) or self.actors[0][0]
+        self.actors.append((source, actor))
+        self.edges_of(source, actor)
+
+
 def build(sources: Sequence[Source]) -> Graph:
     """The graph of one or more plans: each principal's edges asked against every target the plans
-    hold in its cloud and account."""
-    graph = Graph(stacks=tuple(s.stack for s in sources))
-    actors = [(source, actor) for source in sources for actor in _actors(source)]
-    instances = [i for source in sources for i in _instances(source)]
-    for _, actor in actors:
+    hold in its cloud and account; then, until nothing is added, each principal's writes to the
+    grants of a principal it is or becomes."""
+    world = _World(sources)
+    graph = world.graph
+    for _, actor in world.actors:
         graph.add(actor.node)
-    for instance in instances:
+    for instance in world.instances:
         node = graph.add(instance.node)
         for role in instance.roles:
             graph.edges.append(
@@ -860,29 +1248,19 @@ def build(sources: Sequence[Source]) -> Graph:
                     (),
                 )
             )
-    created = {a.arn.lower() for _, a in actors}
-    trusts: dict[str, NamedPolicy] = {}
-    for source, actor in actors:
+    created = {a.arn.lower() for _, a in world.actors}
+    for source, actor in world.actors:
         if actor.node.kind == "role":
-            trusts[actor.node.id] = access.trust_document(source.plan, actor.principal)
-            _trusted(graph, actor, trusts[actor.node.id], created)
-    for source, actor in actors:
-        same = [
-            a for _, a in actors if (a.node.cloud, a.node.account) == (actor.node.cloud, actor.node.account)
-        ]
-        users = [a.node for a in same if a.node.kind == "user"]
-        roles = [(a.node, trusts.get(a.node.id)) for a in same if a.node.kind == "role"]
-        roles += _named_roles(actor, {a.node.id for a in same})
-        _credential_edges(actor, users, graph)
-        _assume_edges(actor, roles, graph)
-        _self_write_edges(actor, graph)
-        _policy_version_edges(actor, source, graph, [actor])
-        _new_principal_edges(actor, graph)
-        _group_edges(actor, graph)
-        _pass_role_edges(actor, roles, graph)
-        _command_edges(actor, instances, graph)
-        _exec_edges(actor, roles, source, graph)
-        _unmodelled_edges(actor, graph)
+            world.trusts[actor.node.id] = access.trust_document(source.plan, actor.principal)
+            _trusted(graph, actor, world.trusts[actor.node.id], created)
+    for source, actor in list(world.actors):
+        world.edges_of(source, actor)
+    while any([_write_edges(world, actor) for _, actor in list(world.actors)]):
+        pass
+    targets = {edge.target for edge in graph.edges}
+    for node in world.unknown.values():
+        if node.id in targets:
+            graph.add(node)
     graph.__dict__.pop("out", None)
     return graph
 
@@ -992,7 +1370,7 @@ def shortest_paths(graph: Graph, source: str) -> dict[str, tuple[Step, ...]]:
 def is_finding(graph: Graph, source: Node, target: Node) -> bool:
     """A path that matters: to admin, to a principal of the creator's choosing, to an identity no
     plan creates, or from one environment to another's principal or instance."""
-    if target.kind in ("admin", "new", "external", "user", "role") and target.id != source.id:
+    if target.kind in ("admin", "new", "external", "user", "role", "rewritten") and target.id != source.id:
         return True
     return bool(source.environment and target.environment and source.environment != target.environment)
 
@@ -1032,8 +1410,9 @@ class Excepted:
     """A path a guide needs, keyed by what the stack is, never by its name: in the environments
     ``environments`` (the stacks' ``environment`` setting), from the principals whose scenario role
     matches ``start`` (a glob on the plan's resource name) to targets of the same environment that
-    ``bound`` names (globs on a target's scenario role, or on its name for a role no plan creates);
-    ``shared``: asked on the shared-account graph."""
+    ``bound`` names (globs on a target's scenario role, or on its name for a role no plan creates;
+    the source account's admin or a new principal there only by its exact name, "admin" or "new
+    principal behind <boundary>"); ``shared``: asked on the shared-account graph."""
 
     name: str
     environments: tuple[str, ...]
@@ -1046,15 +1425,25 @@ class Excepted:
         from fnmatch import fnmatchcase
 
         source, target = graph.nodes[path.source], graph.nodes[path.target]
+        own = target.account == source.account
+        if target.kind in ("admin", "new") or target.name.startswith(OTHER):
+            # The account's admin, a principal of the source's making, a role no plan creates that
+            # the graph stands in for (any role trusting a service): only in the source's own
+            # account, and only where a bound names it word for word (never by a wildcard).
+            return self._from(source) and own and target.name in self.bound
         # A role no plan creates (kind "external", e.g. an application's pre-created task role)
         # counts as the source's environment only in the source's own account.
-        external_own = target.kind == "external" and target.account == source.account
+        external_own = target.kind == "external" and own
         return (
-            source.environment in self.environments
+            self._from(source)
             and (target.environment == source.environment or external_own)
-            and fnmatchcase(source.role, self.start)
             and any(fnmatchcase(target.role or target.name, bound) for bound in self.bound)
         )
+
+    def _from(self, source: Node) -> bool:
+        from fnmatch import fnmatchcase
+
+        return source.environment in self.environments and fnmatchcase(source.role, self.start)
 
 
 def exceptions(path: Path = EXCEPTIONS_FILE) -> list[Excepted]:
