@@ -246,7 +246,12 @@ def _sweep(args: argparse.Namespace) -> int:
     from baseline.ops import sweep
 
     return sweep.run(
-        args.cloud, args.prefix, older_than=args.older_than, delete=args.delete, sandbox=args.sandbox
+        args.cloud,
+        args.prefix,
+        older_than=args.older_than,
+        delete=args.delete,
+        sandbox=args.sandbox,
+        open_prs=args.open_prs,
     )
 
 
@@ -588,7 +593,7 @@ SWEEP = Page(
     "removes them in dependency order. A prefix that reaches any name a stack file in stacks/\n"
     "creates is refused (only a per-PR stack's own prefix, pr<n>-, is a sweep's). --sandbox\n"
     "instead sweeps every identity named with the sandbox's prefix (the pipeline stack's test\n"
-    "environment, pr), marker or not, by age only.",
+    "environment, pr), marker or not, by age only, sparing the open pull requests of --open-prs.",
     exit_codes=(
         ("0", "listed (dry run), or every step deleted; also when nothing matched"),
         ("1", "a step failed; the sweep stopped there (run it again to continue)"),
@@ -597,7 +602,7 @@ SWEEP = Page(
     examples=(
         "sweep --cloud alicloud --prefix pr12-",
         "sweep --cloud aws --prefix pr12- --delete",
-        "sweep --cloud alicloud --sandbox --older-than 6h --delete",
+        "sweep --cloud alicloud --sandbox --open-prs 12,15 --older-than 6h --delete",
     ),
 )
 
@@ -617,6 +622,11 @@ def _sweep_parser(commands: argparse._SubParsersAction) -> None:
         "--sandbox",
         action="store_true",
         help="every identity named with the sandbox's prefix (stacks/Pulumi.pipeline.yaml), any marker",
+    )
+    sweep.add_argument(
+        "--open-prs",
+        metavar="N,M",
+        help="with --sandbox: open pull requests whose live stacks (pr<n>-) are spared",
     )
     sweep.add_argument(
         "--older-than",

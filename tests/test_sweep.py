@@ -744,3 +744,42 @@ def test_the_sandbox_prefix_is_refused_when_another_stack_creates_an_identity_wi
     with pytest.raises(ConfigError) as refused:
         sweep.check_prefix("pr", stacks, sandbox=True)
     assert "'prCommandUser'" in str(refused.value) and "'prod'" in str(refused.value)
+
+
+def test_the_sandbox_sweep_spares_open_pull_requests_live_stacks_only(ram):
+    ram.user("prx", comments="")
+    ram.user("pr15-commandUser", comments="")
+    code, out = sandbox_run_with(ram, open_prs="12, 15")
+    assert code == 0
+    swept = swept_names(out)
+    assert "prx" in swept and not {n for n in swept if n.startswith(("pr12-", "pr15-"))}
+    assert "pr15-commandUser  an open pull request's stack (pr15-)" in "\n".join(section(out, "Left alone"))
+
+
+def sandbox_run_with(client, open_prs):
+    out = io.StringIO()
+    code = sweep.run(
+        "alicloud",
+        None,
+        sandbox=True,
+        open_prs=open_prs,
+        client=client,
+        now=LATER,
+        stacks_dir=FIXTURES,
+        out=out,
+    )
+    return code, out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["--sandbox", "--open-prs", "12,x"], "by number"),
+        (["--prefix", PREFIX, "--open-prs", "12"], "--sandbox"),
+    ],
+)
+def test_open_pull_requests_are_numbers_and_for_the_sandbox_sweep_only(argv, words, capsys):
+    code = cli.main(["sweep", "--cloud", "aws", *argv])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert len(err.splitlines()) == 1 and "--open-prs" in err and words in err

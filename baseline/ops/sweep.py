@@ -17,9 +17,11 @@ prints exactly the steps ``--delete`` runs, one per line.
 
 ``--sandbox`` sweeps the whole sandbox instead: every name starting with the ``test``
 environment's ``namePrefix`` in ``stacks/Pulumi.pipeline.yaml`` (``pr``), marker or not, by age
-only. A pull request's code runs as the sandbox's deploy role and can create ``prx`` without the
-marker; Resource Directory control policies keep such an identity from creating another
-(docs/operations.md, section 8), and this sweep removes it once it is older than ``--older-than``.
+only, sparing the names of the open pull requests listed with ``--open-prs 12,15`` (``pr12-``,
+``pr15-``: their stacks are live). A pull request's code runs as the sandbox's deploy role and
+can create ``prx`` without the marker; Resource Directory control policies keep such an identity
+from creating another (docs/operations.md, section 8), and this sweep removes it once it is older
+than ``--older-than``.
 
 The prefix must be at least 3 characters and may not reach a name any stack file in ``stacks/``
 creates (the pipeline's ``github-*`` roles included): each file's offline plan is rendered and
@@ -205,6 +207,19 @@ def _stack_names(path: Path, text: str) -> tuple[tuple[str, str], ...]:
     return tuple(created_names(plan))
 
 
+def parse_open_prs(text: str) -> tuple[int, ...]:
+    """``12,15``: the open pull requests whose stacks a sandbox sweep spares; empty for none."""
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    if not all(p.isdigit() for p in parts):
+        raise ConfigError(
+            key="--open-prs",
+            value=text,
+            problem="open pull requests are listed by number",
+            fix="pass numbers separated by commas, e.g. --open-prs 12,15 (empty for none)",
+        )
+    return tuple(sorted({int(p) for p in parts}))
+
+
 def sandbox_prefix(stacks_dir: Path) -> str:
     """The sandbox's name prefix: the ``test`` environment of the pipeline stack file, with sweep
     rights (``sweep: true``) and a ``namePrefix``."""
@@ -294,14 +309,25 @@ def _reaches(prefix: str, path: Path, *, swept_only: bool = False) -> Iterable[s
 
 
 def plan(
-    cloud: Cloud, prefix: str, older_than: timedelta, now: datetime, *, marked_only: bool = True
+    cloud: Cloud,
+    prefix: str,
+    older_than: timedelta,
+    now: datetime,
+    *,
+    marked_only: bool = True,
+    spared: Iterable[str] = (),
 ) -> Plan:
-    """What a sweep deletes; ``marked_only`` False (the sandbox) takes unmarked identities too."""
+    """What a sweep deletes; ``marked_only`` False (the sandbox) takes unmarked identities too,
+    except names under a ``spared`` prefix (an open pull request's live stack)."""
     found = [i for i in cloud.identities(prefix) if i.name.startswith(prefix)]
+    spared = tuple(spared)
     swept: list[Identity] = []
     left_alone: list[tuple[Identity, str]] = []
     for identity in found:
-        if marked_only and not identity.marked:
+        live = next((p for p in spared if identity.name.startswith(p)), None)
+        if live is not None:
+            left_alone.append((identity, f"an open pull request's stack ({live})"))
+        elif marked_only and not identity.marked:
             left_alone.append((identity, "no managed-by=pulumi marker"))
         elif now - identity.created < older_than:
             left_alone.append((identity, f"younger than {_age(older_than)}"))
@@ -658,6 +684,7 @@ def run(
     older_than: str = "2h",
     delete: bool = False,
     sandbox: bool = False,
+    open_prs: str | None = None,
     client: Any = None,
     now: datetime | None = None,
     stacks_dir: Path | None = None,
@@ -672,8 +699,18 @@ def run(
             problem="a sweep takes either one test stack's --prefix or --sandbox",
             fix="pass --prefix pr<n>- for one test stack, or --sandbox for every sandbox identity",
         )
+    if open_prs is not None and not sandbox:
+        raise ConfigError(
+            key="--open-prs",
+            problem="only a sandbox sweep spares open pull requests' stacks",
+            fix="add --sandbox, or drop --open-prs",
+        )
+    spared: tuple[str, ...] = ()
     if sandbox:
+        from baseline.ops import ephemeral
+
         prefix = sandbox_prefix(stacks_dir)
+        spared = tuple(ephemeral.naming_prefix(n) for n in parse_open_prs(open_prs or ""))
     assert prefix is not None
     check_prefix(prefix, stacks_dir, sandbox=sandbox)
     adapter_class, make_client = CLOUDS[cloud]
@@ -682,7 +719,7 @@ def run(
     with faults.reported(f"listing {cloud} identities"):
         adapter = adapter_class(client if client is not None else make_client())
         print(f"Sweep {cloud}: names starting {prefix!r}, {which}, older than {_age(age)} ({mode})", file=out)
-        report = plan(adapter, prefix, age, now or datetime.now(UTC), marked_only=not sandbox)
+        report = plan(adapter, prefix, age, now or datetime.now(UTC), marked_only=not sandbox, spared=spared)
     render(report, out)
     print(f"Steps ({len(report.steps)}):", file=out)
     if not delete:
