@@ -216,16 +216,24 @@ def _policy(**overrides):
     return alicloud.resourcemanager.ControlPolicy("cp", **inputs)
 
 
-def test_the_mocks_accept_a_valid_control_policy_and_attachment():
-    def program():
-        policy = _policy(description="Guard-of-dev")
-        alicloud.resourcemanager.ControlPolicyAttachment(
-            "a", policy_id=policy.id, target_id="5012345678901234"
-        )
-        alicloud.resourcemanager.ControlPolicyAttachment("b", policy_id=policy.id, target_id="fd-ZDNPiT1234")
+def test_the_mocks_take_a_document_of_2048_characters_and_refuse_one_more():
+    def program(size):
+        def register():
+            document = DENY[:-1] + " " * (size - len(DENY)) + "}"
+            assert len(document) == size
+            policy = _policy(description="Guard-of-dev", policy_document=document)
+            alicloud.resourcemanager.ControlPolicyAttachment(
+                "a", policy_id=policy.id, target_id="5012345678901234"
+            )
+            alicloud.resourcemanager.ControlPolicyAttachment(
+                "b", policy_id=policy.id, target_id="fd-ZDNPiT1234"
+            )
 
-    monitor, _ = execute(program, "test", StrictMocks())
+        return register
+
+    monitor, _ = execute(program(2048), "test", StrictMocks())
     assert len([r for r in monitor.registrations if "controlPolicy" in r["type"]]) == 3
+    _refused(program(2049), "policy document is 2049 characters; the limit is 2048")
 
 
 @pytest.mark.parametrize(
