@@ -245,7 +245,14 @@ def _teardown(args: argparse.Namespace) -> int:
 def _sweep(args: argparse.Namespace) -> int:
     from baseline.ops import sweep
 
-    return sweep.run(args.cloud, args.prefix, older_than=args.older_than, delete=args.delete)
+    return sweep.run(
+        args.cloud,
+        args.prefix,
+        older_than=args.older_than,
+        delete=args.delete,
+        sandbox=args.sandbox,
+        open_prs=args.open_prs,
+    )
 
 
 def _drift(args: argparse.Namespace) -> int:
@@ -590,13 +597,19 @@ SWEEP = Page(
     description="Lists the users, roles and custom policies in a test account whose names start with\n"
     "--prefix, carry this program's managed-by marker and are older than --older-than; --delete\n"
     "removes them in dependency order. A prefix that reaches any name a stack file in stacks/\n"
-    "creates is refused (only a per-PR stack's own prefix, pr<n>-, is a sweep's).",
+    "creates is refused (only a per-PR stack's own prefix, pr<n>-, is a sweep's). --sandbox\n"
+    "instead sweeps every identity named with the sandbox's prefix (the pipeline stack's test\n"
+    "environment, pr), marker or not, by age only, sparing the open pull requests of --open-prs.",
     exit_codes=(
         ("0", "listed (dry run), or every step deleted; also when nothing matched"),
         ("1", "a step failed; the sweep stopped there (run it again to continue)"),
         ("2", "refused or bad input: the prefix, --older-than, missing credentials"),
     ),
-    examples=("sweep --cloud alicloud --prefix pr12-", "sweep --cloud aws --prefix pr12- --delete"),
+    examples=(
+        "sweep --cloud alicloud --prefix pr12-",
+        "sweep --cloud aws --prefix pr12- --delete",
+        "sweep --cloud alicloud --sandbox --open-prs 12,15 --older-than 6h --delete",
+    ),
 )
 
 
@@ -609,7 +622,18 @@ def _sweep_parser(commands: argparse._SubParsersAction) -> None:
         help="the test account's cloud: aws (boto3's credential chain) or alicloud "
         "(ALICLOUD_ACCESS_KEY/ALICLOUD_SECRET_KEY, else the ALICLOUD_PROFILE profile)",
     )
-    sweep.add_argument("--prefix", required=True, help="name prefix of the test stack, e.g. pr12-")
+    # Neither or both is refused by the sweep itself, as one line naming the key and the fix.
+    sweep.add_argument("--prefix", help="name prefix of the test stack, e.g. pr12-")
+    sweep.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="every identity named with the sandbox's prefix (stacks/Pulumi.pipeline.yaml), any marker",
+    )
+    sweep.add_argument(
+        "--open-prs",
+        metavar="N,M",
+        help="with --sandbox: open pull requests whose live stacks (pr<n>-) are spared",
+    )
     sweep.add_argument(
         "--older-than",
         default="2h",

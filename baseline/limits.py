@@ -233,3 +233,21 @@ S3_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 KMS_KEY_ARN = re.compile(
     r"^arn:aws:kms:[a-z0-9-]+:[0-9]{12}:(key/[0-9a-f-]{36}|key/mrk-[0-9a-f]{32}|alias/[A-Za-z0-9/_-]+)$"
 )
+
+# --- Resource Directory control policies (S7 pipeline) ---------------------------------------
+# ROS ALIYUN::ResourceManager::ControlPolicy (alibabacloud.com/help/en/ros/developer-reference/
+# aliyun-resourcemanager-controlpolicy): PolicyDocument up to 2,048 characters; name 1-128
+# letters, digits or '-', starting with a letter; description 1-1,024 letters, digits, '_' or '-',
+# starting with a letter; EffectScope RAM. pulumi-alicloud 4.0.0's ControlPolicy docs print 4,096
+# characters and also the scope All (Alibaba Cloud accounts too): the stricter 2,048 is kept.
+# AttachControlPolicy (api-resourcedirectorymaster-2022-04-19-attachcontrolpolicy): at most 10
+# control policies on a folder or member; targets are the Root folder, its subfolders and members.
+RD_CONTROL_POLICY_DOCUMENT_MAX = 2048
+RD_CONTROL_POLICY_NAME = NameRule(
+    re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,127}$"), "1-128 letters, digits or '-', starting with a letter"
+)
+RD_CONTROL_POLICY_DESCRIPTION = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,1023}$")
+RD_CONTROL_POLICY_EFFECT_SCOPES = ("RAM", "All")
+RD_CONTROL_POLICIES_PER_TARGET = 10
+# A member is its 16-digit account id; folders are "r-..." (the Root folder) and "fd-...".
+RD_CONTROL_POLICY_TARGET = re.compile(r"^([0-9]{16}|r-[A-Za-z0-9]+|fd-[A-Za-z0-9]+)$")

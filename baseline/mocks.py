@@ -466,6 +466,49 @@ def _ram_oidc_provider(m: StrictMocks, owner: str, inputs: dict[str, Any]) -> No
     m.unique("oidc provider", inputs["oidcProviderName"], owner)
 
 
+CONTROL_POLICY = "alicloud:resourcemanager/controlPolicy:ControlPolicy"
+CONTROL_POLICY_ATTACHMENT = "alicloud:resourcemanager/controlPolicyAttachment:ControlPolicyAttachment"
+
+
+@check(CONTROL_POLICY)
+def _control_policy(m: StrictMocks, owner: str, inputs: dict[str, Any]) -> None:
+    _name(CONTROL_POLICY, limits.RD_CONTROL_POLICY_NAME, inputs.get("controlPolicyName"), owner)
+    scope = inputs.get("effectScope")
+    if scope not in limits.RD_CONTROL_POLICY_EFFECT_SCOPES:
+        raise Refused(CONTROL_POLICY, owner, f"effectScope {scope!r} is not one of RAM, All")
+    description = inputs.get("description")
+    if description is not None and not limits.RD_CONTROL_POLICY_DESCRIPTION.fullmatch(str(description)):
+        raise Refused(
+            CONTROL_POLICY,
+            owner,
+            "description must be 1-1024 letters, digits, '_' or '-', starting with a letter",
+        )
+    _json_document(CONTROL_POLICY, owner, inputs.get("policyDocument"), limits.RD_CONTROL_POLICY_DOCUMENT_MAX)
+    # Only the directory's management account writes control policies: a provider that assumed a
+    # member's role has no directory to write them in.
+    if m.account["alicloud"] != m.alicloud_account:
+        raise Refused(CONTROL_POLICY, owner, "control policies are written from the management account only")
+    m.unique("control policy", inputs["controlPolicyName"], owner)
+
+
+@check(CONTROL_POLICY_ATTACHMENT)
+def _control_policy_attachment(m: StrictMocks, owner: str, inputs: dict[str, Any]) -> None:
+    target = inputs.get("targetId")
+    if not isinstance(target, str) or not limits.RD_CONTROL_POLICY_TARGET.fullmatch(target):
+        raise Refused(
+            CONTROL_POLICY_ATTACHMENT,
+            owner,
+            f"targetId {target!r} is not a member account id (16 digits) or a folder id (r-..., fd-...)",
+        )
+    if not inputs.get("policyId"):
+        raise Refused(CONTROL_POLICY_ATTACHMENT, owner, "a policyId is required")
+    counter = m.attachments["control-policy"]
+    counter[("target", target)] += 1
+    # FullAliyunAccess is attached to every member beside these.
+    if counter[("target", target)] + 1 > limits.RD_CONTROL_POLICIES_PER_TARGET:
+        raise Refused(CONTROL_POLICY_ATTACHMENT, owner, f"more than 10 control policies on {target}")
+
+
 @check("aws:iam/openIdConnectProvider:OpenIdConnectProvider")
 def _iam_oidc_provider(m: StrictMocks, owner: str, inputs: dict[str, Any]) -> None:
     type_ = "aws:iam/openIdConnectProvider:OpenIdConnectProvider"

@@ -773,6 +773,23 @@ class PipelineBoundarySpec:
 
 
 @dataclass(frozen=True)
+class ControlPolicySpec:
+    """A Resource Directory control policy the pipeline stack writes from the management account
+    and attaches to one member account (an environment's Alibaba Cloud account)."""
+
+    name: str
+    target: str  # the member's account id
+    environment: str
+    document: Document
+    source: str
+    description: str = ""
+
+    @property
+    def rendered(self) -> str:
+        return canonical_json(self.document)
+
+
+@dataclass(frozen=True)
 class PipelineSpec:
     """Everything S7 creates: OIDC providers per account, preview and deploy roles per environment."""
 
@@ -784,6 +801,8 @@ class PipelineSpec:
     boundaries: tuple[PipelineBoundarySpec, ...] = ()
     # Boundaries the deployed stacks' roles carry but no deploy role may write (the sandbox's).
     workload_boundaries: tuple[PipelineBoundarySpec, ...] = ()
+    # Resource Directory control policies on the environments' Alibaba Cloud accounts.
+    control_policies: tuple[ControlPolicySpec, ...] = ()
 
     def accounts(self, cloud: str) -> list[str]:
         return sorted({p.account for p in self.providers if p.cloud == cloud})
@@ -855,6 +874,31 @@ def validate_pipeline(spec: PipelineSpec) -> None:
                     problem=f"the pipeline boundary of account {boundary.account} is {size} characters; IAM "
                     f"accepts {limits.IAM_MANAGED_POLICY_MAX}",
                     fix="report this: the boundary outgrew one document",
+                )
+            )
+    per_target: dict[str, int] = {}
+    for control in spec.control_policies:
+        size = len(control.rendered)
+        if size > limits.RD_CONTROL_POLICY_DOCUMENT_MAX:
+            found.add(
+                ConfigError(
+                    key=control.source,
+                    value=control.name,
+                    problem=f"the control policy is {size} characters; Resource Directory accepts "
+                    f"{limits.RD_CONTROL_POLICY_DOCUMENT_MAX}",
+                    fix="shorten pipeline.roleNamePrefix or the environment names (each is named in it)",
+                )
+            )
+        per_target[control.target] = per_target.get(control.target, 0) + 1
+        # FullAliyunAccess stays attached to every member beside ours.
+        if per_target[control.target] + 1 > limits.RD_CONTROL_POLICIES_PER_TARGET:
+            found.add(
+                ConfigError(
+                    key=control.source,
+                    value=control.target,
+                    problem="more control policies on this account than Resource Directory attaches "
+                    f"({limits.RD_CONTROL_POLICIES_PER_TARGET}, FullAliyunAccess included)",
+                    fix="give each environment an Alibaba Cloud account of its own",
                 )
             )
     found.raise_any()

@@ -10,6 +10,7 @@ import pulumi
 import pulumi_alicloud as alicloud
 import pulumi_aws as aws
 
+from baseline.documents.pipeline import CONTROL_POLICY_SCOPE
 from baseline.spec import PipelineSpec
 from components import PACKAGE
 from components.alicloud_identities import ROTATE_STRATEGY
@@ -165,6 +166,29 @@ class Pipeline(pulumi.ComponentResource):
             self.roles[role.key] = created
             self.policies[role.key] = policy
             self.attachments.append(attachment)
+
+        # Control policies are the directory's, written and attached from the management account:
+        # the administrator's own credentials (the home account), never a member's admin role.
+        self.control_policies: list[pulumi.CustomResource] = []
+        for control in spec.control_policies:
+            management = self._account_provider(
+                name, spec, options, "alicloud", spec.home_accounts["alicloud"]
+            )
+            created_policy = alicloud.resourcemanager.ControlPolicy(
+                f"{name}-control-{control.name}",
+                control_policy_name=control.name,
+                description=control.description or None,
+                effect_scope=CONTROL_POLICY_SCOPE,
+                policy_document=control.rendered,
+                opts=pulumi.ResourceOptions(parent=self, provider=management, protect=options.protect),
+            )
+            alicloud.resourcemanager.ControlPolicyAttachment(
+                f"{name}-control-{control.name}-{control.target}",
+                policy_id=created_policy.id,
+                target_id=control.target,
+                opts=pulumi.ResourceOptions(parent=self, provider=management, protect=options.protect),
+            )
+            self.control_policies.append(created_policy)
 
         self.outputs: dict[str, pulumi.Input[object]] = {
             "repository": spec.repository,

@@ -637,3 +637,149 @@ def test_older_than_refuses_what_is_not_a_duration(text, capsys):
     code = cli.main(["sweep", "--cloud", "aws", "--prefix", PREFIX, f"--older-than={text}"])
     assert code == 2
     assert "--older-than" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------------------------
+# The sandbox sweep: every identity named with the sandbox's prefix, marker or not, by age
+
+
+def sandbox_run(cloud, client, *, delete=False, now=LATER, older_than="2h", stacks_dir=FIXTURES):
+    out = io.StringIO()
+    code = sweep.run(
+        cloud,
+        None,
+        older_than=older_than,
+        delete=delete,
+        sandbox=True,
+        client=client,
+        now=now,
+        stacks_dir=stacks_dir,
+        out=out,
+    )
+    return code, out.getvalue()
+
+
+def test_alicloud_sandbox_sweep_removes_a_pull_requests_unmarked_identities_by_age(ram):
+    # What a pull request's code leaves as the sandbox's deploy role: a user of its own naming,
+    # without the marker, with an AccessKey and an administrator policy of its own.
+    ram.policy("prx-admin", tags=())
+    ram.user("prx", comments="", keys=["LTAI-X"])
+    ram.attach("user", "prx", "prx-admin")
+    code, out = sandbox_run("alicloud", ram, delete=True)
+    assert code == 0, out
+    assert "names starting 'pr', any marker (the sandbox)" in out
+    assert ram.names() == {
+        "commandUser",
+        "dev-pr12-commandUser",
+        "pr12-fresh",
+        "pr12-shared",
+        "commandUserPolicy",
+    }
+    left = "\n".join(section(out, "Left alone"))
+    assert "pr12-fresh  younger than 2h" in left
+    assert "pr12-shared  attached to user 'commandUser'" in left
+    assert "delete-access-key user prx LTAI-X" in deletion_log(out)
+
+
+def test_alicloud_sandbox_sweep_runs_again_without_finding_anything_new(ram):
+    ram.user("prx", comments="")
+    assert sandbox_run("alicloud", ram, delete=True)[0] == 0
+    code, out = sandbox_run("alicloud", ram, delete=True)
+    assert code == 0
+    assert section(out, "Identities to delete") == []
+
+
+def test_alicloud_sandbox_dry_run_deletes_nothing(ram):
+    ram.user("prx", comments="")
+    before = ram.names()
+    code, out = sandbox_run("alicloud", ram)
+    assert code == 0
+    assert {"prx", "pr12-handmade", "pr12-untagged"} <= swept_names(out)
+    assert ram.names() == before
+
+
+def test_aws_sandbox_sweep_takes_unmarked_identities_too(iam):
+    iam.create_user(UserName="prx")
+    code, out = sandbox_run("aws", iam, delete=True)
+    assert code == 0, out
+    assert not {"prx", "pr12-handmade", "pr12-operator"} & aws_names(iam)
+    assert {"operator", "app-pr12-operator", "mcp-readonly", "pr12-shared"} <= aws_names(iam)
+
+
+def test_the_sandbox_sweep_spares_what_is_younger_than_the_threshold(ram):
+    ram.user("prx", comments="", age=0.5)
+    _, out = sandbox_run("alicloud", ram, older_than="1h")
+    assert "prx" not in swept_names(out)
+    assert "prx  younger than 1h" in "\n".join(section(out, "Left alone"))
+
+
+def test_a_sweep_takes_a_prefix_or_the_sandbox_not_both(capsys):
+    for both_or_neither in (["--prefix", PREFIX, "--sandbox"], []):
+        code = cli.main(["sweep", "--cloud", "aws", *both_or_neither])
+        err = capsys.readouterr().err.strip()
+        assert code == 2
+        assert len(err.splitlines()) == 1 and "--sandbox" in err and "Fix:" in err
+    with pytest.raises(ConfigError) as refused:
+        sweep.run("aws", PREFIX, sandbox=True, client=object(), stacks_dir=FIXTURES, out=io.StringIO())
+    assert refused.value.key == "--prefix"
+
+
+def test_the_sandbox_sweep_is_refused_without_a_sandbox_with_sweep_rights(tmp_path):
+    stacks = tmp_path / "stacks"
+    stacks.mkdir()
+    text = (FIXTURES / "Pulumi.pipeline.yaml").read_text().replace("sweep: true", "sweep: false")
+    (stacks / "Pulumi.pipeline.yaml").write_text(text)
+    with pytest.raises(ConfigError) as refused:
+        sweep.run("aws", None, sandbox=True, client=object(), stacks_dir=stacks, out=io.StringIO())
+    assert refused.value.key == "--sandbox" and "sweep: true" in str(refused.value)
+
+
+def test_the_sandbox_prefix_is_refused_when_another_stack_creates_an_identity_with_it(tmp_path):
+    stacks = tmp_path / "stacks"
+    stacks.mkdir()
+    (stacks / "Pulumi.pipeline.yaml").write_text((FIXTURES / "Pulumi.pipeline.yaml").read_text())
+    prod = (FIXTURES / "Pulumi.prod.yaml").read_text()
+    assert "commandUser" in prod
+    (stacks / "Pulumi.prod.yaml").write_text(prod.replace("commandUser", "prCommandUser"))
+    with pytest.raises(ConfigError) as refused:
+        sweep.check_prefix("pr", stacks, sandbox=True)
+    assert "'prCommandUser'" in str(refused.value) and "'prod'" in str(refused.value)
+
+
+def test_the_sandbox_sweep_spares_open_pull_requests_live_stacks_only(ram):
+    ram.user("prx", comments="")
+    ram.user("pr15-commandUser", comments="")
+    code, out = sandbox_run_with(ram, open_prs="12, 15")
+    assert code == 0
+    swept = swept_names(out)
+    assert "prx" in swept and not {n for n in swept if n.startswith(("pr12-", "pr15-"))}
+    assert "pr15-commandUser  an open pull request's stack (pr15-)" in "\n".join(section(out, "Left alone"))
+
+
+def sandbox_run_with(client, open_prs):
+    out = io.StringIO()
+    code = sweep.run(
+        "alicloud",
+        None,
+        sandbox=True,
+        open_prs=open_prs,
+        client=client,
+        now=LATER,
+        stacks_dir=FIXTURES,
+        out=out,
+    )
+    return code, out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["--sandbox", "--open-prs", "12,x"], "by number"),
+        (["--prefix", PREFIX, "--open-prs", "12"], "--sandbox"),
+    ],
+)
+def test_open_pull_requests_are_numbers_and_for_the_sandbox_sweep_only(argv, words, capsys):
+    code = cli.main(["sweep", "--cloud", "aws", *argv])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert len(err.splitlines()) == 1 and "--open-prs" in err and words in err

@@ -538,3 +538,16 @@ def test_no_workflow_that_runs_pulumi_cancels_a_run_in_progress():
 
 def runs_teardown(job: dict) -> bool:
     return any("-m baseline teardown" in c for c in runs(job))
+
+
+def test_closing_a_pull_request_sweeps_the_whole_sandbox_by_age_sparing_open_ones():
+    """Issue 24: what a pull request's code names without the marker survives the per-PR sweep; the
+    sandbox sweep takes every `pr*` identity by age in both clouds, after the per-PR sweep."""
+    job = load(ROOT / ".github" / "workflows" / "test-stack.yml")["jobs"]["teardown"]
+    commands = runs(job)
+    per_pr = max(i for i, c in enumerate(commands) if "sweep" in c and "--prefix" in c)
+    for cloud in ("alicloud", "aws"):
+        (index,) = [i for i, c in enumerate(commands) if "--sandbox" in c and f"--cloud {cloud}" in c]
+        command = commands[index]
+        assert index > per_pr and "--delete" in command and '--open-prs "$open_prs"' in command
+    assert job["permissions"].get("pull-requests") == "read"

@@ -18,7 +18,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from baseline.analysis import access, reference
+from baseline.analysis import access, control_policies, reference
 from baseline.analysis.calls import TaskCall
 from baseline.analysis.evaluator import (
     CallDecision,
@@ -334,9 +334,17 @@ def decide(pipeline_plan: Mapping[str, Any], calls: Mapping[str, list[TaskCall]]
     grants = {
         f"{p.cloud}:{p.name}": access.grants_of(pipeline_plan, p) for p in access.principals(pipeline_plan)
     }
+    roles = {role.key: role for role in pipeline_roles(pipeline_plan)}
     found: dict[str, list[Verdict]] = {}
     for key, role_calls in calls.items():
         principal = grants[key]
+        # The account's control policies bound the role beside its own policy.
+        role = roles.get(key)
+        ceiling, caller = (
+            control_policies.for_role(pipeline_plan, role.cloud, role.account, role.name)
+            if role
+            else (None, {})
+        )
         verdicts = []
         for call in role_calls:
             if call.unknown:  # no resource to ask it on: neither allowed nor denied
@@ -348,8 +356,8 @@ def decide(pipeline_plan: Mapping[str, Any], calls: Mapping[str, list[TaskCall]]
                     call.cloud,
                     call.action,
                     call.resources,
-                    call.context,
-                    boundary=principal.boundary,
+                    {**call.context, **caller},
+                    boundary=ceiling if ceiling is not None else principal.boundary,
                     mode="strict",
                 )
             except UnknownAction:

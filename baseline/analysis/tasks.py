@@ -18,7 +18,7 @@ import itertools
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -414,14 +414,34 @@ class PrincipalTasks:
 
 def _provider_calls(plan: Mapping[str, Any], settings: Any) -> dict[str, tuple[str, list[TaskCall]]]:
     """The pipeline's deploy and preview roles' provider calls and state calls on the plans of the
-    environments they deploy, keyed ``<cloud>:<role name>``, each with its access (deploy, preview)."""
+    environments they deploy, keyed ``<cloud>:<role name>``, each with its access (deploy, preview).
+    A RAM role's calls carry its caller ARN, which the account's control policies test."""
     if not settings.pipeline.enabled:
         return {}
-    from baseline.analysis import provider_calls
+    from baseline.analysis import control_policies, provider_calls
 
     plans, state = provider_calls.environments(settings)
     calls = provider_calls.deploy_calls(plan, plans, state)
-    return {role.key: (role.access, calls.get(role.key, [])) for role in provider_calls.pipeline_roles(plan)}
+    found = {}
+    for role in provider_calls.pipeline_roles(plan):
+        _, caller = control_policies.for_role(plan, role.cloud, role.account, role.name)
+        role_calls = [replace(c, context={**c.context, **caller}) for c in calls.get(role.key, [])]
+        found[role.key] = (role.access, role_calls)
+    return found
+
+
+def _ceilings(plan: Mapping[str, Any], settings: Any) -> dict[str, list[Any]]:
+    """``<cloud>:<role name>`` -> the control policies over a pipeline role's account."""
+    if not settings.pipeline.enabled:
+        return {}
+    from baseline.analysis import control_policies, provider_calls
+
+    found = {}
+    for role in provider_calls.pipeline_roles(plan):
+        ceiling, _ = control_policies.for_role(plan, role.cloud, role.account, role.name)
+        if ceiling is not None:
+            found[role.key] = ceiling
+    return found
 
 
 def decide_call(grants: access.Grants, call: TaskCall) -> Verdict:
@@ -464,6 +484,7 @@ def prove(plan: Mapping[str, Any], settings: Any, principal: str | None = None) 
     """Every principal of the plan (or the one named) with each of its task calls decided."""
     by_resource = {b.resource: b for b in bindings(settings)}
     deploy = _provider_calls(plan, settings)
+    ceilings = _ceilings(plan, settings)
     results = []
     for who in access.principals(plan):
         if principal is not None and who not in access.find_principal(plan, principal):
@@ -477,6 +498,8 @@ def prove(plan: Mapping[str, Any], settings: Any, principal: str | None = None) 
             # A pipeline role: the provider calls of every resource its environment's stack declares.
             role_access, calls = deploy[key]
             result = PrincipalTasks(who, f"pipeline.{role_access}")
+            if key in ceilings:
+                grants = replace(grants, boundary=ceilings[key], _calls={})
         else:
             results.append(PrincipalTasks(who, None))
             continue

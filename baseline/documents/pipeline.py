@@ -370,6 +370,23 @@ RESOURCE_ACTIONS: dict[str, ResourceActions] = {
         ),
         resources=lambda s: [f"acs:ram:*:{s.account}:oidc-provider/*"],
     ),
+    # Resource Directory control policies: written from the management account by the bootstrap only
+    # (the provider's calls: CreateControlPolicy ... DetachControlPolicy, read in the bridged
+    # provider's resource_alicloud_resource_manager_control_policy*.go).
+    "alicloud:resourcemanager/controlPolicy:ControlPolicy": ResourceActions(
+        "alicloud",
+        read=("resourcemanager:GetControlPolicy",),
+        write=(
+            "resourcemanager:CreateControlPolicy",
+            "resourcemanager:UpdateControlPolicy",
+            "resourcemanager:DeleteControlPolicy",
+        ),
+    ),
+    "alicloud:resourcemanager/controlPolicyAttachment:ControlPolicyAttachment": ResourceActions(
+        "alicloud",
+        read=("resourcemanager:ListControlPolicyAttachmentsForTarget",),
+        write=("resourcemanager:AttachControlPolicy", "resourcemanager:DetachControlPolicy"),
+    ),
     # --- Alibaba Cloud: ECS, OOS, Resource Manager ----------------------------------------------
     "alicloud:ecs/ramRoleAttachment:RamRoleAttachment": ResourceActions(
         "alicloud",
@@ -562,7 +579,12 @@ COMPONENT_PREFIX = "ecs-access-baseline:"  # ComponentResources: no cloud API ei
 # Types only the administrator's bootstrap (the `pipeline` stack) registers. CI deploy roles
 # never get them, and their own roles and providers are explicitly denied to every deployer.
 BOOTSTRAP_TYPES = frozenset(
-    {"alicloud:ims/oidcProvider:OidcProvider", "aws:iam/openIdConnectProvider:OpenIdConnectProvider"}
+    {
+        "alicloud:ims/oidcProvider:OidcProvider",
+        "aws:iam/openIdConnectProvider:OpenIdConnectProvider",
+        "alicloud:resourcemanager/controlPolicy:ControlPolicy",
+        "alicloud:resourcemanager/controlPolicyAttachment:ControlPolicyAttachment",
+    }
 )
 WORKLOAD_TYPES = tuple(t for t, a in RESOURCE_ACTIONS.items() if a.cloud and t not in BOOTSTRAP_TYPES)
 
@@ -608,6 +630,123 @@ AWS_ADMIN_POLICIES = (
 # RAM system policies that hand out the account: never attachable by a deployer, even if a stack
 # asked for one (the deploy then fails: a stack must not need them).
 RAM_ADMIN_POLICIES = ("AdministratorAccess", "AliyunRAMFullAccess", "AliyunSTSAssumeRoleAccess")
+
+
+# --- Resource Directory control policies ---------------------------------------------------
+# RAM has no permissions boundary: a Deny in a deploy role's policy binds that role only, so a user
+# it creates with `Action: *` is bound by nothing in the account. A control policy, attached by the
+# directory's management account to a member, binds every RAM user and role of that member
+# (effect scope RAM; docs/operations.md section 8 cites the pages). Ours only Deny: the
+# FullAliyunAccess system control policy stays attached and allows the rest.
+CONTROL_POLICY_SCOPE = "RAM"
+# The caller's ARN: Resource Directory's own examples test a role session with
+# `StringNotLike acs:PrincipalARN acs:ram:*:*:role/<lowercase role name>`.
+PRINCIPAL_ARN_KEY = "acs:PrincipalARN"
+# Writes on one of the pipeline's roles, policies or OIDC providers (each authorised on it, per
+# baseline/analysis/reference/alicloud/ram.yaml); attaching a pipeline policy to anyone included.
+PIPELINE_IDENTITY_WRITES = (
+    "ram:UpdateRole",
+    "ram:DeleteRole",
+    "ram:AttachPolicyToRole",
+    "ram:DetachPolicyFromRole",
+    "ram:AttachPolicyToUser",
+    "ram:AttachPolicyToGroup",
+    "ram:CreatePolicyVersion",
+    "ram:DeletePolicyVersion",
+    "ram:SetDefaultPolicyVersion",
+    "ram:DeletePolicy",
+    "ram:UpdateOIDCProvider",
+    "ram:DeleteOIDCProvider",
+    "ram:AddClientIdToOIDCProvider",
+    "ram:RemoveClientIdFromOIDCProvider",
+    "ram:AddFingerprintToOIDCProvider",
+    "ram:RemoveFingerprintFromOIDCProvider",
+)
+ATTACH_ACTIONS = (
+    "ram:AttachPolicyToUser",
+    "ram:AttachPolicyToRole",
+    "ram:AttachPolicyToGroup",
+    "ram:AttachPolicy",
+)
+# In the sandbox, every call that makes or empowers an identity or hands out a credential: only the
+# sandbox's deploy role (held to `pr*` names by its own policy) and the administrator's role make
+# them, so what a pull request's code creates holds no right to create another identity, key or
+# grant, and the age sweep removes it (docs/operations.md section 7).
+SANDBOX_IDENTITY_WRITES = (
+    "ram:CreateUser",
+    "ram:UpdateUser",
+    "ram:CreateAccessKey",
+    "ram:UpdateAccessKey",
+    "ram:CreateLoginProfile",
+    "ram:UpdateLoginProfile",
+    "ram:CreateRole",
+    "ram:UpdateRole",
+    "ram:CreatePolicy",
+    "ram:CreatePolicyVersion",
+    "ram:SetDefaultPolicyVersion",
+    *ATTACH_ACTIONS,
+    "ram:CreateOIDCProvider",
+)
+
+
+def ram_role_principal(account: str, role: str) -> str:
+    """The ``acs:PrincipalARN`` pattern of a role's sessions (RAM role ARNs are lowercase)."""
+    return f"acs:ram:*:{account}:role/{role.lower()}"
+
+
+def _unless(principals: Iterable[str]) -> Document:
+    return {"StringNotLike": {PRINCIPAL_ARN_KEY: sorted(principals)}}
+
+
+def control_policy_guard(
+    account: str,
+    *,
+    roles: Sequence[str],
+    policies: Sequence[str],
+    oidc_providers: Sequence[str],
+    admin_role: str,
+) -> Document:
+    """Every environment account: only the administrator's role (through which the pipeline stack is
+    applied) writes the pipeline's roles, policies and OIDC providers, its own role included, or
+    attaches an administrator-class system policy to anyone."""
+    owned = [ram_role_principal(account, r) for r in (*roles, admin_role)]
+    owned += [f"acs:ram:*:{account}:policy/{p}" for p in policies]
+    owned += [ram_oidc_provider_arn(account, p) for p in oidc_providers]
+    admin = [ram_role_principal(account, admin_role)]
+    return {
+        "Version": "1",
+        "Statement": [
+            {
+                "Effect": "Deny",
+                "Action": list(PIPELINE_IDENTITY_WRITES),
+                "Resource": owned,
+                "Condition": _unless(admin),
+            },
+            {
+                "Effect": "Deny",
+                "Action": list(ATTACH_ACTIONS),
+                "Resource": [system_policy_arn(name) for name in RAM_ADMIN_POLICIES],
+                "Condition": _unless(admin),
+            },
+        ],
+    }
+
+
+def control_policy_sandbox(account: str, *, deploy_role: str, admin_role: str) -> Document:
+    """The sandbox account, beside the guard: no identity but its deploy role and the administrator's
+    creates or empowers an identity or hands out a credential."""
+    allowed = [ram_role_principal(account, r) for r in (deploy_role, admin_role)]
+    return {
+        "Version": "1",
+        "Statement": [
+            {
+                "Effect": "Deny",
+                "Action": list(SANDBOX_IDENTITY_WRITES),
+                "Resource": ["*"],
+                "Condition": _unless(allowed),
+            }
+        ],
+    }
 
 
 def actions_for(type_: str) -> ResourceActions | None:

@@ -63,6 +63,12 @@ def naming_prefix(pr: int) -> str:
     return f"{NAME_PREFIX}{pr}-"
 
 
+def is_stack(stack: str) -> bool:
+    """Whether ``stack`` is a per-PR test stack (``test-pr-<n>``)."""
+    number = stack.removeprefix(STACK_PREFIX)
+    return stack != number and number.isdigit()
+
+
 def sweeps_own_stack(prefix: str, stack: str) -> bool:
     """Whether ``stack`` is a per-PR test stack and ``prefix`` lies within its own names."""
     number = stack.removeprefix(STACK_PREFIX)

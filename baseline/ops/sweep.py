@@ -15,6 +15,14 @@ roles from instance profiles and users from groups, delete access keys, login pr
 MFA devices, then users, roles and policies (non-default policy versions first). The dry run
 prints exactly the steps ``--delete`` runs, one per line.
 
+``--sandbox`` sweeps the whole sandbox instead: every name starting with the ``test``
+environment's ``namePrefix`` in ``stacks/Pulumi.pipeline.yaml`` (``pr``), marker or not, by age
+only, sparing the names of the open pull requests listed with ``--open-prs 12,15`` (``pr12-``,
+``pr15-``: their stacks are live). A pull request's code runs as the sandbox's deploy role and
+can create ``prx`` without the marker; Resource Directory control policies keep such an identity
+from creating another (docs/operations.md, section 8), and this sweep removes it once it is older
+than ``--older-than``.
+
 The prefix must be at least 3 characters and may not reach a name any stack file in ``stacks/``
 creates (the pipeline's ``github-*`` roles included): each file's offline plan is rendered and
 every user, role, policy, OIDC provider, resource group and parameter name is checked, as is
@@ -28,8 +36,8 @@ OIDC action exports them, else the ``aliyun configure`` profile named by ``ALICL
 Exit codes:
   0  listed (dry run), or every step deleted; also when nothing matched
   1  a step failed; the sweep stopped there (earlier steps are done; it is safe to run again)
-  2  refused or bad input: prefix too short or reaching a stack's names, bad --older-than, no
-     credentials
+  2  refused or bad input: prefix too short or reaching a stack's names, no sandbox to sweep,
+     bad --older-than, no credentials
 """
 
 from __future__ import annotations
@@ -155,6 +163,9 @@ NAMES_NOTHING = frozenset(
         # GitHub's issuer URL names the IAM provider; a sweep lists users, roles and policies only.
         "aws:iam/openIdConnectProvider:OpenIdConnectProvider",
         "random:index/randomPassword:RandomPassword",
+        # Resource Directory's, in the management account: a sweep lists a member's identities only.
+        "alicloud:resourcemanager/controlPolicy:ControlPolicy",
+        "alicloud:resourcemanager/controlPolicyAttachment:ControlPolicyAttachment",
     }
 )
 SERVICE_LINKED_ROLE = "alicloud:resourcemanager/serviceLinkedRole:ServiceLinkedRole"
@@ -196,7 +207,42 @@ def _stack_names(path: Path, text: str) -> tuple[tuple[str, str], ...]:
     return tuple(created_names(plan))
 
 
-def check_prefix(prefix: str, stacks_dir: Path) -> None:
+def parse_open_prs(text: str) -> tuple[int, ...]:
+    """``12,15``: the open pull requests whose stacks a sandbox sweep spares; empty for none."""
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    if not all(p.isdigit() for p in parts):
+        raise ConfigError(
+            key="--open-prs",
+            value=text,
+            problem="open pull requests are listed by number",
+            fix="pass numbers separated by commas, e.g. --open-prs 12,15 (empty for none)",
+        )
+    return tuple(sorted({int(p) for p in parts}))
+
+
+def sandbox_prefix(stacks_dir: Path) -> str:
+    """The sandbox's name prefix: the ``test`` environment of the pipeline stack file, with sweep
+    rights (``sweep: true``) and a ``namePrefix``."""
+    from baseline.scenarios.pipeline import SANDBOX
+
+    path = stacks_dir / "Pulumi.pipeline.yaml"
+    config = ((read_yaml(path.read_text(), path.name) or {}) if path.is_file() else {}).get("config") or {}
+    pipeline = config.get(f"{PROJECT}:pipeline") or {}
+    for environment in pipeline.get("environments") or [] if isinstance(pipeline, dict) else []:
+        if not isinstance(environment, dict) or environment.get("name") != SANDBOX:
+            continue
+        prefix = str(environment.get("namePrefix") or "")
+        if environment.get("sweep") is True and _PREFIX_CHARS.fullmatch(prefix):
+            return prefix
+    raise ConfigError(
+        key="--sandbox",
+        problem=f"{path.name} names no sandbox to sweep (a {SANDBOX!r} environment with sweep: true "
+        "and a namePrefix)",
+        fix="sweep one test stack with --prefix pr<n>-, or add the sandbox to the pipeline stack",
+    )
+
+
+def check_prefix(prefix: str, stacks_dir: Path, *, sandbox: bool = False) -> None:
     """Refuse a prefix that could reach any name a stack file in ``stacks_dir`` creates.
 
     Every stack file's offline plan is rendered (the pipeline's included), and a prefix is
@@ -206,7 +252,8 @@ def check_prefix(prefix: str, stacks_dir: Path) -> None:
     """
     from baseline.ops import ephemeral
 
-    if len(prefix) < MIN_PREFIX or not _PREFIX_CHARS.fullmatch(prefix):
+    # The sandbox's own prefix is shorter than a test stack's; its accounts hold nothing else.
+    if not sandbox and (len(prefix) < MIN_PREFIX or not _PREFIX_CHARS.fullmatch(prefix)):
         raise ConfigError(
             key="--prefix",
             value=prefix,
@@ -222,9 +269,9 @@ def check_prefix(prefix: str, stacks_dir: Path) -> None:
         )
     for path in sorted(stacks_dir.glob("Pulumi.*.yaml")):
         stack = path.name.removeprefix("Pulumi.").removesuffix(".yaml")
-        if ephemeral.sweeps_own_stack(prefix, stack):
+        if ephemeral.sweeps_own_stack(prefix, stack) or (sandbox and ephemeral.is_stack(stack)):
             continue
-        for reason in _reaches(prefix, path):
+        for reason in _reaches(prefix, path, swept_only=sandbox):
             raise ConfigError(
                 key="--prefix",
                 value=prefix,
@@ -234,7 +281,13 @@ def check_prefix(prefix: str, stacks_dir: Path) -> None:
             )
 
 
-def _reaches(prefix: str, path: Path) -> Iterable[str]:
+# What a sweep lists and deletes: a sandbox sweep is refused only by these kinds of names.
+SWEPT_KINDS = frozenset(
+    {"RAM user", "RAM role", "RAM policy", "RAM service-linked role", "IAM role", "IAM policy"}
+)
+
+
+def _reaches(prefix: str, path: Path, *, swept_only: bool = False) -> Iterable[str]:
     text = path.read_text()
     config = (read_yaml(text, path.name) or {}).get("config") or {}
     naming = config.get(f"{PROJECT}:naming") or {}
@@ -244,6 +297,8 @@ def _reaches(prefix: str, path: Path) -> Iterable[str]:
         return
     # Names are compared without case: RAM and IAM names are unique regardless of case.
     for what, name in _stack_names(path, text):
+        if swept_only and what not in SWEPT_KINDS:
+            continue
         if name.casefold().startswith(prefix.casefold()):
             yield f"the {what} {name!r}"
             return
@@ -253,12 +308,26 @@ def _reaches(prefix: str, path: Path) -> Iterable[str]:
 # The plan: the same object the dry run prints and --delete executes
 
 
-def plan(cloud: Cloud, prefix: str, older_than: timedelta, now: datetime) -> Plan:
+def plan(
+    cloud: Cloud,
+    prefix: str,
+    older_than: timedelta,
+    now: datetime,
+    *,
+    marked_only: bool = True,
+    spared: Iterable[str] = (),
+) -> Plan:
+    """What a sweep deletes; ``marked_only`` False (the sandbox) takes unmarked identities too,
+    except names under a ``spared`` prefix (an open pull request's live stack)."""
     found = [i for i in cloud.identities(prefix) if i.name.startswith(prefix)]
+    spared = tuple(spared)
     swept: list[Identity] = []
     left_alone: list[tuple[Identity, str]] = []
     for identity in found:
-        if not identity.marked:
+        live = next((p for p in spared if identity.name.startswith(p)), None)
+        if live is not None:
+            left_alone.append((identity, f"an open pull request's stack ({live})"))
+        elif marked_only and not identity.marked:
             left_alone.append((identity, "no managed-by=pulumi marker"))
         elif now - identity.created < older_than:
             left_alone.append((identity, f"younger than {_age(older_than)}"))
@@ -610,10 +679,12 @@ def render(report: Plan, out: TextIO) -> None:
 
 def run(
     cloud: str,
-    prefix: str,
+    prefix: str | None,
     *,
     older_than: str = "2h",
     delete: bool = False,
+    sandbox: bool = False,
+    open_prs: str | None = None,
     client: Any = None,
     now: datetime | None = None,
     stacks_dir: Path | None = None,
@@ -621,13 +692,34 @@ def run(
 ) -> int:
     out = out or sys.stdout
     age = parse_age(older_than)
-    check_prefix(prefix, stacks_dir or stackfile.STACKS_DIR)
+    stacks_dir = stacks_dir or stackfile.STACKS_DIR
+    if sandbox == (prefix is not None):
+        raise ConfigError(
+            key="--prefix",
+            problem="a sweep takes either one test stack's --prefix or --sandbox",
+            fix="pass --prefix pr<n>- for one test stack, or --sandbox for every sandbox identity",
+        )
+    if open_prs is not None and not sandbox:
+        raise ConfigError(
+            key="--open-prs",
+            problem="only a sandbox sweep spares open pull requests' stacks",
+            fix="add --sandbox, or drop --open-prs",
+        )
+    spared: tuple[str, ...] = ()
+    if sandbox:
+        from baseline.ops import ephemeral
+
+        prefix = sandbox_prefix(stacks_dir)
+        spared = tuple(ephemeral.naming_prefix(n) for n in parse_open_prs(open_prs or ""))
+    assert prefix is not None
+    check_prefix(prefix, stacks_dir, sandbox=sandbox)
     adapter_class, make_client = CLOUDS[cloud]
     mode = "deleting" if delete else "dry run: nothing is deleted, add --delete"
+    which = "any marker (the sandbox)" if sandbox else "with the managed-by marker"
     with faults.reported(f"listing {cloud} identities"):
         adapter = adapter_class(client if client is not None else make_client())
-        print(f"Sweep {cloud}: names starting {prefix!r}, older than {_age(age)} ({mode})", file=out)
-        report = plan(adapter, prefix, age, now or datetime.now(UTC))
+        print(f"Sweep {cloud}: names starting {prefix!r}, {which}, older than {_age(age)} ({mode})", file=out)
+        report = plan(adapter, prefix, age, now or datetime.now(UTC), marked_only=not sandbox, spared=spared)
     render(report, out)
     print(f"Steps ({len(report.steps)}):", file=out)
     if not delete:

@@ -30,6 +30,7 @@ from baseline.settings import (
     fix,
 )
 from baseline.spec import (
+    ControlPolicySpec,
     DeployerReach,
     OidcProviderSpec,
     PipelineBoundarySpec,
@@ -152,6 +153,35 @@ class PipelineEnvironmentSettings(Model):
         return self
 
 
+class ResourceDirectorySettings(Model):
+    """The Resource Directory the environments' Alibaba Cloud accounts are members of."""
+
+    management_account_id: str | None = Field(
+        None,
+        description="The directory's management account: the one account that writes and attaches "
+        "control policies. It must be `alicloud.accountId` (the pipeline stack runs with its "
+        "credentials); no environment deploys there.",
+    )
+    control_policies: bool = Field(
+        False,
+        description="Attach control policies to every environment's Alibaba Cloud account: only the "
+        "administrator's role writes the pipeline's roles, policies and OIDC providers or attaches an "
+        "administrator policy; in the sandbox (`test`) only its deploy role and the administrator's "
+        "create or empower identities. Enable Control Policy in the directory first "
+        "(docs/operations.md, section 8). Required with a `test` environment in Alibaba Cloud.",
+    )
+
+    @field_validator("management_account_id", mode="before")
+    @classmethod
+    def _management(cls, value):
+        if value is not None and not (isinstance(value, str) and limits.ALICLOUD_ACCOUNT_ID.fullmatch(value)):
+            raise fix(
+                "an Alibaba Cloud account id is 16 digits, as a quoted string",
+                f'e.g. "{EXAMPLE_ALICLOUD_ACCOUNT}"',
+            )
+        return value
+
+
 class PipelineSettings(Model):
     """S7: GitHub OIDC providers and per-environment preview/deploy roles for the pipeline."""
 
@@ -220,6 +250,11 @@ class PipelineSettings(Model):
         "ResourceDirectoryAccountAccessRole",
         description="Role the administrator's credentials assume in Alibaba Cloud accounts other "
         "than `alicloud.accountId` (Resource Directory's default).",
+    )
+    resource_directory: ResourceDirectorySettings = Field(
+        default_factory=ResourceDirectorySettings,
+        description="Resource Directory control policies on the environments' Alibaba Cloud accounts "
+        "(RAM's ceiling: RAM has no permissions boundary).",
     )
     aws_admin_role_name: str = Field(
         "OrganizationAccountAccessRole",
@@ -369,6 +404,7 @@ def build(
     ]
     arns = {b.account: b.arn for b in boundaries}
     roles = [replace(r, boundary_arn=arns[r.account]) if r.cloud == "aws" else r for r in roles]
+    controls = _control_policies(settings, home)
     return PipelineSpec(
         repository=settings.repository,
         home_accounts=dict(home),
@@ -377,7 +413,81 @@ def build(
         roles=tuple(roles),
         boundaries=tuple(boundaries),
         workload_boundaries=tuple(workload),
+        control_policies=tuple(controls),
     )
+
+
+def _control_policies(settings: PipelineSettings, home: dict[str, str]) -> list[ControlPolicySpec]:
+    """Per environment's Alibaba Cloud account, the guard; the sandbox's also gets its own. They are
+    written from the directory's management account, which must be the stack's own account."""
+    directory = settings.resource_directory
+    key = f"{KEY}.resourceDirectory"
+    sandbox = next((e for e in settings.environments if e.name == SANDBOX and e.alicloud_account_id), None)
+    if not directory.control_policies:
+        if sandbox is not None:
+            raise ConfigError(
+                key=f"{key}.controlPolicies",
+                problem="RAM has no permissions boundary: an identity a pull request's code creates in "
+                "the sandbox would be bound by nothing there",
+                fix="set pipeline.resourceDirectory.controlPolicies: true and managementAccountId "
+                "(docs/operations.md, section 8)",
+            )
+        return []
+    if directory.management_account_id is None:
+        raise ConfigError(
+            key=f"{key}.managementAccountId",
+            problem="control policies are written from the resource directory's management account",
+            fix="set it to the management account's id (alicloud.accountId)",
+        )
+    if directory.management_account_id != home.get("alicloud"):
+        raise ConfigError(
+            key=f"{key}.managementAccountId",
+            value=directory.management_account_id,
+            problem="only the management account writes and attaches control policies, and the stack "
+            f"runs with alicloud.accountId's credentials ({home.get('alicloud')})",
+            fix="run the pipeline stack from the management account (alicloud.accountId) or correct the id",
+        )
+    found = []
+    admin = settings.alicloud_admin_role_name
+    for index, environment in enumerate(settings.environments):
+        account = environment.alicloud_account_id
+        if account is None:
+            continue
+        source = f"{KEY}.environments.{index}.name"
+        roles = role_names(settings, account)
+        found.append(
+            ControlPolicySpec(
+                name=f"{settings.role_name_prefix}{environment.name}-pipeline-guard",
+                target=account,
+                environment=environment.name,
+                document=documents.control_policy_guard(
+                    account,
+                    roles=roles,
+                    policies=[*(f"{r}-policy" for r in roles)],
+                    oidc_providers=[settings.oidc_provider_name],
+                    admin_role=admin,
+                ),
+                source=source,
+                # Descriptions take letters, digits, '_' and '-' only (baseline/limits.py).
+                description=f"Pipeline-identities-of-{environment.name}-written-by-the-administrator-only",
+            )
+        )
+        if environment is sandbox:
+            found.append(
+                ControlPolicySpec(
+                    name=f"{settings.role_name_prefix}{environment.name}-sandbox-identities",
+                    target=account,
+                    environment=environment.name,
+                    document=documents.control_policy_sandbox(
+                        account,
+                        deploy_role=f"{settings.role_name_prefix}{environment.name}-deploy",
+                        admin_role=admin,
+                    ),
+                    source=source,
+                    description="Sandbox-identities-created-by-its-deploy-role-and-the-administrator-only",
+                )
+            )
+    return found
 
 
 def _check_layout(settings: PipelineSettings, home: dict[str, str]) -> None:

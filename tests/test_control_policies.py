@@ -1,0 +1,292 @@
+"""Resource Directory control policies: RAM's ceiling over every identity of an environment's account.
+
+Intent (docs/operations.md, section 8; issue 24, point 5): in every environment's Alibaba Cloud
+account no identity but the administrator's role writes the pipeline's roles, policies and OIDC
+provider or attaches an administrator policy; in the sandbox, no identity but its deploy role and
+the administrator's creates or empowers an identity or hands out a credential. The deploy roles'
+own jobs (`tasks --stack pipeline`) are asked under the same ceiling and stay allowed.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pulumi
+import pulumi_alicloud as alicloud
+import pytest
+import yaml
+from conftest import FIXTURES, plan_of
+
+from baseline.analysis import access, control_policies, tasks
+from baseline.analysis.evaluator import NamedPolicy, evaluate
+from baseline.documents import pipeline as documents
+from baseline.errors import PlanError
+from baseline.mocks import StrictMocks
+from baseline.plan import execute
+
+HOME = "5011112222333344"  # alicloud.accountId of the pipeline stack: the management account
+ACCOUNTS = {"dev": "5012345678901234", "staging": "5023456789012345", "prod": "5098765432109876"}
+SANDBOX = "5055556666777788"
+ADMIN = "ResourceDirectoryAccountAccessRole"
+EVERYTHING = NamedPolicy(
+    "prx-admin", {"Version": "1", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+)
+
+
+def plan() -> dict:
+    return plan_of("pipeline")
+
+
+def caller(account: str, role: str | None = None, user: str | None = None) -> dict:
+    arn = f"acs:ram::{account}:role/{role.lower()}" if role else f"acs:ram::{account}:user/{user}"
+    return {control_policies.PRINCIPAL_ARN: [arn]}
+
+
+def allowed(
+    account: str, action: str, resource: str, *, role=None, user="prx", policies=(EVERYTHING,)
+) -> bool:
+    """Whether an identity of ``account`` with ``policies`` may, under the account's control policies."""
+    ceiling = control_policies.ceiling(plan(), account)
+    assert ceiling is not None, f"no control policy on {account}"
+    context = caller(account, role=role, user=None if role else user)
+    return evaluate(list(policies), action, resource, context, boundary=ceiling).allowed
+
+
+# --- what the plan registers -------------------------------------------------------------------
+
+
+def test_every_environment_account_gets_the_guard_and_the_sandbox_its_own_policy():
+    attached = control_policies.attached(plan())
+    names = {account: sorted(p.name for p in found) for account, found in attached.items()}
+    for environment, account in ACCOUNTS.items():
+        assert names[account] == [f"github-{environment}-pipeline-guard (control policy)"]
+    assert names[SANDBOX] == [
+        "github-test-pipeline-guard (control policy)",
+        "github-test-sandbox-identities (control policy)",
+    ]
+
+
+def test_control_policies_are_written_from_the_management_account_scoped_to_ram_within_the_limit():
+    resources = plan()["resources"]
+    by_name = {r["name"]: r for r in resources}
+    written = [r for r in resources if r["type"].startswith("alicloud:resourcemanager/controlPolicy")]
+    assert len(written) == 10
+    for resource in written:
+        provider = by_name[resource["provider"]]
+        assert "assumeRole" not in provider["inputs"], resource["name"]  # the home account's own keys
+        assert resource["provider"] == f"pipeline-alicloud-{HOME}" and resource["protect"]
+    for resource in written:
+        if resource["type"].endswith(":ControlPolicy"):
+            assert resource["inputs"]["effectScope"] == "RAM"
+            assert len(resource["inputs"]["policyDocument"]) <= 2048
+
+
+def test_a_stack_without_a_sandbox_may_leave_control_policies_off():
+    settings = yaml.safe_load((FIXTURES / "Pulumi.pipeline.yaml").read_text())["config"]
+    pipeline = settings["ecs-access-baseline:pipeline"]
+    pipeline["environments"] = [e for e in pipeline["environments"] if e["name"] != "test"]
+    pipeline.pop("resourceDirectory")
+    from baseline.scenarios.pipeline import PipelineSettings, build
+
+    spec = build(PipelineSettings.model_validate(pipeline), {"alicloud": HOME, "aws": "777788889999"})
+    assert spec.control_policies == ()
+
+
+# --- the guard, in every environment account -----------------------------------------------------
+
+
+@pytest.mark.parametrize("environment", [*ACCOUNTS, "test"])
+def test_no_identity_but_the_administrator_rewrites_the_pipelines_roles_policies_or_provider(environment):
+    account = ACCOUNTS.get(environment, SANDBOX)
+    deploy_role = f"acs:ram:*:{account}:role/github-{environment}-deploy"
+    policy = f"acs:ram:*:{account}:policy/github-{environment}-deploy-policy"
+    provider = f"acs:ram::{account}:oidc-provider/github-actions"
+    admin_role = f"acs:ram:*:{account}:role/resourcedirectoryaccountaccessrole"
+    for action, resource in (
+        ("ram:UpdateRole", deploy_role),  # re-trust the deploy role
+        ("ram:AttachPolicyToRole", deploy_role),
+        ("ram:CreatePolicyVersion", policy),
+        ("ram:SetDefaultPolicyVersion", policy),
+        ("ram:UpdateOIDCProvider", provider),
+        ("ram:UpdateRole", admin_role),  # re-trust the administrator's way in
+    ):
+        assert not allowed(account, action, resource), (action, resource)
+        assert not allowed(account, action, resource, role=f"github-{environment}-deploy"), (action, resource)
+        assert allowed(account, action, resource, role=ADMIN), (action, resource)
+
+
+@pytest.mark.parametrize("environment", [*ACCOUNTS, "test"])
+def test_no_identity_but_the_administrator_attaches_an_administrator_policy(environment):
+    account = ACCOUNTS.get(environment, SANDBOX)
+    for name in documents.RAM_ADMIN_POLICIES:
+        resource = documents.system_policy_arn(name)
+        assert not allowed(account, "ram:AttachPolicyToUser", resource), name
+        assert allowed(account, "ram:AttachPolicyToUser", resource, role=ADMIN), name
+    # Outside the sandbox any other system policy is the account's own business: the guard does not
+    # reach it (in the sandbox no one but its deployer attaches anything).
+    other = documents.system_policy_arn("AliyunECSReadOnlyAccess")
+    assert allowed(account, "ram:AttachPolicyToUser", other) == (environment != "test")
+
+
+def test_outside_the_sandbox_the_guard_leaves_ordinary_identity_work_alone():
+    account = ACCOUNTS["prod"]
+    assert allowed(account, "ram:CreateUser", f"acs:ram:*:{account}:user/*")
+    assert allowed(account, "ram:CreateAccessKey", f"acs:ram::{account}:user/commandUser")
+
+
+# --- the sandbox: what a pull request's code makes cannot make another -----------------------------
+
+
+@pytest.mark.parametrize(
+    ("action", "resource"),
+    [
+        ("ram:CreateUser", f"acs:ram:*:{SANDBOX}:user/*"),
+        ("ram:CreateAccessKey", f"acs:ram::{SANDBOX}:user/prx"),
+        ("ram:CreateLoginProfile", f"acs:ram:*:{SANDBOX}:user/prx"),
+        ("ram:CreateRole", f"acs:ram:*:{SANDBOX}:role/*"),
+        ("ram:CreatePolicyVersion", f"acs:ram:*:{SANDBOX}:policy/prx-admin"),
+        ("ram:AttachPolicyToUser", f"acs:ram:*:{SANDBOX}:policy/prx-admin"),
+        ("ram:UpdateRole", f"acs:ram:*:{SANDBOX}:role/github-test-deploy"),
+    ],
+)
+def test_a_sandbox_identity_with_every_permission_cannot_make_another_or_re_trust_the_deployer(
+    action, resource
+):
+    assert not allowed(SANDBOX, action, resource)
+
+
+def test_the_sandbox_deploy_role_still_creates_its_per_pr_identities_under_the_ceiling():
+    (role,) = access.find_principal(plan(), "alicloud:github-test-deploy")
+    grants = access.grants_of(plan(), role)
+    for action, resource in (
+        ("ram:CreateUser", f"acs:ram:*:{SANDBOX}:user/pr12-commandUser"),
+        ("ram:CreateAccessKey", f"acs:ram::{SANDBOX}:user/pr12-commandUser"),
+        ("ram:CreatePolicyVersion", f"acs:ram:*:{SANDBOX}:policy/pr12-commandUserPolicy"),
+    ):
+        assert allowed(SANDBOX, action, resource, role="github-test-deploy", policies=grants.policies), action
+
+
+# --- the task proofs ask under the ceiling -------------------------------------------------------
+
+
+def _settings():
+    from baseline.config import load_stack_file, resolve
+
+    return resolve(load_stack_file(FIXTURES / "Pulumi.pipeline.yaml", "pipeline")).settings
+
+
+def test_the_task_proofs_ask_every_ram_pipeline_call_under_the_accounts_control_policies():
+    results = tasks.prove(plan(), _settings(), "alicloud:github-test-deploy")
+    (result,) = results
+    assert result.ok or result.unknown
+    asked = [v for v in result.verdicts if not v.unknown]
+    assert asked and all("FullAliyunAccess (control policy)" in v.reason for v in asked if v.allowed)
+
+
+def test_a_sandbox_policy_that_forgot_the_deploy_role_would_fail_its_task_proofs():
+    """The proofs read the control policies: without the deploy role's exemption its job is denied."""
+    broken = json.loads(json.dumps(plan()))
+    for resource in broken["resources"]:
+        if resource["inputs"].get("controlPolicyName") == "github-test-sandbox-identities":
+            document = json.loads(resource["inputs"]["policyDocument"])
+            condition = document["Statement"][0]["Condition"]["StringNotLike"]
+            condition[control_policies.PRINCIPAL_ARN] = [
+                a for a in condition[control_policies.PRINCIPAL_ARN] if "github-test-deploy" not in a
+            ]
+            resource["inputs"]["policyDocument"] = json.dumps(document)
+    (result,) = tasks.prove(broken, _settings(), "alicloud:github-test-deploy")
+    denied = {v.call.action for v in result.verdicts if not v.allowed and not v.unknown}
+    assert {"ram:CreateUser", "ram:CreateAccessKey", "ram:CreatePolicy"} <= denied
+
+
+# --- the strict mocks refuse what Resource Directory refuses -----------------------------------------
+
+DENY = json.dumps(
+    {"Version": "1", "Statement": [{"Effect": "Deny", "Action": "ram:CreateUser", "Resource": "*"}]}
+)
+
+
+def _refused(program, reason: str) -> None:
+    with pytest.raises(PlanError, match=reason):
+        execute(program, "test", StrictMocks())
+
+
+def _policy(**overrides):
+    inputs = {"control_policy_name": "guard", "effect_scope": "RAM", "policy_document": DENY, **overrides}
+    return alicloud.resourcemanager.ControlPolicy("cp", **inputs)
+
+
+def test_the_mocks_take_a_document_of_2048_characters_and_refuse_one_more():
+    def program(size):
+        def register():
+            document = DENY[:-1] + " " * (size - len(DENY)) + "}"
+            assert len(document) == size
+            policy = _policy(description="Guard-of-dev", policy_document=document)
+            alicloud.resourcemanager.ControlPolicyAttachment(
+                "a", policy_id=policy.id, target_id="5012345678901234"
+            )
+            alicloud.resourcemanager.ControlPolicyAttachment(
+                "b", policy_id=policy.id, target_id="fd-ZDNPiT1234"
+            )
+
+        return register
+
+    monitor, _ = execute(program(2048), "test", StrictMocks())
+    assert len([r for r in monitor.registrations if "controlPolicy" in r["type"]]) == 3
+    _refused(program(2049), "policy document is 2049 characters; the limit is 2048")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "reason"),
+    [
+        ({"effect_scope": "Account"}, "effectScope 'Account'"),
+        ({"policy_document": DENY[:-1] + " " * 2048 + "}"}, "the limit is 2048"),
+        ({"control_policy_name": "1guard"}, "starting with a letter"),
+        ({"description": "a guard with spaces"}, "description must be"),
+        ({"policy_document": json.dumps({"Version": "1", "Statement": []})}, "no Statement"),
+    ],
+)
+def test_the_mocks_refuse_a_control_policy_resource_directory_refuses(overrides, reason):
+    _refused(lambda: _policy(**overrides), reason)
+
+
+@pytest.mark.parametrize("target", ["dev", "501234567890123", "acs:ram::5012345678901234:root"])
+def test_the_mocks_refuse_an_attachment_to_what_is_no_member_or_folder(target):
+    def program():
+        alicloud.resourcemanager.ControlPolicyAttachment("a", policy_id=_policy().id, target_id=target)
+
+    _refused(program, "targetId")
+
+
+def test_the_mocks_refuse_more_control_policies_on_a_member_than_it_takes():
+    def program():
+        # Nine of ours fit beside FullAliyunAccess; the tenth is one too many.
+        for index in range(10):
+            policy = alicloud.resourcemanager.ControlPolicy(
+                f"cp{index}", control_policy_name=f"guard{index}", effect_scope="RAM", policy_document=DENY
+            )
+            alicloud.resourcemanager.ControlPolicyAttachment(
+                f"a{index}", policy_id=policy.id, target_id="5012345678901234"
+            )
+
+    _refused(program, "more than 10 control policies")
+
+
+def test_the_mocks_refuse_a_control_policy_written_through_a_members_admin_role():
+    def program():
+        member = alicloud.Provider(
+            "member",
+            region="cn-hangzhou",
+            assume_role=alicloud.ProviderAssumeRoleArgs(
+                role_arn="acs:ram::5012345678901234:role/resourcedirectoryaccountaccessrole", session_name="s"
+            ),
+        )
+        alicloud.resourcemanager.ControlPolicy(
+            "cp",
+            control_policy_name="guard",
+            effect_scope="RAM",
+            policy_document=DENY,
+            opts=pulumi.ResourceOptions(provider=member),
+        )
+
+    _refused(program, "management account only")
