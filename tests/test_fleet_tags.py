@@ -1,0 +1,101 @@
+"""Tag-scoped fleets (`instanceTags`): commands and patching reach the instances carrying the
+fleet's tag, whatever their number, and no principal of the stack may set that tag.
+
+The fixture stack `prod-tags` is prod with `instanceTags: {fleet: prod-web}` instead of ids.
+"""
+
+from __future__ import annotations
+
+import pytest
+from conftest import plan_of
+
+from baseline import limits
+from baseline.analysis import access
+from baseline.documents.alicloud import PatchScope, command_user_policy, patch_management_policy
+from baseline.documents.render import canonical_json
+
+ACCOUNT = "5098765432109876"
+WEB = f"acs:ecs:cn-hangzhou:{ACCOUNT}:instance/i-bp1autoscaled000001"  # never listed anywhere
+TAGGED = {"acs:ResourceTag/fleet": ["prod-web"]}
+
+
+def _grants(name: str) -> access.Grants:
+    plan = plan_of("prod-tags")
+    [principal] = access.find_principal(plan, name)
+    return access.grants_of(plan, principal)
+
+
+def test_commands_as_user01_reach_a_tagged_instance_and_no_untagged_one():
+    grants = _grants("commandUser")
+    as_user01 = {"ecs:CommandRunAs": ["user01"]}
+    for action in ("ecs:RunCommand", "ecs:InvokeCommand"):
+        assert grants.decide(action, WEB, {**as_user01, **TAGGED}).allowed
+        assert not grants.decide(action, WEB, as_user01).allowed  # untagged
+        assert not grants.decide(action, WEB, {**as_user01, "acs:ResourceTag/fleet": ["prod-db"]}).allowed
+        # The tag does not lift the OS-user allow-list.
+        assert not grants.decide(action, WEB, {"ecs:CommandRunAs": ["root"], **TAGGED}).allowed
+    assert grants.decide("ecs:StopInvocation", WEB, TAGGED).allowed
+    assert not grants.decide("ecs:StopInvocation", WEB).allowed
+    # The command resource carries no instance tag: its statement has none.
+    command = f"acs:ecs:cn-hangzhou:{ACCOUNT}:command/c-1"
+    assert grants.decide("ecs:InvokeCommand", command, as_user01).allowed
+
+
+def test_the_patch_role_runs_only_on_tagged_instances():
+    grants = _grants("PatchAutomationRole")
+    assert grants.decide("ecs:RunCommand", WEB, TAGGED).allowed
+    assert not grants.decide("ecs:RunCommand", WEB).allowed
+
+
+def _stack_principals() -> list[access.Principal]:
+    return [p for p in access.principals(plan_of("prod-tags")) if p.cloud == "alicloud"]
+
+
+@pytest.mark.parametrize(
+    ("action", "resource"),
+    [
+        ("ecs:TagResources", WEB),
+        ("ecs:UntagResources", WEB),
+        ("ecs:AddTags", WEB),
+        ("ecs:RemoveTags", WEB),
+        ("ecs:RunInstances", "*"),
+        ("ecs:CreateInstance", "*"),
+    ],
+)
+def test_no_principal_of_the_stack_may_set_or_remove_the_fleet_tag(action, resource):
+    plan = plan_of("prod-tags")
+    principals = _stack_principals()
+    assert len(principals) >= 6
+    for principal in principals:
+        decision = access.grants_of(plan, principal).decide(
+            action, resource, {"acs:RequestTag/fleet": ["prod-web"], "acs:TagKeys": ["fleet"]}
+        )
+        assert not decision.allowed, principal.name
+        # An explicit deny: a system policy added later (AliyunECSFullAccess) cannot lift it.
+        assert "FleetTagGuardPolicy" in decision.reason, (principal.name, decision.reason)
+
+
+def test_stacks_with_listed_ids_get_no_guard():
+    names = {r["inputs"].get("policyName") for r in plan_of("prod")["resources"]}
+    assert not any(n and "FleetTagGuard" in n for n in names)
+
+
+def test_the_tag_scoped_documents_do_not_grow_with_the_fleet():
+    tags = {"fleet": "prod-web"}
+    resources = (f"acs:ecs:cn-hangzhou:{ACCOUNT}:instance/*", f"acs:ecs:cn-hangzhou:{ACCOUNT}:command/*")
+    tagged = canonical_json(
+        command_user_policy(
+            mode="allow-list", resources=resources, run_as_users=["user01"], instance_tags=tags
+        )
+    )
+    patch = canonical_json(
+        patch_management_policy(
+            PatchScope.arns("cn-hangzhou", ACCOUNT, instance_tags=tags), create_snapshot=True
+        )
+    )
+    ids = [f"i-bp1fleet{n:012d}" for n in range(120)]
+    listed = canonical_json(
+        patch_management_policy(PatchScope.arns("cn-hangzhou", ACCOUNT, ids), create_snapshot=True)
+    )
+    assert len(tagged) < limits.RAM_POLICY_DOCUMENT_MAX / 4
+    assert len(patch) < limits.RAM_POLICY_DOCUMENT_MAX / 2 < limits.RAM_POLICY_DOCUMENT_MAX < len(listed)
