@@ -7,10 +7,11 @@ The fixture stack `prod-tags` is prod with `instanceTags: {fleet: prod-web}` ins
 from __future__ import annotations
 
 import pytest
-from conftest import plan_of
+from conftest import example_resolved, plan_of
 
 from baseline import limits
-from baseline.analysis import access
+from baseline.analysis import access, tasks
+from baseline.cli import main
 from baseline.documents.alicloud import PatchScope, command_user_policy, patch_management_policy
 from baseline.documents.render import canonical_json
 
@@ -99,3 +100,30 @@ def test_the_tag_scoped_documents_do_not_grow_with_the_fleet():
     )
     assert len(tagged) < limits.RAM_POLICY_DOCUMENT_MAX / 4
     assert len(patch) < limits.RAM_POLICY_DOCUMENT_MAX / 2 < limits.RAM_POLICY_DOCUMENT_MAX < len(listed)
+
+
+def test_the_task_proof_asks_instance_calls_on_an_instance_carrying_the_fleet_tag():
+    results = tasks.prove(plan_of("prod-tags"), example_resolved("prod-tags").settings)
+    assert not [v for r in results for v in r.verdicts if v.verdict == "deny"]
+    runs = [
+        v.call
+        for r in results
+        for v in r.verdicts
+        if v.call.action == "ecs:RunCommand" and v.call.principal in ("commandUser", "PatchAutomationRole")
+    ]
+    assert {c.principal for c in runs} == {"commandUser", "PatchAutomationRole"}
+    assert all(c.context.get("acs:ResourceTag/fleet") == ("prod-web",) for c in runs)
+    # The commands themselves carry no instance tag: only calls naming one instance are tagged.
+    creates = [v.call for r in results for v in r.verdicts if v.call.action == "ecs:CreateCommand"]
+    assert creates and not any("acs:ResourceTag/fleet" in c.context for c in creates)
+
+
+def test_can_takes_a_resource_tag_in_the_context(capsys):
+    argv = ["can", "--stack", "prod-tags", "--principal", "commandUser", "--action", "ecs:RunCommand"]
+    argv += ["--resource", WEB, "--context", "ecs:CommandRunAs=user01"]
+    assert main([*argv, "--context", "acs:ResourceTag/fleet=prod-web"]) == 0
+    assert capsys.readouterr().out.startswith("allow\n")
+    assert main(argv) == 1
+    assert capsys.readouterr().out.startswith("deny\n")
+    assert main([*argv, "--context", "acs:ResourceTag/fleet=prod-db"]) == 1
+    assert "acs:ResourceTag/fleet" in capsys.readouterr().out
