@@ -10,7 +10,8 @@ import pytest
 from conftest import example_resolved, plan_of
 
 from baseline import limits
-from baseline.analysis import access, tasks
+from baseline.analysis import access, symbolic, tasks
+from baseline.analysis.evaluator import evaluate_request
 from baseline.cli import main
 from baseline.documents.alicloud import PatchScope, command_user_policy, patch_management_policy
 from baseline.documents.render import canonical_json
@@ -127,3 +128,37 @@ def test_can_takes_a_resource_tag_in_the_context(capsys):
     assert capsys.readouterr().out.startswith("deny\n")
     assert main([*argv, "--context", "acs:ResourceTag/fleet=prod-db"]) == 1
     assert "acs:ResourceTag/fleet" in capsys.readouterr().out
+
+
+def test_the_solver_reads_tag_values_as_the_evaluator_does():
+    """Tag values are condition strings like any other: on every combination the two agree."""
+    plan = plan_of("prod-tags")
+    [user] = access.find_principal(plan, "commandUser")
+    grants = access.grants_of(plan, user)
+    command = f"acs:ecs:cn-hangzhou:{ACCOUNT}:command/c-1"
+    asked = 0
+    for action in (
+        "ecs:RunCommand",
+        "ecs:InvokeCommand",
+        "ecs:StopInvocation",
+        "ecs:TagResources",
+        "ecs:AddTags",
+    ):
+        for resource in (WEB, command):
+            for tag in (None, "prod-web", "PROD-WEB", "prod-db", "prod-*", ""):
+                for run_as in (None, "user01", "root"):
+                    context = {}
+                    if tag is not None:
+                        context["acs:ResourceTag/fleet"] = [tag]
+                    if run_as is not None:
+                        context["ecs:CommandRunAs"] = [run_as]
+                    concrete = evaluate_request(
+                        grants.policies, "alicloud", action, resource, context
+                    ).allowed
+                    assert symbolic.decide(grants, action, resource, context) == concrete, (
+                        action,
+                        resource,
+                        context,
+                    )
+                    asked += 1
+    assert asked == 180
