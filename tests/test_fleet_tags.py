@@ -6,15 +6,20 @@ The fixture stack `prod-tags` is prod with `instanceTags: {fleet: prod-web}` ins
 
 from __future__ import annotations
 
+import json
+import shutil
+
 import pytest
-from conftest import example_resolved, plan_of
+from conftest import FIXTURES, example_resolved, plan_of
 
 from baseline import limits
 from baseline.analysis import access, symbolic, tasks
 from baseline.analysis.evaluator import evaluate_request
 from baseline.cli import main
+from baseline.config import ENVIRONMENT_STACKS, load_stack_file, resolve
 from baseline.documents.alicloud import PatchScope, command_user_policy, patch_management_policy
 from baseline.documents.render import canonical_json
+from baseline.plan import render
 
 ACCOUNT = "5098765432109876"
 WEB = f"acs:ecs:cn-hangzhou:{ACCOUNT}:instance/i-bp1autoscaled000001"  # never listed anywhere
@@ -162,3 +167,39 @@ def test_the_solver_reads_tag_values_as_the_evaluator_does():
                     )
                     asked += 1
     assert asked == 180
+
+
+def test_the_prod_deployer_deploys_the_tag_scoped_stack_and_is_never_guarded(tmp_path):
+    """The pipeline's prod deploy role, deploying prod-tags, may create and attach the guard
+    policies (its task proof denies nothing), and no pipeline role carries the guard."""
+    for path in FIXTURES.glob("Pulumi.*.yaml"):
+        shutil.copy(path, tmp_path / path.name)
+    pipeline = tmp_path / "Pulumi.pipeline.yaml"
+    text = pipeline.read_text()
+    anchor = '        alicloudAccountId: "5098765432109876"\n'
+    assert text.count(anchor) == 1
+    pipeline.write_text(text.replace(anchor, anchor + "        stack: prod-tags\n"))
+    token = ENVIRONMENT_STACKS.set(tmp_path)
+    try:
+        resolved = resolve(load_stack_file(pipeline))
+        plan = render(resolved, "pipeline")
+        results = tasks.prove(plan, resolved.settings, "alicloud:github-prod-deploy")
+    finally:
+        ENVIRONMENT_STACKS.reset(token)
+    [deployer] = results
+    asked = {(v.call.action, r) for v in deployer.verdicts for r in v.call.resources}
+    guard = f"acs:ram::{ACCOUNT}:policy/patchManagementFleetTagGuardPolicy"
+    role = f"acs:ram::{ACCOUNT}:role/patchautomationrole"
+    assert ("ram:CreatePolicy", guard) in asked
+    assert ("ram:AttachPolicyToRole", guard) in asked and ("ram:AttachPolicyToRole", role) in asked
+    assert [v.call for v in deployer.verdicts if v.verdict == "deny"] == []
+    # The guard policies are the deployer's to create (named in its policy), never attached to it.
+    attached = [r["inputs"].get("policyName", "") for r in plan["resources"] if "Attachment" in r["type"]]
+    assert attached and not [name for name in attached if "FleetTagGuard" in name]
+    documents = [
+        json.loads(r["inputs"]["policyDocument"])
+        for r in plan["resources"]
+        if "policyDocument" in r["inputs"]
+    ]
+    statements = [st for d in documents for st in d["Statement"]]
+    assert statements and not [st for st in statements if "ecs:TagResources" in st["Action"]]
