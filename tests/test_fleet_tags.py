@@ -14,10 +14,16 @@ from conftest import FIXTURES, example_resolved, plan_of
 
 from baseline import limits
 from baseline.analysis import access, symbolic, tasks
+from baseline.analysis.diff import ESCALATION_ACTIONS
 from baseline.analysis.evaluator import evaluate_request
 from baseline.cli import main
 from baseline.config import ENVIRONMENT_STACKS, load_stack_file, resolve
-from baseline.documents.alicloud import PatchScope, command_user_policy, patch_management_policy
+from baseline.documents.alicloud import (
+    COMMAND_ACTIONS,
+    PatchScope,
+    command_user_policy,
+    patch_management_policy,
+)
 from baseline.documents.render import canonical_json
 from baseline.plan import render
 
@@ -203,3 +209,22 @@ def test_the_prod_deployer_deploys_the_tag_scoped_stack_and_is_never_guarded(tmp
     ]
     statements = [st for d in documents for st in d["Statement"]]
     assert statements and not [st for st in statements if "ecs:TagResources" in st["Action"]]
+
+
+@pytest.mark.parametrize("command", ["policy", "lint", "paths"])
+def test_the_tag_scoped_prod_passes_the_policy_pack_lint_and_paths(capsys, command):
+    assert main([command, "--stack", "prod-tags"]) == 0
+    capsys.readouterr()
+
+
+def test_no_principal_of_the_tag_scoped_prod_reaches_beyond_its_stated_reach():
+    plan = plan_of("prod-tags")
+    services = {"alicloud": ("ram", "ecs"), "aws": ("iam", "ecs")}
+    for principal in access.principals(plan):
+        actions = [
+            a for a in (*ESCALATION_ACTIONS, *COMMAND_ACTIONS) if a.split(":")[0] in services[principal.cloud]
+        ]
+        result = symbolic.escalation_reach(
+            access.grants_of(plan, principal), actions, symbolic.intended_reach(principal)
+        )
+        assert not result.outside.classes and not result.outside.approximations, principal.name
