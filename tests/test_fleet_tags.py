@@ -228,3 +228,19 @@ def test_no_principal_of_the_tag_scoped_prod_reaches_beyond_its_stated_reach():
             access.grants_of(plan, principal), actions, symbolic.intended_reach(principal)
         )
         assert not result.outside.classes and not result.outside.approximations, principal.name
+
+
+def test_the_windows_fleet_is_selected_by_its_own_tag_and_its_instances_keep_their_role():
+    grants = _grants("winCommandUser")
+    win = f"acs:ecs:cn-hangzhou:{ACCOUNT}:instance/i-bp1prodwin000000001"
+    as_user01 = {"ecs:CommandRunAs": ["user01"]}
+    assert grants.decide("ecs:RunCommand", win, {**as_user01, "acs:ResourceTag/fleet": ["prod-win"]}).allowed
+    # Listed as a Windows instance, but untagged: no command (the tag decides, not the list).
+    assert not grants.decide("ecs:RunCommand", win, as_user01).allowed
+    assert not grants.decide("ecs:RunCommand", WEB, {**as_user01, **TAGGED}).allowed  # the Linux fleet's tag
+    attached = [
+        r["inputs"]["instanceId"]
+        for r in plan_of("prod-tags")["resources"]
+        if r["type"].endswith("RamRoleAttachment")
+    ]
+    assert "i-bp1prodwin000000001" in attached
