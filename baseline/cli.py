@@ -361,7 +361,8 @@ def _can_parser(commands: argparse._SubParsersAction) -> None:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="request context, e.g. ecs:CommandRunAs=root; repeat a key for a list",
+        help="request context, e.g. ecs:CommandRunAs=root, or a tag of the resource the call is on "
+        "(acs:ResourceTag/fleet=web: an instance carrying fleet=web); repeat a key for a list",
     )
     can.add_argument(
         "--format",

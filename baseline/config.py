@@ -36,6 +36,7 @@ from baseline.scenarios import patch_management as s1_module
 from baseline.scenarios import pipeline as s7_module
 from baseline.scenarios.cloud_assistant import CloudAssistantSettings
 from baseline.scenarios.cloud_assistant_windows import CloudAssistantWindowsSettings
+from baseline.scenarios.common import fleet_tag_guard
 from baseline.scenarios.eci_access import EciAccessSettings
 from baseline.scenarios.ecs_instance_role import EcsInstanceRoleSettings
 from baseline.scenarios.ecs_mcp_server import EcsMcpServerSettings
@@ -847,6 +848,8 @@ def resolve(raw: RawConfig) -> Resolved:
             if scenario.enabled:
                 with found.check():
                     specs.append(build(scenario, ctx))
+    if len(found.errors) == refused and settings.alicloud is not None:
+        specs = fleet_tag_guard(specs, ctx)
     if len(found.errors) == refused:
         with found.check():
             validate_alicloud(specs, set(raw.secrets), values=_decrypted(raw.secrets), stack=raw.stack)

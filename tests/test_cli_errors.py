@@ -34,7 +34,8 @@ def test_a_missing_config_file_is_named_as_the_config_file(command, capsys):
 def test_an_unknown_stack_lists_the_stacks_there_are(capsys):
     code = main(["plan", "--stack", "qa"])
     _, line = one_line(capsys)
-    assert code == 2 and "no stack file at" in line and "dev, example, pipeline, prod, staging" in line
+    assert code == 2 and "no stack file at" in line
+    assert "dev, example, pipeline, prod, prod-tags, staging" in line
 
 
 def test_another_stacks_file_is_refused_unless_as_stack_says_it_is_intended(tmp_path, capsys):

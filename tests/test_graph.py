@@ -388,7 +388,7 @@ def split(built: graph.Graph, found: list[dict]) -> tuple[list[tuple[str, str]],
     return closed, sorted(still)
 
 
-@pytest.mark.parametrize("stack", ["staging", "prod"])
+@pytest.mark.parametrize("stack", ["staging", "prod", "prod-tags"])
 def test_no_path_outside_the_exceptions(stack):
     assert outside(stack) == ([], sorted(OPEN_IN.get(stack, ())))
 
@@ -636,3 +636,34 @@ def test_aws_pass_role_to_ecs_tasks_reaches_the_task_role_only_for_that_service(
         _aws_role("Task", "ecs-tasks.amazonaws.com"),
     )
     assert _edges(built, "pass-role") == [("Deployer", "Task")]
+
+
+def test_setting_the_granting_tag_on_an_instance_reaches_its_role():
+    """A tag-scoped command grant plus the right to tag: the tag is a credential."""
+    instances = f"acs:ecs:{REGION}:{ACCOUNT}:instance/*"
+    tagged = _allow(["ecs:RunCommand"], instances, **{"acs:ResourceTag/fleet": "web"})
+    tagging = _allow(["ecs:TagResources"], instances)
+    guard = {"Effect": "Deny", "Action": ["ecs:TagResources"], "Resource": instances}
+
+    def built(*statements: dict) -> graph.Graph:
+        return _graph(
+            _policy("cmd", *statements),
+            *_user("cmd", "cmd"),
+            _role("App", "ecs.aliyuncs.com"),
+            _attachment("i-web", "App"),
+        )
+
+    # Commands only on tagged instances, and no right to tag: whether i-web carries the tag is
+    # decided outside the stacks, so no edge.
+    assert _edges(built(tagged), "tag") == [] and _edges(built(tagged), "command") == []
+    with_tagging = built(tagged, tagging)
+    assert _edges(with_tagging, "tag") == [("cmd", "i-web")]
+    (step,) = [e for e in with_tagging.edges if e.kind == "tag"]
+    assert ("ecs:TagResources", f"acs:ecs:{REGION}:{ACCOUNT}:instance/i-web") in step.requests
+    assert [graph.Route.as_dict(p, with_tagging)["to"] for p in graph.paths(with_tagging, "cmd")] == [
+        "role App (test)"
+    ]
+    # The stacks' guard denies the tagging: the edge is gone.
+    assert _edges(built(tagged, tagging, guard), "tag") == []
+    # Tagging alone, without a tag-scoped grant, gives no commands.
+    assert _edges(built(tagging), "tag") == []

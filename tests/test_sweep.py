@@ -558,9 +558,9 @@ def test_alicloud_without_credentials_is_refused(monkeypatch, capsys):
         ("dev-", "'dev'"),
         ("dev-comm", "'dev'"),
         ("stg", "'staging'"),
-        ("commandUser", "'prod'"),
-        ("Patch", "'prod'"),
-        ("EcsMcp", "'prod'"),
+        ("commandUser", "that stack 'prod"),  # prod or prod-tags, whichever is read first
+        ("Patch", "that stack 'prod"),
+        ("EcsMcp", "that stack 'prod"),
         # The pipeline's own access: its OIDC providers and deploy/preview roles and policies.
         ("github-", "RAM OIDC provider 'github-actions' that stack 'pipeline'"),
         ("github-prod", "'github-prod-deploy-policy' that stack 'pipeline'"),

@@ -959,6 +959,56 @@ def _command_edges(actor: Actor, instances: Iterable[Instance], graph: Graph) ->
             )
 
 
+# Tagging an instance: the calls that set a tag on an existing instance (ECS RAM page; AddTags is
+# the deprecated form, its row unsettled).
+TAG_ACTIONS = ("ecs:TagResources", "ecs:AddTags")
+
+
+def _granting_tags(grants: Grants) -> list[tuple[str, str]]:
+    """(key, value) of each instance tag the grants' Allow statements require (acs:ResourceTag)."""
+    found: list[tuple[str, str]] = []
+    for policy in grants.policies:
+        for statement in access._statements(policy.document):
+            if statement.get("Effect") != "Allow":
+                continue
+            for operator, block in (statement.get("Condition") or {}).items():
+                if "not" in operator.lower() or not isinstance(block, Mapping):
+                    continue
+                for key, given in block.items():
+                    if key.lower().startswith("acs:resourcetag/"):
+                        tag = key.split("/", 1)[1]
+                        found += [(tag, str(v)) for v in as_list(given) if (tag, str(v)) not in found]
+    return found
+
+
+def _tag_edges(actor: Actor, instances: Iterable[Instance], graph: Graph) -> None:
+    """A tag that grants commands is a credential: who may set it on an instance may then run
+    commands there, and through the instance reach its role."""
+    if actor.node.cloud != "alicloud":
+        return
+    tags = _granting_tags(actor.grants)
+    for instance in instances:
+        if instance.node.account != actor.node.account:
+            continue
+        for key, value in tags:
+            command = _first(actor, COMMAND_ACTIONS, instance.node.id, {f"acs:ResourceTag/{key}": [value]})
+            if command is None:
+                continue
+            setting = {f"acs:RequestTag/{key}": [value], "acs:TagKeys": [key]}
+            if tagged := _first(actor, TAG_ACTIONS, instance.node.id, setting):
+                graph.edges.append(
+                    _step(
+                        actor,
+                        instance.node.id,
+                        "tag",
+                        f"can {tagged.action} {key}={value} on {instance.node.name}, which grants "
+                        f"{command.action} there: code there reads the instance's role credentials",
+                        [tagged, command],
+                    )
+                )
+                break
+
+
 def _exec_edges(
     actor: Actor, roles: Iterable[tuple[Node, NamedPolicy | None]], source: Source, graph: Graph
 ) -> None:
@@ -1168,6 +1218,7 @@ class _World:
         _pass_role_edges(actor, roles, graph)
         _override_edges(self, actor, roles)
         _command_edges(actor, self.instances, graph)
+        _tag_edges(actor, self.instances, graph)
         _exec_edges(actor, roles, source, graph)
         _unmodelled_edges(actor, graph)
 

@@ -29,6 +29,9 @@ from baseline.analysis.calls import TaskCall
 
 CATALOGUE_DIR = Path(__file__).resolve().parent.parent / "scenarios" / "tasks"
 _FIELD = re.compile(r"\{([a-z_]+)(?:\.([a-z_]+))?\}")
+# A call on one instance (not the listing of instance/*), and the key its tags are presented under.
+_ON_ONE_INSTANCE = re.compile(r":instance/(?!\*$)")
+RESOURCE_TAG_PREFIX = "acs:ResourceTag/"
 # Settings attribute -> catalogue file: one file per scenario, named as the settings key.
 SCENARIOS = {
     "patch_management": "patchManagement",
@@ -60,6 +63,9 @@ class Binding:
     resource: str  # the plan resource that creates the principal
     values: Mapping[str, Sequence[Any]]
     flags: frozenset[str] = frozenset()
+    # A tag-scoped fleet (instanceTags): every call on an instance is made on one carrying these
+    # tags, so the request presents them (acs:ResourceTag/<key>), as the cloud does for that instance.
+    resource_tags: Mapping[str, str] = field(default_factory=dict)
 
 
 # --- the catalogue ----------------------------------------------------------------------------
@@ -144,6 +150,8 @@ def calls_for(binding: Binding, principal: Principal) -> list[TaskCall]:
                     _expand(k, choice): tuple(dict.fromkeys(_expand(v, choice) for v in vs))
                     for k, vs in context.items()
                 }
+                if binding.resource_tags and any(_ON_ONE_INSTANCE.search(r) for r in resources):
+                    ctx.update({f"{RESOURCE_TAG_PREFIX}{k}": (v,) for k, v in binding.resource_tags.items()})
                 calls.append(
                     TaskCall(
                         principal=principal.name,
@@ -178,14 +186,26 @@ def _patch(settings: Any, base: Mapping[str, Any], naming: Any) -> list[Binding]
     if s.automation_role:
         found.append(
             Binding(
-                "patchManagement", "automation", "patch-management-automation-role", values, frozenset(flags)
+                "patchManagement",
+                "automation",
+                "patch-management-automation-role",
+                values,
+                frozenset(flags),
+                s.instance_tags,
             )
         )
     if s.operator_user:
         # Without an automation role the operator runs the executions itself: the role's calls too.
         role = "operator" if s.automation_role else "operator-runner"
         found.append(
-            Binding("patchManagement", role, "patch-management-operator-user", values, frozenset(flags))
+            Binding(
+                "patchManagement",
+                role,
+                "patch-management-operator-user",
+                values,
+                frozenset(flags),
+                s.instance_tags,
+            )
         )
     return found
 
@@ -199,7 +219,15 @@ def _command_values(s: Any, base: Mapping[str, Any], region: str, ids: Sequence[
 def _linux(settings: Any, base: Mapping[str, Any], naming: Any) -> list[Binding]:
     s = settings.cloud_assistant_linux
     values = _command_values(s, base, base["region"][0], s.instance_ids)
-    return [Binding("cloudAssistantLinux", "command-user", "cloud-assistant-linux-command-user-user", values)]
+    return [
+        Binding(
+            "cloudAssistantLinux",
+            "command-user",
+            "cloud-assistant-linux-command-user-user",
+            values,
+            resource_tags=s.instance_tags,
+        )
+    ]
 
 
 def _windows(settings: Any, base: Mapping[str, Any], naming: Any) -> list[Binding]:
@@ -223,6 +251,7 @@ def _windows(settings: Any, base: Mapping[str, Any], naming: Any) -> list[Bindin
             "cloud-assistant-windows-command-user-user",
             values,
             frozenset(flags),
+            s.instance_tags,
         ),
         Binding(
             "cloudAssistantWindows",

@@ -6,7 +6,7 @@ compare the rendered documents with the guides action by action. Nothing here im
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,6 +58,7 @@ CLOUD_ASSISTANT_ACTIONS = (
 CLOUD_ASSISTANT_RESOURCES = ("acs:ecs:*:*:instance/*", "acs:ecs:*:*:command/*")
 PRIVILEGED_OS_USERS = ("root", "system")  # what the guide's deny-list names; the least it must hold
 RUN_AS_KEY = "ecs:CommandRunAs"
+RESOURCE_TAG_PREFIX = "acs:ResourceTag/"
 # The actions that run a command on an instance, as the OS user RUN_AS_KEY names.
 COMMAND_ACTIONS = ("ecs:RunCommand", "ecs:InvokeCommand")
 # OS accounts an allow-list may never name, compared without letter case and without a Windows
@@ -163,6 +164,40 @@ def _by_type(
     return [_allow(group, list(mine), condition) for mine, group in groups.items()]
 
 
+def tag_condition(condition: Document | None, instance_tags: Mapping[str, str]) -> Document:
+    """``condition`` and ``StringEquals acs:ResourceTag/<key>: <value>`` for each tag (all must hold)."""
+    merged = {operator: dict(keys) for operator, keys in (condition or {}).items()}
+    merged.setdefault("StringEquals", {}).update(
+        {f"{RESOURCE_TAG_PREFIX}{key}": value for key, value in instance_tags.items()}
+    )
+    return merged
+
+
+def _by_type_tagged(
+    actions: Sequence[str],
+    resources: Sequence[str],
+    condition: Document | None = None,
+    instance_tags: Mapping[str, str] | None = None,
+) -> list[Document]:
+    """``_by_type``; with ``instance_tags``, the instance ARNs only where the instance carries them.
+
+    The cloud's documented tag-scoped form ("use tags to control the running of Cloud Assistant
+    commands"): ``instance/*`` under ``StringEquals acs:ResourceTag/<key>`` and ``command/*`` in a
+    statement of its own, since a command carries no instance tag. Every action authorised on an
+    instance is held to the tag, the Describe ones too: where the cloud would not present the tag
+    for one, that call is refused (closed), never widened to every instance of the region.
+    """
+    if not instance_tags:
+        return _by_type(actions, resources, condition)
+    instances = [r for r in resources if resource_kind(r) == "instance"]
+    others = [r for r in resources if resource_kind(r) != "instance"]
+    on_instances = [a for a in actions if "instance" in RESOURCE_KINDS[a]]
+    return [
+        *_by_type(on_instances, instances, tag_condition(condition, instance_tags)),
+        *_by_type(actions, others, condition),
+    ]
+
+
 def listing_arns(resources: Sequence[str]) -> list[str]:
     """``instance/*`` of each region the named instances are in: what listing them is checked on."""
     return list(
@@ -193,14 +228,23 @@ class PatchScope:
     disks: tuple[str, ...] = ()
     # Listing instances (the template's SelectTargets) is checked against instance/*.
     listing: tuple[str, ...] = ()
+    # Tag-scoped fleets: the instance statements hold only where every (key, value) is on the instance.
+    instance_tags: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def wildcard(cls) -> PatchScope:
         return cls(oos=("*",), instances=("*",), snapshots=("*",))
 
     @classmethod
-    def arns(cls, region: str, account: str, instance_ids: Sequence[str] = ()) -> PatchScope:
-        """The guide's production hardening: every statement narrowed to ARN patterns."""
+    def arns(
+        cls,
+        region: str,
+        account: str,
+        instance_ids: Sequence[str] = (),
+        instance_tags: Mapping[str, str] | None = None,
+    ) -> PatchScope:
+        """The guide's production hardening: every statement narrowed to ARN patterns, and the
+        instances to the listed ids or (``instance_tags``) to those carrying the fleet's tags."""
         instances = tuple(arn("ecs", region, account, f"instance/{i}") for i in instance_ids) or (
             arn("ecs", region, account, "instance/*"),
         )
@@ -219,6 +263,7 @@ class PatchScope:
             commands=(arn("ecs", region, account, "command/*"),),
             disks=(arn("ecs", region, account, "disk/*"), arn("ecs", region, account, "volume/*")),
             listing=(arn("ecs", region, account, "instance/*"),),
+            instance_tags=tuple(sorted((instance_tags or {}).items())),
         )
 
 
@@ -240,7 +285,9 @@ def patch_management_policy(scope: PatchScope, *, create_snapshot: bool) -> Docu
         statements.append(_allow([INSTANCE_LIST_ACTION], scope.listing))
     else:
         listed = list(PATCH_ECS_ACTIONS)
-    statements += _by_type(listed, (*scope.instances, *scope.commands))
+    statements += _by_type_tagged(
+        listed, (*scope.instances, *scope.commands), instance_tags=dict(scope.instance_tags)
+    )
     if create_snapshot:
         statements += _by_type(PATCH_SNAPSHOT_ACTIONS, (*scope.disks, *scope.snapshots))
     return _document(*statements)
@@ -273,8 +320,13 @@ def command_user_policy(
     resources: Sequence[str],
     run_as_users: Sequence[str] = (),
     denied_users: Sequence[str] = PRIVILEGED_OS_USERS,
+    instance_tags: Mapping[str, str] | None = None,
 ) -> Document:
     """Seed 001 ``commandUserPolicy``: Cloud Assistant as a regular OS user.
+
+    With ``instance_tags`` (a tag-scoped fleet) the instance statements hold only on instances
+    carrying every tag, so the document stays the same size whatever the fleet's size; listing
+    the region's instances stays unconditioned (it shows which carry the tag).
 
     ``allow-list`` allows only the listed OS users (``StringEquals``); ``deny-privileged`` allows
     anyone but the listed privileged users, compared without letter case
@@ -295,10 +347,13 @@ def command_user_policy(
     # data or another run's output.
     others = [a for a in CLOUD_ASSISTANT_ACTIONS if a not in COMMAND_ACTIONS]
     runs = [a for a in CLOUD_ASSISTANT_ACTIONS if a in COMMAND_ACTIONS]
-    listing = [r for r in listing_arns(resources) if r not in resources]
+    listing = [r for r in listing_arns(resources) if instance_tags or r not in resources]
     if listing:
         others = [a for a in others if a != INSTANCE_LIST_ACTION]
-    statements = [*_by_type(runs, resources, condition), *_by_type(others, resources)]
+    statements = [
+        *_by_type_tagged(runs, resources, condition, instance_tags),
+        *_by_type_tagged(others, resources, None, instance_tags),
+    ]
     if listing:
         statements.append(_allow([INSTANCE_LIST_ACTION], listing))
     return _document(*statements)
@@ -315,7 +370,9 @@ CLOUD_ASSISTANT_READ_ACTIONS = tuple(a for a in CLOUD_ASSISTANT_ACTIONS if a.sta
 INSTANCE_LIST_ACTION = "ecs:DescribeInstances"
 
 
-def command_user_read_policy(resources: Sequence[str], listing: Sequence[str] = ()) -> Document:
+def command_user_read_policy(
+    resources: Sequence[str], listing: Sequence[str] = (), instance_tags: Mapping[str, str] | None = None
+) -> Document:
     """Strict stacks' read policy for the command user: the guide's Describe actions, scoped.
 
     ``listing`` (``instance/*`` of each region): the console's Cloud Assistant page lists the
@@ -324,7 +381,7 @@ def command_user_read_policy(resources: Sequence[str], listing: Sequence[str] = 
     console (DescribeInstanceVncUrl), user data or another run's output.
     """
     reads = [a for a in CLOUD_ASSISTANT_READ_ACTIONS if not (listing and a == INSTANCE_LIST_ACTION)]
-    statements = _by_type(reads, resources)
+    statements = _by_type_tagged(reads, resources, None, instance_tags)
     if listing:
         statements.append(_allow([INSTANCE_LIST_ACTION], listing))
     return _document(*statements)
@@ -562,4 +619,25 @@ def eci_tag_policy(tag_key: str, tag_value: str, owner: tuple[str, str] | None =
             ["*"],
             {"StringEquals": {"ram:ServiceName": [ECI_SERVICE, ECI_VNODE_SERVICE]}},
         ),
+    )
+
+
+# --- tag-scoped fleets: the granting tag is a credential -----------------------------------------
+# Whoever may set a fleet tag on an instance gains commands there, and through the instance its
+# role. The ECS pages print no condition key for these calls (TagResources/UntagResources: none in
+# the key column; AddTags/RemoveTags/RunInstances/CreateInstance: no acs:TagKeys or acs:RequestTag),
+# so a deny conditioned on the fleet's key could silently never match: the guard denies the calls
+# outright. No stack principal tags or creates instances for its task.
+TAG_INSTANCE_ACTIONS = ("ecs:TagResources", "ecs:UntagResources")  # authorised on instance/* (ECS page)
+# Deprecated tag calls whose reference rows are unsettled (placeholder '*'): denied on every resource.
+TAG_LEGACY_ACTIONS = ("ecs:AddTags", "ecs:RemoveTags")
+# Creating an instance may set its tags; RunInstances/CreateInstance are authorised on '*'.
+CREATE_INSTANCE_ACTIONS = ("ecs:RunInstances", "ecs:CreateInstance")
+
+
+def fleet_tag_guard_policy() -> Document:
+    """Deny adding, changing or removing any instance tag, and creating instances (with tags)."""
+    return _document(
+        {"Effect": "Deny", "Action": list(TAG_INSTANCE_ACTIONS), "Resource": ["acs:ecs:*:*:instance/*"]},
+        {"Effect": "Deny", "Action": [*TAG_LEGACY_ACTIONS, *CREATE_INSTANCE_ACTIONS], "Resource": ["*"]},
     )

@@ -17,7 +17,7 @@ from baseline.documents.alicloud import (
 from baseline.environments import is_strict
 from baseline.errors import ConfigError
 from baseline.scenarios import AlicloudContext
-from baseline.scenarios.common import check_listed_instances, user_spec
+from baseline.scenarios.common import FLEET_TAGS, check_instance_tags, check_listed_instances, user_spec
 from baseline.settings import (
     ConsoleLoginSettings,
     Model,
@@ -86,8 +86,17 @@ class CloudAssistantSettings(Model):
         "strict stacks (`instance/*` of a region reaches every instance of the account there, "
         "another environment's too where accounts are shared).",
     )
+    instance_tags: dict[str, str] = Field(
+        default_factory=dict,
+        description="With `arn` scope, allow only instances carrying every one of these tags (tag key -> "
+        "value; `StringEquals acs:ResourceTag/<key>` on `instance/*`) instead of listing ids: the policy "
+        "stays the same size however large the fleet, and an instance a scaling group adds with the tag is "
+        "reachable without a deploy. Strict stacks take this or `instanceIds` (not both, not neither); "
+        "every principal of the stack is then denied tagging instances (docs/scenarios.md).",
+    )
 
     _check_instances = field_validator("instance_ids")(check_instance_ids)
+    _check_tags = field_validator("instance_tags")(check_instance_tags)
 
     @field_validator("run_as_users")
     @classmethod
@@ -170,15 +179,16 @@ def command_resources(settings: CloudAssistantSettings, ctx: AlicloudContext, ke
                 problem="this stack is strict (alicloud.strictScoping); '*' regions and accounts are refused",
                 fix="remove resourceScope (defaults to arn) or set it to 'arn'",
             )
-        if settings.instance_ids:
-            raise ConfigError(
-                key=f"{key}.instanceIds",
-                value=settings.instance_ids,
-                problem="instance ids only narrow an ARN-scoped policy",
-                fix="set resourceScope: arn, or remove instanceIds",
-            )
+        for name, value in (("instanceIds", settings.instance_ids), ("instanceTags", settings.instance_tags)):
+            if value:
+                raise ConfigError(
+                    key=f"{key}.{name}",
+                    value=value,
+                    problem=f"instance {name[8:].lower()} only narrow an ARN-scoped policy",
+                    fix=f"set resourceScope: arn, or remove {name}",
+                )
         return CLOUD_ASSISTANT_RESOURCES
-    check_listed_instances(settings.instance_ids, ctx, key)
+    check_listed_instances(settings.instance_ids, ctx, key, settings.instance_tags)
     instances = [arn("ecs", ctx.region, ctx.account_id, f"instance/{i}") for i in settings.instance_ids]
     return (
         *(instances or [arn("ecs", ctx.region, ctx.account_id, "instance/*")]),
@@ -201,6 +211,7 @@ def command_user_parts(
             resources=command_resources(settings, ctx, key),
             run_as_users=settings.run_as_users,
             denied_users=settings.denied_users,
+            instance_tags=settings.instance_tags,
         ),
         description="Cloud Assistant commands as regular OS users only (seed 001).",
         grows_with=(
@@ -220,7 +231,9 @@ def command_user_parts(
         name=ctx.naming.name(read_policy_name(settings.policy_name)),
         source=f"{key}.policyName",
         document=command_user_read_policy(
-            command_resources(settings, ctx, key), [arn("ecs", ctx.region, ctx.account_id, "instance/*")]
+            command_resources(settings, ctx, key),
+            [arn("ecs", ctx.region, ctx.account_id, "instance/*")],
+            settings.instance_tags,
         ),
         description="What the Cloud Assistant guide reads, instead of AliyunECSReadOnlyAccess (seed 001).",
     )
@@ -236,5 +249,14 @@ def read_policy_name(policy_name: str) -> str:
 def build_linux(settings: CloudAssistantSettings, ctx: AlicloudContext) -> ScenarioSpec:
     users, policies, grants = command_user_parts(settings, ctx, LINUX_KEY)
     return ScenarioSpec(
-        scenario=LINUX_KEY, users=tuple(users), policies=tuple(policies), grants=tuple(grants)
+        scenario=LINUX_KEY,
+        users=tuple(users),
+        policies=tuple(policies),
+        grants=tuple(grants),
+        extras=fleet_extras(settings),
     )
+
+
+def fleet_extras(settings: CloudAssistantSettings) -> dict[str, dict[str, str]]:
+    """The spec's extras: the fleet's tags when the policies grant by tag (none otherwise)."""
+    return {FLEET_TAGS: dict(settings.instance_tags)} if settings.instance_tags else {}

@@ -22,7 +22,7 @@ from baseline.documents.alicloud import (
     secret_reader_policy,
 )
 from baseline.scenarios import AlicloudContext
-from baseline.scenarios.cloud_assistant import CloudAssistantSettings, command_user_parts
+from baseline.scenarios.cloud_assistant import CloudAssistantSettings, command_user_parts, fleet_extras
 from baseline.scenarios.ecs_instance_role import (
     InstanceRoleSettings,
     InstanceSettings,
@@ -127,8 +127,8 @@ class CloudAssistantWindowsSettings(CloudAssistantSettings):
     windows_instances: list[InstanceSettings] = Field(
         default_factory=list,
         description="Windows instances the commands run on: each gets the instance role; all must be "
-        "in one region (the parameter's). With `arn` scope and no `instanceIds`, the command policy "
-        "names these instances.",
+        "in one region (the parameter's). With `arn` scope and neither `instanceIds` nor "
+        "`instanceTags`, the command policy names these instances.",
     )
     secret_parameter: SecretParameterSettings = Field(
         default_factory=SecretParameterSettings,
@@ -143,7 +143,8 @@ def build(settings: CloudAssistantWindowsSettings, ctx: AlicloudContext) -> Scen
     # The command policy, the instance role and the parameter all live in the instances' region.
     local = replace(ctx, region=region)
     command = settings
-    if local.scope(settings.resource_scope) == "arn" and not settings.instance_ids:
+    selected = settings.instance_ids or settings.instance_tags
+    if local.scope(settings.resource_scope) == "arn" and not selected:
         command = settings.model_copy(update={"instance_ids": [i.id for i in settings.windows_instances]})
     users, policies, grants = command_user_parts(command, local, KEY)
 
@@ -222,4 +223,5 @@ def build(settings: CloudAssistantWindowsSettings, ctx: AlicloudContext) -> Scen
             "secret-reader", settings.windows_instances, ctx, f"{KEY}.windowsInstances"
         ),
         secret_parameters=(parameter,),
+        extras=fleet_extras(settings),
     )

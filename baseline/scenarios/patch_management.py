@@ -15,7 +15,13 @@ from baseline.documents.alicloud import (
 from baseline.environments import is_strict
 from baseline.errors import ConfigError
 from baseline.scenarios import AlicloudContext
-from baseline.scenarios.common import check_listed_instances, role_spec, user_spec
+from baseline.scenarios.common import (
+    FLEET_TAGS,
+    check_instance_tags,
+    check_listed_instances,
+    role_spec,
+    user_spec,
+)
 from baseline.settings import (
     Model,
     RamRoleSettings,
@@ -55,6 +61,14 @@ class PatchManagementSettings(Model):
         "`instance/*`; required in strict stacks (a patch run on an instance is a command as root "
         "there, and `instance/*` reaches another environment's instances where accounts are shared).",
     )
+    instance_tags: dict[str, str] = Field(
+        default_factory=dict,
+        description="With `arn` scope, patch only instances carrying every one of these tags (tag key -> "
+        "value; `StringEquals acs:ResourceTag/<key>` on `instance/*`) instead of listing ids; start the "
+        "execution with the template's tag targets (`targets: {Type: Tags, Tags: [...]}`). Strict stacks "
+        "take this or `instanceIds` (not both, not neither); every principal of the stack is then "
+        "denied tagging instances (docs/scenarios.md).",
+    )
     operator_user: RamUserSettings | None = Field(
         None, description="A RAM user for a human operator; omit for none."
     )
@@ -78,6 +92,7 @@ class PatchManagementSettings(Model):
     )
 
     _check_instances = field_validator("instance_ids")(check_instance_ids)
+    _check_tags = field_validator("instance_tags")(check_instance_tags)
 
     @model_validator(mode="after")
     def _principal(self) -> PatchManagementSettings:
@@ -105,15 +120,16 @@ def build(settings: PatchManagementSettings, ctx: AlicloudContext) -> ScenarioSp
             "production policies to ARNs, so '*' resources are refused",
             fix="remove resourceScope (defaults to arn) or set it to 'arn'",
         )
-    if settings.instance_ids and scope_kind == "wildcard":
-        raise ConfigError(
-            key=f"{KEY}.instanceIds",
-            value=settings.instance_ids,
-            problem="instance ids only narrow an ARN-scoped policy",
-            fix="set resourceScope: arn, or remove instanceIds",
-        )
+    for name, value in (("instanceIds", settings.instance_ids), ("instanceTags", settings.instance_tags)):
+        if value and scope_kind == "wildcard":
+            raise ConfigError(
+                key=f"{KEY}.{name}",
+                value=value,
+                problem=f"instance {name[8:].lower()} only narrow an ARN-scoped policy",
+                fix=f"set resourceScope: arn, or remove {name}",
+            )
     scope = (
-        PatchScope.arns(ctx.region, ctx.account_id, settings.instance_ids)
+        PatchScope.arns(ctx.region, ctx.account_id, settings.instance_ids, settings.instance_tags)
         if scope_kind == "arn"
         else PatchScope.wildcard()
     )
@@ -126,7 +142,7 @@ def build(settings: PatchManagementSettings, ctx: AlicloudContext) -> ScenarioSp
             "starts the patch template with OOSAssumeRole set to it",
         )
     if scope_kind == "arn":
-        check_listed_instances(settings.instance_ids, ctx, KEY)
+        check_listed_instances(settings.instance_ids, ctx, KEY, settings.instance_tags)
     policy = PolicySpec(
         key="policy",
         name=ctx.naming.name(settings.policy_name),
@@ -167,4 +183,5 @@ def build(settings: PatchManagementSettings, ctx: AlicloudContext) -> ScenarioSp
         roles=tuple(roles),
         policies=tuple(policies),
         grants=tuple(grants),
+        extras={FLEET_TAGS: dict(settings.instance_tags)} if settings.instance_tags else {},
     )
