@@ -212,6 +212,38 @@ def test_a_policy_rewritten_under_a_control_policy_reaches_the_ceiling_not_admin
     assert [s.kind for s in path.steps] == ["policy-version", "re-trust"]
 
 
+# The sandbox's control policy in small: identity writes denied to every identity but the maker.
+def _fence_but(name: str) -> dict:
+    return {
+        "Effect": "Deny",
+        "Action": [*ADMIN_WAYS, "ram:CreatePolicy", "ram:UpdateRole"],
+        "Resource": "*",
+        "Condition": {"StringNotLike": {"acs:PrincipalARN": [f"acs:ram:*:{ACCOUNT}:user/{name}"]}},
+    }
+
+
+CONTROLLED = "new principal within the account's control policies"
+
+
+def test_a_new_principal_holds_the_accounts_control_policies_not_its_creators_choice():
+    built = _ram_graph(*MAKER, *_control_policy("fence", ACCOUNT, _fence_but("maker")))
+    # The maker is exempt by its own acs:PrincipalARN: it creates and fills the user...
+    assert _reached(built, "maker") == {CONTROLLED: ["new-principal"]}
+    (new,) = [n for n in built.nodes.values() if n.name == CONTROLLED]
+    assert new.kind == "new" and "control policies" in new.label
+    # ...which is not: it makes no user, key or policy and attaches nothing, so reaches nothing.
+    assert not [e for e in built.edges if e.source == new.id]
+    assert _admins(built) == []
+
+
+def test_a_control_policy_exempting_one_identity_binds_every_other():
+    # The same grants on a user the fence does not exempt: the cloud sets acs:PrincipalARN from the
+    # caller, so the Deny holds for it (never read as "some value", which would pick the exempt one).
+    built = _ram_graph(*MAKER, *_control_policy("fence", ACCOUNT, _fence_but("someone-else")))
+    assert _reached(built, "maker") == {}
+    assert not [e for e in built.edges if e.kind == "new-principal"]
+
+
 # --- AWS: boundaries as ceilings, task overrides, chosen boundaries ------------------------------
 def _iam(kind: str, name: str) -> str:
     return f"arn:aws:iam::{AWS}:{kind}/{name}"
