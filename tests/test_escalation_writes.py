@@ -345,10 +345,46 @@ def test_running_a_task_of_a_definition_reaches_its_task_role_without_pass_role(
         ),
     )
     assert _reached(built, "Runner") == {"WebTask": ["task-override"]}
-    assert _reached(built, "Stranger") == {}
-    # Any definition of the account: every role that may trust ecs-tasks, the unknown one too.
+    # A family no plan registers and no principal of the graph may register: its definitions are
+    # made outside the plans, so their task role is unknown (a finding), never "no path".
     unknown = f"{graph.OTHER} role trusting ecs-tasks.amazonaws.com"
+    assert _reached(built, "Stranger") == {unknown: ["task-override"]}
+    # Any definition of the account: every role that may trust ecs-tasks, the unknown one too.
     assert set(_reached(built, "Anything")) >= {"WebTask", "Runner", "Stranger", unknown}
+
+
+def test_a_family_registered_at_deploy_time_reaches_the_roles_its_registrant_may_pass():
+    family = f"arn:aws:ecs:us-east-1:{AWS}:task-definition/web-api:*"
+    to_tasks = {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}
+    built = _aws_graph(
+        _aws_role("AppTask", SERVICE),
+        _aws_role("ExecRole", SERVICE),
+        _aws_role("Elsewhere", SERVICE),  # trusts ecs-tasks, but nobody may pass it
+        _aws_role(
+            "Deployer",
+            {"Service": "ec2.amazonaws.com"},
+            inline=(
+                _allow(["ecs:RegisterTaskDefinition"], family),
+                {
+                    **_allow(["iam:PassRole"], [_iam("role", "AppTask"), _iam("role", "ExecRole")]),
+                    "Condition": to_tasks,
+                },
+            ),
+        ),
+        _aws_role("Starter", {"Service": "ec2.amazonaws.com"}, inline=(_allow(["ecs:StartTask"], family),)),
+        # A family no principal of the graph may register.
+        _aws_role(
+            "OtherFamily",
+            {"Service": "ec2.amazonaws.com"},
+            inline=(_allow(["ecs:RunTask"], f"arn:aws:ecs:us-east-1:{AWS}:task-definition/batch:*"),),
+        ),
+    )
+    # No plan registers web-api; Deployer may, with exactly AppTask and ExecRole as task roles.
+    assert _reached(built, "Starter") == {"AppTask": ["task-override"], "ExecRole": ["task-override"]}
+    step = graph.paths(built, "Starter", to="AppTask")[0].steps[0]
+    assert step.requests == (("ecs:StartTask", f"arn:aws:ecs:us-east-1:{AWS}:task-definition/web-api:1"),)
+    unknown = f"{graph.OTHER} role trusting ecs-tasks.amazonaws.com"
+    assert _reached(built, "OtherFamily") == {unknown: ["task-override"]}
 
 
 def _creator(*extra: dict) -> dict:
@@ -440,6 +476,25 @@ def test_s6_roles_run_any_task_definition_of_prod_as_its_task_role():
         (path,) = [p for p in graph.paths(built, role) if built.nodes[p.target].name == unknown]
         assert [s.kind for s in path.steps] == ["task-override"]
         assert path.steps[0].requests[0][0] == action
+
+
+def test_prods_s6_roles_start_web_api_tasks_as_the_two_roles_its_deployer_passes():
+    # Today's prod names the web-api family only and registers no definition: the definitions are
+    # the deployment role's, which passes the two pre-created roles to ecs-tasks and nothing else.
+    built = shared_today()
+    for role, action in (
+        ("EcsMcpServiceAccessRole", "ecs:StartTask"),
+        ("EcsMcpDeploymentManagementRole", "ecs:RunTask"),
+    ):
+        (node,) = [n for n in built.nodes.values() if n.name == role]
+        overrides = {
+            built.nodes[e.target].name: e.requests[0]
+            for e in built.edges
+            if e.source == node.id and e.kind == "task-override"
+        }
+        assert set(overrides) == {"web-api-task-role", "ecsTaskExecutionRole"}, role
+        assert {a for a, _ in overrides.values()} == {action}
+        assert all(r.endswith(":task-definition/web-api:1") for _, r in overrides.values())
 
 
 def test_the_sandbox_deploy_role_creates_a_pr_role_behind_the_sandbox_boundary():

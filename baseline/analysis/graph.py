@@ -1021,31 +1021,57 @@ def _task_definitions(sources: Sequence[Source]) -> list[tuple[str, str, str]]:
     return found
 
 
+def _families(actor: Actor) -> list[str]:
+    """Task-definition families the actor's Allow statements name by name (``task-definition/web-api:*``)
+    in its account: definitions of them exist in the cloud whether or not a plan registers one."""
+    found = []
+    for pattern in actor.grants.allow_patterns():
+        head, _, tail = pattern.rpartition(":task-definition/")
+        family = tail.split(":", 1)[0]
+        named = family and not any(c in family for c in "*?") and family not in found
+        if head and head.rsplit(":", 1)[-1] in (actor.node.account, "*") and named:
+            found.append(family)
+    return found
+
+
 def _override_edges(world: _World, actor: Actor, roles: Sequence[tuple[Node, NamedPolicy | None]]) -> None:
-    """RunTask/StartTask with overrides on a definition reaches its task role; on any definition of
-    the account (a wildcard), every role that may trust ecs-tasks there (its trust unknown or naming
-    ecs-tasks.amazonaws.com, the unknown one among them)."""
+    """RunTask/StartTask with overrides on a definition reaches its task role: a definition the plans
+    register, its role; a family the actor's statements name, the roles some principal of the graph
+    may register into it (RegisterTaskDefinition there and PassRole to ecs-tasks), the unknown role
+    trusting ecs-tasks when none may (the family is registered outside the plans); any definition
+    of the account (a wildcard), every role that may trust ecs-tasks there (its trust unknown or
+    naming ecs-tasks.amazonaws.com, the unknown one among them)."""
     if actor.node.cloud != "aws":
         return
     account, graph = actor.node.account, world.graph
     region = actor.region or "*"
-    asked: list[tuple[str, list[str]]] = [
-        (the_arn, [role]) for own, the_arn, role in world.task_definitions if own == account and role
+    asked: list[tuple[str, list[str], str]] = [
+        (the_arn, [role], the_arn) for own, the_arn, role in world.task_definitions if own == account and role
     ]
+    for family in _families(actor):
+        definition = f"arn:aws:ecs:{region}:{account}:task-definition/{family}:1"
+        registrable = world.family_roles(actor, family, roles)
+        which = f"the {family} family (task roles {', '.join(r.rsplit('/', 1)[-1] for r in registrable)}"
+        which += ": whoever registers it may pass them)" if registrable else ": registered outside the plans)"
+        unknown = arn("aws", account, "role", f"{OTHER}-ecs-tasks")
+        asked.append((definition, registrable or [unknown], which))
     any_definition = f"arn:aws:ecs:{region}:{account}:task-definition/{OTHER}:1"
     trusting = [
         node.id
         for node, trust in roles
         if node.id != actor.node.id and (trust is None or _trusts_service(trust, "ecs-tasks.amazonaws.com"))
     ]
-    asked.append((any_definition, trusting))
-    for definition, targets in asked:
+    asked.append((any_definition, trusting, "any task definition of the account"))
+    done = {actor.node.id}
+    for definition, targets, which in asked:
+        if not set(targets) - done:
+            continue
         for action in OVERRIDE_ACTIONS:
             found = ask_any(actor, action, (definition,), _region(actor, "aws"))
             if not found.allowed:
                 continue
-            which = "any task definition of the account" if definition == any_definition else definition
-            for target in targets:
+            for target in [t for t in targets if t not in done]:
+                done.add(target)
                 graph.edges.append(
                     _step(
                         actor,
@@ -1057,6 +1083,25 @@ def _override_edges(world: _World, actor: Actor, roles: Sequence[tuple[Node, Nam
                     )
                 )
             break
+
+
+def _registrable(
+    registrant: Actor, family: str, roles: Sequence[tuple[Node, NamedPolicy | None]]
+) -> list[str]:
+    """The roles ``registrant`` may make the task role of a new revision of ``family``."""
+    account = registrant.node.account
+    definition = f"arn:aws:ecs:{registrant.region or '*'}:{account}:task-definition/{family}:1"
+    if not ask_any(
+        registrant, "ecs:RegisterTaskDefinition", (definition,), _region(registrant, "aws")
+    ).allowed:
+        return []
+    context = {"iam:PassedToService": ["ecs-tasks.amazonaws.com"]}
+    return [
+        node.id
+        for node, trust in roles
+        if (trust is None or _trusts_service(trust, "ecs-tasks.amazonaws.com"))
+        and ask(registrant.grants, "iam:PassRole", node.id, context, (registrant.region, account)).allowed
+    ]
 
 
 def _trusts_service(trust: NamedPolicy, service: str) -> bool:
@@ -1155,10 +1200,28 @@ class _World:
         self.unknown: dict[str, Node] = {}
         self.written: set[tuple[str, str]] = set()
         self._writable: dict[str, list[Writable]] = {}
+        self._families: dict[tuple[str, str], list[str]] = {}
 
     def same_account(self, actor: Actor) -> list[Actor]:
         where = (actor.node.cloud, actor.node.account)
         return [a for _, a in self.actors if (a.node.cloud, a.node.account) == where and a.principal.resource]
+
+    def family_roles(
+        self, actor: Actor, family: str, roles: Sequence[tuple[Node, NamedPolicy | None]]
+    ) -> list[str]:
+        """The task roles definitions of ``family`` in the actor's account may have: the plans'
+        definitions of it and the roles any principal of the graph may register it with."""
+        key = (actor.node.account, family)
+        if key not in self._families:
+            found = [
+                r
+                for own, the_arn, r in self.task_definitions
+                if own == key[0] and r and f"/{family}:" in the_arn
+            ]
+            for other in self.same_account(actor):
+                found += [r for r in _registrable(other, family, roles) if r not in found]
+            self._families[key] = found
+        return self._families[key]
 
     def writable(self, actor: Actor) -> list[Writable]:
         if actor.node.id not in self._writable:
