@@ -357,8 +357,9 @@ def test_a_family_registered_at_deploy_time_reaches_the_roles_its_registrant_may
     family = f"arn:aws:ecs:us-east-1:{AWS}:task-definition/web-api:*"
     to_tasks = {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}
     built = _aws_graph(
+        # Asked before the registrant (by name): what it reaches must not hang on who is asked first.
+        _aws_role("Caller", {"Service": "ec2.amazonaws.com"}, inline=(_allow(["ecs:StartTask"], family),)),
         _aws_role("AppTask", SERVICE),
-        _aws_role("ExecRole", SERVICE),
         _aws_role("Elsewhere", SERVICE),  # trusts ecs-tasks, but nobody may pass it
         _aws_role(
             "Deployer",
@@ -366,12 +367,12 @@ def test_a_family_registered_at_deploy_time_reaches_the_roles_its_registrant_may
             inline=(
                 _allow(["ecs:RegisterTaskDefinition"], family),
                 {
+                    # ExecRole: a role no plan creates, named by this statement only.
                     **_allow(["iam:PassRole"], [_iam("role", "AppTask"), _iam("role", "ExecRole")]),
                     "Condition": to_tasks,
                 },
             ),
         ),
-        _aws_role("Starter", {"Service": "ec2.amazonaws.com"}, inline=(_allow(["ecs:StartTask"], family),)),
         # A family no principal of the graph may register.
         _aws_role(
             "OtherFamily",
@@ -380,8 +381,8 @@ def test_a_family_registered_at_deploy_time_reaches_the_roles_its_registrant_may
         ),
     )
     # No plan registers web-api; Deployer may, with exactly AppTask and ExecRole as task roles.
-    assert _reached(built, "Starter") == {"AppTask": ["task-override"], "ExecRole": ["task-override"]}
-    step = graph.paths(built, "Starter", to="AppTask")[0].steps[0]
+    assert _reached(built, "Caller") == {"AppTask": ["task-override"], "ExecRole": ["task-override"]}
+    step = graph.paths(built, "Caller", to="AppTask")[0].steps[0]
     assert step.requests == (("ecs:StartTask", f"arn:aws:ecs:us-east-1:{AWS}:task-definition/web-api:1"),)
     unknown = f"{graph.OTHER} role trusting ecs-tasks.amazonaws.com"
     assert _reached(built, "OtherFamily") == {unknown: ["task-override"]}

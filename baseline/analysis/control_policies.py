@@ -65,7 +65,9 @@ PRINCIPAL_ARN = "acs:PrincipalARN"
 
 
 def principal_arn(account: str, kind: str, name: str) -> str:
-    """The acs:PrincipalARN a RAM user's or role's requests carry (a role's name in lower case)."""
+    """The acs:PrincipalARN a RAM user's or role's requests carry: ``acs:ram::<account>:user/<name>``
+    or ``.../role/<name>``, as Alibaba Cloud's API references write a principal's ARN (a role's name
+    in lower case, as Resource Directory's examples match it)."""
     return f"acs:ram::{account}:{kind}/{name.lower() if kind == 'role' else name}"
 
 

@@ -1050,7 +1050,7 @@ def _override_edges(world: _World, actor: Actor, roles: Sequence[tuple[Node, Nam
     ]
     for family in _families(actor):
         definition = f"arn:aws:ecs:{region}:{account}:task-definition/{family}:1"
-        registrable = world.family_roles(actor, family, roles)
+        registrable = world.family_roles(actor, family)
         which = f"the {family} family (task roles {', '.join(r.rsplit('/', 1)[-1] for r in registrable)}"
         which += ": whoever registers it may pass them)" if registrable else ": registered outside the plans)"
         unknown = arn("aws", account, "role", f"{OTHER}-ecs-tasks")
@@ -1206,9 +1206,7 @@ class _World:
         where = (actor.node.cloud, actor.node.account)
         return [a for _, a in self.actors if (a.node.cloud, a.node.account) == where and a.principal.resource]
 
-    def family_roles(
-        self, actor: Actor, family: str, roles: Sequence[tuple[Node, NamedPolicy | None]]
-    ) -> list[str]:
+    def family_roles(self, actor: Actor, family: str) -> list[str]:
         """The task roles definitions of ``family`` in the actor's account may have: the plans'
         definitions of it and the roles any principal of the graph may register it with."""
         key = (actor.node.account, family)
@@ -1219,7 +1217,7 @@ class _World:
                 if own == key[0] and r and f"/{family}:" in the_arn
             ]
             for other in self.same_account(actor):
-                found += [r for r in _registrable(other, family, roles) if r not in found]
+                found += [r for r in _registrable(other, family, self.roles_of(other)) if r not in found]
             self._families[key] = found
         return self._families[key]
 
@@ -1229,14 +1227,20 @@ class _World:
             self._writable[actor.node.id] = _writable(actor, held)
         return self._writable[actor.node.id]
 
-    def edges_of(self, source: Source, actor: Actor) -> None:
-        graph, same = self.graph, self.same_account(actor)
-        users = [a.node for a in same if a.node.kind == "user"]
+    def roles_of(self, actor: Actor) -> list[tuple[Node, NamedPolicy | None]]:
+        """The roles of the actor's account it may be asked about, with their trust (None: unknown):
+        the plans', those its pass-role statements name, one unknown per service."""
+        same = self.same_account(actor)
         roles = [(a.node, self.trusts.get(a.node.id)) for a in same if a.node.kind == "role"]
         roles += _named_roles(actor, {a.node.id for a in same})
         unknown = _unknown_service_roles(actor.node.cloud, actor.node.account)
         self.unknown.update((node.id, node) for node, _ in unknown)
-        roles += unknown
+        return roles + unknown
+
+    def edges_of(self, source: Source, actor: Actor) -> None:
+        graph, same = self.graph, self.same_account(actor)
+        users = [a.node for a in same if a.node.kind == "user"]
+        roles = self.roles_of(actor)
         _credential_edges(actor, users, graph)
         _assume_edges(actor, roles, graph)
         _new_principal_edges(self, actor)
