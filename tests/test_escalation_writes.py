@@ -212,6 +212,38 @@ def test_a_policy_rewritten_under_a_control_policy_reaches_the_ceiling_not_admin
     assert [s.kind for s in path.steps] == ["policy-version", "re-trust"]
 
 
+# The sandbox's control policy in small: identity writes denied to every identity but the maker.
+def _fence_but(name: str) -> dict:
+    return {
+        "Effect": "Deny",
+        "Action": [*ADMIN_WAYS, "ram:CreatePolicy", "ram:UpdateRole"],
+        "Resource": "*",
+        "Condition": {"StringNotLike": {"acs:PrincipalARN": [f"acs:ram:*:{ACCOUNT}:user/{name}"]}},
+    }
+
+
+CONTROLLED = "new principal within the account's control policies"
+
+
+def test_a_new_principal_holds_the_accounts_control_policies_not_its_creators_choice():
+    built = _ram_graph(*MAKER, *_control_policy("fence", ACCOUNT, _fence_but("maker")))
+    # The maker is exempt by its own acs:PrincipalARN: it creates and fills the user...
+    assert _reached(built, "maker") == {CONTROLLED: ["new-principal"]}
+    (new,) = [n for n in built.nodes.values() if n.name == CONTROLLED]
+    assert new.kind == "new" and "control policies" in new.label
+    # ...which is not: it makes no user, key or policy and attaches nothing, so reaches nothing.
+    assert not [e for e in built.edges if e.source == new.id]
+    assert _admins(built) == []
+
+
+def test_a_control_policy_exempting_one_identity_binds_every_other():
+    # The same grants on a user the fence does not exempt: the cloud sets acs:PrincipalARN from the
+    # caller, so the Deny holds for it (never read as "some value", which would pick the exempt one).
+    built = _ram_graph(*MAKER, *_control_policy("fence", ACCOUNT, _fence_but("someone-else")))
+    assert _reached(built, "maker") == {}
+    assert not [e for e in built.edges if e.kind == "new-principal"]
+
+
 # --- AWS: boundaries as ceilings, task overrides, chosen boundaries ------------------------------
 def _iam(kind: str, name: str) -> str:
     return f"arn:aws:iam::{AWS}:{kind}/{name}"
@@ -313,10 +345,47 @@ def test_running_a_task_of_a_definition_reaches_its_task_role_without_pass_role(
         ),
     )
     assert _reached(built, "Runner") == {"WebTask": ["task-override"]}
-    assert _reached(built, "Stranger") == {}
-    # Any definition of the account: every role that may trust ecs-tasks, the unknown one too.
+    # A family no plan registers and no principal of the graph may register: its definitions are
+    # made outside the plans, so their task role is unknown (a finding), never "no path".
     unknown = f"{graph.OTHER} role trusting ecs-tasks.amazonaws.com"
+    assert _reached(built, "Stranger") == {unknown: ["task-override"]}
+    # Any definition of the account: every role that may trust ecs-tasks, the unknown one too.
     assert set(_reached(built, "Anything")) >= {"WebTask", "Runner", "Stranger", unknown}
+
+
+def test_a_family_registered_at_deploy_time_reaches_the_roles_its_registrant_may_pass():
+    family = f"arn:aws:ecs:us-east-1:{AWS}:task-definition/web-api:*"
+    to_tasks = {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}
+    built = _aws_graph(
+        # Asked before the registrant (by name): what it reaches must not hang on who is asked first.
+        _aws_role("Caller", {"Service": "ec2.amazonaws.com"}, inline=(_allow(["ecs:StartTask"], family),)),
+        _aws_role("AppTask", SERVICE),
+        _aws_role("Elsewhere", SERVICE),  # trusts ecs-tasks, but nobody may pass it
+        _aws_role(
+            "Deployer",
+            {"Service": "ec2.amazonaws.com"},
+            inline=(
+                _allow(["ecs:RegisterTaskDefinition"], family),
+                {
+                    # ExecRole: a role no plan creates, named by this statement only.
+                    **_allow(["iam:PassRole"], [_iam("role", "AppTask"), _iam("role", "ExecRole")]),
+                    "Condition": to_tasks,
+                },
+            ),
+        ),
+        # A family no principal of the graph may register.
+        _aws_role(
+            "OtherFamily",
+            {"Service": "ec2.amazonaws.com"},
+            inline=(_allow(["ecs:RunTask"], f"arn:aws:ecs:us-east-1:{AWS}:task-definition/batch:*"),),
+        ),
+    )
+    # No plan registers web-api; Deployer may, with exactly AppTask and ExecRole as task roles.
+    assert _reached(built, "Caller") == {"AppTask": ["task-override"], "ExecRole": ["task-override"]}
+    step = graph.paths(built, "Caller", to="AppTask")[0].steps[0]
+    assert step.requests == (("ecs:StartTask", f"arn:aws:ecs:us-east-1:{AWS}:task-definition/web-api:1"),)
+    unknown = f"{graph.OTHER} role trusting ecs-tasks.amazonaws.com"
+    assert _reached(built, "OtherFamily") == {unknown: ["task-override"]}
 
 
 def _creator(*extra: dict) -> dict:
@@ -408,6 +477,26 @@ def test_s6_roles_run_any_task_definition_of_prod_as_its_task_role():
         (path,) = [p for p in graph.paths(built, role) if built.nodes[p.target].name == unknown]
         assert [s.kind for s in path.steps] == ["task-override"]
         assert path.steps[0].requests[0][0] == action
+
+
+def test_prods_s6_roles_start_web_api_tasks_as_the_two_roles_its_deployer_passes():
+    # Today's prod names the web-api family only and registers no definition: the definitions are
+    # the deployment role's, which passes the two pre-created roles to ecs-tasks and nothing else.
+    built = shared_today()
+    for role, action in (
+        ("EcsMcpServiceAccessRole", "ecs:StartTask"),
+        ("EcsMcpDeploymentManagementRole", "ecs:RunTask"),
+    ):
+        (node,) = [n for n in built.nodes.values() if n.name == role]
+        # Targets by their ARN: a role no plan creates is a node once a query asks for paths.
+        overrides = {
+            e.target.rsplit("/", 1)[-1]: e.requests[0]
+            for e in built.edges
+            if e.source == node.id and e.kind == "task-override"
+        }
+        assert set(overrides) == {"web-api-task-role", "ecsTaskExecutionRole"}, role
+        assert {a for a, _ in overrides.values()} == {action}
+        assert all(r.endswith(":task-definition/web-api:1") for _, r in overrides.values())
 
 
 def test_the_sandbox_deploy_role_creates_a_pr_role_behind_the_sandbox_boundary():

@@ -288,9 +288,10 @@ def shipped(stack: str) -> graph.Graph:
     return graph.build([graph.source_from(stack, plan_of(stack), settings)])
 
 
-def outside(stack: str) -> tuple[list[tuple[str, str]], list[tuple[str, str, str]]]:
+def outside(stack: str) -> list[tuple[str, str]]:
     built = shipped(stack)
-    return split(built, graph.report(stack, built, graph.paths(built), graph.exceptions())["paths"])
+    found = graph.report(stack, built, graph.paths(built), graph.exceptions())["paths"]
+    return [(p["from"], p["to"]) for p in found]
 
 
 # Plans of dev, staging and prod as they were before issue 17's fixes (rendered from main at that
@@ -349,7 +350,7 @@ def test_dev_command_users_reached_staging_instances_in_the_shared_account():
 
 
 def test_the_live_stacks_no_longer_have_those_paths():
-    for src, to in outside("prod")[0]:
+    for src, to in outside("prod"):
         assert not ("patchOperator" in src or "eciDeployer" in src), (src, to)
     built = graph.build([s for s in sources() if s.stack in ("dev", "staging")])
     assert not [
@@ -359,38 +360,9 @@ def test_the_live_stacks_no_longer_have_those_paths():
     ]
 
 
-# Paths today's documents open that the graph has found since issue 24 (a RAM sandbox identity of a
-# PR's making): real, closed by tightening the documents (Resource Directory control policies on
-# the sandbox account), not excepted. Keyed by what they are (the source's scenario role, the
-# target's kind and name), as exceptions are; each entry must go when its fix lands.
-OPEN = (
-    ("pipeline-alicloud-test-deploy-role", "admin", "admin"),
-    ("pipeline-alicloud-test-deploy-role", "new", "new principal"),
-)
-# Where the example stacks have them.
-OPEN_IN = {"pipeline": OPEN}
-
-
-def is_open(built: graph.Graph, source: str, target: str) -> bool:
-    found = built.nodes[source], built.nodes[target]
-    return (found[0].role, found[1].kind, found[1].name) in OPEN
-
-
-def split(built: graph.Graph, found: list[dict]) -> tuple[list[tuple[str, str]], list[tuple[str, str, str]]]:
-    """Paths of a report outside the exceptions: (those not open, the OPEN entries of those open)."""
-    closed, still = [], []
-    for path in found:
-        source, target = built.nodes[path["fromId"]], built.nodes[path["toId"]]
-        if is_open(built, source.id, target.id):
-            still.append((source.role, target.kind, target.name))
-        else:
-            closed.append((path["from"], path["to"]))
-    return closed, sorted(still)
-
-
 @pytest.mark.parametrize("stack", ["staging", "prod", "prod-tags"])
 def test_no_path_outside_the_exceptions(stack):
-    assert outside(stack) == ([], sorted(OPEN_IN.get(stack, ())))
+    assert outside(stack) == []
 
 
 def _strict(stack: str) -> bool:
@@ -406,11 +378,26 @@ def test_no_staging_or_prod_stack_in_stacks_has_a_path_outside_the_exceptions(st
     settings = resolve(load_stack_file(STACKS_DIR / f"Pulumi.{stack}.yaml")).settings
     built = graph.build([graph.source_from(stack, shipped_plan(stack), settings)])
     found = graph.report(stack, built, graph.paths(built), graph.exceptions())["paths"]
-    assert split(built, found)[0] == []
+    assert found == []
 
 
 def test_the_pipeline_has_no_path_outside_the_exceptions():
-    assert outside("pipeline") == ([], sorted(OPEN_IN["pipeline"]))
+    assert outside("pipeline") == []
+
+
+def test_the_sandbox_ram_identity_holds_the_control_policies_and_reaches_nothing():
+    built = shipped("pipeline")
+    (deploy,) = [n for n in built.nodes.values() if n.role == "pipeline-alicloud-test-deploy-role"]
+    routes = graph.paths(built, deploy.id)
+    reached = {built.nodes[p.target].name: built.nodes[p.target] for p in routes}
+    controlled = "new principal within the account's control policies"
+    # The PR's identity, in the sandbox account only: no admin, no other account, and from it
+    # nothing (no re-trust of the deploy role, no further user, key or policy).
+    assert list(reached) == [controlled] and reached[controlled].account == deploy.account
+    assert not graph.paths(built, reached[controlled].id) and not built.out.get(reached[controlled].id)
+    # The exception names that one node and nothing else: a wider bound fails here.
+    (excepted,) = [e for e in graph.exceptions() if e.start == deploy.role]
+    assert excepted.bound == (controlled,) and excepted.environments == ("test",)
 
 
 # --- exceptions: each needed, none wider than its bound -------------------------------------------
@@ -475,7 +462,6 @@ def test_each_exception_is_needed_and_within_its_bound(exception):
                 built.nodes[p.target].environment == stack
                 or built.nodes[p.target].account == built.nodes[p.source].account
             )
-            and not is_open(built, p.source, p.target)
         }
         assert reached and all(any(fnmatchcase(n, b) for b in exception.bound) for n in reached), (
             stack,
@@ -504,8 +490,7 @@ def test_paths_gives_the_same_answer_for_one_configuration_under_any_stack_name(
         result = json.loads(capsys.readouterr().out)
         answers[name] = (code, result["paths"], result["exceptions"])
     assert answers["northwind"] == answers["prod"]
-    assert answers["prod"][0] == (1 if OPEN_IN.get("prod", ()) else 0) and answers["prod"][2]
-    assert split(shipped("prod"), answers["prod"][1]) == ([], sorted(OPEN_IN.get("prod", ())))
+    assert answers["prod"][0] == 0 and answers["prod"][2] and answers["prod"][1] == []
 
 
 def test_an_exception_never_covers_a_path_into_another_environment():
@@ -520,7 +505,7 @@ def test_an_exception_never_covers_a_path_into_another_environment():
 
 
 def test_paths_cli_prints_every_path_and_exits_by_what_it_found(capsys):
-    assert cli.main(["paths", "--stack", "pipeline"]) == (1 if OPEN_IN["pipeline"] else 0)
+    assert cli.main(["paths", "--stack", "pipeline"]) == 0
     capsys.readouterr()
     assert cli.main(["paths", "--stack", "dev", "--format", "json"]) == 1
     result = json.loads(capsys.readouterr().out)

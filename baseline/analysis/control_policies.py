@@ -64,6 +64,13 @@ def ceiling(plan: Mapping[str, Any], account: str) -> list[NamedPolicy] | None:
 PRINCIPAL_ARN = "acs:PrincipalARN"
 
 
+def principal_arn(account: str, kind: str, name: str) -> str:
+    """The acs:PrincipalARN a RAM user's or role's requests carry: ``acs:ram::<account>:user/<name>``
+    or ``.../role/<name>``, as Alibaba Cloud's API references write a principal's ARN (a role's name
+    in lower case, as Resource Directory's examples match it)."""
+    return f"acs:ram::{account}:{kind}/{name.lower() if kind == 'role' else name}"
+
+
 def for_role(
     plan: Mapping[str, Any], cloud: str, account: str, role: str
 ) -> tuple[list[NamedPolicy] | None, dict[str, tuple[str, ...]]]:
@@ -72,4 +79,4 @@ def for_role(
     bound = ceiling(plan, account) if cloud == "alicloud" else None
     if bound is None:
         return None, {}
-    return bound, {PRINCIPAL_ARN: (f"acs:ram::{account}:role/{role.lower()}",)}
+    return bound, {PRINCIPAL_ARN: (principal_arn(account, "role", role),)}

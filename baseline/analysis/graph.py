@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from baseline.analysis import access, reference
+from baseline.analysis import control_policies as controls
 from baseline.analysis.access import Grants, Principal
 from baseline.analysis.evaluator import (
     Decision,
@@ -86,7 +87,7 @@ class Node:
         if self.kind == "admin":
             return f"admin of {self.cloud} account {self.account}"
         if self.kind == "new":
-            return f"a new principal in {self.cloud} account {self.account}"
+            return f"a {self.name} in {self.cloud} account {self.account}"
         return f"{self.kind} {self.name}{where}"
 
 
@@ -245,45 +246,48 @@ def _actors(source: Source) -> list[Actor]:
 
 
 # --- ceilings: Resource Directory control policies ------------------------------------------------
-CONTROL_POLICY = "alicloud:resourcemanager/controlPolicy:ControlPolicy"
-CONTROL_ATTACHMENT = "alicloud:resourcemanager/controlPolicyAttachment:ControlPolicyAttachment"
-# The system control policy Resource Directory attaches to every folder and member account: it
-# allows everything, so a custom control policy beside it bounds only through its Denies.
-FULL_ALIYUN_ACCESS = NamedPolicy(
-    "FullAliyunAccess (system control policy)",
-    {"Version": "1", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]},
-)
+CONTROL_POLICY = controls.CONTROL_POLICY
+CONTROL_ATTACHMENT = controls.CONTROL_POLICY_ATTACHMENT
 
 
 def control_policies(sources: Sequence[Source]) -> dict[str, tuple[NamedPolicy, ...]]:
     """Member account id -> the control policies the plans attach to it, with FullAliyunAccess:
-    one ceiling on every RAM user and role of that account. Resource Directory's control policies
-    bound the RAM users and roles of members (``effectScope`` RAM, and All, which adds the accounts
-    themselves), grant nothing, and FullAliyunAccess stays attached beside a custom one unless
-    detached (the plans detach none), so a custom policy bounds through its Denies. Control policy
-    overview and attach pages (alibabacloud.com/help/en/resource-management/resource-directory/
-    user-guide/control-policy-overview, .../attach-a-custom-access-control-policy); pulumi-alicloud
-    ``resourcemanager.ControlPolicy``/``ControlPolicyAttachment``. An attachment to a folder, or of a
-    policy no plan holds, is not read: the plans say which accounts a folder holds nowhere."""
+    one ceiling on every RAM user and role of that account, read as ``control_policies`` reads one
+    plan (what they bind and why is said there). An attachment to a folder is not read: the plans
+    say which accounts a folder holds nowhere."""
     found: dict[str, list[NamedPolicy]] = {}
     for source in sources:
-        policies = {}
-        for r in source.plan["resources"]:
-            if r["type"] == CONTROL_POLICY:
-                document = access._document(r["inputs"].get("policyDocument"))
-                if document is not None:
-                    name = r["inputs"].get("controlPolicyName") or r["name"]
-                    named = NamedPolicy(f"{name} (control policy)", document)
-                    # The attachment names the policy by its id: the mocks' "<resource name>-id".
-                    policies[f"{r['name']}-id"] = policies[str(name)] = named
-        for r in source.plan["resources"]:
-            if r["type"] == CONTROL_ATTACHMENT and (named := policies.get(str(r["inputs"].get("policyId")))):
-                target = str(r["inputs"].get("targetId", ""))
-                if target.isdigit():
-                    held = found.setdefault(target, [FULL_ALIYUN_ACCESS])
-                    if named not in held:
-                        held.append(named)
+        for account, policies in controls.attached(source.plan).items():
+            if account.isdigit():
+                held = found.setdefault(account, [controls.FULL_ALIYUN_ACCESS])
+                held += [p for p in policies if p not in held]
     return {account: tuple(held) for account, held in found.items()}
+
+
+@dataclass
+class _Caller(Grants):
+    """Grants whose every request carries the keys the cloud sets from the caller itself: asked
+    with the one value the caller has, never as "some value" (a control policy that exempts the
+    deploy role by acs:PrincipalARN binds every other identity of the account)."""
+
+    own: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def _given(self, context: Mapping[str, Any] | None) -> dict[str, Any]:
+        return {**(context or {}), **{k: list(v) for k, v in self.own}}
+
+    def decide(self, action: str, resource: str, context: Mapping[str, Any] | None = None) -> Decision:
+        return super().decide(action, resource, self._given(context))
+
+    def decide_call(self, action, resources, context=None, **options):  # type: ignore[override]
+        return super().decide_call(action, resources, self._given(context), **options)
+
+
+def _ram_caller(grants: Grants, node: Node) -> _Caller:
+    """``grants`` with the acs:PrincipalARN of ``node`` (a RAM user or role) on every request."""
+    own = ((controls.PRINCIPAL_ARN, (controls.principal_arn(node.account, node.kind, node.name),)),)
+    return _Caller(
+        grants.principal, grants.policies, grants.boundary, grants.not_evaluated, grants.unmodelled, own=own
+    )
 
 
 def _allows_all(ceiling: Sequence[NamedPolicy]) -> bool:
@@ -319,7 +323,7 @@ def _bounded(actor: Actor, control: Mapping[str, tuple[NamedPolicy, ...]]) -> Ac
     if not held:
         return actor
     ceilings = (*actor.ceilings, held)
-    grants = replace(actor.grants, boundary=_intersection(ceilings), _calls={})
+    grants = _ram_caller(replace(actor.grants, boundary=_intersection(ceilings)), actor.node)
     return replace(actor, grants=grants, ceilings=ceilings)
 
 
@@ -777,6 +781,13 @@ def _new_principal_edges(world: _World, actor: Actor) -> None:
                 continue
             own = next((w for w in writable if w.arn == boundary), None)
             steps = [created, *wrote[2], *([own.asked] if own else [])]
+            if cloud == "alicloud" and account in world.control:
+                new = world.controlled_new(actor, kind, name)
+                why = (
+                    f"can {action} {name} and {wrote[1]}: it holds what the account's control policies allow"
+                )
+                graph.edges.append(_step(actor, new.id, "new-principal", why, steps))
+                break
             if boundary and own is None:
                 new = world.bounded_new(actor, kind, boundary)
                 why = f"can {action} {name} behind {boundary.rsplit('/', 1)[-1]}, and {wrote[1]}"
@@ -1060,31 +1071,57 @@ def _task_definitions(sources: Sequence[Source]) -> list[tuple[str, str, str]]:
     return found
 
 
+def _families(actor: Actor) -> list[str]:
+    """Task-definition families the actor's Allow statements name by name (``task-definition/web-api:*``)
+    in its account: definitions of them exist in the cloud whether or not a plan registers one."""
+    found = []
+    for pattern in actor.grants.allow_patterns():
+        head, _, tail = pattern.rpartition(":task-definition/")
+        family = tail.split(":", 1)[0]
+        named = family and not any(c in family for c in "*?") and family not in found
+        if head and head.rsplit(":", 1)[-1] in (actor.node.account, "*") and named:
+            found.append(family)
+    return found
+
+
 def _override_edges(world: _World, actor: Actor, roles: Sequence[tuple[Node, NamedPolicy | None]]) -> None:
-    """RunTask/StartTask with overrides on a definition reaches its task role; on any definition of
-    the account (a wildcard), every role that may trust ecs-tasks there (its trust unknown or naming
-    ecs-tasks.amazonaws.com, the unknown one among them)."""
+    """RunTask/StartTask with overrides on a definition reaches its task role: a definition the plans
+    register, its role; a family the actor's statements name, the roles some principal of the graph
+    may register into it (RegisterTaskDefinition there and PassRole to ecs-tasks), the unknown role
+    trusting ecs-tasks when none may (the family is registered outside the plans); any definition
+    of the account (a wildcard), every role that may trust ecs-tasks there (its trust unknown or
+    naming ecs-tasks.amazonaws.com, the unknown one among them)."""
     if actor.node.cloud != "aws":
         return
     account, graph = actor.node.account, world.graph
     region = actor.region or "*"
-    asked: list[tuple[str, list[str]]] = [
-        (the_arn, [role]) for own, the_arn, role in world.task_definitions if own == account and role
+    asked: list[tuple[str, list[str], str]] = [
+        (the_arn, [role], the_arn) for own, the_arn, role in world.task_definitions if own == account and role
     ]
+    for family in _families(actor):
+        definition = f"arn:aws:ecs:{region}:{account}:task-definition/{family}:1"
+        registrable = world.family_roles(actor, family)
+        which = f"the {family} family (task roles {', '.join(r.rsplit('/', 1)[-1] for r in registrable)}"
+        which += ": whoever registers it may pass them)" if registrable else ": registered outside the plans)"
+        unknown = arn("aws", account, "role", f"{OTHER}-ecs-tasks")
+        asked.append((definition, registrable or [unknown], which))
     any_definition = f"arn:aws:ecs:{region}:{account}:task-definition/{OTHER}:1"
     trusting = [
         node.id
         for node, trust in roles
         if node.id != actor.node.id and (trust is None or _trusts_service(trust, "ecs-tasks.amazonaws.com"))
     ]
-    asked.append((any_definition, trusting))
-    for definition, targets in asked:
+    asked.append((any_definition, trusting, "any task definition of the account"))
+    done = {actor.node.id}
+    for definition, targets, which in asked:
+        if not set(targets) - done:
+            continue
         for action in OVERRIDE_ACTIONS:
             found = ask_any(actor, action, (definition,), _region(actor, "aws"))
             if not found.allowed:
                 continue
-            which = "any task definition of the account" if definition == any_definition else definition
-            for target in targets:
+            for target in [t for t in targets if t not in done]:
+                done.add(target)
                 graph.edges.append(
                     _step(
                         actor,
@@ -1096,6 +1133,25 @@ def _override_edges(world: _World, actor: Actor, roles: Sequence[tuple[Node, Nam
                     )
                 )
             break
+
+
+def _registrable(
+    registrant: Actor, family: str, roles: Sequence[tuple[Node, NamedPolicy | None]]
+) -> list[str]:
+    """The roles ``registrant`` may make the task role of a new revision of ``family``."""
+    account = registrant.node.account
+    definition = f"arn:aws:ecs:{registrant.region or '*'}:{account}:task-definition/{family}:1"
+    if not ask_any(
+        registrant, "ecs:RegisterTaskDefinition", (definition,), _region(registrant, "aws")
+    ).allowed:
+        return []
+    context = {"iam:PassedToService": ["ecs-tasks.amazonaws.com"]}
+    return [
+        node.id
+        for node, trust in roles
+        if (trust is None or _trusts_service(trust, "ecs-tasks.amazonaws.com"))
+        and ask(registrant.grants, "iam:PassRole", node.id, context, (registrant.region, account)).allowed
+    ]
 
 
 def _trusts_service(trust: NamedPolicy, service: str) -> bool:
@@ -1183,8 +1239,10 @@ class _World:
 
     def __init__(self, sources: Sequence[Source]) -> None:
         self.graph = Graph(stacks=tuple(s.stack for s in sources))
-        control = control_policies(sources)
-        self.actors = [(source, _bounded(actor, control)) for source in sources for actor in _actors(source)]
+        self.control = control_policies(sources)
+        self.actors = [
+            (source, _bounded(actor, self.control)) for source in sources for actor in _actors(source)
+        ]
         self.instances = [i for source in sources for i in _instances(source)]
         self.policies = custom_policies(sources)
         self.task_definitions = _task_definitions(sources)
@@ -1192,10 +1250,26 @@ class _World:
         self.unknown: dict[str, Node] = {}
         self.written: set[tuple[str, str]] = set()
         self._writable: dict[str, list[Writable]] = {}
+        self._families: dict[tuple[str, str], list[str]] = {}
 
     def same_account(self, actor: Actor) -> list[Actor]:
         where = (actor.node.cloud, actor.node.account)
         return [a for _, a in self.actors if (a.node.cloud, a.node.account) == where and a.principal.resource]
+
+    def family_roles(self, actor: Actor, family: str) -> list[str]:
+        """The task roles definitions of ``family`` in the actor's account may have: the plans'
+        definitions of it and the roles any principal of the graph may register it with."""
+        key = (actor.node.account, family)
+        if key not in self._families:
+            found = [
+                r
+                for own, the_arn, r in self.task_definitions
+                if own == key[0] and r and f"/{family}:" in the_arn
+            ]
+            for other in self.same_account(actor):
+                found += [r for r in _registrable(other, family, self.roles_of(other)) if r not in found]
+            self._families[key] = found
+        return self._families[key]
 
     def writable(self, actor: Actor) -> list[Writable]:
         if actor.node.id not in self._writable:
@@ -1203,14 +1277,20 @@ class _World:
             self._writable[actor.node.id] = _writable(actor, held)
         return self._writable[actor.node.id]
 
-    def edges_of(self, source: Source, actor: Actor) -> None:
-        graph, same = self.graph, self.same_account(actor)
-        users = [a.node for a in same if a.node.kind == "user"]
+    def roles_of(self, actor: Actor) -> list[tuple[Node, NamedPolicy | None]]:
+        """The roles of the actor's account it may be asked about, with their trust (None: unknown):
+        the plans', those its pass-role statements name, one unknown per service."""
+        same = self.same_account(actor)
         roles = [(a.node, self.trusts.get(a.node.id)) for a in same if a.node.kind == "role"]
         roles += _named_roles(actor, {a.node.id for a in same})
         unknown = _unknown_service_roles(actor.node.cloud, actor.node.account)
         self.unknown.update((node.id, node) for node, _ in unknown)
-        roles += unknown
+        return roles + unknown
+
+    def edges_of(self, source: Source, actor: Actor) -> None:
+        graph, same = self.graph, self.same_account(actor)
+        users = [a.node for a in same if a.node.kind == "user"]
+        roles = self.roles_of(actor)
         _credential_edges(actor, users, graph)
         _assume_edges(actor, roles, graph)
         _new_principal_edges(self, actor)
@@ -1234,7 +1314,15 @@ class _World:
             name=f"{target.node.name} rewritten within its ceiling",
         )
         if node.id not in self.graph.nodes:
-            grants = Grants(target.principal, _intersection(target.ceilings))
+            # The same identity: the keys the cloud sets from it kept.
+            grants = replace(
+                target.grants,
+                policies=_intersection(target.ceilings),
+                boundary=None,
+                not_evaluated=[],
+                unmodelled=[],
+                _calls={},
+            )
             self._add(
                 node,
                 replace(target, node=node, grants=grants, principal=replace(target.principal, resource="")),
@@ -1268,6 +1356,28 @@ class _World:
                     boundary,
                 ),
             )
+        return self.graph.nodes[node.id]
+
+    def controlled_new(self, creator: Actor, kind: str, name: str) -> Node:
+        """A new RAM user or role of an account with control policies: whatever its creator gives
+        it, it holds what they allow (they bind identities created later too, and no identity of a
+        member account writes them: the management account does)."""
+        cloud, account = creator.node.cloud, creator.node.account
+        node = Node(
+            f"new:{cloud}:{account}:control-policies",
+            "new",
+            cloud,
+            account,
+            "new principal within the account's control policies",
+            "",
+        )
+        if node.id not in self.graph.nodes:
+            ceiling = self.control[account]
+            principal = Principal(cloud, kind, name, "")
+            made = replace(node, kind=kind, name=name)
+            grants = _ram_caller(Grants(principal, list(ceiling)), made)
+            the_arn = arn(cloud, account, kind, name)
+            self._add(node, Actor(node, principal, grants, creator.region, the_arn, (ceiling,)))
         return self.graph.nodes[node.id]
 
     def _add(self, node: Node, actor: Actor) -> None:
@@ -1462,8 +1572,9 @@ class Excepted:
     ``environments`` (the stacks' ``environment`` setting), from the principals whose scenario role
     matches ``start`` (a glob on the plan's resource name) to targets of the same environment that
     ``bound`` names (globs on a target's scenario role, or on its name for a role no plan creates;
-    the source account's admin or a new principal there only by its exact name, "admin" or "new
-    principal behind <boundary>"); ``shared``: asked on the shared-account graph."""
+    the source account's admin or a new principal there only by its exact name, "admin", "new
+    principal behind <boundary>" or "new principal within the account's control policies");
+    ``shared``: asked on the shared-account graph."""
 
     name: str
     environments: tuple[str, ...]
