@@ -320,7 +320,9 @@ CAN = Page(
         "can --stack dev --principal dev-commandUser --action ecs:RunCommand "
         "--resource acs:ecs:cn-hangzhou:5012345678901234:instance/i-x --context ecs:CommandRunAs=user01",
         "can --stack pipeline --principal aws:github-prod-deploy --trust "
-        "--context token.actions.githubusercontent.com:sub=repo:acme/ecs-access-baseline:environment:prod",
+        "--context token.actions.githubusercontent.com:sub=repository_owner_id:987654321"
+        ":repository_id:123456789:environment:prod"
+        ":job_workflow_ref:acme/ecs-access-baseline/.github/workflows/deploy.yml@refs/heads/main",
     ),
 )
 

@@ -749,7 +749,7 @@ class PipelineRoleSpec:
     arn: str
     environment: str  # the stack it deploys or previews
     github_environment: str
-    subject: str  # the `sub` claim the trust requires
+    subjects: tuple[str, ...]  # the `sub` claims the trust accepts (one per workflow and ref)
     access: Literal["deploy", "preview"]
     trust: Document
     policy_name: str

@@ -51,8 +51,55 @@ def role(cloud: str, name: str) -> access.Principal:
     return found
 
 
-def subject(environment: str, repository_id: int = REPOSITORY_ID, owner_id: int = OWNER_ID) -> str:
-    return documents.github_subject(owner_id, repository_id, environment)
+MAIN = "refs/heads/main"
+
+
+def workflow_ref(workflow: str, ref: str = MAIN, repository: str = REPOSITORY) -> str:
+    return f"{repository}/.github/workflows/{workflow}@{ref}"
+
+
+def subject(
+    environment: str,
+    repository_id: int = REPOSITORY_ID,
+    owner_id: int = OWNER_ID,
+    job_workflow_ref: str | None = None,
+) -> str:
+    """The `sub` GitHub issues, under the template the bootstrap step sets, to a run in
+    ``environment``: deploy.yml on main, or a pull request's test-stack.yml in the sandbox (unless
+    ``job_workflow_ref`` says otherwise)."""
+    if job_workflow_ref is None:
+        job_workflow_ref = (
+            workflow_ref("test-stack.yml", "refs/pull/12/merge")
+            if environment == "test"
+            else workflow_ref("deploy.yml")
+        )
+    return issued_subject(
+        {
+            "repository_owner_id": str(owner_id),
+            "repository_id": str(repository_id),
+            "context": f"environment:{environment}",
+            "job_workflow_ref": job_workflow_ref,
+        }
+    )
+
+
+def bootstrap_claim_keys() -> list[str]:
+    """The subject template's claims as docs/operations.md section 8 sets them (its `gh api` call)."""
+    text = (ROOT / "docs" / "operations.md").read_text()
+    call = re.search(
+        r"gh api -X PUT repos/OWNER/REPO/actions/oidc/customization/sub(.*?)(?:\n\s*\n|```)", text, re.S
+    )
+    assert call, "section 8 does not set the repository's subject template"
+    assert "use_default=false" in call.group(1)
+    return re.findall(r"include_claim_keys\[\]=(\w+)", call.group(1))
+
+
+def issued_subject(claims: dict[str, str]) -> str:
+    """The `sub` GitHub issues under the documented template: each included claim as `key:value`,
+    in the template's order; `context` is `environment:<name>` for a job in an environment."""
+    return ":".join(
+        f"{key}:{claims[key]}" if key != "context" else claims[key] for key in bootstrap_claim_keys()
+    )
 
 
 def may_assume(cloud: str, name: str, sub: str, **claims: str) -> bool:
@@ -108,10 +155,22 @@ def test_every_role_trusts_one_repository_and_one_environment_exactly(cloud):
         github_environment = environment if name.endswith("-deploy") else f"{environment}-preview"
         (statement,) = json.loads(resource["inputs"][TRUST_KEYS[cloud]])["Statement"]
         assert statement["Effect"] == "Allow" and "Federated" in statement["Principal"]
-        assert set(statement["Condition"]) == {"StringEquals"}, "no StringLike: never a wildcard subject"
         equals = statement["Condition"]["StringEquals"]
-        assert equals[SUBJECT_KEYS[cloud]] == subject(github_environment)
-        assert "*" not in json.dumps(statement)
+        if environment == "test":
+            # The one wildcard: the pull request's number in the sandbox's merge ref.
+            assert set(statement["Condition"]) == {"StringEquals", "StringLike"}
+            subjects = statement["Condition"]["StringLike"][SUBJECT_KEYS[cloud]]
+            assert sorted(subjects) == [
+                subject("test", job_workflow_ref=workflow_ref("test-stack.yml")),
+                subject("test", job_workflow_ref=workflow_ref("test-stack.yml", "refs/pull/*/merge")),
+            ]
+        else:
+            assert set(statement["Condition"]) == {"StringEquals"}, "no StringLike: never a wildcard subject"
+            subjects = equals[SUBJECT_KEYS[cloud]]
+            workflows = ("deploy.yml",) if name.endswith("-deploy") else ("deploy.yml", "drift.yml")
+            expected = [subject(github_environment, job_workflow_ref=workflow_ref(w)) for w in workflows]
+            assert (subjects if isinstance(subjects, list) else [subjects]) == expected
+            assert "*" not in json.dumps(statement)
         if cloud == "alicloud":
             assert equals["oidc:iss"] == documents.GITHUB_ISSUER and equals["oidc:aud"] == "sts.aliyuncs.com"
         else:
@@ -193,6 +252,8 @@ def test_the_prod_deploy_role_is_assumable_from_the_prod_environment_of_this_rep
         subject("prod", REPOSITORY_ID + 1),  # another repository of the same owner
         subject("prod", REPOSITORY_ID, OWNER_ID + 1),  # the same id under another owner
         f"repository_owner_id:{OWNER_ID}:repository_id:{REPOSITORY_ID}:environment:prod:x",
+        # The template before the workflow was bound: the environment alone.
+        f"repository_owner_id:{OWNER_ID}:repository_id:{REPOSITORY_ID}:environment:prod",
         subject("dev"),  # another environment
         subject("prod-preview"),  # the read-only environment
         f"repo:{REPOSITORY}:ref:refs/heads/main",  # main, outside any environment
@@ -201,6 +262,65 @@ def test_the_prod_deploy_role_is_assumable_from_the_prod_environment_of_this_rep
 )
 def test_the_prod_deploy_role_refuses_other_repositories_and_environments(cloud, sub):
     assert not may_assume(cloud, "github-prod-deploy", sub)
+
+
+def test_the_subject_template_binds_the_ids_the_environment_and_the_workflow():
+    assert bootstrap_claim_keys() == list(documents.SUBJECT_CLAIM_KEYS)
+    assert "job_workflow_ref" in documents.SUBJECT_CLAIM_KEYS
+
+
+def _run(environment: str, job_workflow_ref: str) -> str:
+    """The `sub` of a job in ``environment`` defined in ``job_workflow_ref``."""
+    return subject(environment, job_workflow_ref=job_workflow_ref)
+
+
+# A pull request with head `main` into a branch that adds a workflow: GitHub checks the environment's
+# "main only" rule against the head, so the job gets the environment; its workflow is read from the
+# pull request's merge ref. Likewise a workflow pushed to another branch, or main's own file read
+# from a pull request's merge ref or a tag.
+FOREIGN_WORKFLOWS = [
+    workflow_ref("x.yml", "refs/pull/7/merge"),
+    workflow_ref("deploy.yml", "refs/pull/7/merge"),
+    workflow_ref("drift.yml", "refs/pull/7/merge"),
+    workflow_ref("deploy.yml", "refs/heads/evil"),
+    workflow_ref("deploy.yml", "refs/tags/main"),
+    workflow_ref("test-stack.yml"),
+    workflow_ref("deploy.yml", MAIN, "acme/other"),
+]
+
+
+@pytest.mark.parametrize("cloud", CLOUDS)
+@pytest.mark.parametrize("environment", ["dev", "staging", "prod"])
+@pytest.mark.parametrize("job_workflow_ref", FOREIGN_WORKFLOWS)
+def test_a_workflow_main_did_not_review_gets_no_real_environments_role(cloud, environment, job_workflow_ref):
+    """Finding 1 of the outside review: the environment in `sub` is not enough."""
+    assert not may_assume(cloud, f"github-{environment}-deploy", _run(environment, job_workflow_ref))
+    preview = f"{environment}-preview"
+    assert not may_assume(cloud, f"github-{environment}-preview", _run(preview, job_workflow_ref))
+
+
+@pytest.mark.parametrize("cloud", CLOUDS)
+@pytest.mark.parametrize("environment", ["dev", "staging", "prod"])
+def test_mains_deploy_and_drift_workflows_get_their_environments_roles(cloud, environment):
+    assert may_assume(cloud, f"github-{environment}-deploy", _run(environment, workflow_ref("deploy.yml")))
+    assert not may_assume(cloud, f"github-{environment}-deploy", _run(environment, workflow_ref("drift.yml")))
+    for workflow in ("deploy.yml", "drift.yml"):
+        assert may_assume(
+            cloud, f"github-{environment}-preview", _run(f"{environment}-preview", workflow_ref(workflow))
+        )
+
+
+@pytest.mark.parametrize("cloud", CLOUDS)
+def test_the_sandbox_role_trusts_test_stack_in_pull_requests_and_after_a_merge_only(cloud):
+    for ref in ("refs/pull/1/merge", "refs/pull/4821/merge", MAIN):
+        assert may_assume(cloud, "github-test-deploy", _run("test", workflow_ref("test-stack.yml", ref)))
+    for job_workflow_ref in (
+        workflow_ref("x.yml", "refs/pull/7/merge"),  # another workflow a pull request brings
+        workflow_ref("deploy.yml"),
+        workflow_ref("test-stack.yml", "refs/heads/evil"),  # pushed to a branch, no pull request
+        workflow_ref("test-stack.yml", "refs/pull/7/head"),
+    ):
+        assert not may_assume(cloud, "github-test-deploy", _run("test", job_workflow_ref)), job_workflow_ref
 
 
 @pytest.mark.parametrize("cloud", CLOUDS)

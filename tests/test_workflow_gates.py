@@ -11,6 +11,7 @@ import json
 import re
 
 import test_s7_pipeline as s7
+import test_workflow_trust as trust
 import test_workflows as wf
 import yaml
 from conftest import ROOT, STACKS_DIR
@@ -63,10 +64,10 @@ def _prod_secrets() -> dict[str, tuple[str, str]]:
 
 
 def _role_environment(resource: dict, cloud: str) -> str:
-    """The one GitHub environment a pipeline role trusts (its StringEquals subject)."""
-    (statement,) = json.loads(resource["inputs"][s7.TRUST_KEYS[cloud]])["Statement"]
-    sub = statement["Condition"]["StringEquals"][s7.SUBJECT_KEYS[cloud]]
-    return sub.rsplit(":environment:", 1)[1]
+    """The one GitHub environment a pipeline role trusts (the same in each of its subjects)."""
+    subjects = trust.trusted_subjects(resource["inputs"][s7.TRUST_KEYS[cloud]], cloud)
+    (environment,) = {trust.SUBJECT.fullmatch(sub)["environment"] for sub in subjects}
+    return environment
 
 
 def environments_that_can_decrypt_prod() -> dict[str, set[str]]:

@@ -612,7 +612,8 @@ def token_context(cloud: str, context: Mapping[str, list[str]]) -> tuple[str, di
         raise ConfigError(
             key="--context",
             problem="a trust question needs the token's subject",
-            fix="add --context token.actions.githubusercontent.com:sub=repo:<owner>/<repo>:environment:<env>",
+            fix="add --context token.actions.githubusercontent.com:sub=repository_owner_id:<id>"
+            ":repository_id:<id>:environment:<env>:job_workflow_ref:<owner>/<repo>/.github/workflows/<file>@<ref>",
         )
     claims.setdefault("iss", [documents.GITHUB_ISSUER])
     audience = documents.ALICLOUD_AUDIENCE if cloud == "alicloud" else documents.AWS_AUDIENCE

@@ -2,8 +2,9 @@
 
 Pure functions of typed data, no Pulumi import. Two things live here:
 
-- the trust documents of the roles GitHub Actions assumes: the GitHub issuer, the audience, and a
-  subject that names one repository *and* one GitHub environment (never a repository wildcard);
+- the trust documents of the roles GitHub Actions assumes: the GitHub issuer, the audience, and
+  subjects that name one repository, one GitHub environment *and* the workflow files (and refs)
+  that run in it (never a repository wildcard);
 - ``RESOURCE_ACTIONS``: for every resource type the program can register, the API actions a
   deployer needs to read it (preview, refresh) and to create, update and delete it. The deploy
   and preview policies, and the policy a human deployer needs (``baseline deployer-policy``),
@@ -39,22 +40,47 @@ AWS_ASSUME_ACTION = "sts:AssumeRoleWithWebIdentity"
 
 # The repository's OIDC subject template (set once, docs/operations.md section 8):
 #   PUT /repos/OWNER/REPO/actions/oidc/customization/sub
-#   {"use_default": false, "include_claim_keys": ["repository_owner_id", "repository_id", "context"]}
-# GitHub then issues `repository_owner_id:<id>:repository_id:<id>:environment:<name>` to a job in an
-# environment (each claim as `key:value`, in this order; GitHub's OIDC reference, "Customizing the
-# subject claims"). Both clouds can condition a trust on `sub` only: IAM supports no custom claims
-# of GitHub's tokens (GitHub's "Configuring OpenID Connect in AWS": "Support for custom claims for
-# OIDC is unavailable in AWS"), and RAM's OIDC trust conditions are `oidc:iss`, `oidc:aud` and
-# `oidc:sub`. So the ids travel in `sub`, which a renamed or re-created repository or owner (new
-# ids) never matches; the repository's name is not part of the trust at all.
-SUBJECT_CLAIM_KEYS = ("repository_owner_id", "repository_id", "context")
+#   {"use_default": false,
+#    "include_claim_keys": ["repository_owner_id", "repository_id", "context", "job_workflow_ref"]}
+# GitHub then issues, to a job in an environment,
+#   `repository_owner_id:<id>:repository_id:<id>:environment:<name>:job_workflow_ref:<workflow>@<ref>`
+# (each claim as `key:value`, in the template's order; GitHub's OIDC reference, "Customizing the
+# subject claims"). `job_workflow_ref` is the workflow file that defines the job and the ref it was
+# read from, `owner/repo/.github/workflows/deploy.yml@refs/heads/main` after a push to main,
+# `...@refs/pull/<n>/merge` in a pull request's run. The environment alone is not enough: a pull
+# request whose head is main, into a base branch that adds a workflow, runs that workflow with the
+# environment's "main only" rule checked against its head, `main`; its `job_workflow_ref` names the
+# pull request's merge ref, which no real environment's role trusts.
+# Both clouds can condition a trust on `sub` only: IAM supports no custom claims of GitHub's tokens
+# (GitHub's "Configuring OpenID Connect in AWS": "Support for custom claims for OIDC is unavailable
+# in AWS"), and RAM's OIDC trust conditions are `oidc:iss`, `oidc:aud` and `oidc:sub`. So the ids
+# and the workflow travel in `sub`: a re-created repository or owner (new ids) never matches, and a
+# renamed repository or workflow file (a new `job_workflow_ref`) needs the pipeline stack updated.
+SUBJECT_CLAIM_KEYS = ("repository_owner_id", "repository_id", "context", "job_workflow_ref")
+WORKFLOWS_DIR = ".github/workflows"
 
 
-def github_subject(repository_owner_id: int, repository_id: int, environment: str) -> str:
+def workflow_ref(repository: str, workflow: str, ref: str) -> str:
+    """The `job_workflow_ref` claim of a job defined in ``workflow`` (a file name) read at ``ref``."""
+    return f"{repository}/{WORKFLOWS_DIR}/{workflow}@{ref}"
+
+
+def github_subject(
+    repository_owner_id: int, repository_id: int, environment: str, job_workflow_ref: str
+) -> str:
     """The `sub` claim GitHub issues, under the template above, to a job in ``environment``."""
     return (
-        f"repository_owner_id:{repository_owner_id}:repository_id:{repository_id}:environment:{environment}"
+        f"repository_owner_id:{repository_owner_id}:repository_id:{repository_id}"
+        f":environment:{environment}:job_workflow_ref:{job_workflow_ref}"
     )
+
+
+def _subject_condition(key: str, subjects: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """StringEquals on the exact subjects; StringLike only when a subject has a wildcard (the
+    sandbox's pull request runs, whose ref carries the pull request's number)."""
+    value: str | list[str] = subjects[0] if len(subjects) == 1 else sorted(subjects)
+    operator = "StringLike" if any("*" in s for s in subjects) else "StringEquals"
+    return {operator: {key: value}}
 
 
 def ram_oidc_provider_arn(account: str, name: str) -> str:
@@ -66,12 +92,17 @@ def iam_oidc_provider_arn(account: str) -> str:
     return f"arn:aws:iam::{account}:oidc-provider/{GITHUB_ISSUER_HOST}"
 
 
-def ram_oidc_trust(provider_arn: str, subject: str, audience: str = ALICLOUD_AUDIENCE) -> Document:
-    """RAM trust: the GitHub provider, its issuer and audience, and exactly this subject.
+def ram_oidc_trust(provider_arn: str, subjects: Sequence[str], audience: str = ALICLOUD_AUDIENCE) -> Document:
+    """RAM trust: the GitHub provider, its issuer and audience, and one of these subjects.
 
     RAM requires ``oidc:iss`` and ``oidc:aud`` with StringEquals; ``oidc:sub`` is what narrows
-    the role to one repository and one GitHub environment.
+    the role to one repository, one GitHub environment and the workflows that use it on main.
     """
+    condition: dict[str, dict[str, Any]] = {
+        "StringEquals": {RAM_ISSUER_KEY: GITHUB_ISSUER, RAM_AUDIENCE_KEY: audience}
+    }
+    for operator, keys in _subject_condition(RAM_SUBJECT_KEY, subjects).items():
+        condition.setdefault(operator, {}).update(keys)
     return {
         "Version": "1",
         "Statement": [
@@ -79,20 +110,18 @@ def ram_oidc_trust(provider_arn: str, subject: str, audience: str = ALICLOUD_AUD
                 "Effect": "Allow",
                 "Action": RAM_ASSUME_ACTION,
                 "Principal": {"Federated": [provider_arn]},
-                "Condition": {
-                    "StringEquals": {
-                        RAM_ISSUER_KEY: GITHUB_ISSUER,
-                        RAM_AUDIENCE_KEY: audience,
-                        RAM_SUBJECT_KEY: subject,
-                    }
-                },
+                "Condition": condition,
             }
         ],
     }
 
 
-def iam_oidc_trust(provider_arn: str, subject: str) -> Document:
-    """IAM trust: GitHub's provider, the audience configure-aws-credentials asks for, this subject."""
+def iam_oidc_trust(provider_arn: str, subjects: Sequence[str]) -> Document:
+    """IAM trust: GitHub's provider, the audience configure-aws-credentials asks for, one of these
+    subjects."""
+    condition: dict[str, dict[str, Any]] = {"StringEquals": {AWS_AUDIENCE_KEY: AWS_AUDIENCE}}
+    for operator, keys in _subject_condition(AWS_SUBJECT_KEY, subjects).items():
+        condition.setdefault(operator, {}).update(keys)
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -100,7 +129,7 @@ def iam_oidc_trust(provider_arn: str, subject: str) -> Document:
                 "Effect": "Allow",
                 "Action": AWS_ASSUME_ACTION,
                 "Principal": {"Federated": provider_arn},
-                "Condition": {"StringEquals": {AWS_AUDIENCE_KEY: AWS_AUDIENCE, AWS_SUBJECT_KEY: subject}},
+                "Condition": condition,
             }
         ],
     }

@@ -2,9 +2,10 @@
 
 An administrator applies the ``pipeline`` stack once with their own credentials. It registers
 GitHub's OIDC issuer in every account the environments use and, per environment, a read-only
-preview role and a deploy role in each cloud. Every role trusts one subject only,
-``repo:<owner>/<repo>:environment:<environment>``: another repository, another environment, a
-branch outside that environment or a fork gets nothing. From then on CI assumes these roles and
+preview role and a deploy role in each cloud. Every role trusts only the subjects of one repository
+(by GitHub's ids), one GitHub environment and the workflow files that use that environment, read
+from main (``TRUSTED_WORKFLOWS``): another repository, another environment, a branch, a fork or a
+workflow a pull request brings gets nothing. From then on CI assumes these roles and
 no cloud key exists (docs/operations.md, section 8).
 
 Deploy permissions come from ``baseline.documents.pipeline.RESOURCE_ACTIONS``: the actions the
@@ -42,6 +43,19 @@ KEY = "pipeline"
 # The per-PR stacks' environment: the sandbox, the one environment a pull request's code may use.
 SANDBOX = "test"
 SANDBOX_STACKS = "test-pr-*"  # baseline.ops.ephemeral.stack_name
+# The workflow files (and the refs they are read from) whose jobs run in each kind of GitHub
+# environment: a role trusts these and nothing else (tests/test_workflow_trust.py derives them from
+# .github/workflows and compares). A real environment's workflows run from main only: a push, a
+# schedule or a dispatch reads the file at `refs/heads/main`. The sandbox's run in pull requests:
+# at `refs/pull/<n>/merge` (any number, hence the one wildcard), and, when a merged pull request
+# closes, at the branch it was merged into (GitHub sets GITHUB_REF to it then).
+MAIN = "refs/heads/main"
+PULL_REQUEST_MERGE = "refs/pull/*/merge"
+TRUSTED_WORKFLOWS: dict[str, tuple[tuple[str, str], ...]] = {
+    "deploy": (("deploy.yml", MAIN),),
+    "preview": (("deploy.yml", MAIN), ("drift.yml", MAIN)),
+    "sandbox": (("test-stack.yml", PULL_REQUEST_MERGE), ("test-stack.yml", MAIN)),
+}
 REPOSITORY = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
 ENVIRONMENT = re.compile(r"^[a-z][a-z0-9-]{1,31}$")
 
@@ -691,6 +705,11 @@ def role_names(settings: PipelineSettings, account: str | None = None) -> list[s
     ]
 
 
+def trusted_workflows(environment: str, access: str) -> str:
+    """Which entry of ``TRUSTED_WORKFLOWS`` the ``access`` role of ``environment`` trusts."""
+    return "sandbox" if environment == SANDBOX else access
+
+
 def _role(
     settings: PipelineSettings,
     environment: PipelineEnvironmentSettings,
@@ -704,17 +723,23 @@ def _role(
     name = f"{settings.role_name_prefix}{environment.name}-{access}"
     github_environment = environment.name if access == "deploy" else f"{environment.name}-preview"
     assert settings.repository_id is not None and settings.repository_owner_id is not None
-    subject = documents.github_subject(
-        settings.repository_owner_id, settings.repository_id, github_environment
+    subjects = tuple(
+        documents.github_subject(
+            settings.repository_owner_id,
+            settings.repository_id,
+            github_environment,
+            documents.workflow_ref(settings.repository, workflow, ref),
+        )
+        for workflow, ref in TRUSTED_WORKFLOWS[trusted_workflows(environment.name, access)]
     )
     scope = _scope(settings, account, environment, attached)
     if cloud == "alicloud":
         provider = documents.ram_oidc_provider_arn(account, settings.oidc_provider_name)
-        trust = documents.ram_oidc_trust(provider, subject)
+        trust = documents.ram_oidc_trust(provider, subjects)
         arn = f"acs:ram::{account}:role/{name.lower()}"
     else:
         provider = documents.iam_oidc_provider_arn(account)
-        trust = documents.iam_oidc_trust(provider, subject)
+        trust = documents.iam_oidc_trust(provider, subjects)
         arn = f"arn:aws:iam::{account}:role/{name}"
     policy = documents.deployer_policy(
         cloud,  # type: ignore[arg-type]
@@ -731,7 +756,7 @@ def _role(
         arn=arn,
         environment=environment.name,
         github_environment=github_environment,
-        subject=subject,
+        subjects=subjects,
         access=access,  # type: ignore[arg-type]
         trust=trust,
         policy_name=f"{name}-policy",
