@@ -290,24 +290,22 @@ def test_every_stack_is_previewed_after_the_merge_and_its_up_applies_exactly_tha
         upload = _step_of(job, "actions/upload-artifact")
         assert expand(upload["with"]["name"], job, {}, matrix) == f"plan-{stack}"
         assert upload["with"]["path"] == saved
-        # Its digest, reported under a key of the stack's own (one outputs map for the matrix).
-        step_id = re.fullmatch(
-            r"\$\{\{ steps\.([\w-]+)\.outputs\.(\w+) \}\}", job["outputs"][f"plan-{stack}"]
-        )
-        assert step_id and step_id.group(2) == stack
+        # Its digest, the preview job's output (one job per stack, so each up needs only its own).
+        step_id = re.fullmatch(r"\$\{\{ steps\.([\w-]+)\.outputs\.plan \}\}", job["outputs"]["plan"])
+        assert step_id, job["outputs"]
         (digest,) = [s for s in job["steps"] if s.get("id") == step_id.group(1)]
-        assert digest["env"]["STACK"] == "${{ matrix.stack }}"
+        assert digest["env"]["STACK"] == stack
         assert (
             'sha256sum "$RUNNER_TEMP/plan.json"' in digest["run"] and saved == "${{ runner.temp }}/plan.json"
         )
-        assert 'echo "$STACK=$digest" >> "$GITHUB_OUTPUT"' in digest["run"]
+        assert 'echo "plan=$digest" >> "$GITHUB_OUTPUT"' in digest["run"]
         up_job, up = ups[stack]
         assert preview in up_job["needs"], f"{stack}'s up cannot read the preview's digest"
         steps = up_job["steps"]
         download = _step_of(up_job, "actions/download-artifact")
         assert download["with"]["name"] == f"plan-{stack}"
         (check,) = [s for s in steps if "sha256sum --check" in s.get("run", "")]
-        assert check["env"]["DIGEST"] == f"${{{{ needs.{preview}.outputs.plan-{stack} }}}}"
+        assert check["env"]["DIGEST"] == f"${{{{ needs.{preview}.outputs.plan }}}}"
         plan_file = f"{download['with']['path']}/plan.json"
         on_runner = plan_file.replace("${{ runner.temp }}", "$RUNNER_TEMP")
         assert check["run"] == f'echo "$DIGEST  {on_runner}" | sha256sum --check --strict'
