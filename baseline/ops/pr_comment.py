@@ -244,25 +244,23 @@ def pr_files(request: Request, repository: str, number: int, head_sha: str) -> t
 def program_warning(paths: list[str], whole: bool) -> list[str]:
     """The comment's first lines: whether the PR changes the program, from its file list."""
     program = sorted({p for p in paths if changes_program(p)})
-    if program or not whole:
-        shown = ", ".join(f"`{p}`" for p in program[:20]) + (
-            f" and {len(program) - 20} more" if len(program) > 20 else ""
-        )
+    if not program and whole:
         return [
-            "**This PR changes the program: the plans below are its own word; read the code.**",
-            "",
-            (f"Program files it changes: {shown}." if program else "")
-            + (
-                ""
-                if whole
-                else " GitHub's list of its files is incomplete, so it is treated as one that does."
-            )
-            + " (Listed by the default branch's code from GitHub's API, not from the PR's artifact.)",
+            f"This PR changes no program file (GitHub's list of its {len(set(paths))} changed paths, "
+            "read by the default branch's code): its plans are the reviewed program's.",
             "",
         ]
+    why = []
+    if program:
+        more = f" and {len(program) - 20} more" if len(program) > 20 else ""
+        why.append(f"Program files it changes: {', '.join(f'`{p}`' for p in program[:20])}{more}.")
+    if not whole:
+        why.append("GitHub's list of its files is incomplete, so it is treated as one that does.")
+    why.append("(Listed by the default branch's code from GitHub's API, not from the PR's artifact.)")
     return [
-        f"This PR changes no program file (GitHub's list of its {len(set(paths))} changed paths, read by the "
-        "default branch's code): its plans are the reviewed program's.",
+        "**This PR changes the program: the plans below are its own word; read the code.**",
+        "",
+        " ".join(why),
         "",
     ]
 
