@@ -95,6 +95,18 @@ def test_a_stack_that_no_longer_renders_gets_its_error_in_the_comment(pr_checkou
     assert "prod identities must be protected" in body and "(in the new stack file" in body
 
 
+JUDGE = ["judge", "--base-label", "main@1a2b3c", "--repository", REPO, "--head-sha", HEAD]
+
+
+@pytest.fixture(autouse=True)
+def api(monkeypatch):
+    """GitHub's REST API as the judge and the poster see it: a PR that changes one stack file."""
+    fake = FakeGitHub(files=["stacks/Pulumi.prod.yaml"])
+    monkeypatch.setenv("GITHUB_TOKEN", "ghs_test")
+    monkeypatch.setattr(pr_comment, "github", lambda token: fake)
+    return fake
+
+
 def export_then_judge(repo, tmp_path, edit=None):
     """The two workflows' unprivileged steps: the PR's code exports at the PR's head, then the
     default branch's code (the base commit here) judges the export; ``edit`` tampers in between."""
@@ -104,10 +116,7 @@ def export_then_judge(repo, tmp_path, edit=None):
     if edit is not None:
         edit(export)
     out = tmp_path / "judged"
-    assert (
-        pr_comment.main(["judge", "--dir", str(export), "--base-label", "main@1a2b3c", "--out", str(out)])
-        == 0
-    )
+    assert pr_comment.main([*JUDGE, "--dir", str(export), "--out", str(out)]) == 0
     assert json.loads((out / pr_comment.META_FILE).read_text()) == {"number": 42, "headSha": HEAD}
     return (out / pr_comment.BODY_FILE).read_text()
 
@@ -167,25 +176,104 @@ def test_an_export_that_names_no_pull_request_is_refused(pr_checkout, tmp_path, 
     export = tmp_path / "export"
     pr_comment.main(["export", "--event", str(EVENT), "--out", str(export)])
     forge(export)
-    code = pr_comment.main(
-        ["judge", "--dir", str(export), "--base-label", "main", "--out", str(tmp_path / "o")]
-    )
+    code = pr_comment.main([*JUDGE, "--dir", str(export), "--out", str(tmp_path / "o")])
     assert code == 1 and "refused to judge" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
 
 
-class FakeGitHub:
-    """The three REST calls the poster makes, over in-memory comments."""
+FIRST = "**This PR changes the program: the plans below are its own word; read the code.**"
 
-    def __init__(self, head=HEAD, comments=()):
+
+def test_a_pr_that_changes_the_program_is_flagged_first_whatever_its_plans_say(pr_checkout, tmp_path, api):
+    """Review finding 4: the PR's program writes both its plans and what the program check reads,
+    so a program change is judged from GitHub's file list, which the PR cannot write."""
+    api.files = [{"filename": "stacks/Pulumi.prod.yaml"}, {"filename": "baseline/plan.py"}]
+    body = export_then_judge(pr_checkout, tmp_path)
+    assert body.startswith(FIRST + "\n"), body[:300]
+    assert "Program files it changes: `baseline/plan.py`." in body
+    # The exported plans are the reviewed program's own: only the file list tells.
+    assert "renders the PR's stack files exactly as the PR's does" in body
+    assert ("GET", f"/repos/{REPO}/pulls/42/files?per_page=100&page=1") in api.calls
+
+
+def test_a_pr_that_changes_only_stack_files_says_so(pr_checkout, tmp_path, api):
+    body = export_then_judge(pr_checkout, tmp_path)
+    assert FIRST not in body
+    assert body.startswith("This PR changes no program file (GitHub's list of its 1 changed paths")
+
+
+@pytest.mark.parametrize(
+    ("files", "program"),
+    [
+        (["baseline/analysis/diff.py"], ["baseline/analysis/diff.py"]),
+        (["components/ram.py", "docs/x.md"], ["components/ram.py"]),
+        (["__main__.py"], ["__main__.py"]),
+        (["Pulumi.yaml"], ["Pulumi.yaml"]),
+        (["policy/__main__.py"], ["policy/__main__.py"]),
+        (["requirements.txt", "requirements-dev.txt"], ["requirements-dev.txt", "requirements.txt"]),
+        ([".github/workflows/deploy.yml"], [".github/workflows/deploy.yml"]),
+        (["Makefile"], ["Makefile"]),
+        # A rename out of the program changes it too.
+        ([{"filename": "docs/old.py", "previous_filename": "baseline/old.py"}], ["baseline/old.py"]),
+        (["stacks/Pulumi.dev.yaml", "docs/operations.md", "tests/test_x.py", "sub/Makefile"], []),
+    ],
+)
+def test_the_program_is_the_code_its_pack_pins_and_workflows(files, program):
+    fake = FakeGitHub(files=files)
+    paths, whole = pr_comment.pr_files(fake, REPO, 42, HEAD)
+    lines = pr_comment.program_warning(paths, whole)
+    assert whole and (lines[0] == FIRST) == bool(program)
+    if program:
+        assert lines[2].startswith("Program files it changes: " + ", ".join(f"`{p}`" for p in program) + ".")
+
+
+def test_every_page_of_the_file_list_is_read_and_an_incomplete_list_counts_as_a_program_change():
+    fake = FakeGitHub(files=[f"docs/{i}.md" for i in range(100)] + ["baseline/late.py"])
+    paths, whole = pr_comment.pr_files(fake, REPO, 42, HEAD)
+    assert whole and "baseline/late.py" in paths
+    assert ("GET", f"/repos/{REPO}/pulls/42/files?per_page=100&page=2") in fake.calls
+    # GitHub lists at most 3,000 files; a PR with more may hide its program change past them.
+    paths, whole = pr_comment.pr_files(FakeGitHub(files=["docs/a.md"], changed_files=3001), REPO, 42, HEAD)
+    lines = pr_comment.program_warning(paths, whole)
+    assert not whole and lines[0] == FIRST and "list of its files is incomplete" in lines[2]
+
+
+def test_the_file_list_is_of_the_commit_the_run_tested_or_nothing_is_judged(
+    pr_checkout, tmp_path, api, capsys
+):
+    export = tmp_path / "export"
+    assert pr_comment.main(["export", "--event", str(EVENT), "--out", str(export)]) == 0
+    api.head = "0" * 40  # pushed again since: its files are not the exported plans' files
+    code = pr_comment.main([*JUDGE, "--dir", str(export), "--out", str(tmp_path / "o")])
+    assert code == 1 and "is not at the commit the run tested" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+    api.head, api.files = HEAD, None  # GitHub answered something that is not a list of files
+    code = pr_comment.main([*JUDGE, "--dir", str(export), "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert code == 1 and "listing the PR's files failed" in err and err.count("\n") == 1
+    assert not (tmp_path / "o").exists()
+
+
+class FakeGitHub:
+    """The REST calls the poster and the judge make, over in-memory comments and PR files."""
+
+    def __init__(self, head=HEAD, comments=(), files=(), changed_files=None):
         self.head = head
         self.comments = list(comments)
+        self.files = [{"filename": f} if isinstance(f, str) else f for f in files]
+        self.changed_files = changed_files
         self.calls = []
 
     def __call__(self, method, path, body):
         self.calls.append((method, path))
         if method == "GET" and path == f"/repos/{REPO}/pulls/42":
-            return {"number": 42, "head": {"sha": self.head}}
+            changed = len(self.files or ()) if self.changed_files is None else self.changed_files
+            return {"number": 42, "head": {"sha": self.head}, "changed_files": changed}
+        if method == "GET" and path.startswith(f"/repos/{REPO}/pulls/42/files?per_page=100&page="):
+            if self.files is None:
+                return {"message": "Server Error"}
+            page = int(path.rsplit("=", 1)[1])
+            return self.files[(page - 1) * 100 : page * 100]
         if method == "GET" and path.startswith(f"/repos/{REPO}/issues/42/comments"):
             return self.comments if "page=1" in path else []
         if method == "PATCH":
@@ -287,7 +375,8 @@ def test_the_comment_workflow_runs_only_default_branch_code_and_reads_the_artifa
     document = workflow("access-diff-comment.yml")
     assert document["on"] == {"workflow_run": {"workflows": ["access-diff"], "types": ["completed"]}}
     judge, comment = document["jobs"]["judge"], document["jobs"]["comment"]
-    assert judge["permissions"] == {"actions": "read", "contents": "read"}
+    # Reading the PR's file list needs the PR read scope; the judge never holds a write token.
+    assert judge["permissions"] == {"actions": "read", "contents": "read", "pull-requests": "read"}
     assert comment["permissions"] == {"contents": "read", "pull-requests": "write"}
     assert "conclusion == 'success'" in judge["if"] and comment["needs"] == "judge"
     for job in (judge, comment):
@@ -298,6 +387,10 @@ def test_the_comment_workflow_runs_only_default_branch_code_and_reads_the_artifa
     assert download["with"]["run-id"] == "${{ github.event.workflow_run.id }}"
     [_, run] = [s for s in judge["steps"] if "run" in s]
     assert run["run"].startswith(".venv/bin/python -m baseline.ops.pr_comment judge ")
+    # The file list is GitHub's for the commit the triggering run tested, never the artifact's.
+    assert '--repository "$GITHUB_REPOSITORY" --head-sha "$HEAD_SHA"' in run["run"]
+    assert run["env"]["GITHUB_TOKEN"] == "${{ github.token }}"
+    assert run["env"]["HEAD_SHA"] == "${{ github.event.workflow_run.head_sha }}"
     # The poster reads the judge's output from this run, never the PR's run.
     download = next(s for s in comment["steps"] if s.get("uses", "").startswith("actions/download-artifact@"))
     assert download["with"]["name"] == "access-diff" and "run-id" not in download["with"]

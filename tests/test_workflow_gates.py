@@ -177,3 +177,85 @@ def test_the_evidence_on_a_pull_request_is_the_default_branchs_or_labelled_the_p
             assert set(wf.triggers(workflow)) == {"workflow_run"}, path.name
             assert _checks_out_the_default_branch(job), f"{path.name}:{name} checks out another ref"
     assert judged == 1
+
+
+DEPLOY = ROOT / ".github" / "workflows" / "deploy.yml"
+
+
+def _needs(job: dict) -> list[str]:
+    needs = job.get("needs") or []
+    return [needs] if isinstance(needs, str) else list(needs)
+
+
+def _upstream(jobs: dict, name: str) -> set[str]:
+    """Every job ``name`` waits for, directly or through another."""
+    found, todo = set(), _needs(jobs[name])
+    while todo:
+        if (need := todo.pop()) not in found:
+            found.add(need)
+            todo += _needs(jobs[need])
+    return found
+
+
+def _ups(workflow: dict) -> dict[str, str]:
+    """stack -> the job that runs its `pulumi up`."""
+    return {
+        wf.expand(i["stack-name"], job, workflow, {}): name
+        for name, job in workflow["jobs"].items()
+        for i in wf.pulumi_steps(job)
+        if i.get("command") == "up"
+    }
+
+
+def test_each_up_waits_for_its_own_stacks_preview_and_no_later_stacks_reviewers():
+    """Review finding 10: dev's and staging's ups needed the whole preview matrix, prod-preview's
+    approval included. Each up names its own stack's preview; no job a stack's up waits for runs in
+    an environment with reviewers unless it is that stack's (dev -> staging -> prod stays)."""
+    workflow = wf.load(DEPLOY)
+    jobs, reviewed = workflow["jobs"], {e for e, s in bootstrap_environments().items() if has_reviewers(s)}
+    ups = _ups(workflow)
+    assert set(ups) == set(wf.LONG_LIVED)
+    for stack, name in ups.items():
+        previews = {
+            wf.environment(jobs[n], workflow, m) for n in _needs(jobs[name]) for m in wf.variants(jobs[n])
+        } & {f"{s}-preview" for s in wf.LONG_LIVED}
+        assert previews == {f"{stack}-preview"}, f"{stack}'s up waits for the previews of {sorted(previews)}"
+        waited = {
+            wf.environment(jobs[n], workflow, m) for n in _upstream(jobs, name) for m in wf.variants(jobs[n])
+        }
+        gates = waited & reviewed
+        assert gates <= {f"{stack}-preview"}, f"{stack}'s up waits for the reviewers of {sorted(gates)}"
+    assert "prod-preview" in reviewed
+
+
+def test_no_merges_deployment_is_dropped_or_applied_over_a_newer_one():
+    """Review finding 10: a workflow-wide group keeps one pending run and cancels it when a newer
+    merge arrives (GitHub's concurrency semantics), and holds every stack behind prod's approval.
+    Per-stack groups queue every run (`queue: max`), cancel nothing running, and each up first
+    refuses a commit that is no longer main's head (queued jobs may reach a group out of order)."""
+    workflow = wf.load(DEPLOY)
+    assert not workflow.get("concurrency"), "one group for every stack"
+    groups = {}
+    for name, job in workflow["jobs"].items():
+        stacks = {s for op, s, _ in wf.stacks_of(job, workflow) if op != "make"}
+        if not stacks:
+            continue
+        (stack,) = stacks
+        concurrency = job.get("concurrency") or {}
+        assert concurrency.get("cancel-in-progress") is False and concurrency.get("queue") == "max", name
+        assert stack in concurrency["group"], f"{name}: group {concurrency['group']} is not {stack}'s"
+        groups[name] = concurrency["group"].lower()  # GitHub compares groups case-insensitively
+    assert len(set(groups.values())) == len(groups) == 6, groups
+    ups = _ups(workflow)
+    for stack, name in ups.items():
+        steps = workflow["jobs"][name]["steps"]
+        (check,) = [i for i, s in enumerate(steps) if "commits/heads/main" in s.get("run", "")]
+        run = steps[check]["run"]
+        assert 'gh api "repos/$GITHUB_REPOSITORY/commits/heads/main" --jq .sha' in run
+        assert '[ "$head" != "$GITHUB_SHA" ]' in run and "exit 1" in run
+        assert steps[check]["env"] == {"GH_TOKEN": "${{ github.token }}"}
+        assert workflow["jobs"][name]["permissions"]["contents"] == "read"
+        clouds = [
+            i for i, s in enumerate(steps) if s.get("uses", "").startswith((*wf.CLOUD_ACTIONS, "pulumi/"))
+        ]
+        assert check < min(clouds), f"{stack}: the head check comes after a cloud step"

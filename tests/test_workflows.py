@@ -290,24 +290,22 @@ def test_every_stack_is_previewed_after_the_merge_and_its_up_applies_exactly_tha
         upload = _step_of(job, "actions/upload-artifact")
         assert expand(upload["with"]["name"], job, {}, matrix) == f"plan-{stack}"
         assert upload["with"]["path"] == saved
-        # Its digest, reported under a key of the stack's own (one outputs map for the matrix).
-        step_id = re.fullmatch(
-            r"\$\{\{ steps\.([\w-]+)\.outputs\.(\w+) \}\}", job["outputs"][f"plan-{stack}"]
-        )
-        assert step_id and step_id.group(2) == stack
+        # Its digest, the preview job's output (one job per stack, so each up needs only its own).
+        step_id = re.fullmatch(r"\$\{\{ steps\.([\w-]+)\.outputs\.plan \}\}", job["outputs"]["plan"])
+        assert step_id, job["outputs"]
         (digest,) = [s for s in job["steps"] if s.get("id") == step_id.group(1)]
-        assert digest["env"]["STACK"] == "${{ matrix.stack }}"
+        assert digest["env"]["STACK"] == stack
         assert (
             'sha256sum "$RUNNER_TEMP/plan.json"' in digest["run"] and saved == "${{ runner.temp }}/plan.json"
         )
-        assert 'echo "$STACK=$digest" >> "$GITHUB_OUTPUT"' in digest["run"]
+        assert 'echo "plan=$digest" >> "$GITHUB_OUTPUT"' in digest["run"]
         up_job, up = ups[stack]
         assert preview in up_job["needs"], f"{stack}'s up cannot read the preview's digest"
         steps = up_job["steps"]
         download = _step_of(up_job, "actions/download-artifact")
         assert download["with"]["name"] == f"plan-{stack}"
         (check,) = [s for s in steps if "sha256sum --check" in s.get("run", "")]
-        assert check["env"]["DIGEST"] == f"${{{{ needs.{preview}.outputs.plan-{stack} }}}}"
+        assert check["env"]["DIGEST"] == f"${{{{ needs.{preview}.outputs.plan }}}}"
         plan_file = f"{download['with']['path']}/plan.json"
         on_runner = plan_file.replace("${{ runner.temp }}", "$RUNNER_TEMP")
         assert check["run"] == f'echo "$DIGEST  {on_runner}" | sha256sum --check --strict'
@@ -391,7 +389,8 @@ def test_pull_requests_run_the_tests_and_the_policy_checks_for_every_stack():
 def test_the_drift_check_refreshes_every_stack_and_fails_on_any_change():
     checked, listed = set(), set()
     for _path, _name, job, workflow in jobs():
-        if "schedule" in triggers(workflow):
+        # The scheduled jobs that run Pulumi (the sandbox sweep runs none: it reads no state).
+        if "schedule" in triggers(workflow) and pulumi_steps(job):
             for matrix in variants(job):
                 for inputs in pulumi_steps(job):
                     assert inputs["command"] == "preview"
@@ -501,10 +500,14 @@ def test_cloud_jobs_assume_their_environments_roles_through_oidc(path, name, job
     steps = job["steps"]
     first_cloud = min(
         [i for i, s in enumerate(steps) if s.get("uses", "").startswith("pulumi/actions@")]
-        + [i for i, s in enumerate(steps) if "-m baseline teardown" in s.get("run", "")]
+        + [i for i, s in enumerate(steps) if re.search(r"-m baseline (teardown|sweep)\b", s.get("run", ""))]
     )
     assert steps.index(aws) < first_cloud and steps.index(alicloud) < first_cloud, f"{path.name}:{name}"
     env = job.get("env") or {}
+    if not (any(i.get("command") for i in pulumi_steps(job)) or runs_teardown(job)):
+        # A sweep reads no state: no backend URL, no passphrase, no stored secret at all.
+        assert not STORED_SECRET.search(yaml.safe_dump(job)), f"{path.name}:{name} reads a stored secret"
+        return
     assert set(env) == set(SECRET_ENV), f"{path.name}:{name}: {sorted(env)}"
     for key in SECRET_ENV:
         assert env.get(key) == f"${{{{ secrets.{key} }}}}", f"{path.name}:{name}: {key}"
@@ -551,3 +554,36 @@ def test_closing_a_pull_request_sweeps_the_whole_sandbox_by_age_sparing_open_one
         command = commands[index]
         assert index > per_pr and "--delete" in command and '--open-prs "$open_prs"' in command
     assert job["permissions"].get("pull-requests") == "read"
+
+
+def test_the_sandbox_is_swept_on_a_schedule_by_mains_own_job():
+    """Review finding 2: the PR-close sweep runs the closing PR's copy of test-stack.yml (a PR may
+    drop it) and only when a PR closes. main's scheduled sweep takes every `pr*` identity by age
+    in both clouds, sparing the open pull requests, with the sandbox's roles and nothing else.
+    The sandbox roles' trust names this file: keep its name."""
+    path = ROOT / ".github" / "workflows" / "sandbox-sweep.yml"
+    workflow = load(path)
+    assert set(triggers(workflow)) == {"schedule", "workflow_dispatch"}
+    assert triggers(workflow)["schedule"][0]["cron"]
+    assert workflow["concurrency"]["cancel-in-progress"] is False
+    ((_name, job),) = workflow["jobs"].items()
+    assert job["if"] == "github.ref == 'refs/heads/main'"
+    assert environment(job, workflow, {}) == SANDBOX
+    assert job["permissions"] == {"contents": "read", "id-token": "write", "pull-requests": "read"}
+    commands = runs(job)
+    listing = next(c for c in commands if c.startswith("open_prs=$(gh pr list "))
+    assert "--state open" in listing and '--repo "$GITHUB_REPOSITORY"' in listing
+    for cloud in ("alicloud", "aws"):
+        (command,) = [c for c in commands if f"sweep --cloud {cloud} " in c]
+        assert command.startswith(
+            f'.venv/bin/python -m baseline sweep --cloud {cloud} --sandbox --open-prs "$open_prs" '
+            "--older-than 6h --delete"
+        ), command
+        assert commands.index(listing) < commands.index(command)
+    # Both clouds are swept even when the first fails, and the job fails then.
+    assert commands[-1] == 'exit "$status"' and sum(c.endswith("|| status=1") for c in commands) == 2
+    # The sweep's own flags, as the CLI parses them.
+    args = cli.parser().parse_args(
+        ["sweep", "--cloud", "aws", "--sandbox", "--open-prs", "1,2", "--older-than", "6h", "--delete"]
+    )
+    assert args.sandbox and args.delete and args.older_than == "6h"

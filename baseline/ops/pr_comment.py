@@ -13,6 +13,9 @@ default branch's workflow and code; read-only token, no secrets): the default br
 files) with the PR's plan, the default branch's CrossGuard pack judges the PR's plan, and the
 default branch's program renders the PR's stack files too, so the comment says when the PR's
 program renders a stack differently from the reviewed one. The comment says which code wrote what.
+A PR that changes the program can export the plan the reviewed program would render and register
+something else at run time, so the judge also lists the PR's files from GitHub's API (its read
+token; never from the artifact) and puts first, in bold, that such a PR's plans are its own word.
 
 ``post`` runs in a second job of that workflow (``pull-requests: write``). It treats the rendered
 comment as untrusted data: the number must be a PR whose head is the commit the triggering run
@@ -202,7 +205,74 @@ def _policy_lines(stack: str, plan: Mapping[str, Any] | None) -> list[str]:
     return lines
 
 
-def judge(directory: Path, out: Path, base_label: str) -> int:
+# What the program is: the code `pulumi up` runs, its pack, its pins, the workflows and the Makefile
+# that run them. A PR touching any of it can make its exported plans say anything.
+PROGRAM_DIRS = ("baseline/", "components/", "policy/", ".github/")
+PROGRAM_FILES = ("__main__.py", "Pulumi.yaml", "Makefile")
+_REQUIREMENTS = re.compile(r"requirements[^/]*\.txt")
+MAX_FILES = 3000  # GitHub lists at most 3,000 files of a pull request
+
+
+def changes_program(path: str) -> bool:
+    return path.startswith(PROGRAM_DIRS) or path in PROGRAM_FILES or bool(_REQUIREMENTS.fullmatch(path))
+
+
+def pr_files(request: Request, repository: str, number: int, head_sha: str) -> tuple[list[str], bool]:
+    """The PR's changed paths (renames on both sides) from GitHub, and whether the list is whole.
+    The number comes from the untrusted artifact, so the PR must be at the triggering run's head."""
+    if not _REPO.fullmatch(repository) or not _SHA.fullmatch(head_sha):
+        raise Refused("the repository or the triggering run's head commit is malformed")
+    pull = request("GET", f"/repos/{repository}/pulls/{number}", None) or {}
+    if pull.get("head", {}).get("sha") != head_sha:
+        raise Refused(f"pull request #{number} is not at the commit the run tested ({head_sha[:12]})")
+    paths, listed, page = [], 0, 1
+    while True:
+        files = request("GET", f"/repos/{repository}/pulls/{number}/files?per_page=100&page={page}", None)
+        for entry in files or []:
+            listed += 1
+            paths += [
+                entry["filename"],
+                *([entry["previous_filename"]] if entry.get("previous_filename") else []),
+            ]
+        if not files or len(files) < 100 or listed >= MAX_FILES:
+            break
+        page += 1
+    changed = pull.get("changed_files")
+    return paths, isinstance(changed, int) and listed >= changed
+
+
+def program_warning(paths: list[str], whole: bool) -> list[str]:
+    """The comment's first lines: whether the PR changes the program, from its file list."""
+    program = sorted({p for p in paths if changes_program(p)})
+    if not program and whole:
+        return [
+            f"This PR changes no program file (GitHub's list of its {len(set(paths))} changed paths, "
+            "read by the default branch's code): its plans are the reviewed program's.",
+            "",
+        ]
+    why = []
+    if program:
+        more = f" and {len(program) - 20} more" if len(program) > 20 else ""
+        why.append(f"Program files it changes: {', '.join(f'`{p}`' for p in program[:20])}{more}.")
+    if not whole:
+        why.append("GitHub's list of its files is incomplete, so it is treated as one that does.")
+    why.append("(Listed by the default branch's code from GitHub's API, not from the PR's artifact.)")
+    return [
+        "**This PR changes the program: the plans below are its own word; read the code.**",
+        "",
+        " ".join(why),
+        "",
+    ]
+
+
+def judge(
+    directory: Path,
+    out: Path,
+    base_label: str,
+    request: Request,
+    repository: str,
+    head_sha: str,
+) -> int:
     """The default branch's analyzer and pack over the PR's exported plans and stack files."""
     from baseline.analysis import diff
     from baseline.config import ENVIRONMENT_STACKS
@@ -211,6 +281,13 @@ def judge(directory: Path, out: Path, base_label: str) -> int:
     from baseline.stackfile import STACKS_DIR
 
     number, head, _ = read_artifact(directory, body=False)
+    if head != head_sha:
+        raise Refused(f"the export is for commit {head[:12]}, the run tested {head_sha[:12]}")
+    try:
+        warning = program_warning(*pr_files(request, repository, number, head_sha))
+    except (OSError, ValueError, KeyError, TypeError) as error:  # urllib's errors are OSErrors
+        # No comment rather than one that cannot say whether the PR changes the program.
+        raise Unlisted(f"listing the PR's files failed: {error!r}") from error
     pr_stacks = directory / STACKS_DIR_NAME
     theirs = {p.name[len("Pulumi.") : -len(".yaml")] for p in pr_stacks.glob("Pulumi.*.yaml")}
     names = sorted(n for n in set(stacks_between(None)) | theirs if _STACK_NAME.fullmatch(n))
@@ -266,7 +343,8 @@ def judge(directory: Path, out: Path, base_label: str) -> int:
     )
     event = {"pull_request": {"number": number, "head": {"sha": head}, "base": {"ref": base_label}}}
     out.mkdir(parents=True, exist_ok=True)
-    (out / BODY_FILE).write_text(comment_body(event, results, provenance, [*policy, ""]))
+    body = comment_body(event, results, provenance, [*policy, ""])
+    (out / BODY_FILE).write_text("\n".join(warning) + "\n" + body)
     (out / META_FILE).write_text(json.dumps({"number": number, "headSha": head}) + "\n")
     print(f"judged the plans of {len(results)} stacks of #{number} into {out}")
     return 0
@@ -277,6 +355,10 @@ def judge(directory: Path, out: Path, base_label: str) -> int:
 
 class Refused(Exception):
     """The artifact does not describe the pull request the triggering run tested."""
+
+
+class Unlisted(Exception):
+    """GitHub's list of the PR's files could not be read."""
 
 
 Request = Callable[[str, str, Any], Any]  # (method, path, json body) -> parsed JSON
@@ -376,23 +458,32 @@ def main(argv: list[str] | None = None) -> int:
     j.add_argument("--dir", type=Path, required=True, help="the downloaded export")
     j.add_argument("--base-label", required=True, help="names the default branch's side, e.g. main@<sha>")
     j.add_argument("--out", type=Path, required=True, help="directory to upload for the poster")
+    j.add_argument("--repository", required=True, help="owner/name ($GITHUB_REPOSITORY)")
+    j.add_argument("--head-sha", required=True, help="the triggering run's head commit")
     p = commands.add_parser("post", help="create or update the PR comment from an artifact (trusted job)")
     p.add_argument("--dir", type=Path, required=True, help="the downloaded artifact")
     p.add_argument("--repository", required=True, help="owner/name ($GITHUB_REPOSITORY)")
     p.add_argument("--head-sha", required=True, help="the triggering run's head commit")
     args = parser.parse_args(argv)
+    token = os.environ.get("GITHUB_TOKEN", "")
+    if args.command in ("judge", "post") and not token:
+        print("error: GITHUB_TOKEN is not set. Fix: pass the job's token in the environment", file=sys.stderr)
+        return 2
     if args.command in ("export", "judge"):
         from baseline.errors import ConfigError, Fault
 
         try:
             if args.command == "export":
                 return export(args.event, args.out)
-            return judge(args.dir, args.out, args.base_label)
+            return judge(args.dir, args.out, args.base_label, github(token), args.repository, args.head_sha)
         except Refused as error:
             print(
                 f"error: refused to judge: {error}. Fix: nothing to do; the export is not trusted",
                 file=sys.stderr,
             )
+            return 1
+        except Unlisted as error:
+            print(f"error: {error}. Fix: re-run the workflow", file=sys.stderr)
             return 1
         except (ConfigError, Fault) as error:
             print(f"error: {error}", file=sys.stderr)
@@ -405,10 +496,6 @@ def main(argv: list[str] | None = None) -> int:
         except (ConfigError, Fault) as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
-    token = os.environ.get("GITHUB_TOKEN", "")
-    if not token:
-        print("error: GITHUB_TOKEN is not set. Fix: pass the job's token in the environment", file=sys.stderr)
-        return 2
     try:
         print(post(args.dir, args.repository, args.head_sha, github(token)))
     except Refused as error:
