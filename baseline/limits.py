@@ -239,7 +239,10 @@ KMS_KEY_ARN = re.compile(
 # aliyun-resourcemanager-controlpolicy): PolicyDocument up to 2,048 characters; name 1-128
 # letters, digits or '-', starting with a letter; description 1-1,024 letters, digits, '_' or '-',
 # starting with a letter; EffectScope RAM. pulumi-alicloud 4.0.0's ControlPolicy docs print 4,096
-# characters and also the scope All (Alibaba Cloud accounts too): the stricter 2,048 is kept.
+# characters and also the scope All (Alibaba Cloud accounts too): the stricter 2,048 is kept, and so
+# is RAM alone: CreateControlPolicy's own pages (resourcemanager 2020-03-31, 2025-12-15, and
+# resourcedirectorymaster 2022-04-19) take EffectScope "RAM" only; `All` appears only in
+# GetControlPolicy's answer (a policy that binds the Alibaba Cloud account too: the system ones).
 # AttachControlPolicy (api-resourcedirectorymaster-2022-04-19-attachcontrolpolicy): at most 10
 # control policies on a folder or member; targets are the Root folder, its subfolders and members.
 RD_CONTROL_POLICY_DOCUMENT_MAX = 2048
@@ -247,7 +250,7 @@ RD_CONTROL_POLICY_NAME = NameRule(
     re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,127}$"), "1-128 letters, digits or '-', starting with a letter"
 )
 RD_CONTROL_POLICY_DESCRIPTION = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,1023}$")
-RD_CONTROL_POLICY_EFFECT_SCOPES = ("RAM", "All")
+RD_CONTROL_POLICY_EFFECT_SCOPES = ("RAM",)
 RD_CONTROL_POLICIES_PER_TARGET = 10
 # A member is its 16-digit account id; folders are "r-..." (the Root folder) and "fd-...".
 RD_CONTROL_POLICY_TARGET = re.compile(r"^([0-9]{16}|r-[A-Za-z0-9]+|fd-[A-Za-z0-9]+)$")

@@ -475,7 +475,12 @@ def _control_policy(m: StrictMocks, owner: str, inputs: dict[str, Any]) -> None:
     _name(CONTROL_POLICY, limits.RD_CONTROL_POLICY_NAME, inputs.get("controlPolicyName"), owner)
     scope = inputs.get("effectScope")
     if scope not in limits.RD_CONTROL_POLICY_EFFECT_SCOPES:
-        raise Refused(CONTROL_POLICY, owner, f"effectScope {scope!r} is not one of RAM, All")
+        raise Refused(
+            CONTROL_POLICY,
+            owner,
+            f"effectScope {scope!r} is not RAM, the only value CreateControlPolicy takes (a custom "
+            "control policy cannot bind a member's Alibaba Cloud account itself)",
+        )
     description = inputs.get("description")
     if description is not None and not limits.RD_CONTROL_POLICY_DESCRIPTION.fullmatch(str(description)):
         raise Refused(

@@ -18,7 +18,7 @@ import yaml
 from conftest import FIXTURES, plan_of
 
 from baseline.analysis import access, control_policies, tasks
-from baseline.analysis.evaluator import NamedPolicy, evaluate
+from baseline.analysis.evaluator import NamedPolicy, evaluate, evaluate_call
 from baseline.documents import pipeline as documents
 from baseline.errors import PlanError
 from baseline.mocks import StrictMocks
@@ -64,6 +64,12 @@ def test_every_environment_account_gets_the_guard_and_the_sandbox_its_own_policy
         "github-test-pipeline-guard (control policy)",
         "github-test-sandbox-identities (control policy)",
     ]
+
+
+def test_the_mocks_refuse_the_effect_scope_create_control_policy_does_not_take():
+    """`All` (the member's Alibaba Cloud account too) is printed by GetControlPolicy and the provider,
+    never by CreateControlPolicy's pages, which take RAM only: the guard cannot bind a member's root."""
+    _refused(lambda: _policy(effect_scope="All"), "effectScope 'All' is not RAM")
 
 
 def test_control_policies_are_written_from_the_management_account_scoped_to_ram_within_the_limit():
@@ -128,6 +134,40 @@ def test_no_identity_but_the_administrator_attaches_an_administrator_policy(envi
     assert allowed(account, "ram:AttachPolicyToUser", other) == (environment != "test")
 
 
+@pytest.mark.parametrize("environment", [*ACCOUNTS, "test"])
+def test_no_identity_but_the_administrator_attaches_at_a_resource_groups_or_the_accounts_scope(environment):
+    """Resource Management's AttachPolicy takes an account id as its scope: as ram:AttachPolicy (the
+    Resource Group table) on a pipeline role or policy it is denied, and under its own prefix (its
+    page discloses no authorization) it is denied on everything, the deploy roles included."""
+    account = ACCOUNTS.get(environment, SANDBOX)
+    preview = f"acs:ram:*:{account}:role/github-{environment}-preview"
+    policy = f"acs:ram:*:{account}:policy/github-{environment}-deploy-policy"
+    for action in ("ram:AttachPolicy", "ram:DetachPolicy"):
+        for resource in (preview, policy):
+            assert not allowed(account, action, resource), (action, resource)
+            assert not allowed(account, action, resource, role=f"github-{environment}-deploy"), action
+            assert allowed(account, action, resource, role=ADMIN), (action, resource)
+    for action in documents.RESOURCE_MANAGER_ATTACH_ACTIONS:
+        assert not allowed(account, action, "*"), action
+        assert not allowed(account, action, "*", role=f"github-{environment}-deploy"), action
+        assert allowed(account, action, "*", role=ADMIN), action
+
+
+def test_prods_deployer_still_grants_qa_lead_its_group_policy_under_the_ceiling():
+    (role,) = access.find_principal(plan(), "alicloud:github-prod-deploy")
+    grants = access.grants_of(plan(), role)
+    prod = ACCOUNTS["prod"]
+    decision = evaluate_call(
+        grants.policies,
+        "alicloud",
+        "ram:AttachPolicy",
+        ["acs:ram:*:system:policy/AliyunECIFullAccess", f"acs:ims::{prod}:user/qa-lead"],
+        caller(prod, role="github-prod-deploy"),
+        boundary=control_policies.ceiling(plan(), prod),
+    )
+    assert decision.allowed
+
+
 def test_outside_the_sandbox_the_guard_leaves_ordinary_identity_work_alone():
     account = ACCOUNTS["prod"]
     assert allowed(account, "ram:CreateUser", f"acs:ram:*:{account}:user/*")
@@ -147,12 +187,33 @@ def test_outside_the_sandbox_the_guard_leaves_ordinary_identity_work_alone():
         ("ram:CreatePolicyVersion", f"acs:ram:*:{SANDBOX}:policy/prx-admin"),
         ("ram:AttachPolicyToUser", f"acs:ram:*:{SANDBOX}:policy/prx-admin"),
         ("ram:UpdateRole", f"acs:ram:*:{SANDBOX}:role/github-test-deploy"),
+        # A group of its own that the sweep could not take it out of, or another group's grant.
+        ("ram:CreateGroup", f"acs:ram:*:{SANDBOX}:group/*"),
+        ("ram:AddUserToGroup", f"acs:ram:*:{SANDBOX}:group/zz"),
+        ("ram:UpdateGroup", f"acs:ram:*:{SANDBOX}:group/zz"),
+        ("ram:AttachPolicyToGroup", f"acs:ram:*:{SANDBOX}:group/zz"),
+        # Other ways to hold on: a SAML provider to trust, an MFA device, a service-linked role,
+        # an account-wide attachment, re-tagging the deployer.
+        ("ram:CreateSAMLProvider", "*"),
+        ("ram:UpdateSAMLProvider", f"acs:ram::{SANDBOX}:saml-provider/idp"),
+        ("ram:CreateVirtualMFADevice", f"acs:ram:*:{SANDBOX}:mfa/*"),
+        ("ram:BindMFADevice", f"acs:ram:*:{SANDBOX}:user/prx"),
+        ("ram:CreateServiceLinkedRole", f"acs:ram:*:{SANDBOX}:role/*"),
+        ("resourcemanager:AttachPolicy", "*"),
+        ("ram:TagResources", "*"),
+        ("ram:UntagResources", "*"),
     ],
 )
 def test_a_sandbox_identity_with_every_permission_cannot_make_another_or_re_trust_the_deployer(
     action, resource
 ):
     assert not allowed(SANDBOX, action, resource)
+
+
+def test_the_sandbox_policy_spares_the_deploy_role_and_the_administrator():
+    for action in ("ram:CreateGroup", "ram:AddUserToGroup", "ram:CreateSAMLProvider", "ram:TagResources"):
+        assert allowed(SANDBOX, action, "*", role="github-test-deploy"), action
+        assert allowed(SANDBOX, action, "*", role=ADMIN), action
 
 
 def test_the_sandbox_deploy_role_still_creates_its_per_pr_identities_under_the_ceiling():

@@ -209,10 +209,25 @@ def test_a_run_as_condition_on_an_action_that_never_carries_it_grants_no_edge():
     assert _edges(built, "command") == []
 
 
-def test_an_action_the_reference_lacks_is_asked_on_its_one_resource_and_the_step_says_so():
+def test_joining_a_group_is_asked_on_the_group_and_the_user_the_reference_names():
+    """ram:AddUserToGroup is authorised on the user and the group (RAM's 2019 table): the step asks
+    both, the user as any of its type."""
     built = _graph(_policy("join", _allow(["ram:AddUserToGroup"])), *_user("u", "join"))
     (step,) = [e for e in built.edges if e.kind == "group"]
-    assert "in no authorization reference row" in step.reason
+    assert f"asked as any of that type: acs:ram:*:{ACCOUNT}:user/*" in step.reason
+    held = _graph(
+        _policy("join", _allow(["ram:AddUserToGroup"], f"acs:ram:*:{ACCOUNT}:user/*")), *_user("u", "join")
+    )
+    assert not [e for e in held.edges if e.kind == "group"]
+
+
+def test_an_action_the_reference_lacks_is_asked_on_its_one_resource_and_the_step_says_so():
+    plan = {"resources": [_policy("sec", _allow(["ram:SetSecurityPreference"])), *_user("u", "sec")]}
+    source = graph.Source("test", plan, {"alicloud": ACCOUNT}, {"alicloud": REGION})
+    (actor,) = [a for a in graph._actors(source) if a.node.name == "u"]
+    resource = f"acs:ram:*:{ACCOUNT}:*"
+    asked = graph._ask_once(actor.grants, "ram:SetSecurityPreference", [resource], None, ("", ACCOUNT))
+    assert asked.allowed and "in no authorization reference row" in asked.note
 
 
 def test_exec_into_any_group_of_the_environment_reaches_a_role_ecs_may_assume():

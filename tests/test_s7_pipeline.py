@@ -21,7 +21,7 @@ import yaml
 from conftest import FIXTURES, ROOT, STACKS, STACKS_DIR, plan_of, shipped_plan, shipped_stacks
 
 from baseline.analysis import access
-from baseline.analysis.evaluator import NamedPolicy, evaluate
+from baseline.analysis.evaluator import NamedPolicy, evaluate, evaluate_call
 from baseline.cli import main
 from baseline.documents import pipeline as documents
 
@@ -546,9 +546,14 @@ def test_the_test_deployer_sweeps_pr_leftovers_only():
     ):
         assert can("aws", "github-test-deploy", action, f"arn:aws:iam::{SANDBOX_AWS}:{kind}/pr12-x")
         assert not can("aws", "github-test-deploy", action, f"arn:aws:iam::{SANDBOX_AWS}:{kind}/Admins")
-    assert not can(
-        "alicloud", "github-test-deploy", "ram:RemoveUserFromGroup", f"acs:ram:*:{SANDBOX_ALI}:group/Admins"
-    )
+    # RAM: RemoveUserFromGroup is authorised on the user and the group together; a `pr*` user comes
+    # out of any group (a PR-made user may have joined one not named so), no one else out of any.
+    grants = access.grants_of(plan(), role("alicloud", "github-test-deploy"))
+    admins = f"acs:ram:*:{SANDBOX_ALI}:group/Admins"
+    for user, expected in (("pr12-commandUser", True), ("alice", False)):
+        resources = [f"acs:ram:*:{SANDBOX_ALI}:user/{user}", admins]
+        decision = evaluate_call(grants.policies, "alicloud", "ram:RemoveUserFromGroup", resources)
+        assert decision.allowed is expected, user
 
 
 # --- the resource-type -> actions map covers every plan -------------------------------------------

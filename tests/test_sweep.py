@@ -783,3 +783,80 @@ def test_open_pull_requests_are_numbers_and_for_the_sandbox_sweep_only(argv, wor
     err = capsys.readouterr().err.strip()
     assert code == 2
     assert len(err.splitlines()) == 1 and "--open-prs" in err and words in err
+
+
+# ---------------------------------------------------------------------------------------------
+# The sandbox sweep as the sandbox's deploy role: what its policy and the account's control
+# policies allow it, asked per call
+
+
+SANDBOX_ACCOUNT = "5055556666777788"
+
+
+class DeployerRam(FakeRam):
+    """The sandbox's RAM as `github-test-deploy` meets it: each user-level call the sweep makes is
+    asked of the pipeline plan's policy for that role under the account's control policies, and
+    refused with RAM's NoPermission when denied."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        from conftest import plan_of
+
+        from baseline.analysis import access, control_policies
+
+        plan = plan_of("pipeline")
+        (role,) = access.find_principal(plan, "alicloud:github-test-deploy")
+        self.policies_of_role = access.grants_of(plan, role).policies
+        self.ceiling, self.caller = control_policies.for_role(
+            plan, "alicloud", SANDBOX_ACCOUNT, "github-test-deploy"
+        )
+
+    def _ask(self, action: str, *resources: str) -> None:
+        from baseline.analysis.evaluator import evaluate_call
+
+        context = {k: list(v) for k, v in self.caller.items()}
+        decision = evaluate_call(
+            self.policies_of_role, "alicloud", action, list(resources), context, boundary=self.ceiling
+        )
+        if not decision.allowed:
+            raise ClientException(code="NoPermission", message=action, status_code=403)
+
+    @staticmethod
+    def _arn(kind: str, name: str) -> str:
+        return f"acs:ram:*:{SANDBOX_ACCOUNT}:{kind}/{name}"
+
+    def remove_user_from_group(self, request):
+        self._ask(
+            "ram:RemoveUserFromGroup",
+            self._arn("user", request.user_name),
+            self._arn("group", request.group_name),
+        )
+        super().remove_user_from_group(request)
+
+    def delete_access_key(self, request):
+        self._ask("ram:DeleteAccessKey", self._arn("user", request.user_name))
+        super().delete_access_key(request)
+
+    def delete_user(self, request):
+        # DeleteUser's current page prints the ARN without a region (acs:ram::<account>:user/...).
+        self._ask("ram:DeleteUser", f"acs:ram::{SANDBOX_ACCOUNT}:user/{request.user_name}")
+        super().delete_user(request)
+
+
+def test_the_sandbox_sweep_takes_a_pull_requests_user_out_of_a_group_it_made_itself():
+    """A PR-made `prx` that joined a group of its own naming (`zz`) before the control policy denied
+    that: the deploy role may take a `pr*` user out of any group, so the sweep does not stop there
+    and the user's key goes with it."""
+    ram = DeployerRam()
+    ram.user("prx", comments="", keys=["LTAI-X"], groups=["zz"])
+    code, out = sandbox_run("alicloud", ram, delete=True)
+    assert code == 0, out
+    assert "prx" not in ram.users
+    assert "remove-from-group user prx zz" in deletion_log(out)
+    assert "delete-access-key user prx LTAI-X" in deletion_log(out)
+
+
+def test_the_sandbox_sweep_still_cannot_touch_a_user_outside_its_prefix():
+    ram = DeployerRam()
+    with pytest.raises(ClientException, match="NoPermission"):
+        ram.remove_user_from_group(models.RemoveUserFromGroupRequest(user_name="alice", group_name="zz"))

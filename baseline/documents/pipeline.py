@@ -690,7 +690,16 @@ PIPELINE_IDENTITY_WRITES = (
     "ram:RemoveClientIdFromOIDCProvider",
     "ram:AddFingerprintToOIDCProvider",
     "ram:RemoveFingerprintFromOIDCProvider",
+    # Resource Management's AttachPolicy/DetachPolicy (a policy at a resource group's or the whole
+    # account's scope) are authorised as these, on the policy and the principal (reference/alicloud/
+    # ram.yaml, the Resource Group table): a pipeline role or policy named in either is denied.
+    "ram:AttachPolicy",
+    "ram:DetachPolicy",
 )
+# The same calls under Resource Management's own prefix: their API pages disclose no authorization
+# (reference/alicloud/resourcemanager.yaml), so whatever the cloud asks under this name is denied on
+# every resource to all but the administrator; no deploy or preview role is granted them.
+RESOURCE_MANAGER_ATTACH_ACTIONS = ("resourcemanager:AttachPolicy", "resourcemanager:DetachPolicy")
 ATTACH_ACTIONS = (
     "ram:AttachPolicyToUser",
     "ram:AttachPolicyToRole",
@@ -714,7 +723,23 @@ SANDBOX_IDENTITY_WRITES = (
     "ram:CreatePolicyVersion",
     "ram:SetDefaultPolicyVersion",
     *ATTACH_ACTIONS,
+    *RESOURCE_MANAGER_ATTACH_ACTIONS,
     "ram:CreateOIDCProvider",
+    # Groups: a group a PR-made user creates and joins is one the sweep could not take it out of,
+    # and a group's policies are another way to empower a user.
+    "ram:CreateGroup",
+    "ram:UpdateGroup",
+    "ram:AddUserToGroup",
+    # Other ways in or to hold on: a SAML provider a role could trust, a virtual MFA device bound to
+    # a user, a service-linked role, and tags (nothing here keys on a RAM resource's tags, but a
+    # sandbox identity has no business changing the deploy role's or the provider's).
+    "ram:CreateSAMLProvider",
+    "ram:UpdateSAMLProvider",
+    "ram:CreateVirtualMFADevice",
+    "ram:BindMFADevice",
+    "ram:CreateServiceLinkedRole",
+    "ram:TagResources",
+    "ram:UntagResources",
 )
 
 
@@ -755,6 +780,12 @@ def control_policy_guard(
                 "Effect": "Deny",
                 "Action": list(ATTACH_ACTIONS),
                 "Resource": [system_policy_arn(name) for name in RAM_ADMIN_POLICIES],
+                "Condition": _unless(admin),
+            },
+            {
+                "Effect": "Deny",
+                "Action": list(RESOURCE_MANAGER_ATTACH_ACTIONS),
+                "Resource": ["*"],
                 "Condition": _unless(admin),
             },
         ],
@@ -934,7 +965,9 @@ def deployer_policy(
         # Only what the sweeper's prefix marks: its users, and the groups, instance profiles and
         # MFA devices named with it; no membership change outside it.
         resources = (
-            [f"acs:ram:*:{scope.account}:user/{prefix}*", f"acs:ram:*:{scope.account}:group/{prefix}*"]
+            # RemoveUserFromGroup is authorised on the user and the group: the user stays held to
+            # the prefix, the group is any (a PR-made user may sit in a group not named so).
+            [f"acs:ram:*:{scope.account}:user/{prefix}*", f"acs:ram:*:{scope.account}:group/*"]
             if cloud == "alicloud"
             else [
                 f"arn:aws:iam::{scope.account}:user/{prefix}*",
