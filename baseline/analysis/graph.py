@@ -1046,6 +1046,9 @@ TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
 # choosing as the definition's task role: no iam:PassRole (that is asked only for a taskRoleArn
 # override, the pass-role edge's ecs:RunTask).
 OVERRIDE_ACTIONS = ("ecs:RunTask", "ecs:StartTask")
+# A service created or updated with an existing definition runs it, as its task role, with no
+# iam:PassRole either: authorised on the service, the definition in the ecs:task-definition key.
+SERVICE_ACTIONS = ("ecs:UpdateService", "ecs:CreateService")
 
 
 def _task_definitions(sources: Sequence[Source]) -> list[tuple[str, str, str]]:
@@ -1061,9 +1064,10 @@ def _task_definitions(sources: Sequence[Source]) -> list[tuple[str, str, str]]:
 
 
 def _override_edges(world: _World, actor: Actor, roles: Sequence[tuple[Node, NamedPolicy | None]]) -> None:
-    """RunTask/StartTask with overrides on a definition reaches its task role; on any definition of
-    the account (a wildcard), every role that may trust ecs-tasks there (its trust unknown or naming
-    ecs-tasks.amazonaws.com, the unknown one among them)."""
+    """RunTask/StartTask with overrides on a definition, or a service created or updated to run it,
+    reaches its task role; on any definition of the account (a wildcard), every role that may trust
+    ecs-tasks there (its trust unknown or naming ecs-tasks.amazonaws.com, the unknown one among
+    them)."""
     if actor.node.cloud != "aws":
         return
     account, graph = actor.node.account, world.graph
@@ -1078,24 +1082,34 @@ def _override_edges(world: _World, actor: Actor, roles: Sequence[tuple[Node, Nam
         if node.id != actor.node.id and (trust is None or _trusts_service(trust, "ecs-tasks.amazonaws.com"))
     ]
     asked.append((any_definition, trusting))
+    in_region = _region(actor, "aws") or {}
     for definition, targets in asked:
-        for action in OVERRIDE_ACTIONS:
-            found = ask_any(actor, action, (definition,), _region(actor, "aws"))
-            if not found.allowed:
-                continue
-            which = "any task definition of the account" if definition == any_definition else definition
-            for target in targets:
-                graph.edges.append(
-                    _step(
-                        actor,
-                        target,
-                        "task-override",
-                        f"can {action} {which} with container overrides: the code runs as "
-                        f"{target.rsplit('/', 1)[-1]}, the task role",
-                        [found],
+        which = "any task definition of the account" if definition == any_definition else definition
+        # One edge per way in (a task of its own, a service), each the first call allowed.
+        ways = [
+            [(a, (definition,), in_region, "with container overrides") for a in OVERRIDE_ACTIONS],
+            [
+                (a, (), {**in_region, "ecs:task-definition": [definition]}, "in a service")
+                for a in SERVICE_ACTIONS
+            ],
+        ]
+        for calls in ways:
+            for action, fixed, context, how in calls:
+                found = ask_any(actor, action, fixed, context)
+                if not found.allowed:
+                    continue
+                for target in targets:
+                    graph.edges.append(
+                        _step(
+                            actor,
+                            target,
+                            "task-override",
+                            f"can {action} {which} {how}: the code runs as "
+                            f"{target.rsplit('/', 1)[-1]}, the task role",
+                            [found],
+                        )
                     )
-                )
-            break
+                break
 
 
 def _trusts_service(trust: NamedPolicy, service: str) -> bool:
