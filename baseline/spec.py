@@ -585,7 +585,8 @@ def validate_aws(specs: list[AwsScenarioSpec]) -> None:
                         problem=f"the managed policy is {size} characters without whitespace; IAM accepts "
                         f"at most {limits.IAM_MANAGED_POLICY_MAX}",
                         fix="shorten the lists that feed it (passRoles, clusters, repositories, "
-                        "cloudFormationStacks: a shared prefix such as 'web-*' names several; "
+                        "cloudFormationStacks, taskDefinitionFamilies: a shared prefix such as 'web-*' "
+                        "names several; "
                         "boundary.extraDenyStatements)",
                     )
                 )

@@ -307,6 +307,7 @@ def test_boundary_allows_every_action_a_use_case_allows():
             "MaximumPermissionsWithoutResourceArn",
             "MaximumPassRole",
             "MaximumRunTasks",
+            "MaximumServiceDeployments",
         )
         for action in mine[sid]["Action"]
     ]
@@ -326,6 +327,13 @@ def test_the_boundary_passes_and_runs_only_what_it_is_given_and_never_with_a_sta
         "StringEquals": {"iam:PassedToService": documents.ECS_TASKS_SERVICE}
     }
     assert mine["MaximumRunTasks"]["Resource"] == TASK_DEFINITIONS
+    # A service runs its definition's task role: created or updated only with the given ones.
+    deployments = {"ecs:CreateService", "ecs:UpdateService"}
+    assert not deployments & set(mine["MaximumPermissions"]["Action"])
+    assert set(mine["MaximumServiceDeployments"]["Action"]) == deployments
+    assert mine["MaximumServiceDeployments"]["Condition"] == {
+        "ArnLikeIfExists": {"ecs:task-definition": TASK_DEFINITIONS}
+    }
     deny = mine["DenyCloudFormationServiceRole"]
     assert {"cloudformation:CreateStack", "cloudformation:UpdateStack"} <= set(deny["Action"])
     assert deny["Effect"] == "Deny" and deny["Condition"] == {"Null": {"cloudformation:RoleArn": "false"}}

@@ -388,6 +388,34 @@ def test_a_family_registered_at_deploy_time_reaches_the_roles_its_registrant_may
     assert _reached(built, "OtherFamily") == {unknown: ["task-override"]}
 
 
+def test_a_service_updated_to_a_definition_runs_its_task_role_without_pass_role():
+    services = ["ecs:UpdateService"]
+    in_app = f"arn:aws:ecs:us-east-1:{AWS}:service/app/*"
+    web = f"arn:aws:ecs:us-east-1:{AWS}:task-definition/web:*"
+    built = _aws_graph(
+        _task_definition("web", "WebTask"),
+        _task_definition("billing", "BillingTask"),
+        _aws_role("WebTask", SERVICE),
+        _aws_role("BillingTask", SERVICE),
+        _aws_role(
+            "Pinned",
+            SERVICE,
+            inline=(
+                {**_allow(services, in_app), "Condition": {"ArnLikeIfExists": {"ecs:task-definition": web}}},
+            ),
+        ),
+        _aws_role("Unpinned", SERVICE, inline=(_allow(services, in_app),)),
+    )
+    assert _reached(built, "Pinned") == {"WebTask": ["task-override"]}
+    reached = _reached(built, "Unpinned")
+    unknown = f"{graph.OTHER} role trusting ecs-tasks.amazonaws.com"
+    assert set(reached) >= {"WebTask", "BillingTask", unknown}
+    edge = next(
+        e for e in built.edges if e.source.endswith("/Unpinned") and e.target.endswith("/BillingTask")
+    )
+    assert edge.requests[0][0] == "ecs:UpdateService"
+
+
 def _creator(*extra: dict) -> dict:
     bounded = {"ArnLike": {"iam:PermissionsBoundary": _iam("policy", "bnd")}}
     return _aws_role(
@@ -492,11 +520,26 @@ def test_prods_s6_roles_start_web_api_tasks_as_the_two_roles_its_deployer_passes
         overrides = {
             e.target.rsplit("/", 1)[-1]: e.requests[0]
             for e in built.edges
-            if e.source == node.id and e.kind == "task-override"
+            if e.source == node.id
+            and e.kind == "task-override"
+            and e.requests[0][0] in graph.OVERRIDE_ACTIONS
         }
         assert set(overrides) == {"web-api-task-role", "ecsTaskExecutionRole"}, role
         assert {a for a, _ in overrides.values()} == {action}
         assert all(r.endswith(":task-definition/web-api:1") for _, r in overrides.values())
+
+
+def test_prods_s6_services_run_only_the_stacks_families():
+    # Before: UpdateService on every service of prod-cluster with any definition of the account.
+    unknown = f"{graph.OTHER} role trusting ecs-tasks.amazonaws.com"
+    for built, reaches in ((before("prod"), True), (shared_today(), False)):
+        for role in ("EcsMcpServiceAccessRole", "EcsMcpDeploymentManagementRole"):
+            found = {
+                e.requests[0][0]
+                for e in built.edges
+                if built.nodes[e.source].name == role and built.nodes[e.target].name == unknown
+            }
+            assert ("ecs:UpdateService" in found) is reaches, role
 
 
 def test_the_sandbox_deploy_role_creates_a_pr_role_behind_the_sandbox_boundary():

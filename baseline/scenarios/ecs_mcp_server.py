@@ -376,7 +376,8 @@ class EcsMcpServerSettings(Model):
     task_definition_families: list[str] = Field(
         default_factory=list,
         description="ECS task definition families whose tasks the write use cases may run and "
-        "start (`ecs:RunTask`, `ecs:StartTask`) and whose revisions they register (`*` wildcards "
+        "start (`ecs:RunTask`, `ecs:StartTask`), whose revisions they register, and the only ones "
+        "their services may be created or updated with (`ecs:task-definition`; `*` wildcards "
         "allowed). A started task runs as its definition's task role, and a container override "
         "runs any command there, so staging and prod require them when deploymentManagement or "
         "serviceSpecific.management is on (a lone `*` refused); elsewhere empty means every "
