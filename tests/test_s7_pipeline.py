@@ -161,6 +161,7 @@ def test_every_role_trusts_one_repository_and_one_environment_exactly(cloud):
             assert set(statement["Condition"]) == {"StringEquals", "StringLike"}
             subjects = statement["Condition"]["StringLike"][SUBJECT_KEYS[cloud]]
             assert sorted(subjects) == [
+                subject("test", job_workflow_ref=workflow_ref("sandbox-sweep.yml")),
                 subject("test", job_workflow_ref=workflow_ref("test-stack.yml")),
                 subject("test", job_workflow_ref=workflow_ref("test-stack.yml", "refs/pull/*/merge")),
             ]

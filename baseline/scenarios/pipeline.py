@@ -54,7 +54,12 @@ PULL_REQUEST_MERGE = "refs/pull/*/merge"
 TRUSTED_WORKFLOWS: dict[str, tuple[tuple[str, str], ...]] = {
     "deploy": (("deploy.yml", MAIN),),
     "preview": (("deploy.yml", MAIN), ("drift.yml", MAIN)),
-    "sandbox": (("test-stack.yml", PULL_REQUEST_MERGE), ("test-stack.yml", MAIN)),
+    # test-stack.yml: a PR's stack and its closing teardown; sandbox-sweep.yml: main's scheduled sweep.
+    "sandbox": (
+        ("test-stack.yml", PULL_REQUEST_MERGE),
+        ("test-stack.yml", MAIN),
+        ("sandbox-sweep.yml", MAIN),
+    ),
 }
 REPOSITORY = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
 ENVIRONMENT = re.compile(r"^[a-z][a-z0-9-]{1,31}$")
