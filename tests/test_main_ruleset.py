@@ -1,0 +1,108 @@
+"""main's ruleset in the bootstrap (outside review, round 2, finding 1).
+
+Every real pipeline role trusts only `deploy.yml`/`drift.yml` read from `refs/heads/main`, so the
+trusts are exactly as strong as what may land on main: an unprotected main lets anyone with write
+access push a workflow or program change that `push` runs in dev and staging (no reviewers) with
+their deploy roles, which administer those accounts. The bootstrap (docs/operations.md, section 8)
+creates a ruleset on the default branch from docs/bootstrap/ruleset-main.json; these checks hold
+the step, the file and the CI job names it requires together.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import test_workflows as wf
+from conftest import ROOT
+from test_workflow_gates import section
+
+RULESET = ROOT / "docs" / "bootstrap" / "ruleset-main.json"
+PULL_REQUEST = ROOT / ".github" / "workflows" / "pull-request.yml"
+# Where GitHub looks for a CODEOWNERS file (GitHub's "About code owners").
+CODEOWNERS = [ROOT / ".github" / "CODEOWNERS", ROOT / "CODEOWNERS", ROOT / "docs" / "CODEOWNERS"]
+# The app id GitHub Actions' check runs carry: a required check bound to it cannot be satisfied by a
+# commit status or a check run another app or token posts under the same name.
+GITHUB_ACTIONS_APP_ID = 15368
+_RULESET_CALL = re.compile(r"gh api -X POST repos/OWNER/REPO/rulesets --input (\S+)")
+
+
+def ruleset() -> dict:
+    return json.loads(RULESET.read_text())
+
+
+def rules() -> dict[str, dict]:
+    found: dict[str, dict] = {}
+    for rule in ruleset()["rules"]:
+        assert rule["type"] not in found, f"{rule['type']} twice"
+        found[rule["type"]] = rule.get("parameters") or {}
+    return found
+
+
+def check_names(path=PULL_REQUEST) -> set[str]:
+    """The check-run name of every job of a workflow, one per matrix combination: the job's
+    `name` with the matrix expanded, or (without a name) its id; GitHub appends the matrix values
+    in parentheses when the name does not use them."""
+    workflow = wf.load(path)
+    names = set()
+    for job_id, job in workflow["jobs"].items():
+        for matrix in wf.variants(job) or [{}]:
+            name = str(job.get("name") or job_id)
+            expanded = wf.expand(name, job, workflow, matrix)
+            if matrix and expanded == name:
+                expanded = f"{name} ({', '.join(matrix.values())})"
+            names.add(expanded)
+    return names
+
+
+def bootstrap_steps() -> str:
+    """The numbered bootstrap order of section 8, up to the first change merged."""
+    text = section(8)
+    start = text.index("**Bootstrap order**")
+    return text[start : text.index("Only then merge the first change", start)]
+
+
+def test_the_bootstrap_creates_mains_ruleset_from_the_file_before_the_first_merge():
+    calls = _RULESET_CALL.findall(bootstrap_steps())
+    assert calls == [str(RULESET.relative_to(ROOT))], calls
+
+
+def test_the_ruleset_protects_the_default_branch_with_no_bypass():
+    body = ruleset()
+    assert body["target"] == "branch" and body["enforcement"] == "active"
+    assert body["conditions"] == {"ref_name": {"include": ["~DEFAULT_BRANCH"], "exclude": []}}
+    # Nobody, administrators included, merges around the review: a bypass actor is the same hole.
+    assert body["bypass_actors"] == []
+
+
+def test_every_change_to_main_is_a_reviewed_pull_request():
+    found = rules()
+    assert {"deletion", "non_fast_forward", "pull_request", "required_status_checks"} <= set(found)
+    review = found["pull_request"]
+    assert review["required_approving_review_count"] >= 1
+    assert review["dismiss_stale_reviews_on_push"] is True
+    # The last push is approved by someone else: an author cannot push after the approval and merge.
+    assert review["require_last_push_approval"] is True
+    # Code-owner review only with a real CODEOWNERS: one naming made-up teams would block every merge.
+    assert review["require_code_owner_review"] is any(p.is_file() for p in CODEOWNERS)
+
+
+def test_the_required_checks_are_the_pull_request_jobs_run_by_github_actions():
+    required = rules()["required_status_checks"]["required_status_checks"]
+    contexts = [c["context"] for c in required]
+    assert len(contexts) == len(set(contexts)), contexts
+    assert set(contexts) == check_names(), f"required {sorted(contexts)}, jobs {sorted(check_names())}"
+    assert all(c.get("integration_id") == GITHUB_ACTIONS_APP_ID for c in required), required
+
+
+def test_check_names_follow_githubs_rule_for_matrix_jobs(tmp_path):
+    """The derivation itself: a name using the matrix is expanded, one that does not gets the values
+    appended, a job without a name is its id (so a renamed job fails the comparison above)."""
+    path = tmp_path / "w.yml"
+    path.write_text(
+        "jobs:\n"
+        "  a: {name: 'lint ${{ matrix.py }}', strategy: {matrix: {py: ['3.11', '3.12']}}}\n"
+        "  b: {name: build, strategy: {matrix: {os: [linux]}}}\n"
+        "  c: {}\n"
+    )
+    assert check_names(path) == {"lint 3.11", "lint 3.12", "build (linux)", "c"}
