@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 import re
 
+import test_s7_pipeline as s7
+import test_workflow_trust as trust
 import test_workflows as wf
 from conftest import ROOT
 from test_workflow_gates import section
@@ -106,3 +108,27 @@ def test_check_names_follow_githubs_rule_for_matrix_jobs(tmp_path):
         "  c: {}\n"
     )
     assert check_names(path) == {"lint 3.11", "lint 3.12", "build (linux)", "c"}
+
+
+def test_every_real_trust_and_environment_binds_the_branch_the_ruleset_protects():
+    """Finding 2's chain: GitHub matches an environment's branch rule against the run's GITHUB_REF
+    (a pull request's is refs/pull/<n>/merge), and the real roles trust only workflows read from
+    refs/heads/main. Both therefore rest on main, which is the default branch the ruleset covers;
+    a real environment open to a pull request's ref, or a real role trusting another ref, would
+    step around it."""
+    assert ruleset()["conditions"]["ref_name"]["include"] == ["~DEFAULT_BRANCH"]
+    call = r"gh api -X POST repos/OWNER/REPO/environments/([\w-]+)/deployment-branch-policies -f name=(\S+)"
+    rules_by_env: dict[str, set[str]] = {}
+    for environment, name in re.findall(call, section(8)):
+        rules_by_env.setdefault(environment, set()).add(name)
+    real = {e for e in rules_by_env if e != wf.SANDBOX}
+    assert real and all(rules_by_env[e] == {"main"} for e in real), rules_by_env
+    refs = {}
+    for resource in s7.plan()["resources"]:
+        for cloud, kind in s7.ROLE_TYPES.items():
+            if resource["type"] == kind:
+                for sub in trust.trusted_subjects(resource["inputs"][s7.TRUST_KEYS[cloud]], cloud):
+                    match = trust.SUBJECT.fullmatch(sub)
+                    refs.setdefault(match["environment"], set()).add(match["ref"])
+    assert set(refs) - {wf.SANDBOX} == real, (sorted(refs), sorted(real))
+    assert all(refs[e] == {"refs/heads/main"} for e in real), refs
