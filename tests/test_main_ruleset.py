@@ -10,6 +10,8 @@ the step, the file and the CI job names it requires together.
 
 from __future__ import annotations
 
+import copy
+import io
 import json
 import re
 
@@ -18,6 +20,8 @@ import test_workflow_trust as trust
 import test_workflows as wf
 from conftest import ROOT
 from test_workflow_gates import section
+
+from baseline.ops import ruleset as ruleset_check
 
 RULESET = ROOT / "docs" / "bootstrap" / "ruleset-main.json"
 PULL_REQUEST = ROOT / ".github" / "workflows" / "pull-request.yml"
@@ -132,3 +136,67 @@ def test_every_real_trust_and_environment_binds_the_branch_the_ruleset_protects(
                     refs.setdefault(match["environment"], set()).add(match["ref"])
     assert set(refs) - {wf.SANDBOX} == real, (sorted(refs), sorted(real))
     assert all(refs[e] == {"refs/heads/main"} for e in real), refs
+
+
+def _applied(body: dict) -> list[dict]:
+    """GitHub's "Get rules for a branch" answer for a branch one ruleset with ``body`` covers."""
+    return [{**rule, "ruleset_source_type": "Repository", "ruleset_source": "o/r", "ruleset_id": 7}
+            for rule in body["rules"]]  # fmt: skip
+
+
+def _run(capsys, monkeypatch, stdin: str) -> tuple[int, list[str]]:
+    monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+    code = ruleset_check.main([str(RULESET)])
+    return code, capsys.readouterr().out.splitlines()
+
+
+def test_the_daily_check_accepts_the_ruleset_as_the_bootstrap_creates_it(capsys, monkeypatch):
+    assert _run(capsys, monkeypatch, json.dumps(_applied(ruleset()))) == (0, [])
+    # Stricter settings and another ruleset's rules are fine.
+    stricter = copy.deepcopy(ruleset())
+    rules_of = {r["type"]: r for r in stricter["rules"]}
+    rules_of["pull_request"]["parameters"]["required_approving_review_count"] = 2
+    rules_of["pull_request"]["parameters"]["require_code_owner_review"] = True
+    assert ruleset_check.shortfalls(ruleset(), [*_applied(stricter), {"type": "required_signatures"}]) == []
+
+
+def test_the_daily_check_names_every_rule_loosened_or_gone(capsys, monkeypatch):
+    loose = copy.deepcopy(ruleset())
+    loose["rules"] = [r for r in loose["rules"] if r["type"] != "non_fast_forward"]
+    rules_of = {r["type"]: r for r in loose["rules"]}
+    review = rules_of["pull_request"]["parameters"]
+    review.update(required_approving_review_count=0, require_last_push_approval=False)
+    checks = rules_of["required_status_checks"]["parameters"]["required_status_checks"]
+    dropped = checks.pop(0)["context"]
+    checks[0] = {"context": checks[0]["context"]}  # any app may now post it
+    code, lines = _run(capsys, monkeypatch, json.dumps(_applied(loose)))
+    assert code == 1
+    assert len(lines) == 5 and all(line.startswith("main's ruleset: ") for line in lines), lines
+    text = "\n".join(lines)
+    assert "non_fast_forward: not applied to main" in text
+    assert "required_approving_review_count is 0 (the bootstrap sets 1)" in text
+    assert "require_last_push_approval is off" in text
+    assert f"{dropped!r} (app {GITHUB_ACTIONS_APP_ID}) is not required" in text
+
+
+def test_a_ruleset_set_to_evaluate_or_disabled_counts_as_gone(capsys, monkeypatch):
+    """GitHub's endpoint leaves out the rules of rulesets in evaluate or disabled mode."""
+    code, lines = _run(capsys, monkeypatch, "[]")
+    assert code == 1 and len(lines) == len(ruleset()["rules"])
+
+
+def test_unreadable_input_is_one_line_and_exit_2(capsys, monkeypatch):
+    for stdin in ("not json", json.dumps({"message": "Not Found"})):
+        code, lines = _run(capsys, monkeypatch, stdin)
+        assert code == 2 and len(lines) == 1, lines
+
+
+def test_the_drift_workflow_checks_mains_rules_daily_against_the_bootstrap_file():
+    workflow = wf.load(ROOT / ".github" / "workflows" / "drift.yml")
+    assert "schedule" in wf.triggers(workflow)
+    (job,) = [j for j in workflow["jobs"].values() if any("-m baseline.ops.ruleset" in c for c in wf.runs(j))]
+    assert not job.get("environment") and "id-token" not in (job.get("permissions") or {})
+    commands = wf.runs(job)
+    fetch = next(i for i, c in enumerate(commands) if "rules/branches/main" in c)
+    check = next(i for i, c in enumerate(commands) if "-m baseline.ops.ruleset" in c)
+    assert fetch < check and f"-m baseline.ops.ruleset {RULESET.relative_to(ROOT)} " in commands[check] + " "
