@@ -73,6 +73,10 @@ def _stack_principals() -> list[access.Principal]:
         ("ecs:RemoveTags", WEB),
         ("ecs:RunInstances", "*"),
         ("ecs:CreateInstance", "*"),
+        # The Tag service's own API names the instance by ARN and is authorised on all resources.
+        ("tag:TagResources", WEB),
+        ("tag:UntagResources", WEB),
+        ("tag:TagResources", "*"),
     ],
 )
 def test_no_principal_of_the_stack_may_set_or_remove_the_fleet_tag(action, resource):

@@ -633,11 +633,19 @@ TAG_INSTANCE_ACTIONS = ("ecs:TagResources", "ecs:UntagResources")  # authorised 
 TAG_LEGACY_ACTIONS = ("ecs:AddTags", "ecs:RemoveTags")
 # Creating an instance may set its tags; RunInstances/CreateInstance are authorised on '*'.
 CREATE_INSTANCE_ACTIONS = ("ecs:RunInstances", "ecs:CreateInstance")
+# The Tag service tags any resource by its ARN (an instance's too) and authorises on all resources
+# (Tag 2018-08-28 pages; tag.yaml). Its untag call also needs the owning service's own call, which
+# the ECS denies already refuse; the tag: denies stand on their own should that ever change.
+TAG_SERVICE_ACTIONS = ("tag:TagResources", "tag:UntagResources")
 
 
 def fleet_tag_guard_policy() -> Document:
     """Deny adding, changing or removing any instance tag, and creating instances (with tags)."""
     return _document(
         {"Effect": "Deny", "Action": list(TAG_INSTANCE_ACTIONS), "Resource": ["acs:ecs:*:*:instance/*"]},
-        {"Effect": "Deny", "Action": [*TAG_LEGACY_ACTIONS, *CREATE_INSTANCE_ACTIONS], "Resource": ["*"]},
+        {
+            "Effect": "Deny",
+            "Action": [*TAG_LEGACY_ACTIONS, *CREATE_INSTANCE_ACTIONS, *TAG_SERVICE_ACTIONS],
+            "Resource": ["*"],
+        },
     )
