@@ -77,6 +77,11 @@ def _stack_principals() -> list[access.Principal]:
         ("tag:TagResources", WEB),
         ("tag:UntagResources", WEB),
         ("tag:TagResources", "*"),
+        # Launch templates, auto provisioning groups and activations yield tagged instances too.
+        ("ecs:CreateLaunchTemplate", f"acs:ecs:cn-hangzhou:{ACCOUNT}:launchtemplate/*"),
+        ("ecs:CreateLaunchTemplateVersion", f"acs:ecs:cn-hangzhou:{ACCOUNT}:launchtemplate/lt-1"),
+        ("ecs:CreateAutoProvisioningGroup", "*"),
+        ("ecs:CreateActivation", f"acs:ecs:cn-hangzhou:{ACCOUNT}:activation/*"),
     ],
 )
 def test_no_principal_of_the_stack_may_set_or_remove_the_fleet_tag(action, resource):
