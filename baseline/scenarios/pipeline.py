@@ -701,12 +701,13 @@ def _providers(settings: PipelineSettings) -> list[OidcProviderSpec]:
 
 
 def role_names(settings: PipelineSettings, account: str | None = None) -> list[str]:
-    """The pipeline's role names (in ``account`` only, when given)."""
+    """The pipeline's role names (in ``account`` only, when given): only the roles it creates, so
+    no policy names a preview role of an environment that has none (``preview: false``)."""
     return [
         f"{settings.role_name_prefix}{e.name}-{access}"
         for e in settings.environments
         if account is None or account in (e.alicloud_account_id, e.aws_account_id)
-        for access in ("deploy", "preview")
+        for access in (("deploy", "preview") if e.preview else ("deploy",))
     ]
 
 
