@@ -649,6 +649,15 @@ TAGGED_INSTANCE_SOURCE_ACTIONS = (
     "ecs:CreateActivation",
 )
 
+# Every call above: what an account-level control policy denies to all but the deploy and admin roles.
+INSTANCE_TAG_WRITES = (
+    *TAG_INSTANCE_ACTIONS,
+    *TAG_LEGACY_ACTIONS,
+    *CREATE_INSTANCE_ACTIONS,
+    *TAG_SERVICE_ACTIONS,
+    *TAGGED_INSTANCE_SOURCE_ACTIONS,
+)
+
 
 def fleet_tag_guard_policy() -> Document:
     """Deny adding, changing or removing any instance tag, and creating instances (with tags)."""
