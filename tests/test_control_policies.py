@@ -140,10 +140,12 @@ def test_no_identity_but_the_administrator_attaches_at_a_resource_groups_or_the_
     Resource Group table) on a pipeline role or policy it is denied, and under its own prefix (its
     page discloses no authorization) it is denied on everything, the deploy roles included."""
     account = ACCOUNTS.get(environment, SANDBOX)
-    preview = f"acs:ram:*:{account}:role/github-{environment}-preview"
+    # A pipeline role the account has: the sandbox has no preview role (preview: false).
+    access_ = "deploy" if environment == "test" else "preview"
+    role = f"acs:ram:*:{account}:role/github-{environment}-{access_}"
     policy = f"acs:ram:*:{account}:policy/github-{environment}-deploy-policy"
     for action in ("ram:AttachPolicy", "ram:DetachPolicy"):
-        for resource in (preview, policy):
+        for resource in (role, policy):
             assert not allowed(account, action, resource), (action, resource)
             assert not allowed(account, action, resource, role=f"github-{environment}-deploy"), action
             assert allowed(account, action, resource, role=ADMIN), (action, resource)
@@ -351,3 +353,93 @@ def test_the_mocks_refuse_a_control_policy_written_through_a_members_admin_role(
         )
 
     _refused(program, "management account only")
+
+
+# --- opt-in: the instance-tag guard (a fleet tag grants commands) -----------------------------------
+
+
+def _guarded_prod_plan(tmp_path) -> dict:
+    """The pipeline with `guardInstanceTags: true` on prod, rendered as the stack would be."""
+    import shutil
+
+    from baseline.config import ENVIRONMENT_STACKS, load_stack_file, resolve
+    from baseline.plan import render
+
+    for path in FIXTURES.glob("Pulumi.*.yaml"):
+        shutil.copy(path, tmp_path / path.name)
+    pipeline = tmp_path / "Pulumi.pipeline.yaml"
+    text = pipeline.read_text()
+    anchor = '        alicloudAccountId: "5098765432109876"\n'
+    assert text.count(anchor) == 1
+    pipeline.write_text(text.replace(anchor, anchor + "        guardInstanceTags: true\n"))
+    token = ENVIRONMENT_STACKS.set(tmp_path)
+    try:
+        return render(resolve(load_stack_file(pipeline)), "pipeline")
+    finally:
+        ENVIRONMENT_STACKS.reset(token)
+
+
+def test_the_instance_tag_guard_leaves_tagging_to_the_deploy_and_admin_roles_of_that_account(tmp_path):
+    """With the opt-in, an identity of prod that holds every action (an operator with
+    AliyunECSFullAccess, an automation role) can no longer put the fleet tag on an instance by any
+    route the fleet guard knows, nor create one; prod's deploy role and the administrator still can,
+    and the other accounts are untouched."""
+    guarded = _guarded_prod_plan(tmp_path)
+    prod = ACCOUNTS["prod"]
+    names = {a: sorted(p.name for p in found) for a, found in control_policies.attached(guarded).items()}
+    assert names[prod] == [
+        "github-prod-instance-tags (control policy)",
+        "github-prod-pipeline-guard (control policy)",
+    ]
+    assert names[ACCOUNTS["staging"]] == ["github-staging-pipeline-guard (control policy)"]
+    instance = f"acs:ecs:cn-hangzhou:{prod}:instance/i-bp1bastion0000000001"
+    writes = [
+        ("ecs:TagResources", instance),
+        ("ecs:UntagResources", instance),
+        ("ecs:AddTags", instance),
+        ("tag:TagResources", "*"),
+        ("tag:UntagResources", "*"),
+        ("ecs:RunInstances", "*"),
+        ("ecs:CreateLaunchTemplate", f"acs:ecs:cn-hangzhou:{prod}:launchtemplate/*"),
+        ("ecs:CreateAutoProvisioningGroup", "*"),
+    ]
+    ceiling = control_policies.ceiling(guarded, prod)
+    assert ceiling is not None
+
+    def may(action, resource, **who):
+        context = caller(prod, **who)
+        return evaluate([EVERYTHING], action, resource, context, boundary=ceiling).allowed
+
+    for action, resource in writes:
+        assert not may(action, resource, user="opsAdmin"), action
+        assert not may(action, resource, role="PatchAutomationRole"), action
+        assert may(action, resource, role="github-prod-deploy"), action
+        assert may(action, resource, role=ADMIN), action
+    # Everything else stays as it was: commands, reads, a staging identity's tagging.
+    assert may("ecs:RunCommand", instance, user="commandUser")
+    assert may("ecs:DescribeInstances", instance, user="opsAdmin")
+    staging = ACCOUNTS["staging"]
+    assert evaluate(
+        [EVERYTHING],
+        "ecs:TagResources",
+        f"acs:ecs:cn-hangzhou:{staging}:instance/i-1",
+        caller(staging, user="opsAdmin"),
+        boundary=control_policies.ceiling(guarded, staging),
+    ).allowed
+    for resource in guarded["resources"]:
+        if resource["inputs"].get("controlPolicyName") == "github-prod-instance-tags":
+            assert len(resource["inputs"]["policyDocument"]) <= 2048
+
+
+def test_the_instance_tag_guard_needs_control_policies():
+    from baseline.errors import ConfigError
+    from baseline.scenarios.pipeline import PipelineSettings, build
+
+    settings = yaml.safe_load((FIXTURES / "Pulumi.pipeline.yaml").read_text())["config"]
+    pipeline = settings["ecs-access-baseline:pipeline"]
+    pipeline["environments"] = [e for e in pipeline["environments"] if e["name"] != "test"]
+    pipeline.pop("resourceDirectory")
+    pipeline["environments"][2]["guardInstanceTags"] = True
+    with pytest.raises(ConfigError) as raised:
+        build(PipelineSettings.model_validate(pipeline), {"alicloud": HOME, "aws": "777788889999"})
+    assert raised.value.key == "pipeline.environments.2.guardInstanceTags"

@@ -73,6 +73,15 @@ def _stack_principals() -> list[access.Principal]:
         ("ecs:RemoveTags", WEB),
         ("ecs:RunInstances", "*"),
         ("ecs:CreateInstance", "*"),
+        # The Tag service's own API names the instance by ARN and is authorised on all resources.
+        ("tag:TagResources", WEB),
+        ("tag:UntagResources", WEB),
+        ("tag:TagResources", "*"),
+        # Launch templates, auto provisioning groups and activations yield tagged instances too.
+        ("ecs:CreateLaunchTemplate", f"acs:ecs:cn-hangzhou:{ACCOUNT}:launchtemplate/*"),
+        ("ecs:CreateLaunchTemplateVersion", f"acs:ecs:cn-hangzhou:{ACCOUNT}:launchtemplate/lt-1"),
+        ("ecs:CreateAutoProvisioningGroup", "*"),
+        ("ecs:CreateActivation", f"acs:ecs:cn-hangzhou:{ACCOUNT}:activation/*"),
     ],
 )
 def test_no_principal_of_the_stack_may_set_or_remove_the_fleet_tag(action, resource):
@@ -193,6 +202,15 @@ def test_the_prod_deployer_deploys_the_tag_scoped_stack_and_is_never_guarded(tmp
     finally:
         ENVIRONMENT_STACKS.reset(token)
     [deployer] = results
+    # The deploy policy names every guard policy of the stack by its exact name, never policy/*.
+    [role] = [r for r in resolved.pipeline.roles if r.key == "alicloud-prod-deploy"]
+    named = {res for st in role.policy["Statement"] for res in st.get("Resource", [])}
+    guards = {
+        f"acs:ram:*:{ACCOUNT}:policy/{scenario}FleetTagGuardPolicy"
+        for scenario in ("cloudAssistantLinux", "cloudAssistantWindows", "eciAccess", "ecsInstanceRole")
+    } | {f"acs:ram:*:{ACCOUNT}:policy/patchManagementFleetTagGuardPolicy"}
+    assert guards <= named, sorted(guards - named)
+    assert not [res for res in named if res.endswith(":policy/*")]
     asked = {(v.call.action, r) for v in deployer.verdicts for r in v.call.resources}
     guard = f"acs:ram::{ACCOUNT}:policy/patchManagementFleetTagGuardPolicy"
     role = f"acs:ram::{ACCOUNT}:role/patchautomationrole"

@@ -1131,3 +1131,22 @@ def test_the_sandbox_state_glob_is_the_per_pr_stacks_own_prefix():
     from baseline.scenarios.pipeline import SANDBOX_STACKS
 
     assert f"{STACK_PREFIX}*" == SANDBOX_STACKS and stack_name(12).startswith(STACK_PREFIX)
+
+
+def test_the_pipelines_policies_name_only_pipeline_roles_it_creates():
+    """The guards, deny lists and control policies protect the pipeline's roles by name: a name
+    of a role the stack never creates (the sandbox has no preview role) is protection of nothing
+    and suggests a role that does not exist."""
+    plan = plan_of("pipeline")
+    created = {
+        r["inputs"].get("name") or r["inputs"].get("roleName")
+        for r in plan["resources"]
+        if r["type"] in (access.ALI_ROLE, access.AWS_ROLE)
+    }
+    assert "github-test-deploy" in created and "github-test-preview" not in created
+    named: set[str] = set()
+    pattern = re.compile(r"(?:role|policy)/(github-[a-z]+-(?:deploy|preview))(?:-policy)?\b", re.IGNORECASE)
+    for resource in plan["resources"]:
+        named.update(m.group(1) for m in pattern.finditer(json.dumps(resource["inputs"])))
+    assert {"github-test-deploy", "github-prod-preview"} <= named
+    assert named <= created, sorted(named - created)

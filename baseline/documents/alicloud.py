@@ -633,11 +633,44 @@ TAG_INSTANCE_ACTIONS = ("ecs:TagResources", "ecs:UntagResources")  # authorised 
 TAG_LEGACY_ACTIONS = ("ecs:AddTags", "ecs:RemoveTags")
 # Creating an instance may set its tags; RunInstances/CreateInstance are authorised on '*'.
 CREATE_INSTANCE_ACTIONS = ("ecs:RunInstances", "ecs:CreateInstance")
+# The Tag service tags any resource by its ARN (an instance's too) and authorises on all resources
+# (Tag 2018-08-28 pages; tag.yaml). Its untag call also needs the owning service's own call, which
+# the ECS denies already refuse; the tag: denies stand on their own should that ever change.
+TAG_SERVICE_ACTIONS = ("tag:TagResources", "tag:UntagResources")
+# Other ways to a tagged instance the ECS page authorises: a launch template (and its versions)
+# carries the tags of the instances Auto Scaling or an auto provisioning group creates from it; an
+# auto provisioning group creates tagged instances itself; an activation registers outside servers
+# as managed instances with its tags. Auto Scaling's scaling configurations also carry instance
+# tags, but no Auto Scaling authorization row was read (docs/scenarios.md).
+TAGGED_INSTANCE_SOURCE_ACTIONS = (
+    "ecs:CreateLaunchTemplate",
+    "ecs:CreateLaunchTemplateVersion",
+    "ecs:CreateAutoProvisioningGroup",
+    "ecs:CreateActivation",
+)
+
+# Every call above: what an account-level control policy denies to all but the deploy and admin roles.
+INSTANCE_TAG_WRITES = (
+    *TAG_INSTANCE_ACTIONS,
+    *TAG_LEGACY_ACTIONS,
+    *CREATE_INSTANCE_ACTIONS,
+    *TAG_SERVICE_ACTIONS,
+    *TAGGED_INSTANCE_SOURCE_ACTIONS,
+)
 
 
 def fleet_tag_guard_policy() -> Document:
     """Deny adding, changing or removing any instance tag, and creating instances (with tags)."""
     return _document(
         {"Effect": "Deny", "Action": list(TAG_INSTANCE_ACTIONS), "Resource": ["acs:ecs:*:*:instance/*"]},
-        {"Effect": "Deny", "Action": [*TAG_LEGACY_ACTIONS, *CREATE_INSTANCE_ACTIONS], "Resource": ["*"]},
+        {
+            "Effect": "Deny",
+            "Action": [
+                *TAG_LEGACY_ACTIONS,
+                *CREATE_INSTANCE_ACTIONS,
+                *TAG_SERVICE_ACTIONS,
+                *TAGGED_INSTANCE_SOURCE_ACTIONS,
+            ],
+            "Resource": ["*"],
+        },
     )

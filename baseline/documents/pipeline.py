@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from baseline.documents.alicloud import INSTANCE_TAG_WRITES
+
 Document = dict[str, Any]
 Cloud = Literal["alicloud", "aws"]
 
@@ -802,6 +804,25 @@ def control_policy_sandbox(account: str, *, deploy_role: str, admin_role: str) -
             {
                 "Effect": "Deny",
                 "Action": list(SANDBOX_IDENTITY_WRITES),
+                "Resource": ["*"],
+                "Condition": _unless(allowed),
+            }
+        ],
+    }
+
+
+def control_policy_instance_tags(account: str, *, deploy_role: str, admin_role: str) -> Document:
+    """Opt-in, per environment: no RAM user or role of the account but its deploy role and the
+    administrator's may tag or untag an instance or create one (a fleet tag grants commands). It
+    cannot be held to the fleet's tag key: no page read says these calls carry acs:TagKeys or
+    acs:RequestTag, and a Deny on a key the request lacks never fires."""
+    allowed = [ram_role_principal(account, r) for r in (deploy_role, admin_role)]
+    return {
+        "Version": "1",
+        "Statement": [
+            {
+                "Effect": "Deny",
+                "Action": list(INSTANCE_TAG_WRITES),
                 "Resource": ["*"],
                 "Condition": _unless(allowed),
             }

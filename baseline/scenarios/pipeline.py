@@ -98,6 +98,13 @@ class PipelineEnvironmentSettings(Model):
     preview: bool = Field(
         True, description="Also create read-only preview roles, trusted by the `<name>-preview` environment."
     )
+    guard_instance_tags: bool = Field(
+        False,
+        description="Also attach a control policy to the environment's Alibaba Cloud account: no RAM "
+        "user or role there but its deploy role and the administrator's may tag or untag an ECS "
+        "instance or create one, so no one else can hand a tag-scoped fleet (`instanceTags`) a new "
+        "instance. Needs `resourceDirectory.controlPolicies`.",
+    )
     sweep: bool = Field(
         False,
         description="The deploy role may also list and delete leftovers under its prefix "
@@ -443,6 +450,15 @@ def _control_policies(settings: PipelineSettings, home: dict[str, str]) -> list[
     key = f"{KEY}.resourceDirectory"
     sandbox = next((e for e in settings.environments if e.name == SANDBOX and e.alicloud_account_id), None)
     if not directory.control_policies:
+        for index, environment in enumerate(settings.environments):
+            if environment.guard_instance_tags:
+                raise ConfigError(
+                    key=f"{KEY}.environments.{index}.guardInstanceTags",
+                    value=True,
+                    problem="the instance-tag guard is a control policy, and control policies are off",
+                    fix="set pipeline.resourceDirectory.controlPolicies: true and managementAccountId, "
+                    "or remove guardInstanceTags",
+                )
         if sandbox is not None:
             raise ConfigError(
                 key=f"{key}.controlPolicies",
@@ -471,6 +487,14 @@ def _control_policies(settings: PipelineSettings, home: dict[str, str]) -> list[
     for index, environment in enumerate(settings.environments):
         account = environment.alicloud_account_id
         if account is None:
+            if environment.guard_instance_tags:
+                raise ConfigError(
+                    key=f"{KEY}.environments.{index}.guardInstanceTags",
+                    value=True,
+                    problem="the instance-tag guard binds an Alibaba Cloud account, and this "
+                    "environment has none",
+                    fix="set alicloudAccountId or remove guardInstanceTags",
+                )
             continue
         source = f"{KEY}.environments.{index}.name"
         roles = role_names(settings, account)
@@ -491,6 +515,21 @@ def _control_policies(settings: PipelineSettings, home: dict[str, str]) -> list[
                 description=f"Pipeline-identities-of-{environment.name}-written-by-the-administrator-only",
             )
         )
+        if environment.guard_instance_tags:
+            found.append(
+                ControlPolicySpec(
+                    name=f"{settings.role_name_prefix}{environment.name}-instance-tags",
+                    target=account,
+                    environment=environment.name,
+                    document=documents.control_policy_instance_tags(
+                        account,
+                        deploy_role=f"{settings.role_name_prefix}{environment.name}-deploy",
+                        admin_role=admin,
+                    ),
+                    source=f"{KEY}.environments.{index}.guardInstanceTags",
+                    description="Instances-tagged-or-created-by-the-deploy-role-and-the-administrator-only",
+                )
+            )
         if environment is sandbox:
             found.append(
                 ControlPolicySpec(
@@ -701,12 +740,13 @@ def _providers(settings: PipelineSettings) -> list[OidcProviderSpec]:
 
 
 def role_names(settings: PipelineSettings, account: str | None = None) -> list[str]:
-    """The pipeline's role names (in ``account`` only, when given)."""
+    """The pipeline's role names (in ``account`` only, when given): only the roles it creates, so
+    no policy names a preview role of an environment that has none (``preview: false``)."""
     return [
         f"{settings.role_name_prefix}{e.name}-{access}"
         for e in settings.environments
         if account is None or account in (e.alicloud_account_id, e.aws_account_id)
-        for access in ("deploy", "preview")
+        for access in (("deploy", "preview") if e.preview else ("deploy",))
     ]
 
 
