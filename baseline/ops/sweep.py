@@ -913,6 +913,9 @@ def _sandbox_account(stacks_dir: Path, cloud: str) -> str:
     )
 
 
+UNLISTED_FIX = "give the sweep's identity the listing it lacks (the pipeline's deploy role), then run again"
+
+
 def run(
     cloud: str,
     prefix: str | None,
@@ -993,6 +996,8 @@ def run(
     if not delete:
         for step in report.steps:
             print(f"  {step}", file=out)
+        for identity, why in report.unlisted:
+            print(f"error: {identity.kind} {identity.name}: {why}. Fix: {UNLISTED_FIX}", file=sys.stderr)
         return EXIT_FAILED if report.unlisted else EXIT_DONE
     failed: dict[tuple[str, str], str] = {}
     for number, step in enumerate(report.steps, 1):
@@ -1014,18 +1019,20 @@ def run(
             failed[(step.kind, step.name)] = f"{what}{where}"
             continue
         print(f"  done {step}", file=out, flush=True)
-    deleted = len(report.swept) - len(failed)
-    print(f"Deleted {deleted} of {len(report.swept)} identities in {len(report.steps)} steps.", file=out)
     problems = [f"{kind} {name}: {why}" for (kind, name), why in failed.items()]
     problems += [f"{i.kind} {i.name}: {why}" for i, why in report.unlisted]
-    if problems:
-        # Every other identity was swept: one that cannot be deleted no longer shields the rest.
-        for problem in problems:
-            print(f"error: {problem}", file=sys.stderr)
+    if not problems:
+        print(f"Deleted {len(report.swept)} identities in {len(report.steps)} steps.", file=out)
+        return EXIT_DONE
+    deleted = len(report.swept) - len(failed)
+    print(
+        f"Deleted {deleted} of {len(report.swept)} identities; {len(problems)} not (errors below).", file=out
+    )
+    # Every other identity was swept: one that cannot be deleted no longer shields the rest.
+    for problem in problems:
         print(
-            f"error: {len(problems)} identities were not deleted (above); the others were. Fix: correct "
-            "the cause and run the sweep again; finished steps are not repeated",
+            f"error: {problem}. Fix: correct the cause and run the sweep again; finished steps are not "
+            "repeated",
             file=sys.stderr,
         )
-        return EXIT_FAILED
-    return EXIT_DONE
+    return EXIT_FAILED
