@@ -1188,3 +1188,15 @@ def test_the_open_pull_request_cap_is_a_duration_for_the_sandbox_sweep_only(argv
     err = capsys.readouterr().err.strip()
     assert code == 2
     assert len(err.splitlines()) == 1 and "--open-pr-max-age" in err and words in err
+
+
+def test_the_sandbox_sweep_is_refused_without_the_sandboxs_account(tmp_path):
+    """The outside-trust rule needs the sandbox's own account: without it, refused, never guessed."""
+    stacks = tmp_path / "stacks"
+    stacks.mkdir()
+    text = (FIXTURES / "Pulumi.pipeline.yaml").read_text()
+    assert text.count('awsAccountId: "222233334444"') == 1
+    (stacks / "Pulumi.pipeline.yaml").write_text(text.replace('awsAccountId: "222233334444"', ""))
+    with pytest.raises(ConfigError) as refused:
+        sweep.run("aws", None, sandbox=True, client=object(), stacks_dir=stacks, out=io.StringIO())
+    assert refused.value.key == "--sandbox" and "names no awsAccountId" in str(refused.value)
