@@ -252,6 +252,7 @@ def _sweep(args: argparse.Namespace) -> int:
         delete=args.delete,
         sandbox=args.sandbox,
         open_prs=args.open_prs,
+        open_pr_max_age=args.open_pr_max_age,
     )
 
 
@@ -602,10 +603,11 @@ SWEEP = Page(
     "removes them in dependency order. A prefix that reaches any name a stack file in stacks/\n"
     "creates is refused (only a per-PR stack's own prefix, pr<n>-, is a sweep's). --sandbox\n"
     "instead sweeps every identity named with the sandbox's prefix (the pipeline stack's test\n"
-    "environment, pr), marker or not, by age only, sparing the open pull requests of --open-prs.",
+    "environment, pr), marker or not, by age only, sparing the open pull requests of --open-prs\n"
+    "up to --open-pr-max-age, and first removes every role trusting another account.",
     exit_codes=(
         ("0", "listed (dry run), or every step deleted; also when nothing matched"),
-        ("1", "a step failed; the sweep stopped there (run it again to continue)"),
+        ("1", "an identity could not be listed or deleted; the others were (run it again)"),
         ("2", "refused or bad input: the prefix, --older-than, missing credentials"),
     ),
     examples=(
@@ -636,6 +638,12 @@ def _sweep_parser(commands: argparse._SubParsersAction) -> None:
         "--open-prs",
         metavar="N,M",
         help="with --sandbox: open pull requests whose live stacks (pr<n>-) are spared",
+    )
+    sweep.add_argument(
+        "--open-pr-max-age",
+        metavar="DURATION",
+        help="with --sandbox: an open pull request's identities older than this are swept too "
+        "(default 3d; its next push recreates them)",
     )
     sweep.add_argument(
         "--older-than",

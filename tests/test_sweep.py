@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 import boto3
 import pytest
 from alibabacloud_ram20150501 import models
+from alibabacloud_resourcemanager20200331 import models as rm
 from alibabacloud_tea_openapi.exceptions import ClientException
 from conftest import FIXTURES, STACKS_DIR
 from moto import mock_aws
@@ -27,9 +28,23 @@ LATER = datetime.now(UTC) + timedelta(hours=3)  # every seeded identity is 3h ol
 TAGS = [{"Key": "managed-by", "Value": "pulumi"}]
 
 
+def groups_of(cloud, client):
+    """The fake RAM serves Resource Manager's policy-attachment calls too."""
+    return client if cloud == "alicloud" else None
+
+
 def run(cloud, client, *, delete=False, now=LATER, prefix=PREFIX, older_than="2h"):
     out = io.StringIO()
-    code = sweep.run(cloud, prefix, older_than=older_than, delete=delete, client=client, now=now, out=out)
+    code = sweep.run(
+        cloud,
+        prefix,
+        older_than=older_than,
+        delete=delete,
+        client=client,
+        groups=groups_of(cloud, client),
+        now=now,
+        out=out,
+    )
     return code, out.getvalue()
 
 
@@ -195,7 +210,7 @@ def test_aws_identities_younger_than_the_threshold_are_spared(iam):
     assert "younger than 2h" in "\n".join(section(out, "Left alone"))
 
 
-def test_aws_a_failed_step_stops_the_sweep_with_exit_1(iam, monkeypatch, capsys):
+def test_aws_a_failed_step_skips_its_identity_only_and_exits_1(iam, monkeypatch, capsys):
     monkeypatch.setattr(
         iam, "delete_login_profile", lambda **kw: (_ for _ in ()).throw(RuntimeError("throttled"))
     )
@@ -203,8 +218,12 @@ def test_aws_a_failed_step_stops_the_sweep_with_exit_1(iam, monkeypatch, capsys)
     err = capsys.readouterr().err
     assert code == 1
     assert "FAILED delete-login-profile user pr12-operator" in out
-    assert "throttled" in err and "Fix:" in err
+    assert "skipped delete user pr12-operator" in out
+    assert "throttled" in err and "Fix:" in err and "user pr12-operator" in err
     assert "pr12-operator" in aws_names(iam)
+    # The role and the policy after the failed user are still swept (the user's detach ran first).
+    assert not {"pr12-mcp-readonly", "pr12-ecs-readonly"} & aws_names(iam)
+    assert "Deleted 2 of 3 identities; 1 not (errors below)." in out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -224,6 +243,8 @@ class FakeRam:
         self.users: dict[str, dict] = {}
         self.roles: dict[str, dict] = {}
         self.policies: dict[str, dict] = {}
+        # Resource Management's resource-group-scoped attachments (AttachPolicy with a group id).
+        self.group_attachments: list[dict] = []
         self.calls: list[str] = []
 
     # seeding
@@ -238,8 +259,37 @@ class FakeRam:
             **extra,
         }
 
-    def role(self, name, tags=(("managed-by", "pulumi"),), age=3):
-        self.roles[name] = {"tags": list(tags), "created": created(age), "policies": []}
+    def role(self, name, tags=(("managed-by", "pulumi"),), age=3, trust=None):
+        trust = trust or {"Service": ["oos.aliyuncs.com"]}
+        document = {"Statement": [{"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": trust}]}
+        self.roles[name] = {
+            "tags": list(tags),
+            "created": created(age),
+            "policies": [],
+            "trust": json.dumps({**document, "Version": "1"}),
+        }
+
+    def attach_in_group(self, kind, principal, policy, group="rg-aek2sandbox01", policy_type="System"):
+        """Resource Management's AttachPolicy: names as its API spells them (<user>@<alias>...)."""
+        principal_name = f"{principal}@acme-sandbox.onaliyun.com"
+        if kind == "role":
+            principal_name = f"{principal}@role.acme-sandbox.onaliyun.com"
+        self.group_attachments.append(
+            {
+                "policy": policy,
+                "type": policy_type,
+                "principal": principal_name,
+                "principal_type": "IMSUser" if kind == "user" else "ServiceRole",
+                "group": group,
+            }
+        )
+
+    def _in_groups(self, principal_type, name):
+        return [
+            a
+            for a in self.group_attachments
+            if a["principal_type"] == principal_type and a["principal"].partition("@")[0] == name
+        ]
 
     def policy(self, name, tags=(("managed-by", "pulumi"),), versions=("v1",), default="v1", age=3):
         self.policies[name] = {
@@ -324,6 +374,62 @@ class FakeRam:
             marker=marker,
         )
         return models.ListPoliciesResponse(body=body)
+
+    def get_role(self, request):
+        assert isinstance(request, models.GetRoleRequest)
+        role = models.GetRoleResponseBodyRole(
+            role_name=request.role_name, assume_role_policy_document=self.roles[request.role_name]["trust"]
+        )
+        return models.GetRoleResponse(body=models.GetRoleResponseBody(role=role))
+
+    def list_policy_attachments(self, request):
+        assert isinstance(request, rm.ListPolicyAttachmentsRequest)
+        # Pages of two whatever the size asked for, so the sweep's paging is exercised.
+        # RAM's own (account-scoped) attachments are listed too, with the account id as group.
+        account = [
+            {
+                "policy": policy,
+                "type": policy_type,
+                "principal": f"{user}@acme-sandbox.onaliyun.com",
+                "principal_type": "IMSUser",
+                "group": "5055556666777788",
+            }
+            for user, data in self.users.items()
+            for policy, policy_type in data["policies"]
+        ]
+        every = self.group_attachments + account
+        start = (request.page_number - 1) * FakeRam.PAGE
+        chunk = every[start : start + FakeRam.PAGE]
+        items = [
+            rm.ListPolicyAttachmentsResponseBodyPolicyAttachmentsPolicyAttachment(
+                policy_name=a["policy"],
+                policy_type=a["type"],
+                principal_name=a["principal"],
+                principal_type=a["principal_type"],
+                resource_group_id=a["group"],
+            )
+            for a in chunk
+        ]
+        body = rm.ListPolicyAttachmentsResponseBody(
+            policy_attachments=rm.ListPolicyAttachmentsResponseBodyPolicyAttachments(policy_attachment=items),
+            page_number=request.page_number,
+            page_size=FakeRam.PAGE,
+            total_count=len(every),
+        )
+        return rm.ListPolicyAttachmentsResponse(body=body)
+
+    def detach_policy(self, request):
+        assert isinstance(request, rm.DetachPolicyRequest)
+        wanted = {
+            "policy": request.policy_name,
+            "type": request.policy_type,
+            "principal": request.principal_name,
+            "principal_type": request.principal_type,
+            "group": request.resource_group_id,
+        }
+        if wanted not in self.group_attachments:
+            self._error("EntityNotExist.Policy.Attachment")
+        self.group_attachments.remove(wanted)
 
     def list_entities_for_policy(self, request):
         assert isinstance(request, models.ListEntitiesForPolicyRequest)
@@ -431,11 +537,13 @@ class FakeRam:
         user = self.users[request.user_name]
         if user["policies"] or user["keys"] or user["groups"] or user["login"]:
             self._error("DeleteConflict.User")
+        if self._in_groups("IMSUser", request.user_name):
+            self._error("DeleteConflict.User.Policy")
         del self.users[request.user_name]
 
     def delete_role(self, request):
         assert isinstance(request, models.DeleteRoleRequest)
-        if self.roles[request.role_name]["policies"]:
+        if self.roles[request.role_name]["policies"] or self._in_groups("ServiceRole", request.role_name):
             self._error("DeleteConflict.Role.Policy")
         del self.roles[request.role_name]
 
@@ -652,6 +760,7 @@ def sandbox_run(cloud, client, *, delete=False, now=LATER, older_than="2h", stac
         delete=delete,
         sandbox=True,
         client=client,
+        groups=groups_of(cloud, client),
         now=now,
         stacks_dir=stacks_dir,
         out=out,
@@ -756,17 +865,20 @@ def test_the_sandbox_sweep_spares_open_pull_requests_live_stacks_only(ram):
     assert "pr15-commandUser  an open pull request's stack (pr15-)" in "\n".join(section(out, "Left alone"))
 
 
-def sandbox_run_with(client, open_prs):
+def sandbox_run_with(client, open_prs, *, cloud="alicloud", delete=False, now=LATER, **options):
     out = io.StringIO()
     code = sweep.run(
-        "alicloud",
+        cloud,
         None,
         sandbox=True,
         open_prs=open_prs,
+        delete=delete,
         client=client,
+        groups=groups_of(cloud, client),
         now=LATER,
         stacks_dir=FIXTURES,
         out=out,
+        **options,
     )
     return code, out.getvalue()
 
@@ -842,6 +954,32 @@ class DeployerRam(FakeRam):
         self._ask("ram:DeleteUser", f"acs:ram::{SANDBOX_ACCOUNT}:user/{request.user_name}")
         super().delete_user(request)
 
+    def get_role(self, request):
+        self._ask("ram:GetRole", self._arn("role", request.role_name))
+        return super().get_role(request)
+
+    def delete_role(self, request):
+        self._ask("ram:DeleteRole", self._arn("role", request.role_name))
+        super().delete_role(request)
+
+    # Resource Management's policy-attachment calls, as the Resource Group authorization table
+    # authorises them (baseline/analysis/reference/alicloud/ram.yaml): ListPolicyAttachments on
+    # the account, DetachPolicy on the policy and the principal.
+    def list_policy_attachments(self, request):
+        self._ask("ram:ListPolicyAttachments", f"acs:ram:*:{SANDBOX_ACCOUNT}:*")
+        return super().list_policy_attachments(request)
+
+    def detach_policy(self, request):
+        account = "system" if request.policy_type == "System" else SANDBOX_ACCOUNT
+        user = request.principal_name.partition("@")[0]
+        assert request.principal_type == "IMSUser", "the deploy role attaches in groups to users only"
+        self._ask(
+            "ram:DetachPolicy",
+            f"acs:ram:*:{account}:policy/{request.policy_name}",
+            f"acs:ims:*:{SANDBOX_ACCOUNT}:user/{user}",
+        )
+        super().detach_policy(request)
+
 
 def test_the_sandbox_sweep_takes_a_pull_requests_user_out_of_a_group_it_made_itself():
     """A PR-made `prx` that joined a group of its own naming (`zz`) before the control policy denied
@@ -860,3 +998,205 @@ def test_the_sandbox_sweep_still_cannot_touch_a_user_outside_its_prefix():
     ram = DeployerRam()
     with pytest.raises(ClientException, match="NoPermission"):
         ram.remove_user_from_group(models.RemoveUserFromGroupRequest(user_name="alice", group_name="zz"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Review finding 3: the sweep can be neither blocked nor dodged
+
+
+def test_a_resource_group_attachment_no_longer_blocks_the_sandbox_sweep():
+    """(b) The deploy role may attach a listed system policy to a `pr*` user in a resource group
+    (Resource Management's AttachPolicy), which RAM's ListPoliciesForUser does not show and which
+    makes DeleteUser fail. The sweep lists and detaches it, as the deploy role may."""
+    ram = DeployerRam()
+    ram.user("prx", comments="", keys=["LTAI-X"])
+    ram.attach_in_group("user", "prx", "AliyunECSReadOnlyAccess")
+    ram.attach_in_group("user", "commandUser", "AliyunECSReadOnlyAccess")  # not the sweep's
+    ram.attach("user", "prx", "AliyunECSReadOnlyAccess", "System")  # listed by both APIs
+    code, out = sandbox_run("alicloud", ram, delete=True)
+    assert code == 0, out
+    assert "prx" not in ram.users
+    log = deletion_log(out)
+    assert "detach-group-policy user prx AliyunECSReadOnlyAccess (System) in rg-aek2sandbox01" in log
+    # The account-scoped one is RAM's own attachment, detached once, through RAM.
+    assert not [s for s in log if f"in {SANDBOX_ACCOUNT}" in s]
+    assert [a["principal"].partition("@")[0] for a in ram.group_attachments] == ["commandUser"]
+
+
+def test_an_identity_that_cannot_be_deleted_no_longer_shields_the_others(capsys):
+    """(b) The sweep went on past nothing: one `pr*` user it could not take apart (here a group
+    attachment of a policy the deploy role may not detach, made by an administrator) left every
+    later user, role and policy standing. Now that user is reported and the rest are swept."""
+    ram = DeployerRam()
+    ram.user("pra", comments="")
+    ram.attach_in_group("user", "pra", "AdministratorAccess")
+    ram.user("prx", comments="", keys=["LTAI-X"])
+    ram.role("pry", tags=())
+    code, out = sandbox_run("alicloud", ram, delete=True)
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "FAILED detach-group-policy user pra AdministratorAccess (System) in rg-aek2sandbox01" in out
+    assert "skipped delete user pra" in out
+    assert "pra" in ram.users and "prx" not in ram.users and "pry" not in ram.roles
+    assert err.startswith("error: user pra:") and "NoPermission" in err and "Fix:" in err
+    assert len(err.splitlines()) == 1
+
+
+def test_a_role_the_sweep_cannot_read_is_reported_and_the_others_are_swept(ram, monkeypatch, capsys):
+    ram.user("prx", comments="")
+
+    def denied(request):
+        raise ClientException(code="NoPermission", message="ListPoliciesForRole", status_code=403)
+
+    monkeypatch.setattr(ram, "list_policies_for_role", denied)
+    code, out = sandbox_run("alicloud", ram, delete=True)
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "prx" not in ram.users
+    assert "pr12-untagged" in ram.roles
+    assert "role   pr12-untagged  Alibaba Cloud denied access" in "\n".join(
+        section(out, "Could not be listed")
+    )
+    assert "role pr12-untagged:" in err
+
+
+def test_an_open_pull_requests_prefix_shields_its_names_only_up_to_a_maximum_age(ram):
+    """(a) Any PR's code may name `pr12-x` under long-lived PR 12's prefix: the shield expires."""
+    ram.user("pr12-x", comments="", keys=["LTAI-X"], age=80)  # older than 3 days
+    ram.user("pr12-live", comments="", age=30)
+    code, out = sandbox_run_with(ram, "12", delete=True)
+    assert code == 0, out
+    assert "pr12-x" not in ram.users and "pr12-live" in ram.users
+    assert "Open pull requests' stacks spared up to 3d old" in out
+    assert "pr12-live  an open pull request's stack (pr12-)" in "\n".join(section(out, "Left alone"))
+    # A longer shield, asked for: the old name is spared again.
+    ram.user("pr12-x", comments="", age=80)
+    _, out = sandbox_run_with(ram, "12", open_pr_max_age="7d")
+    assert "pr12-x" not in swept_names(out)
+
+
+SANDBOX_TRUST_CASES = [
+    ({"RAM": ["acs:ram::1999888877776666:root"]}, ["RAM acs:ram::1999888877776666:root"]),
+    ({"RAM": "acs:ram::1999888877776666:role/anything"}, ["RAM acs:ram::1999888877776666:role/anything"]),
+    (
+        {"Federated": ["acs:ram::1999888877776666:oidc-provider/x"]},
+        ["Federated acs:ram::1999888877776666:oidc-provider/x"],
+    ),
+    ({"Service": ["1999888877776666@ecs.aliyuncs.com"]}, ["Service 1999888877776666@ecs.aliyuncs.com"]),
+    ({"RAM": ["acs:ram::5055556666777788:root"]}, []),
+    ({"Service": ["ecs.aliyuncs.com"]}, []),
+]
+
+
+@pytest.mark.parametrize(("principal", "outside"), SANDBOX_TRUST_CASES)
+def test_trusts_are_read_against_the_sandbox_account(principal, outside):
+    document = {"Version": "1", "Statement": [{"Effect": "Allow", "Principal": principal}]}
+    trusts = sweep.trust_principals(json.dumps(document))
+    assert sweep.outside_principals(trusts, SANDBOX_ACCOUNT) == outside
+
+
+@pytest.mark.parametrize(
+    ("document", "outside"),
+    [
+        ({"Statement": [{"Effect": "Allow", "Principal": "*"}]}, ["* *"]),
+        ({"Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}}]}, ["AWS *"]),
+        (
+            {"Statement": [{"Effect": "Allow", "Principal": {"Federated": "accounts.google.com"}}]},
+            ["Federated accounts.google.com"],
+        ),
+        ({"Statement": [{"Effect": "Allow", "Principal": {"AWS": "222233334444"}}]}, []),
+        ({"Statement": [{"Effect": "Deny", "Principal": {"AWS": "111111111111"}}]}, []),
+        ("not json", ["? unreadable trust document"]),
+    ],
+)
+def test_anyone_a_public_identity_provider_and_an_unreadable_trust_count_as_outside(document, outside):
+    text = document if isinstance(document, str) else json.dumps(document)
+    assert sweep.outside_principals(sweep.trust_principals(text), "222233334444") == outside
+
+
+def test_a_role_trusting_another_account_is_swept_first_whatever_its_age_or_prefix():
+    """(a) A PR-made role trusting the attacker's account is the way out of the sandbox: swept
+    under an open PR's prefix and younger than --older-than, before anything else."""
+    ram = DeployerRam()
+    ram.user("pra", comments="")
+    ram.role("pr12-x", tags=(), age=0.1, trust={"RAM": ["acs:ram::1999888877776666:root"]})
+    ram.role("pr12-own", tags=(), age=0.1, trust={"RAM": [f"acs:ram::{SANDBOX_ACCOUNT}:root"]})
+    code, out = sandbox_run_with(ram, "12", delete=True)
+    assert code == 0, out
+    assert section(out, "Trusting principals outside") == [
+        "role   pr12-x  trusts RAM acs:ram::1999888877776666:root"
+    ]
+    assert deletion_log(out)[0] == "delete role pr12-x"
+    assert "pr12-x" not in ram.roles and "pr12-own" in ram.roles
+
+
+def test_aws_a_role_trusting_another_account_is_swept_under_an_open_pull_request_too(iam):
+    def trust(principal):
+        statement = {"Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole"}
+        return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+
+    iam.create_role(
+        RoleName="pr12-exfil", AssumeRolePolicyDocument=trust({"AWS": "arn:aws:iam::999988887777:root"})
+    )
+    iam.create_role(
+        RoleName="pr12-own", AssumeRolePolicyDocument=trust({"AWS": "arn:aws:iam::222233334444:root"})
+    )
+    out = io.StringIO()
+    code = sweep.run(
+        "aws", None, sandbox=True, open_prs="12", delete=True, client=iam, stacks_dir=FIXTURES, out=out
+    )
+    assert code == 0, out.getvalue()
+    assert "pr12-exfil" not in aws_names(iam) and "pr12-own" in aws_names(iam)
+
+
+DEV_SSO = (
+    "arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/"
+    "AWSReservedSSO_EcsDeveloper_0123456789abcdef"
+)
+
+
+def test_a_test_stacks_own_outside_trusts_are_accepted_on_its_role_names_only(iam):
+    """dev's AWS MCP roles trust dev's SSO developer role, and so does each PR's copy: the sweep
+    renders that copy and accepts exactly those principals on exactly those role names. The same
+    principal on a role the test stack does not make is swept."""
+    accepted = sweep.expected_trusts(FIXTURES, "aws", "222233334444")
+    assert accepted["EcsMcpReadOnlyMonitoringRole"] == {f"AWS {DEV_SSO}"}
+    assert {name for name, principals in accepted.items() if principals} == {
+        "EcsMcpReadOnlyMonitoringRole",
+        "EcsMcpTroubleshootingRole",
+    }
+    assert not any(sweep.expected_trusts(FIXTURES, "alicloud", SANDBOX_ACCOUNT).values())
+    trust = json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": DEV_SSO}}]}
+    )
+    iam.create_role(RoleName="pr12-EcsMcpReadOnlyMonitoringRole", AssumeRolePolicyDocument=trust)
+    iam.create_role(RoleName="pr12-x", AssumeRolePolicyDocument=trust)
+    code, out = sandbox_run_with(iam, "12", cloud="aws", delete=True)
+    assert code == 0, out
+    assert "pr12-x" not in aws_names(iam) and "pr12-EcsMcpReadOnlyMonitoringRole" in aws_names(iam)
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["--prefix", PREFIX, "--open-pr-max-age", "7d"], "--sandbox"),
+        (["--sandbox", "--open-pr-max-age", "7 days"], "not a duration"),
+    ],
+)
+def test_the_open_pull_request_cap_is_a_duration_for_the_sandbox_sweep_only(argv, words, capsys):
+    code = cli.main(["sweep", "--cloud", "aws", *argv])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert len(err.splitlines()) == 1 and "--open-pr-max-age" in err and words in err
+
+
+def test_the_sandbox_sweep_is_refused_without_the_sandboxs_account(tmp_path):
+    """The outside-trust rule needs the sandbox's own account: without it, refused, never guessed."""
+    stacks = tmp_path / "stacks"
+    stacks.mkdir()
+    text = (FIXTURES / "Pulumi.pipeline.yaml").read_text()
+    assert text.count('awsAccountId: "222233334444"') == 1
+    (stacks / "Pulumi.pipeline.yaml").write_text(text.replace('awsAccountId: "222233334444"', ""))
+    with pytest.raises(ConfigError) as refused:
+        sweep.run("aws", None, sandbox=True, client=object(), stacks_dir=stacks, out=io.StringIO())
+    assert refused.value.key == "--sandbox" and "names no awsAccountId" in str(refused.value)

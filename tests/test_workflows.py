@@ -587,3 +587,13 @@ def test_the_sandbox_is_swept_on_a_schedule_by_mains_own_job():
         ["sweep", "--cloud", "aws", "--sandbox", "--open-prs", "1,2", "--older-than", "6h", "--delete"]
     )
     assert args.sandbox and args.delete and args.older_than == "6h"
+
+
+def test_a_pull_requests_up_refreshes_so_what_the_sandbox_sweep_removed_comes_back():
+    """Review finding 3: an open pull request's identities are swept once older than
+    --open-pr-max-age. Without a refresh, `up` trusts a state that still holds them and creates
+    nothing; with it, the PR's next push recreates them."""
+    workflow = load(ROOT / ".github" / "workflows" / "test-stack.yml")
+    (job,) = [j for j in workflow["jobs"].values() if any(c == "up" for c, _, _ in stacks_of(j, workflow))]
+    (up,) = [i for i in pulumi_steps(job) if i.get("command") == "up"]
+    assert up["refresh"] is True

@@ -10,18 +10,24 @@ with ``--delete`` only, removes them. An identity is swept when all of these hol
 - it was created longer ago than ``--older-than`` (default 2h), so a running test is spared.
 
 A custom policy still attached to a principal that is not swept is left alone (and reported).
-Deletion runs in dependency order: detach managed policies, delete inline policies, remove
-roles from instance profiles and users from groups, delete access keys, login profiles and (AWS)
-MFA devices, then users, roles and policies (non-default policy versions first). The dry run
-prints exactly the steps ``--delete`` runs, one per line.
+Deletion runs in dependency order: detach managed policies (on Alibaba Cloud also those Resource
+Management attached in a resource group, which RAM's ListPoliciesForUser/Role does not show),
+delete inline policies, remove roles from instance profiles and users from groups, delete access
+keys, login profiles and (AWS) MFA devices, then users, roles and policies (non-default policy
+versions first). The dry run prints exactly the steps ``--delete`` runs, one per line. A step
+that fails skips the rest of its identity only: the others are still swept, and the sweep exits
+1 at the end naming each identity it could not delete.
 
 ``--sandbox`` sweeps the whole sandbox instead: every name starting with the ``test``
 environment's ``namePrefix`` in ``stacks/Pulumi.pipeline.yaml`` (``pr``), marker or not, by age
 only, sparing the names of the open pull requests listed with ``--open-prs 12,15`` (``pr12-``,
-``pr15-``: their stacks are live). A pull request's code runs as the sandbox's deploy role and
-can create ``prx`` without the marker; Resource Directory control policies keep such an identity
-from creating another (docs/operations.md, section 8), and this sweep removes it once it is older
-than ``--older-than``.
+``pr15-``: their stacks are live) until they are ``--open-pr-max-age`` old (default 3d: any PR's
+code may name ``pr12-x``, so the name proves nothing). A pull request's code runs as the sandbox's
+deploy role and can create ``prx`` without the marker; Resource Directory control policies keep
+such an identity from creating another (docs/operations.md, section 8), and this sweep removes it
+once it is older than ``--older-than``. A role whose trust names a principal outside the
+sandbox's account (the pipeline stack file's ``test`` environment) is removed first, whatever its
+age or prefix.
 
 The prefix must be at least 3 characters and may not reach a name any stack file in ``stacks/``
 creates (the pipeline's ``github-*`` roles included): each file's offline plan is rendered and
@@ -35,13 +41,14 @@ OIDC action exports them, else the ``aliyun configure`` profile named by ``ALICL
 
 Exit codes:
   0  listed (dry run), or every step deleted; also when nothing matched
-  1  a step failed; the sweep stopped there (earlier steps are done; it is safe to run again)
+  1  an identity could not be listed or deleted (the others were; it is safe to run again)
   2  refused or bad input: prefix too short or reaching a stack's names, no sandbox to sweep,
      bad --older-than, no credentials
 """
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from collections.abc import Callable, Iterable
@@ -50,6 +57,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any, Protocol, TextIO
+from urllib.parse import unquote
 
 from baseline import PROJECT, stackfile
 from baseline.errors import ConfigError
@@ -62,11 +70,16 @@ EXIT_FAILED = 1
 EXIT_REFUSED = 2
 
 MIN_PREFIX = 3
+# How long an open pull request's identities are spared: a name under a long-lived PR's prefix
+# is no proof that PR made it (any PR's code may name pr12-x), so the shield expires; the PR's next
+# push recreates what its stack holds (test-stack.yml runs `up` with refresh).
+OPEN_PR_MAX_AGE = "3d"
 MARKER_TAG = ("managed-by", "pulumi")
 USER_COMMENT_MARKER = "managed by pulumi"
 _DURATION = re.compile(r"(\d+)([smhdw])")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _PREFIX_CHARS = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_PR_NAME = re.compile(r"^pr\d+-")  # a per-PR stack's names (ephemeral.naming_prefix)
 
 
 @dataclass(frozen=True)
@@ -76,6 +89,8 @@ class Identity:
     created: datetime
     marked: bool  # carries this program's managed-by marker
     ref: str = ""  # what the API calls it when the name is not enough (AWS policy ARN)
+    # A role's trust: (principal kind, value) of every Allow statement, as trust_principals reads it.
+    trusts: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)
@@ -97,6 +112,11 @@ class Plan:
     swept: list[Identity]
     left_alone: list[tuple[Identity, str]]
     steps: list[Step]
+    # Roles whose trust names a principal outside the sandbox's account: swept first, whatever
+    # their age or prefix, with those principals.
+    outside: list[tuple[Identity, list[str]]] = field(default_factory=list)
+    # Identities whose prerequisites could not be listed: not deleted, reported, exit 1.
+    unlisted: list[tuple[Identity, str]] = field(default_factory=list)
 
 
 class Cloud(Protocol):
@@ -122,11 +142,11 @@ class Cloud(Protocol):
 # Refusals
 
 
-def parse_age(text: str) -> timedelta:
+def parse_age(text: str, key: str = "--older-than") -> timedelta:
     """``90m``, ``2h``, ``1d12h``: a duration; anything else is refused."""
     if not text or not re.fullmatch(r"(\d+[smhdw])+", text):
         raise ConfigError(
-            key="--older-than",
+            key=key,
             value=text,
             problem="not a duration",
             fix="write it like 30m, 2h, 1d or 1d12h",
@@ -316,16 +336,30 @@ def plan(
     *,
     marked_only: bool = True,
     spared: Iterable[str] = (),
+    spared_for: timedelta | None = None,
+    account: str | None = None,
+    accepted: dict[str, frozenset[str]] | None = None,
 ) -> Plan:
     """What a sweep deletes; ``marked_only`` False (the sandbox) takes unmarked identities too,
-    except names under a ``spared`` prefix (an open pull request's live stack)."""
+    except names under a ``spared`` prefix (an open pull request's live stack) younger than
+    ``spared_for``. With the sandbox's ``account``, a role whose trust names a principal outside
+    it is swept first, whatever its age or prefix: such a role is a way in from outside that no
+    name or age excuses. The one exception, ``accepted``: the outside principals a test stack's own
+    role of that name (``pr<n>-`` removed) trusts, as ``expected_trusts`` renders them."""
     found = [i for i in cloud.identities(prefix) if i.name.startswith(prefix)]
     spared = tuple(spared)
     swept: list[Identity] = []
+    outside: list[tuple[Identity, list[str]]] = []
     left_alone: list[tuple[Identity, str]] = []
     for identity in found:
         live = next((p for p in spared if identity.name.startswith(p)), None)
-        if live is not None:
+        foreign = []
+        if account and identity.kind == "role":
+            own = (accepted or {}).get(_PR_NAME.sub("", identity.name), frozenset())
+            foreign = [p for p in outside_principals(identity.trusts, account) if p not in own]
+        if foreign:
+            outside.append((identity, foreign))
+        elif live is not None and (spared_for is None or now - identity.created < spared_for):
             left_alone.append((identity, f"an open pull request's stack ({live})"))
         elif marked_only and not identity.marked:
             left_alone.append((identity, "no managed-by=pulumi marker"))
@@ -333,22 +367,90 @@ def plan(
             left_alone.append((identity, f"younger than {_age(older_than)}"))
         else:
             swept.append(identity)
-    principals = {(i.kind, i.name) for i in swept if i.kind != "policy"}
+    principals = {(i.kind, i.name) for i in [*swept, *(o for o, _ in outside)] if i.kind != "policy"}
     kept_policies = []
     for policy in [i for i in swept if i.kind == "policy"]:
-        outside = [p for p in cloud.attached_to(policy) if p not in principals]
-        if outside:
-            kind, name = outside[0]
+        others = [p for p in cloud.attached_to(policy) if p not in principals]
+        if others:
+            kind, name = others[0]
             left_alone.append((policy, f"attached to {kind} {name!r}, which is not swept"))
             kept_policies.append(policy)
     swept = [i for i in swept if i not in kept_policies]
     order = {"user": 0, "role": 1, "policy": 2}
     swept.sort(key=lambda i: (order[i.kind], i.name))
+    outside.sort(key=lambda o: o[0].name)
+    swept = [o for o, _ in outside] + swept
     steps: list[Step] = []
+    unlisted: list[tuple[Identity, str]] = []
     for identity in swept:
-        steps.extend(cloud.prerequisites(identity))
+        try:
+            before = cloud.prerequisites(identity)
+        except Exception as error:
+            # One identity the sweep cannot read is reported; the others are still swept.
+            fault = faults.classify(error, f"listing what {identity.kind} {identity.name} holds")
+            if fault is None or fault.code == faults.EXIT_SETUP:
+                raise
+            unlisted.append((identity, fault.what))
+            continue
+        steps.extend(before)
         steps.append(cloud.delete_step(identity))
-    return Plan(swept=swept, left_alone=left_alone, steps=steps)
+    swept = [i for i in swept if i not in {u for u, _ in unlisted}]
+    return Plan(swept=swept, left_alone=left_alone, steps=steps, outside=outside, unlisted=unlisted)
+
+
+def trust_principals(document: Any) -> tuple[tuple[str, str], ...]:
+    """(kind, value) of every principal a trust document's Allow statements name: ``RAM``/``AWS``,
+    ``Service``, ``Federated``; ``*`` for ``"Principal": "*"``; ``?`` for what cannot be read, so
+    an unreadable trust counts as outside."""
+    try:
+        if isinstance(document, str):
+            document = json.loads(unquote(document) if document.startswith("%") else document)
+        statements = document.get("Statement") or []
+    except (ValueError, AttributeError):
+        return (("?", "unreadable trust document"),)
+    found: list[tuple[str, str]] = []
+    for statement in statements if isinstance(statements, list) else [statements]:
+        if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
+            continue
+        if "NotPrincipal" in statement:
+            found.append(("NotPrincipal", json.dumps(statement["NotPrincipal"], sort_keys=True)))
+        principal = statement.get("Principal")
+        if isinstance(principal, dict):
+            for kind, values in principal.items():
+                for value in values if isinstance(values, list) else [values]:
+                    found.append((str(kind), str(value)))
+        elif principal is not None:
+            found.append(("*", str(principal)))
+    return tuple(found)
+
+
+def principal_account(value: str) -> str | None:
+    """The account a trust principal belongs to: an ARN's account field (``acs:ram::<id>:root``,
+    ``arn:aws:iam::<id>:role/x``), a bare account id, a service principal's ``<id>@service``;
+    None for anything else (``*``, a public identity provider such as accounts.google.com)."""
+    if value.isdigit():
+        return value
+    parts = value.split(":")
+    if parts[0] == "acs" and len(parts) >= 5:
+        return parts[3] or None
+    if parts[0] == "arn" and len(parts) >= 6:
+        return parts[4] or None
+    return None
+
+
+def outside_principals(trusts: Iterable[tuple[str, str]], account: str) -> list[str]:
+    """The principals of a trust that are not the sandbox account's own. A service principal
+    (``ecs.aliyuncs.com``, ``ec2.amazonaws.com``) acts in the account that holds the role; one
+    that names an account (``<id>@ecs.aliyuncs.com``) is held to that account."""
+    outside = []
+    for kind, value in trusts:
+        if kind.lower() == "service":
+            owner = value.partition("@")[0] if "@" in value else account
+        else:
+            owner = principal_account(value)
+        if owner != account:
+            outside.append(f"{kind} {value}")
+    return outside
 
 
 def _age(delta: timedelta) -> str:
@@ -395,7 +497,8 @@ class AwsIam:
             # Service-linked roles belong to AWS services and are deleted through them.
             if role["RoleName"].startswith(prefix) and not role["Path"].startswith("/aws-service-role/"):
                 marked = self._marked("list_role_tags", RoleName=role["RoleName"])
-                found.append(Identity("role", role["RoleName"], role["CreateDate"], marked))
+                trusts = trust_principals(role.get("AssumeRolePolicyDocument") or {})
+                found.append(Identity("role", role["RoleName"], role["CreateDate"], marked, trusts=trusts))
         for policy in self._pages("list_policies", "Policies", Scope="Local"):
             if policy["PolicyName"].startswith(prefix):
                 marked = self._marked("list_policy_tags", PolicyArn=policy["Arn"])
@@ -502,14 +605,23 @@ def _ram_tags(tags: Any) -> list[tuple[str, str]]:
 
 
 class AlicloudRam:
+    """RAM (``client``) and Resource Manager (``groups``): a policy attached through Resource
+    Management's AttachPolicy is listed only there, and stops DeleteUser/DeleteRole as an
+    account-scoped one does."""
+
     name = "alicloud"
     PAGE = 1000
+    GROUP_PAGE = 100  # ListPolicyAttachments' largest PageSize
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, groups: Any) -> None:
         from alibabacloud_ram20150501 import models
+        from alibabacloud_resourcemanager20200331 import models as rm_models
 
         self.ram = client
+        self.groups = groups
         self.m = models
+        self.rm = rm_models
+        self._group_attachments: list[Any] | None = None
 
     def _paged(self, call: Callable[[str | None], Any], items: Callable[[Any], list[Any]]) -> list[Any]:
         found: list[Any] = []
@@ -539,7 +651,12 @@ class AlicloudRam:
         for role in roles:
             if role.role_name.startswith(prefix):
                 marked = any(is_marker(k, v) for k, v in _ram_tags(role.tags))
-                found.append(Identity("role", role.role_name, _ram_date(role.create_date), marked))
+                # ListRoles carries no trust document; GetRole does.
+                got = self.ram.get_role(m.GetRoleRequest(role_name=role.role_name)).body.role
+                trusts = trust_principals(got.assume_role_policy_document or "")
+                found.append(
+                    Identity("role", role.role_name, _ram_date(role.create_date), marked, trusts=trusts)
+                )
         policies = self._paged(
             lambda marker: self.ram.list_policies(
                 m.ListPoliciesRequest(policy_type="Custom", marker=marker, max_items=self.PAGE)
@@ -581,11 +698,13 @@ class AlicloudRam:
                 steps.append(Step("delete-access-key", "user", name, k.access_key_id, (k.access_key_id,)))
             if self._has_login_profile(name):
                 steps.append(Step("delete-login-profile", "user", name))
+            steps.extend(self._group_steps(identity, "IMSUser"))
         elif identity.kind == "role":
             body = self.ram.list_policies_for_role(m.ListPoliciesForRoleRequest(role_name=name)).body
             for p in body.policies.policy if body.policies else []:
                 label = f"{p.policy_name} ({p.policy_type})"
                 steps.append(Step("detach-policy", "role", name, label, (p.policy_name, p.policy_type)))
+            steps.extend(self._group_steps(identity, "ServiceRole"))
         else:
             body = self.ram.list_policy_versions(
                 m.ListPolicyVersionsRequest(policy_name=name, policy_type="Custom")
@@ -594,6 +713,40 @@ class AlicloudRam:
                 if not v.is_default_version:
                     steps.append(Step("delete-policy-version", "policy", name, v.version_id, (v.version_id,)))
         return steps
+
+    def _group_steps(self, identity: Identity, principal_type: str) -> list[Step]:
+        """Detach what Resource Management attached to the principal in a resource group. Its
+        principal names are ``<user>@<alias>.onaliyun.com`` and ``<role>@role.<alias>.onaliyun.com``;
+        an attachment whose group id is the account id (all digits) is account-scoped, listed by
+        ListPoliciesFor* and detached above."""
+        steps = []
+        for a in self._resource_group_attachments():
+            if (
+                a.principal_type == principal_type
+                and (a.principal_name or "").partition("@")[0] == identity.name
+                and not str(a.resource_group_id or "").isdigit()
+            ):
+                label = f"{a.policy_name} ({a.policy_type}) in {a.resource_group_id}"
+                args = (a.policy_name, a.policy_type, a.principal_name, a.principal_type, a.resource_group_id)
+                steps.append(Step("detach-group-policy", identity.kind, identity.name, label, args))
+        return steps
+
+    def _resource_group_attachments(self) -> list[Any]:
+        """Every policy attachment of the account, listed once per sweep (ListPolicyAttachments
+        without ResourceGroupId lists the whole account)."""
+        if self._group_attachments is None:
+            found: list[Any] = []
+            page = 1
+            while True:
+                request = self.rm.ListPolicyAttachmentsRequest(page_number=page, page_size=self.GROUP_PAGE)
+                body = self.groups.list_policy_attachments(request).body
+                items = body.policy_attachments.policy_attachment if body.policy_attachments else []
+                found.extend(items or [])
+                if not items or len(found) >= (body.total_count or 0):
+                    break
+                page += 1
+            self._group_attachments = found
+        return self._group_attachments
 
     def _has_login_profile(self, name: str) -> bool:
         try:
@@ -618,6 +771,17 @@ class AlicloudRam:
             case ("detach-policy", "role"):
                 ram.detach_policy_from_role(
                     m.DetachPolicyFromRoleRequest(role_name=name, policy_name=args[0], policy_type=args[1])
+                )
+            case ("detach-group-policy", _):
+                policy, policy_type, principal, principal_type, group = args
+                self.groups.detach_policy(
+                    self.rm.DetachPolicyRequest(
+                        policy_name=policy,
+                        policy_type=policy_type,
+                        principal_name=principal,
+                        principal_type=principal_type,
+                        resource_group_id=group,
+                    )
                 )
             case ("remove-from-group", _):
                 ram.remove_user_from_group(m.RemoveUserFromGroupRequest(user_name=name, group_name=args[0]))
@@ -661,13 +825,28 @@ def alicloud_client() -> Any:
     )
 
 
-CLOUDS: dict[str, tuple[Callable[[Any], Cloud], Callable[[], Any]]] = {
-    "aws": (AwsIam, aws_client),
-    "alicloud": (AlicloudRam, alicloud_client),
-}
+def alicloud_groups_client() -> Any:
+    """Resource Manager's client (Resource Management's resource-group-scoped attachments), signed
+    in as the RAM client is."""
+    from alibabacloud_resourcemanager20200331.client import Client
+    from alibabacloud_tea_openapi import utils_models
+
+    credential = alicloud_credential("sweep", "the test account")
+    return Client(
+        utils_models.Config(
+            credential=credential,
+            endpoint="resourcemanager.aliyuncs.com",
+            retry_options=faults.alicloud_retry_options(),
+        )
+    )
 
 
 def render(report: Plan, out: TextIO) -> None:
+    if report.outside:
+        header = f"Trusting principals outside the sandbox account, swept first ({len(report.outside)}):"
+        print(header, file=out)
+        for identity, principals in report.outside:
+            print(f"  {identity.kind:<6} {identity.name}  trusts {', '.join(principals)}", file=out)
     print(f"Identities to delete ({len(report.swept)}):", file=out)
     for identity in report.swept:
         print(f"  {identity.kind:<6} {identity.name}  created {identity.created:%Y-%m-%dT%H:%MZ}", file=out)
@@ -675,6 +854,66 @@ def render(report: Plan, out: TextIO) -> None:
         print(f"Left alone ({len(report.left_alone)}):", file=out)
         for identity, reason in report.left_alone:
             print(f"  {identity.kind:<6} {identity.name}  {reason}", file=out)
+    if report.unlisted:
+        print(f"Could not be listed, not deleted ({len(report.unlisted)}):", file=out)
+        for identity, reason in report.unlisted:
+            print(f"  {identity.kind:<6} {identity.name}  {reason}", file=out)
+
+
+def expected_trusts(stacks_dir: Path, cloud: str, account: str) -> dict[str, frozenset[str]]:
+    """Role name (without ``pr<n>-``) -> the principals outside ``account`` that the role of that
+    name in a per-PR test stack trusts: the stack is rendered offline from the ``dev`` file in
+    ``stacks_dir``, as test-stack.yml derives it, in the sandbox's accounts. dev's AWS MCP roles,
+    for one, trust dev's SSO developer role."""
+    import tempfile
+
+    from baseline.config import load_stack_file, resolve
+    from baseline.ops import ephemeral
+    from baseline.plan import render as render_plan
+
+    source = stacks_dir / f"Pulumi.{ephemeral.SOURCE_STACK}.yaml"
+    if not source.is_file():
+        return {}
+    accounts = {f"{cloud}_account_id": account}
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / f"Pulumi.{ephemeral.stack_name(1)}.yaml"
+        path.write_text(json.dumps(ephemeral.document(1, source=source, **accounts)))
+        stack = ephemeral.stack_name(1)
+        resources = render_plan(resolve(load_stack_file(path, stack)), stack)["resources"]
+    found: dict[str, frozenset[str]] = {}
+    for resource in resources:
+        inputs = resource.get("inputs") or {}
+        if resource["type"] == "alicloud:ram/role:Role" and cloud == "alicloud":
+            name, document = inputs.get("roleName"), inputs.get("assumeRolePolicyDocument")
+        elif resource["type"] == "aws:iam/role:Role" and cloud == "aws":
+            name, document = inputs.get("name"), inputs.get("assumeRolePolicy")
+        else:
+            continue
+        if isinstance(name, str) and isinstance(document, str):
+            outside = outside_principals(trust_principals(document), account)
+            found[_PR_NAME.sub("", name)] = frozenset(outside)
+    return found
+
+
+def _sandbox_account(stacks_dir: Path, cloud: str) -> str:
+    """The sandbox's account in ``cloud``, from the pipeline stack file's ``test`` environment:
+    a role trusting any other account is a way in from outside."""
+    from baseline.scenarios.pipeline import SANDBOX
+
+    path = stacks_dir / "Pulumi.pipeline.yaml"
+    config = (read_yaml(path.read_text(), path.name) or {}).get("config") or {}
+    key = "alicloudAccountId" if cloud == "alicloud" else "awsAccountId"
+    for environment in (config.get(f"{PROJECT}:pipeline") or {}).get("environments") or []:
+        if isinstance(environment, dict) and environment.get("name") == SANDBOX and environment.get(key):
+            return str(environment[key])
+    raise ConfigError(
+        key="--sandbox",
+        problem=f"{path.name}'s {SANDBOX!r} environment names no {key}",
+        fix=f"set {key} on the {SANDBOX!r} environment: the sandbox sweep removes roles trusting any other",
+    )
+
+
+UNLISTED_FIX = "give the sweep's identity the listing it lacks (the pipeline's deploy role), then run again"
 
 
 def run(
@@ -685,7 +924,9 @@ def run(
     delete: bool = False,
     sandbox: bool = False,
     open_prs: str | None = None,
+    open_pr_max_age: str | None = None,
     client: Any = None,
+    groups: Any = None,
     now: datetime | None = None,
     stacks_dir: Path | None = None,
     out: TextIO | None = None,
@@ -699,34 +940,71 @@ def run(
             problem="a sweep takes either one test stack's --prefix or --sandbox",
             fix="pass --prefix pr<n>- for one test stack, or --sandbox for every sandbox identity",
         )
-    if open_prs is not None and not sandbox:
-        raise ConfigError(
-            key="--open-prs",
-            problem="only a sandbox sweep spares open pull requests' stacks",
-            fix="add --sandbox, or drop --open-prs",
-        )
+    for flag, value in (("--open-prs", open_prs), ("--open-pr-max-age", open_pr_max_age)):
+        if value is not None and not sandbox:
+            raise ConfigError(
+                key=flag,
+                problem="only a sandbox sweep spares open pull requests' stacks",
+                fix=f"add --sandbox, or drop {flag}",
+            )
     spared: tuple[str, ...] = ()
+    spared_for: timedelta | None = None
+    account: str | None = None
+    accepted: dict[str, frozenset[str]] = {}
     if sandbox:
         from baseline.ops import ephemeral
 
         prefix = sandbox_prefix(stacks_dir)
         spared = tuple(ephemeral.naming_prefix(n) for n in parse_open_prs(open_prs or ""))
+        spared_for = parse_age(open_pr_max_age or OPEN_PR_MAX_AGE, key="--open-pr-max-age")
+        account = _sandbox_account(stacks_dir, cloud)
+        accepted = expected_trusts(stacks_dir, cloud, account)
     assert prefix is not None
     check_prefix(prefix, stacks_dir, sandbox=sandbox)
-    adapter_class, make_client = CLOUDS[cloud]
     mode = "deleting" if delete else "dry run: nothing is deleted, add --delete"
     which = "any marker (the sandbox)" if sandbox else "with the managed-by marker"
     with faults.reported(f"listing {cloud} identities"):
-        adapter = adapter_class(client if client is not None else make_client())
+        adapter: Cloud
+        if cloud == "alicloud":
+            adapter = AlicloudRam(
+                client if client is not None else alicloud_client(),
+                groups if groups is not None else alicloud_groups_client(),
+            )
+        else:
+            adapter = AwsIam(client if client is not None else aws_client())
         print(f"Sweep {cloud}: names starting {prefix!r}, {which}, older than {_age(age)} ({mode})", file=out)
-        report = plan(adapter, prefix, age, now or datetime.now(UTC), marked_only=not sandbox, spared=spared)
+        if sandbox:
+            assert spared_for is not None
+            print(
+                f"Open pull requests' stacks spared up to {_age(spared_for)} old; roles trusting "
+                f"outside account {account} swept whatever their age or name",
+                file=out,
+            )
+        report = plan(
+            adapter,
+            prefix,
+            age,
+            now or datetime.now(UTC),
+            marked_only=not sandbox,
+            spared=spared,
+            spared_for=spared_for,
+            account=account,
+            accepted=accepted,
+        )
     render(report, out)
     print(f"Steps ({len(report.steps)}):", file=out)
     if not delete:
         for step in report.steps:
             print(f"  {step}", file=out)
-        return EXIT_DONE
+        for identity, why in report.unlisted:
+            print(f"error: {identity.kind} {identity.name}: {why}. Fix: {UNLISTED_FIX}", file=sys.stderr)
+        return EXIT_FAILED if report.unlisted else EXIT_DONE
+    failed: dict[tuple[str, str], str] = {}
     for number, step in enumerate(report.steps, 1):
+        if (step.kind, step.name) in failed:
+            # An earlier step of this identity failed: its delete would fail too.
+            print(f"  skipped {step}", file=out)
+            continue
         try:
             adapter.run(step)
         except Exception as error:
@@ -735,15 +1013,26 @@ def run(
                 print(f"  gone {step}", file=out, flush=True)
                 continue
             fault = faults.classify(error, f"step {number} of {len(report.steps)} ({step})")
-            print(f"  FAILED {step}", file=out)
+            print(f"  FAILED {step}", file=out, flush=True)
             what = fault.what if fault else f"step {number} of {len(report.steps)} failed ({step}): {error}"
             where = f" ({fault.where})" if fault and fault.where else ""
-            print(
-                f"error: {what}{where}. Fix: correct the cause and run the sweep again; finished steps are "
-                "not repeated",
-                file=sys.stderr,
-            )
-            return EXIT_FAILED
+            failed[(step.kind, step.name)] = f"{what}{where}"
+            continue
         print(f"  done {step}", file=out, flush=True)
-    print(f"Deleted {len(report.swept)} identities in {len(report.steps)} steps.", file=out)
-    return EXIT_DONE
+    problems = [f"{kind} {name}: {why}" for (kind, name), why in failed.items()]
+    problems += [f"{i.kind} {i.name}: {why}" for i, why in report.unlisted]
+    if not problems:
+        print(f"Deleted {len(report.swept)} identities in {len(report.steps)} steps.", file=out)
+        return EXIT_DONE
+    deleted = len(report.swept) - len(failed)
+    print(
+        f"Deleted {deleted} of {len(report.swept)} identities; {len(problems)} not (errors below).", file=out
+    )
+    # Every other identity was swept: one that cannot be deleted no longer shields the rest.
+    for problem in problems:
+        print(
+            f"error: {problem}. Fix: correct the cause and run the sweep again; finished steps are not "
+            "repeated",
+            file=sys.stderr,
+        )
+    return EXIT_FAILED
