@@ -604,10 +604,15 @@ SWEEP = Page(
     "creates is refused (only a per-PR stack's own prefix, pr<n>-, is a sweep's). --sandbox\n"
     "instead sweeps every identity named with the sandbox's prefix (the pipeline stack's test\n"
     "environment, pr), marker or not, by age only, sparing the open pull requests of --open-prs\n"
-    "up to --open-pr-max-age, and first removes every role trusting another account.",
+    "up to --open-pr-max-age, and first removes every role trusting another account; any other\n"
+    "user or role of the sandbox account (not pr*, the pipeline's or the cloud's own) is an error.",
     exit_codes=(
         ("0", "listed (dry run), or every step deleted; also when nothing matched"),
-        ("1", "an identity could not be listed or deleted; the others were (run it again)"),
+        (
+            "1",
+            "an identity could not be listed or deleted (the others were: run it again), or the sandbox "
+            "holds a user or role it should not",
+        ),
         ("2", "refused or bad input: the prefix, --older-than, missing credentials"),
     ),
     examples=(

@@ -229,6 +229,36 @@ def test_the_sandbox_deploy_role_still_creates_its_per_pr_identities_under_the_c
         assert allowed(SANDBOX, action, resource, role="github-test-deploy", policies=grants.policies), action
 
 
+def _as_sandbox_role(name: str, policies, action: str, *resources: str) -> bool:
+    ceiling = control_policies.ceiling(plan(), SANDBOX)
+    return evaluate_call(
+        policies, "alicloud", action, list(resources), caller(SANDBOX, role=name), boundary=ceiling
+    ).allowed
+
+
+def test_a_pr_cannot_rename_its_user_out_of_the_prefix_the_sweep_takes():
+    """Outside review round 3, finding 1: as the sandbox's deploy role, a PR makes `pr90-x` with a key
+    and an `Action: *` policy, then renames it `backup-svc` (UpdateUser's NewUserName), which the sweep
+    never lists. UpdateUser is authorised on the old name only and no key names the new one, so the
+    control policy leaves it to the administrator: the deploy role's own grant on `user/pr*` is moot."""
+    (role,) = access.find_principal(plan(), "alicloud:github-test-deploy")
+    deployer = access.grants_of(plan(), role).policies
+    user = f"acs:ram:*:{SANDBOX}:user/pr90-x"
+    policy = f"acs:ram:*:{SANDBOX}:policy/pr90-admin"
+    # The chain up to the rename is the deploy role's job, and stays allowed.
+    for action, resources in (
+        ("ram:CreateUser", (user,)),
+        ("ram:CreateAccessKey", (f"acs:ram::{SANDBOX}:user/pr90-x",)),
+        ("ram:CreatePolicy", (policy,)),
+        ("ram:AttachPolicyToUser", (policy, user)),
+    ):
+        assert _as_sandbox_role("github-test-deploy", deployer, action, *resources), action
+    assert not _as_sandbox_role("github-test-deploy", deployer, "ram:UpdateUser", user)
+    # Nor does the user it made (it holds `Action: *`), while the administrator still may.
+    assert not allowed(SANDBOX, "ram:UpdateUser", user, user="pr90-x")
+    assert allowed(SANDBOX, "ram:UpdateUser", user, role=ADMIN)
+
+
 # --- the task proofs ask under the ceiling -------------------------------------------------------
 
 
@@ -260,6 +290,40 @@ def test_a_sandbox_policy_that_forgot_the_deploy_role_would_fail_its_task_proofs
     (result,) = tasks.prove(broken, _settings(), "alicloud:github-test-deploy")
     denied = {v.call.action for v in result.verdicts if not v.allowed and not v.unknown}
     assert {"ram:CreateUser", "ram:CreateAccessKey", "ram:CreatePolicy"} <= denied
+
+
+def test_the_sandbox_deploy_roles_user_updates_are_denied_by_design_and_nowhere_else():
+    """The catalogue marks UpdateUser `sandbox_denied`: the sandbox's proof asks it and finds it
+    denied by its control policy; every other environment's deploy role still updates its users."""
+    by_design = {}
+    for name in ("github-test-deploy", "github-dev-deploy", "github-prod-deploy"):
+        (result,) = tasks.prove(plan(), _settings(), f"alicloud:{name}")
+        assert result.ok, name
+        updates = [v for v in result.verdicts if v.call.action == "ram:UpdateUser"]
+        assert updates, name
+        by_design[name] = {v.verdict for v in updates}
+    assert by_design == {
+        "github-test-deploy": {"by-design"},
+        "github-dev-deploy": {"allow"},
+        "github-prod-deploy": {"allow"},
+    }
+
+
+def test_a_sandbox_policy_that_let_the_deploy_role_rename_users_would_fail_its_task_proofs():
+    """Expected denials are checked, not assumed: without the UpdateUser statement the calls are
+    `loose` (allowed against the design) and the proof fails."""
+    broken = json.loads(json.dumps(plan()))
+    for resource in broken["resources"]:
+        if resource["inputs"].get("controlPolicyName") == "github-test-sandbox-identities":
+            document = json.loads(resource["inputs"]["policyDocument"])
+            document["Statement"] = [s for s in document["Statement"] if "ram:UpdateUser" not in s["Action"]]
+            resource["inputs"]["policyDocument"] = json.dumps(document)
+    (result,) = tasks.prove(broken, _settings(), "alicloud:github-test-deploy")
+    loose = [v for v in result.verdicts if v.verdict == "loose"]
+    assert loose and {v.call.action for v in loose} == {"ram:UpdateUser"}
+    assert all("against the design" in v.reason for v in loose)
+    assert not result.ok and result.denied == len(loose)
+    assert tasks.exit_code([result]) == 1
 
 
 # --- the strict mocks refuse what Resource Directory refuses -----------------------------------------

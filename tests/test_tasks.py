@@ -221,13 +221,16 @@ TASKS_END = "<!-- end of task proofs -->"
 
 def tasks_block() -> str:
     rows = [
-        "| Stack | Tasks asked | Allowed | Unknown (unsettled row, unnamed resource) | Denied |",
-        "|---|---:|---:|---:|---:|",
+        "| Stack | Tasks asked | Allowed | Unknown (unsettled row, unnamed resource) | Denied by design "
+        "(the environment's control policy) | Denied |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     for stack in ("dev", "staging", "prod", "pipeline", "example"):
         report = tasks.report(stack, _results(stack))
-        denied = report["asked"] - report["allowed"] - report["unknown"]
-        rows.append(f"| {stack} | {report['asked']} | {report['allowed']} | {report['unknown']} | {denied} |")
+        design = report["byDesign"]
+        denied = report["asked"] - report["allowed"] - report["unknown"] - design
+        counts = (report["asked"], report["allowed"], report["unknown"], design, denied)
+        rows.append(f"| {stack} | " + " | ".join(str(n) for n in counts) + " |")
     return "\n".join([TASKS_START, *rows, TASKS_END])
 
 

@@ -21,3 +21,6 @@ class TaskCall:
     # Why the call cannot be asked, when the reference names no resource it would be made on (the
     # KMS secret OOS keeps a parameter's value in): reported as unknown, never allowed or denied.
     unknown: str = ""
+    # Why the environment's control policy denies the call by design (the catalogue says so): asked
+    # all the same, and a proof fails if it is allowed.
+    by_design: str = ""

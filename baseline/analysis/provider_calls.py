@@ -235,7 +235,14 @@ def _call(
         context=context,
         source=source,
         unknown=str(call.get("unknown") or ""),
+        by_design=str(call.get("sandbox_denied") or "") if role.environment == _sandbox() else "",
     )
+
+
+def _sandbox() -> str:
+    from baseline.scenarios.pipeline import SANDBOX
+
+    return SANDBOX
 
 
 def _aws_source(entry: Mapping[str, Any]) -> str:

@@ -395,7 +395,13 @@ class Verdict:
 
     @property
     def verdict(self) -> str:
-        return "unknown" if self.unknown else "allow" if self.allowed else "deny"
+        """``by-design``: denied, as the catalogue says the environment's control policy denies it;
+        ``loose``: allowed although it says so (the control policy lost its deny), a failure."""
+        if self.unknown:
+            return "unknown"
+        if self.call.by_design:
+            return "loose" if self.allowed else "by-design"
+        return "allow" if self.allowed else "deny"
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -431,14 +437,19 @@ class PrincipalTasks:
         return sum(v.unknown for v in self.verdicts)
 
     @property
+    def by_design(self) -> int:
+        return sum(v.verdict == "by-design" for v in self.verdicts)
+
+    @property
     def denied(self) -> int:
-        return self.asked - self.allowed - self.unknown
+        """Denied against the job, or allowed against the design (``loose``)."""
+        return self.asked - self.allowed - self.unknown - self.by_design
 
     @property
     def ok(self) -> bool:
-        """Catalogued, asked something, and nothing denied; an unknown call is reported, proves
-        nothing, and makes the command exit 4 (see ``exit_code``)."""
-        return self.role is not None and self.asked > 0 and self.allowed + self.unknown == self.asked
+        """Catalogued, asked something, and nothing denied but what the design denies; an unknown
+        call is reported, proves nothing, and makes the command exit 4 (see ``exit_code``)."""
+        return self.role is not None and self.asked > 0 and self.denied == 0
 
 
 def _provider_calls(plan: Mapping[str, Any], settings: Any) -> dict[str, tuple[str, list[TaskCall]]]:
@@ -506,6 +517,9 @@ def decide_call(grants: access.Grants, call: TaskCall) -> Verdict:
             f"docs/reference.md); on the placeholder the documents would {said} ({reason})"
         )
         return Verdict(call, False, reason, decision.reading, decision.filled, decision.dropped, unknown=True)
+    if call.by_design:
+        said = "allowed, against the design" if decision.allowed else "denied by design"
+        reason = f"{said} ({call.by_design}): {reason}"
     return Verdict(call, decision.allowed, reason, decision.reading, decision.filled, decision.dropped)
 
 
@@ -543,6 +557,7 @@ def report(stack: str, results: Sequence[PrincipalTasks]) -> dict[str, Any]:
         "asked": sum(r.asked for r in results),
         "allowed": sum(r.allowed for r in results),
         "unknown": sum(r.unknown for r in results),
+        "byDesign": sum(r.by_design for r in results),
         "unsettled": sorted({v.call.action for r in results for v in r.verdicts if v.unknown}),
         "uncatalogued": [r.principal.name for r in results if r.role is None],
         "principals": [
@@ -555,6 +570,7 @@ def report(stack: str, results: Sequence[PrincipalTasks]) -> dict[str, Any]:
                 "asked": r.asked,
                 "allowed": r.allowed,
                 "unknown": r.unknown,
+                "byDesign": r.by_design,
                 "calls": [v.as_dict() for v in r.verdicts],
             }
             for r in results
@@ -570,6 +586,7 @@ def to_text(result: Mapping[str, Any]) -> str:
             lines.append(f"{head}: NO TASK CATALOGUE ENTRY (add its role to baseline/scenarios/tasks/)")
             continue
         unknown = f", {p['unknown']} unknown" if p["unknown"] else ""
+        unknown += f", {p['byDesign']} denied by design" if p["byDesign"] else ""
         lines.append(f"{head}: {p['role']}: {p['allowed']}/{p['asked']} allowed{unknown}")
         for c in p["calls"]:
             context = ", ".join(f"{k}={v}" for k, vs in c["context"].items() for v in vs)
@@ -584,6 +601,7 @@ def to_text(result: Mapping[str, Any]) -> str:
     lines.append(
         f"stack {result['stack']}: {result['allowed']}/{result['asked']} task calls allowed"
         + (f", {result['unknown']} unknown ({', '.join(result['unsettled'])})" if result["unknown"] else "")
+        + (f", {result['byDesign']} denied by design" if result["byDesign"] else "")
         + (f"; no catalogue entry: {', '.join(result['uncatalogued'])}" if result["uncatalogued"] else "")
     )
     return "\n".join(lines) + "\n"

@@ -714,7 +714,6 @@ ATTACH_ACTIONS = (
 # grant, and the age sweep removes it (docs/operations.md section 7).
 SANDBOX_IDENTITY_WRITES = (
     "ram:CreateUser",
-    "ram:UpdateUser",
     "ram:CreateAccessKey",
     "ram:UpdateAccessKey",
     "ram:CreateLoginProfile",
@@ -794,9 +793,17 @@ def control_policy_guard(
     }
 
 
+# UpdateUser renames a user (NewUserName) and is authorised on the old name only, with no condition
+# key on the new one (reference/alicloud/ram.yaml): a deploy role allowed it on `user/pr*` could rename
+# a PR's user out of the prefix the sweep takes. So in the sandbox only the administrator updates a
+# user, the deploy role included; a PR stack's users are created and deleted, never updated.
+SANDBOX_ADMIN_ONLY = ("ram:UpdateUser",)
+
+
 def control_policy_sandbox(account: str, *, deploy_role: str, admin_role: str) -> Document:
     """The sandbox account, beside the guard: no identity but its deploy role and the administrator's
-    creates or empowers an identity or hands out a credential."""
+    creates or empowers an identity or hands out a credential, and none but the administrator's
+    renames a user."""
     allowed = [ram_role_principal(account, r) for r in (deploy_role, admin_role)]
     return {
         "Version": "1",
@@ -806,7 +813,13 @@ def control_policy_sandbox(account: str, *, deploy_role: str, admin_role: str) -
                 "Action": list(SANDBOX_IDENTITY_WRITES),
                 "Resource": ["*"],
                 "Condition": _unless(allowed),
-            }
+            },
+            {
+                "Effect": "Deny",
+                "Action": list(SANDBOX_ADMIN_ONLY),
+                "Resource": ["*"],
+                "Condition": _unless([ram_role_principal(account, admin_role)]),
+            },
         ],
     }
 

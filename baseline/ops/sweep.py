@@ -27,7 +27,9 @@ deploy role and can create ``prx`` without the marker; Resource Directory contro
 such an identity from creating another (docs/operations.md, section 8), and this sweep removes it
 once it is older than ``--older-than``. A role whose trust names a principal outside the
 sandbox's account (the pipeline stack file's ``test`` environment) is removed first, whatever its
-age or prefix.
+age or prefix. Every other user and role of the sandbox account must be the pipeline stack's own
+there, the administrator's role or the cloud's own (``SANDBOX_STANDING``): anything else (a PR's
+user renamed out of the prefix, say) is listed, never deleted, and is an error (exit 1).
 
 The prefix must be at least 3 characters and may not reach a name any stack file in ``stacks/``
 creates (the pipeline's ``github-*`` roles included): each file's offline plan is rendered and
@@ -41,13 +43,15 @@ OIDC action exports them, else the ``aliyun configure`` profile named by ``ALICL
 
 Exit codes:
   0  listed (dry run), or every step deleted; also when nothing matched
-  1  an identity could not be listed or deleted (the others were; it is safe to run again)
+  1  an identity could not be listed or deleted (the others were; it is safe to run again), or
+     the sandbox holds a user or role that is neither the prefix's, the pipeline's nor standing
   2  refused or bad input: prefix too short or reaching a stack's names, no sandbox to sweep,
      bad --older-than, no credentials
 """
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import re
 import sys
@@ -117,6 +121,9 @@ class Plan:
     outside: list[tuple[Identity, list[str]]] = field(default_factory=list)
     # Identities whose prerequisites could not be listed: not deleted, reported, exit 1.
     unlisted: list[tuple[Identity, str]] = field(default_factory=list)
+    # The sandbox: (kind, name) of users and roles that are neither the prefix's nor the pipeline's
+    # nor the cloud's own (SANDBOX_STANDING). Never deleted; each is an error, exit 1.
+    escaped: list[tuple[str, str]] = field(default_factory=list)
 
 
 class Cloud(Protocol):
@@ -136,6 +143,9 @@ class Cloud(Protocol):
     def delete_step(self, identity: Identity) -> Step: ...
 
     def run(self, step: Step) -> None: ...
+
+    def principals(self) -> list[tuple[str, str, str]]:
+        """(kind, name, path) of every user and role of the account, whatever its name."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -210,21 +220,25 @@ def created_names(plan: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 @cache
-def _stack_names(path: Path, text: str) -> tuple[tuple[str, str], ...]:
-    """The names the stack file creates, from its offline plan (rendered once per file text)."""
+def _stack_plan(path: Path, text: str) -> dict[str, Any]:
+    """The stack file's offline plan (rendered once per file text)."""
     from baseline.config import load_stack_file, resolve
     from baseline.plan import render
 
     stack = path.name.removeprefix("Pulumi.").removesuffix(".yaml")
     try:
-        plan = render(resolve(load_stack_file(path, stack)), stack)
+        return render(resolve(load_stack_file(path, stack)), stack)
     except ConfigError as error:
         raise ConfigError(
             key="--prefix",
             problem=f"stack {stack!r}'s names are unknown: {path.name} does not render ({error.problem})",
             fix=f"correct {path.name} (python -m baseline plan --stack {stack}) before sweeping",
         ) from None
-    return tuple(created_names(plan))
+
+
+def _stack_names(path: Path, text: str) -> tuple[tuple[str, str], ...]:
+    """The names the stack file creates, from its offline plan."""
+    return tuple(created_names(_stack_plan(path, text)))
 
 
 def parse_open_prs(text: str) -> tuple[int, ...]:
@@ -476,6 +490,7 @@ class AwsIam:
 
     def __init__(self, client: Any) -> None:
         self.iam = client
+        self._listing: dict[str, list[dict[str, Any]]] = {}
 
     def _pages(self, method: str, key: str, **kwargs: Any) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
@@ -487,13 +502,24 @@ class AwsIam:
         tags = getattr(self.iam, method)(**kwargs).get("Tags", [])
         return any(is_marker(t["Key"], t["Value"]) for t in tags)
 
+    def _listed(self, method: str, key: str) -> list[dict[str, Any]]:
+        """The account's users or roles, listed once per run (the sweep and the escape check)."""
+        if method not in self._listing:
+            self._listing[method] = self._pages(method, key)
+        return self._listing[method]
+
+    def principals(self) -> list[tuple[str, str, str]]:
+        users = [("user", u["UserName"], u.get("Path") or "/") for u in self._listed("list_users", "Users")]
+        roles = [("role", r["RoleName"], r.get("Path") or "/") for r in self._listed("list_roles", "Roles")]
+        return users + roles
+
     def identities(self, prefix: str) -> list[Identity]:
         found = []
-        for user in self._pages("list_users", "Users"):
+        for user in self._listed("list_users", "Users"):
             if user["UserName"].startswith(prefix):
                 marked = self._marked("list_user_tags", UserName=user["UserName"])
                 found.append(Identity("user", user["UserName"], user["CreateDate"], marked))
-        for role in self._pages("list_roles", "Roles"):
+        for role in self._listed("list_roles", "Roles"):
             # Service-linked roles belong to AWS services and are deleted through them.
             if role["RoleName"].startswith(prefix) and not role["Path"].startswith("/aws-service-role/"):
                 marked = self._marked("list_role_tags", RoleName=role["RoleName"])
@@ -622,6 +648,7 @@ class AlicloudRam:
         self.m = models
         self.rm = rm_models
         self._group_attachments: list[Any] | None = None
+        self._listing: dict[str, list[Any]] = {}
 
     def _paged(self, call: Callable[[str | None], Any], items: Callable[[Any], list[Any]]) -> list[Any]:
         found: list[Any] = []
@@ -633,22 +660,40 @@ class AlicloudRam:
                 return found
             marker = body.marker
 
+    def _users(self) -> list[Any]:
+        """The account's users, listed once per run (the sweep and the escape check)."""
+        if "users" not in self._listing:
+            self._listing["users"] = self._paged(
+                lambda marker: self.ram.list_users(
+                    self.m.ListUsersRequest(marker=marker, max_items=self.PAGE)
+                ),
+                lambda body: body.users.user if body.users else [],
+            )
+        return self._listing["users"]
+
+    def _roles(self) -> list[Any]:
+        if "roles" not in self._listing:
+            self._listing["roles"] = self._paged(
+                lambda marker: self.ram.list_roles(
+                    self.m.ListRolesRequest(marker=marker, max_items=self.PAGE)
+                ),
+                lambda body: body.roles.role if body.roles else [],
+            )
+        return self._listing["roles"]
+
+    def principals(self) -> list[tuple[str, str, str]]:
+        return [("user", u.user_name, "") for u in self._users()] + [
+            ("role", r.role_name, "") for r in self._roles()
+        ]
+
     def identities(self, prefix: str) -> list[Identity]:
         m = self.m
         found = []
-        users = self._paged(
-            lambda marker: self.ram.list_users(m.ListUsersRequest(marker=marker, max_items=self.PAGE)),
-            lambda body: body.users.user if body.users else [],
-        )
-        for user in users:
+        for user in self._users():
             if user.user_name.startswith(prefix):
                 marked = USER_COMMENT_MARKER in (user.comments or "").lower()
                 found.append(Identity("user", user.user_name, _ram_date(user.create_date), marked))
-        roles = self._paged(
-            lambda marker: self.ram.list_roles(m.ListRolesRequest(marker=marker, max_items=self.PAGE)),
-            lambda body: body.roles.role if body.roles else [],
-        )
-        for role in roles:
+        for role in self._roles():
             if role.role_name.startswith(prefix):
                 marked = any(is_marker(k, v) for k, v in _ram_tags(role.tags))
                 # ListRoles carries no trust document; GetRole does.
@@ -858,6 +903,13 @@ def render(report: Plan, out: TextIO) -> None:
         print(f"Could not be listed, not deleted ({len(report.unlisted)}):", file=out)
         for identity, reason in report.unlisted:
             print(f"  {identity.kind:<6} {identity.name}  {reason}", file=out)
+    if report.escaped:
+        print(
+            f"Not pr*, the pipeline's or the cloud's own, never deleted ({len(report.escaped)}):",
+            file=out,
+        )
+        for kind, name in report.escaped:
+            print(f"  {kind:<6} {name}", file=out)
 
 
 def expected_trusts(stacks_dir: Path, cloud: str, account: str) -> dict[str, frozenset[str]]:
@@ -913,6 +965,87 @@ def _sandbox_account(stacks_dir: Path, cloud: str) -> str:
     )
 
 
+# What a sandbox account holds besides the sandbox's prefix, the pipeline stack's own users and roles
+# there and the administrator's role: (kind, name pattern, path prefix, why), per cloud. Any other
+# user or role got there some other way (a PR's user renamed out of the prefix, say): the sweep
+# cannot tell what it is, so it reports it as an error and leaves it to a person.
+SANDBOX_STANDING: dict[str, tuple[tuple[str, str, str, str], ...]] = {
+    "alicloud": (
+        (
+            "role",
+            "AliyunServiceRoleFor*",
+            "",
+            "a service-linked role, which its service creates and deletes (in the sandbox only the "
+            "deploy role may ask for one, and only ECI's: the sandbox's control policy)",
+        ),
+    ),
+    "aws": (
+        (
+            "role",
+            "AWSServiceRoleFor*",
+            "/aws-service-role/",
+            "a service-linked role, under the path IAM keeps for its services",
+        ),
+        (
+            "role",
+            "AWSReservedSSO_*",
+            "/aws-reserved/sso.amazonaws.com/",
+            "an IAM Identity Center permission set's role, which Identity Center manages",
+        ),
+    ),
+}
+_PIPELINE_PRINCIPALS = {
+    "alicloud:ram/user:User": ("user", "name"),
+    "alicloud:ram/role:Role": ("role", "roleName"),
+    "aws:iam/user:User": ("user", "name"),
+    "aws:iam/role:Role": ("role", "name"),
+}
+
+
+def pipeline_principals(stacks_dir: Path, cloud: str, account: str) -> frozenset[tuple[str, str]]:
+    """(kind, lower-cased name) of the users and roles the pipeline stack creates in ``account``
+    (through its provider for that account), and the administrator's role it names."""
+    from baseline.scenarios.pipeline import PipelineSettings
+
+    path = stacks_dir / "Pulumi.pipeline.yaml"
+    text = path.read_text()
+    found = set()
+    for resource in _stack_plan(path, text)["resources"]:
+        kind, key = _PIPELINE_PRINCIPALS.get(resource["type"], ("", ""))
+        name = (resource.get("inputs") or {}).get(key)
+        provider = str(resource.get("provider") or "")
+        if kind and resource["type"].startswith(f"{cloud}:") and provider.endswith(f"-{account}"):
+            found.add((kind, str(name).casefold()))
+    config = ((read_yaml(text, path.name) or {}).get("config") or {}).get(f"{PROJECT}:pipeline") or {}
+    field_name = "alicloud_admin_role_name" if cloud == "alicloud" else "aws_admin_role_name"
+    key = "alicloudAdminRoleName" if cloud == "alicloud" else "awsAdminRoleName"
+    admin = config.get(key) or PipelineSettings.model_fields[field_name].default
+    found.add(("role", str(admin).casefold()))
+    return frozenset(found)
+
+
+def escaped(
+    principals: Iterable[tuple[str, str, str]], prefix: str, owned: frozenset[tuple[str, str]], cloud: str
+) -> list[tuple[str, str]]:
+    """The users and roles of the sandbox account that are neither the prefix's, the pipeline's nor
+    standing (``SANDBOX_STANDING``). RAM and IAM names are unique regardless of case."""
+    found = []
+    for kind, name, path in principals:
+        if name.startswith(prefix) or (kind, name.casefold()) in owned:
+            continue
+        if any(
+            kind == k and fnmatch.fnmatchcase(name, pattern) and (path or "").startswith(under)
+            for k, pattern, under, _ in SANDBOX_STANDING[cloud]
+        ):
+            continue
+        found.append((kind, name))
+    return sorted(found)
+
+
+ESCAPED_FIX = (
+    "find out how it got there (the sandbox holds only pr* identities and the pipeline's), then "
+    "remove it as the administrator"
+)
 UNLISTED_FIX = "give the sweep's identity the listing it lacks (the pipeline's deploy role), then run again"
 
 
@@ -991,6 +1124,10 @@ def run(
             account=account,
             accepted=accepted,
         )
+        if sandbox:
+            assert account is not None
+            owned = pipeline_principals(stacks_dir, cloud, account)
+            report.escaped = escaped(adapter.principals(), prefix, owned, cloud)
     render(report, out)
     print(f"Steps ({len(report.steps)}):", file=out)
     if not delete:
@@ -998,7 +1135,8 @@ def run(
             print(f"  {step}", file=out)
         for identity, why in report.unlisted:
             print(f"error: {identity.kind} {identity.name}: {why}. Fix: {UNLISTED_FIX}", file=sys.stderr)
-        return EXIT_FAILED if report.unlisted else EXIT_DONE
+        _report_escaped(report)
+        return EXIT_FAILED if report.unlisted or report.escaped else EXIT_DONE
     failed: dict[tuple[str, str], str] = {}
     for number, step in enumerate(report.steps, 1):
         if (step.kind, step.name) in failed:
@@ -1023,7 +1161,8 @@ def run(
     problems += [f"{i.kind} {i.name}: {why}" for i, why in report.unlisted]
     if not problems:
         print(f"Deleted {len(report.swept)} identities in {len(report.steps)} steps.", file=out)
-        return EXIT_DONE
+        _report_escaped(report)
+        return EXIT_FAILED if report.escaped else EXIT_DONE
     deleted = len(report.swept) - len(failed)
     print(
         f"Deleted {deleted} of {len(report.swept)} identities; {len(problems)} not (errors below).", file=out
@@ -1035,4 +1174,14 @@ def run(
             "repeated",
             file=sys.stderr,
         )
+    _report_escaped(report)
     return EXIT_FAILED
+
+
+def _report_escaped(report: Plan) -> None:
+    for kind, name in report.escaped:
+        print(
+            f"error: {kind} {name} is in the sandbox account but is neither a pr* identity, the "
+            f"pipeline's nor the cloud's own. Fix: {ESCAPED_FIX}",
+            file=sys.stderr,
+        )
