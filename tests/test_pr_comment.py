@@ -213,12 +213,23 @@ def test_a_pr_that_changes_only_stack_files_says_so(pr_checkout, tmp_path, api):
         (["requirements.txt", "requirements-dev.txt"], ["requirements-dev.txt", "requirements.txt"]),
         ([".github/workflows/deploy.yml"], [".github/workflows/deploy.yml"]),
         (["Makefile"], ["Makefile"]),
-        # A rename out of the program changes it too.
-        ([{"filename": "docs/old.py", "previous_filename": "baseline/old.py"}], ["baseline/old.py"]),
-        (["stacks/Pulumi.dev.yaml", "docs/operations.md", "tests/test_x.py", "sub/Makefile"], []),
+        # A rename changes the program on both sides.
+        (
+            [{"filename": "docs/old.py", "previous_filename": "baseline/old.py"}],
+            ["baseline/old.py", "docs/old.py"],
+        ),
+        # Whatever is not a stack file or prose is the program, a path never seen before included: a
+        # root-level module shadows one of the standard library or a dependency for everything run there.
+        (["yaml.py", "conftest.py"], ["conftest.py", "yaml.py"]),
+        (
+            ["pyproject.toml", ".pulumi-version", "tests/test_x.py", "sub/Makefile"],
+            [".pulumi-version", "pyproject.toml", "sub/Makefile", "tests/test_x.py"],
+        ),
+        (["docs/bootstrap/ruleset-main.json"], ["docs/bootstrap/ruleset-main.json"]),
+        (["stacks/Pulumi.dev.yaml", "docs/operations.md", "README.md"], []),
     ],
 )
-def test_the_program_is_the_code_its_pack_pins_and_workflows(files, program):
+def test_the_program_is_everything_but_the_stack_files_and_prose(files, program):
     fake = FakeGitHub(files=files)
     paths, whole = pr_comment.pr_files(fake, REPO, 42, HEAD)
     lines = pr_comment.program_warning(paths, whole)

@@ -205,16 +205,16 @@ def _policy_lines(stack: str, plan: Mapping[str, Any] | None) -> list[str]:
     return lines
 
 
-# What the program is: the code `pulumi up` runs, its pack, its pins, the workflows and the Makefile
-# that run them. A PR touching any of it can make its exported plans say anything.
-PROGRAM_DIRS = ("baseline/", "components/", "policy/", ".github/")
-PROGRAM_FILES = ("__main__.py", "Pulumi.yaml", "Makefile")
-_REQUIREMENTS = re.compile(r"requirements[^/]*\.txt")
+# What is NOT the program: the stack files (data the judge renders with the default branch's own
+# program) and prose. Everything else is, unknown paths included: a new file at the repository's root
+# (`yaml.py`, `conftest.py`) shadows a module of whatever Python runs there, a new build or pin file
+# changes what is installed, so the rule is an allow-list of data, never a list of program paths.
+_DATA = re.compile(r"stacks/Pulumi\.[^/]+\.yaml|docs/[^/].*\.md|[^/]+\.md")
 MAX_FILES = 3000  # GitHub lists at most 3,000 files of a pull request
 
 
 def changes_program(path: str) -> bool:
-    return path.startswith(PROGRAM_DIRS) or path in PROGRAM_FILES or bool(_REQUIREMENTS.fullmatch(path))
+    return not _DATA.fullmatch(path)
 
 
 def pr_files(request: Request, repository: str, number: int, head_sha: str) -> tuple[list[str], bool]:
