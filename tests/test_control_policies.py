@@ -155,6 +155,57 @@ def test_no_identity_but_the_administrator_attaches_at_a_resource_groups_or_the_
         assert allowed(account, action, "*", role=ADMIN), action
 
 
+def _setting_resources(account: str) -> dict[str, str]:
+    """Each account-level setting call on the resource its authorization row names
+    (reference/alicloud/ram.yaml): all resources, the 2019 table's account-wide ARN, or the application."""
+    return {
+        "ram:SetUserSsoSettings": "*",
+        "ram:SetSecurityPreference": "*",
+        "ram:SetPasswordPolicy": f"acs:ram:*:{account}:*",
+        "ram:SetDefaultDomain": "*",
+        "ram:SetAccountAlias": f"acs:ram:*:{account}:*",
+        "ram:CreateApplication": "*",
+        "ram:CreateAppSecret": f"acs:ram::{account}:application/ci-client",
+    }
+
+
+def test_every_account_setting_the_guard_denies_has_its_case_here():
+    assert set(_setting_resources(SANDBOX)) == set(documents.ACCOUNT_SETTINGS_WRITES)
+
+
+@pytest.mark.parametrize("environment", [*ACCOUNTS, "test"])
+def test_no_identity_but_the_administrator_changes_the_accounts_sign_in_settings(environment):
+    """Outside review round 4, finding 4: an identity holding `Action: *` points user-based SSO at its
+    own IdP (then signs in to the console as any RAM user of the account, later ones included) or
+    loosens the security preference, password policy or domain, or makes an OAuth client with a
+    secret. None is an identity, so no sweep finds it; every environment account's guard leaves
+    them to the administrator, the deploy role included (no task proof asks them)."""
+    account = ACCOUNTS.get(environment, SANDBOX)
+    for action, resource in _setting_resources(account).items():
+        assert not allowed(account, action, resource), action
+        assert not allowed(account, action, resource, role=f"github-{environment}-deploy"), action
+        assert allowed(account, action, resource, role=ADMIN), action
+
+
+def test_a_pr_cannot_point_the_sandboxs_user_sso_at_its_own_idp():
+    """The finding's chain: as the sandbox's deploy role a PR makes `prx` with a key and an
+    `Action: *` policy (its job, and allowed); `prx` then uploads the attacker's IdP metadata with
+    SsoEnabled=true. The control policy refuses that call whatever `prx` holds."""
+    (role,) = access.find_principal(plan(), "alicloud:github-test-deploy")
+    deployer = access.grants_of(plan(), role).policies
+    user = f"acs:ram:*:{SANDBOX}:user/pr91-x"
+    policy = f"acs:ram:*:{SANDBOX}:policy/pr91-admin"
+    for action, resources in (
+        ("ram:CreateUser", (user,)),
+        ("ram:CreateAccessKey", (f"acs:ram::{SANDBOX}:user/pr91-x",)),
+        ("ram:CreatePolicy", (policy,)),
+        ("ram:AttachPolicyToUser", (policy, user)),
+    ):
+        assert _as_sandbox_role("github-test-deploy", deployer, action, *resources), action
+    assert not allowed(SANDBOX, "ram:SetUserSsoSettings", "*", user="pr91-x")
+    assert not _as_sandbox_role("github-test-deploy", deployer, "ram:SetUserSsoSettings", "*")
+
+
 def test_prods_deployer_still_grants_qa_lead_its_group_policy_under_the_ceiling():
     (role,) = access.find_principal(plan(), "alicloud:github-prod-deploy")
     grants = access.grants_of(plan(), role)

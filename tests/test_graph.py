@@ -222,11 +222,11 @@ def test_joining_a_group_is_asked_on_the_group_and_the_user_the_reference_names(
 
 
 def test_an_action_the_reference_lacks_is_asked_on_its_one_resource_and_the_step_says_so():
-    plan = {"resources": [_policy("sec", _allow(["ram:SetSecurityPreference"])), *_user("u", "sec")]}
+    plan = {"resources": [_policy("sec", _allow(["ram:GenerateCredentialReport"])), *_user("u", "sec")]}
     source = graph.Source("test", plan, {"alicloud": ACCOUNT}, {"alicloud": REGION})
     (actor,) = [a for a in graph._actors(source) if a.node.name == "u"]
     resource = f"acs:ram:*:{ACCOUNT}:*"
-    asked = graph._ask_once(actor.grants, "ram:SetSecurityPreference", [resource], None, ("", ACCOUNT))
+    asked = graph._ask_once(actor.grants, "ram:GenerateCredentialReport", [resource], None, ("", ACCOUNT))
     assert asked.allowed and "in no authorization reference row" in asked.note
 
 

@@ -272,6 +272,22 @@ def test_ram_tagging_is_authorised_on_all_resources_only():
     assert ims["source"] == "ims-UntagResources" and ims["resources"] == [{"arn": "*", "required": True}]
 
 
+def test_account_settings_are_authorised_without_a_key_a_deny_could_narrow():
+    """The account-level settings the guard leaves to the administrator: all resources (or the 2019
+    table's account-wide ARN) and no condition key, so only the caller can tell them apart."""
+    ram = reference()["ram"]["actions"]
+    everything = [{"arn": "*", "required": True}]
+    for name in ("SetUserSsoSettings", "SetSecurityPreference", "SetDefaultDomain"):
+        _read_as_printed(ram[name], name, "update", f"ram-{name}", everything, [])
+    app = [{"arn": "acs:ram::{#accountId}:application/{#AppName}", "required": True}]
+    _read_as_printed(ram["CreateAppSecret"], "CreateAppSecret", "create", "ram-CreateAppSecret", app, [])
+    account_wide = [{"arn": "acs:ram:*:${AccountId}:*", "required": True}]
+    for name in ("SetPasswordPolicy", "SetAccountAlias"):
+        assert ram[name]["source"] == "ram-2019" and ram[name]["resources"] == account_wide, name
+    assert ram["SetSecurityPreference"]["readings"][0]["resources"] == account_wide
+    assert not ram["CreateApplication"]["settled"]  # no copy read reaches its table
+
+
 def test_ram_policy_and_attachment_reads_name_their_principal_or_policy():
     ram = reference()["ram"]["actions"]
     for name, access, arn in (

@@ -702,6 +702,21 @@ PIPELINE_IDENTITY_WRITES = (
 # (reference/alicloud/resourcemanager.yaml), so whatever the cloud asks under this name is denied on
 # every resource to all but the administrator; no deploy or preview role is granted them.
 RESOURCE_MANAGER_ATTACH_ACTIONS = ("resourcemanager:AttachPolicy", "resourcemanager:DetachPolicy")
+# Account-level RAM settings, each authorised on all resources with no condition key
+# (reference/alicloud/ram.yaml): user-based SSO lets the IdP it names sign in as any RAM user of the
+# account; the security preference, password policy, default domain and alias govern every user's
+# console sign-in; an OAuth application and its secret are a standing client no sweep lists. A
+# setting is no identity, so neither a deny bound to the caller nor the sandbox sweep sees it: in
+# every environment account only the administrator's role changes them.
+ACCOUNT_SETTINGS_WRITES = (
+    "ram:SetUserSsoSettings",
+    "ram:SetSecurityPreference",
+    "ram:SetPasswordPolicy",
+    "ram:SetDefaultDomain",
+    "ram:SetAccountAlias",
+    "ram:CreateApplication",
+    "ram:CreateAppSecret",
+)
 ATTACH_ACTIONS = (
     "ram:AttachPolicyToUser",
     "ram:AttachPolicyToRole",
@@ -762,8 +777,8 @@ def control_policy_guard(
     admin_role: str,
 ) -> Document:
     """Every environment account: only the administrator's role (through which the pipeline stack is
-    applied) writes the pipeline's roles, policies and OIDC providers, its own role included, or
-    attaches an administrator-class system policy to anyone."""
+    applied) writes the pipeline's roles, policies and OIDC providers, its own role included,
+    attaches an administrator-class system policy to anyone, or changes an account-level setting."""
     owned = [ram_role_principal(account, r) for r in (*roles, admin_role)]
     owned += [f"acs:ram:*:{account}:policy/{p}" for p in policies]
     owned += [ram_oidc_provider_arn(account, p) for p in oidc_providers]
@@ -785,7 +800,7 @@ def control_policy_guard(
             },
             {
                 "Effect": "Deny",
-                "Action": list(RESOURCE_MANAGER_ATTACH_ACTIONS),
+                "Action": [*RESOURCE_MANAGER_ATTACH_ACTIONS, *ACCOUNT_SETTINGS_WRITES],
                 "Resource": ["*"],
                 "Condition": _unless(admin),
             },
