@@ -272,6 +272,11 @@ def _sandbox_requests(account: str, prefix: str) -> dict[str, tuple[str, str, di
     own = iam(account, "policy", f"{prefix}admin")
     role, user = iam(account, "role", f"{prefix}x"), iam(account, "user", f"{prefix}x")
     self_bounded = {"iam:PermissionsBoundary": own}
+    behind = {"iam:PermissionsBoundary": workload}
+    pathed_role, pathed_policy = (
+        iam(account, "role", f"{prefix}/ci-reader"),
+        iam(account, "policy", f"{prefix}/x"),
+    )
     return {
         "re-version the boundary": ("iam:CreatePolicyVersion", workload, {}),
         "make it the default": ("iam:SetDefaultPolicyVersion", workload, {}),
@@ -290,6 +295,23 @@ def _sandbox_requests(account: str, prefix: str) -> dict[str, tuple[str, str, di
         "put an inline policy": ("iam:PutRolePolicy", role, self_bounded),
         "attach to a user": ("iam:AttachUserPolicy", user, {"iam:PolicyARN": own}),
         "put a user's inline policy": ("iam:PutUserPolicy", user, {}),
+        # IAM ARNs carry the path: role/pr/ci-reader (Path=/pr/) matches role/pr*, yet its name does
+        # not start with the prefix the sweep takes. Behind the sandbox's own boundary, too.
+        "create a role on a /pr path": ("iam:CreateRole", pathed_role, behind),
+        "re-trust a role on a /pr path": ("iam:UpdateAssumeRolePolicy", pathed_role, {}),
+        "create a policy on a /pr path": ("iam:CreatePolicy", pathed_policy, {}),
+        "re-version a policy on a /pr path": ("iam:CreatePolicyVersion", pathed_policy, {}),
+        "attach to a role on a /pr path": (
+            "iam:AttachRolePolicy",
+            pathed_role,
+            {"iam:PolicyARN": iam(account, "policy", f"{prefix}x"), **behind},
+        ),
+        "create a user on a /pr path": ("iam:CreateUser", iam(account, "user", f"{prefix}/x"), behind),
+        "create an instance profile on a /pr path": (
+            "iam:CreateInstanceProfile",
+            iam(account, "instance-profile", f"{prefix}/x"),
+            {},
+        ),
     }
 
 

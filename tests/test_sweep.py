@@ -776,9 +776,10 @@ def sandbox_run(cloud, client, *, delete=False, now=LATER, older_than="2h", stac
 
 
 # In a sandbox account the fixtures' decoys outside the prefix stand for identities that got there
-# some other way: a sandbox sweep leaves them, lists them and fails (exit 1).
+# some other way: a sandbox sweep leaves them, lists them and fails (exit 1). Custom policies too:
+# one outside the prefix is as much a sign of something gone wrong as a user.
 DECOYS = {
-    "alicloud": {("user", "commandUser"), ("user", "dev-pr12-commandUser")},
+    "alicloud": {("user", "commandUser"), ("user", "dev-pr12-commandUser"), ("policy", "commandUserPolicy")},
     "aws": {("role", "mcp-readonly"), ("user", "app-pr12-operator"), ("user", "operator")},
 }
 
@@ -1339,3 +1340,110 @@ def test_aws_the_sandbox_sweep_reports_what_escaped_and_spares_what_aws_itself_m
     assert code == 1
     assert escaped_of(out.getvalue()) == expected
     assert sum(line.startswith("error: ") for line in err.getvalue().splitlines()) == len(expected)
+
+
+# ---------------------------------------------------------------------------------------------
+# Review round 4, findings 2 and 3: IAM paths and identity providers
+
+
+def _aws_trust(principal, condition=None):
+    statement = {"Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole"}
+    if condition:
+        statement["Condition"] = condition
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+
+
+def test_aws_the_sandbox_sweep_takes_a_role_and_policy_on_a_pr_path_whatever_their_names(iam):
+    """`role/pr*` covers `role/pr/ci-reader` (Path=/pr/): the ARN carries the path. Such a role and
+    policy are the prefix's as a `pr*` name is, and are swept (here, the role trusting another
+    account first); a customer policy outside the prefix is reported like a user or role."""
+    policy = iam.create_policy(
+        PolicyName="ci-admin",
+        Path="/pr/",
+        PolicyDocument='{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}',
+    )["Policy"]["Arn"]
+    iam.create_role(
+        RoleName="ci-reader", Path="/pr/", AssumeRolePolicyDocument=_aws_trust({"AWS": "999988887777"})
+    )
+    iam.attach_role_policy(RoleName="ci-reader", PolicyArn=policy)
+    iam.create_role(
+        RoleName="ci-writer", Path="/prx/a/", AssumeRolePolicyDocument=_aws_trust({"AWS": "222233334444"})
+    )
+    _policy(iam, "backup-read", tags=[])
+    code, out = sandbox_run("aws", iam, delete=True)
+    assert code == 1, out
+    assert section(out, "Trusting principals outside") == ["role   pr/ci-reader  trusts AWS 999988887777"]
+    assert {"pr/ci-reader", "prx/a/ci-writer", "pr/ci-admin"} <= swept_names(out)
+    assert not {"ci-reader", "ci-writer", "ci-admin"} & aws_names(iam)
+    assert escaped_of(out) == DECOYS["aws"] | {("policy", "backup-read")}
+    # The pipeline's own policies there are its own, not escaped.
+    owned = sweep.pipeline_principals(FIXTURES, "aws", "222233334444")
+    assert {("policy", "github-test-deploy-policy"), ("policy", "sandbox-workload-boundary")} <= owned
+
+
+def test_aws_a_path_under_an_open_pull_requests_prefix_is_spared_as_its_names_are(iam):
+    iam.create_role(
+        RoleName="x", Path="/pr12-a/", AssumeRolePolicyDocument=_aws_trust({"AWS": "222233334444"})
+    )
+    iam.create_role(
+        RoleName="y", Path="/pr13-a/", AssumeRolePolicyDocument=_aws_trust({"AWS": "222233334444"})
+    )
+    code, out = sandbox_run_with(iam, "12", cloud="aws", delete=True)
+    assert_only_the_decoys_escaped(code, out, "aws")
+    assert "pr12-a/x  an open pull request's stack (pr12-)" in "\n".join(section(out, "Left alone"))
+    assert "pr13-a/y" in swept_names(out)
+    assert "x" in aws_names(iam) and "y" not in aws_names(iam)
+
+
+def test_an_escaped_identity_on_a_path_is_reported_with_it():
+    principals = [("policy", "ci-admin", "/pr/"), ("policy", "ci-admin", "/ops/"), ("role", "r", "/")]
+    assert sweep.escaped(principals, "pr", frozenset(), "aws") == [("policy", "ops/ci-admin"), ("role", "r")]
+
+
+SANDBOX_OIDC = "acs:ram::5055556666777788:oidc-provider/github-actions"
+AWS_SANDBOX_OIDC = "arn:aws:iam::222233334444:oidc-provider/token.actions.githubusercontent.com"
+
+
+@pytest.mark.parametrize(
+    "provider",
+    [
+        SANDBOX_OIDC,
+        "acs:ram::5055556666777788:saml-provider/idp",
+        AWS_SANDBOX_OIDC,
+    ],
+)
+def test_an_identity_provider_is_outside_even_the_sandbox_accounts_own(provider):
+    """GitHub's issuer signs for every repository on GitHub: a `pr*` role trusting the sandbox's own
+    GitHub provider with `sub` `repo:attacker/*` is a way in from the attacker's own workflows."""
+    document = {"Version": "1", "Statement": [{"Effect": "Allow", "Principal": {"Federated": [provider]}}]}
+    trusts = sweep.trust_principals(json.dumps(document))
+    account = "222233334444" if provider.startswith("arn:aws:") else SANDBOX_ACCOUNT
+    assert sweep.outside_principals(trusts, account) == [f"Federated {provider}"]
+
+
+def test_alicloud_a_pr_role_trusting_the_sandboxs_own_oidc_provider_is_swept_first():
+    ram = DeployerRam()
+    ram.role("pr12-gh", tags=(), age=0.1, trust={"Federated": [SANDBOX_OIDC]})
+    ram.role("pr12-own", tags=(), age=0.1, trust={"RAM": [f"acs:ram::{SANDBOX_ACCOUNT}:root"]})
+    code, out = sandbox_run_with(ram, "12", delete=True)
+    assert code == 0, out
+    assert section(out, "Trusting principals outside") == [f"role   pr12-gh  trusts Federated {SANDBOX_OIDC}"]
+    assert deletion_log(out)[0] == "delete role pr12-gh"
+    assert "pr12-gh" not in ram.roles and "pr12-own" in ram.roles
+
+
+def test_aws_a_pr_role_trusting_the_sandboxs_own_oidc_provider_is_swept_first(iam):
+    condition = {"StringLike": {"token.actions.githubusercontent.com:sub": "repo:attacker/*"}}
+    iam.create_role(
+        RoleName="pr12-gh", AssumeRolePolicyDocument=_aws_trust({"Federated": AWS_SANDBOX_OIDC}, condition)
+    )
+    code, out = sandbox_run_with(iam, "12", cloud="aws", delete=True)
+    assert_only_the_decoys_escaped(code, out, "aws")
+    assert section(out, "Trusting principals outside") == [
+        f"role   pr12-gh  trusts Federated {AWS_SANDBOX_OIDC}"
+    ]
+    assert "pr12-gh" not in aws_names(iam)
+    # No per-PR stack trusts an identity provider today: nothing of the kind is accepted.
+    for cloud, account in (("aws", "222233334444"), ("alicloud", SANDBOX_ACCOUNT)):
+        accepted = sweep.expected_trusts(FIXTURES, cloud, account)
+        assert not any(p.startswith("Federated ") for principals in accepted.values() for p in principals)

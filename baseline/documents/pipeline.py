@@ -1260,7 +1260,38 @@ def _workload_boundary_guards(workload_boundaries: Sequence[str]) -> list[Docume
             {"ArnNotEquals": {"iam:PermissionsBoundary": arns}},
         ),
         _statement("Deny", "DenyBoundaryRemoval", BOUNDARY_REMOVAL_ACTIONS, ["*"]),
+        _statement("Deny", "DenyIdentitiesOnAPath", PATHED_IDENTITY_WRITES, _pathed(arns)),
     ]
+
+
+# IAM ARNs carry the path (``role/pr/ci-reader`` for Path=/pr/), so a grant on ``role/pr*`` covers a
+# role of any name under a path that starts ``/pr``: a name the sandbox sweep's prefix never matches.
+# The sandbox's stacks create at the root path, so no pipeline role makes or empowers an identity on
+# any other; deleting, detaching and reading stay, for the sweep. Service-linked roles
+# (``role/aws-service-role/…``) come from CreateServiceLinkedRole, which is not denied.
+PATHED_IDENTITY_WRITES = (
+    "iam:AddRoleToInstanceProfile",
+    "iam:AddUserToGroup",
+    "iam:Attach*",
+    "iam:CreateAccessKey",
+    "iam:CreateInstanceProfile",
+    "iam:CreateLoginProfile",
+    "iam:CreatePolicy",
+    "iam:CreatePolicyVersion",
+    "iam:CreateRole",
+    "iam:CreateUser",
+    "iam:PassRole",
+    "iam:Put*",
+    "iam:SetDefaultPolicyVersion",
+    "iam:Tag*",
+    "iam:Update*",
+)
+
+
+def _pathed(workload_boundaries: Sequence[str]) -> list[str]:
+    """``role/*/*``, ``policy/*/*``, ``user/*/*``, ``instance-profile/*/*`` of the boundaries' account."""
+    account = workload_boundaries[0].split(":")[4]
+    return [f"arn:aws:iam::{account}:{kind}/*/*" for kind in ("role", "policy", "user", "instance-profile")]
 
 
 def iam_pipeline_boundary(

@@ -26,8 +26,10 @@ code may name ``pr12-x``, so the name proves nothing). A pull request's code run
 deploy role and can create ``prx`` without the marker; Resource Directory control policies keep
 such an identity from creating another (docs/operations.md, section 8), and this sweep removes it
 once it is older than ``--older-than``. A role whose trust names a principal outside the
-sandbox's account (the pipeline stack file's ``test`` environment) is removed first, whatever its
-age or prefix. Every other user and role of the sandbox account must be the pipeline stack's own
+sandbox's account (the pipeline stack file's ``test`` environment) or any identity provider is
+removed first, whatever its age or prefix. In AWS a name is matched with its path, as the ARN a
+grant matches (``role/pr/ci-reader``). Every other user, role and custom policy of the sandbox
+account must be the pipeline stack's own
 there, the administrator's role or the cloud's own (``SANDBOX_STANDING``): anything else (a PR's
 user renamed out of the prefix, say) is listed, never deleted, and is an error (exit 1).
 
@@ -95,6 +97,18 @@ class Identity:
     ref: str = ""  # what the API calls it when the name is not enough (AWS policy ARN)
     # A role's trust: (principal kind, value) of every Allow statement, as trust_principals reads it.
     trusts: tuple[tuple[str, str], ...] = field(default=(), compare=False)
+    path: str = ""  # IAM: the identity's path ("/" or "" for none)
+
+    @property
+    def key(self) -> str:
+        """What a prefix is matched against: the name, or on an IAM path other than ``/`` the path
+        and name as its ARN carries them (``pr/ci-reader``): a grant on ``role/pr*`` covers that
+        role, so the sweep takes it as it takes a ``pr*`` name."""
+        return pathed(self.path, self.name)
+
+
+def pathed(path: str, name: str) -> str:
+    return f"{path.strip('/')}/{name}" if path.strip("/") else name
 
 
 @dataclass(frozen=True)
@@ -121,8 +135,8 @@ class Plan:
     outside: list[tuple[Identity, list[str]]] = field(default_factory=list)
     # Identities whose prerequisites could not be listed: not deleted, reported, exit 1.
     unlisted: list[tuple[Identity, str]] = field(default_factory=list)
-    # The sandbox: (kind, name) of users and roles that are neither the prefix's nor the pipeline's
-    # nor the cloud's own (SANDBOX_STANDING). Never deleted; each is an error, exit 1.
+    # The sandbox: (kind, name) of users, roles and custom policies that are neither the prefix's
+    # nor the pipeline's nor the cloud's own (SANDBOX_STANDING). Never deleted; each is an error.
     escaped: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -145,7 +159,7 @@ class Cloud(Protocol):
     def run(self, step: Step) -> None: ...
 
     def principals(self) -> list[tuple[str, str, str]]:
-        """(kind, name, path) of every user and role of the account, whatever its name."""
+        """(kind, name, path) of every user, role and custom policy of the account, whatever its name."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -360,16 +374,17 @@ def plan(
     it is swept first, whatever its age or prefix: such a role is a way in from outside that no
     name or age excuses. The one exception, ``accepted``: the outside principals a test stack's own
     role of that name (``pr<n>-`` removed) trusts, as ``expected_trusts`` renders them."""
-    found = [i for i in cloud.identities(prefix) if i.name.startswith(prefix)]
+    found = [i for i in cloud.identities(prefix) if i.key.startswith(prefix)]
     spared = tuple(spared)
     swept: list[Identity] = []
     outside: list[tuple[Identity, list[str]]] = []
     left_alone: list[tuple[Identity, str]] = []
     for identity in found:
-        live = next((p for p in spared if identity.name.startswith(p)), None)
+        live = next((p for p in spared if identity.key.startswith(p)), None)
         foreign = []
         if account and identity.kind == "role":
-            own = (accepted or {}).get(_PR_NAME.sub("", identity.name), frozenset())
+            # A per-PR stack's roles sit at the root path: one on a path is accepted nothing.
+            own = (accepted or {}).get(_PR_NAME.sub("", identity.key), frozenset())
             foreign = [p for p in outside_principals(identity.trusts, account) if p not in own]
         if foreign:
             outside.append((identity, foreign))
@@ -391,8 +406,8 @@ def plan(
             kept_policies.append(policy)
     swept = [i for i in swept if i not in kept_policies]
     order = {"user": 0, "role": 1, "policy": 2}
-    swept.sort(key=lambda i: (order[i.kind], i.name))
-    outside.sort(key=lambda o: o[0].name)
+    swept.sort(key=lambda i: (order[i.kind], i.key))
+    outside.sort(key=lambda o: o[0].key)
     swept = [o for o, _ in outside] + swept
     steps: list[Step] = []
     unlisted: list[tuple[Identity, str]] = []
@@ -458,6 +473,12 @@ def outside_principals(trusts: Iterable[tuple[str, str]], account: str) -> list[
     that names an account (``<id>@ecs.aliyuncs.com``) is held to that account."""
     outside = []
     for kind, value in trusts:
+        if kind.lower() == "federated":
+            # An identity provider, the account's own included, vouches for people outside the
+            # account (GitHub's issuer signs for every repository on GitHub): outside, unless the
+            # per-PR stack itself trusts exactly it (``expected_trusts``).
+            outside.append(f"{kind} {value}")
+            continue
         if kind.lower() == "service":
             owner = value.partition("@")[0] if "@" in value else account
         else:
@@ -502,34 +523,50 @@ class AwsIam:
         tags = getattr(self.iam, method)(**kwargs).get("Tags", [])
         return any(is_marker(t["Key"], t["Value"]) for t in tags)
 
-    def _listed(self, method: str, key: str) -> list[dict[str, Any]]:
-        """The account's users or roles, listed once per run (the sweep and the escape check)."""
+    def _listed(self, method: str, key: str, **kwargs: Any) -> list[dict[str, Any]]:
+        """The account's users, roles or customer policies, listed once per run (the sweep and the
+        escape check)."""
         if method not in self._listing:
-            self._listing[method] = self._pages(method, key)
+            self._listing[method] = self._pages(method, key, **kwargs)
         return self._listing[method]
+
+    def _policies(self) -> list[dict[str, Any]]:
+        return self._listed("list_policies", "Policies", Scope="Local")
 
     def principals(self) -> list[tuple[str, str, str]]:
         users = [("user", u["UserName"], u.get("Path") or "/") for u in self._listed("list_users", "Users")]
         roles = [("role", r["RoleName"], r.get("Path") or "/") for r in self._listed("list_roles", "Roles")]
-        return users + roles
+        policies = [("policy", p["PolicyName"], p.get("Path") or "/") for p in self._policies()]
+        return users + roles + policies
 
     def identities(self, prefix: str) -> list[Identity]:
         found = []
+        # Matched on path and name, as the ARN a grant matches: a user, role or policy under a path
+        # starting with the prefix (/pr/ci-reader) is the prefix's whatever its name.
         for user in self._listed("list_users", "Users"):
-            if user["UserName"].startswith(prefix):
+            path = user.get("Path") or "/"
+            if pathed(path, user["UserName"]).startswith(prefix):
                 marked = self._marked("list_user_tags", UserName=user["UserName"])
-                found.append(Identity("user", user["UserName"], user["CreateDate"], marked))
+                found.append(Identity("user", user["UserName"], user["CreateDate"], marked, path=path))
         for role in self._listed("list_roles", "Roles"):
+            path = role.get("Path") or "/"
             # Service-linked roles belong to AWS services and are deleted through them.
-            if role["RoleName"].startswith(prefix) and not role["Path"].startswith("/aws-service-role/"):
+            if pathed(path, role["RoleName"]).startswith(prefix) and not path.startswith(
+                "/aws-service-role/"
+            ):
                 marked = self._marked("list_role_tags", RoleName=role["RoleName"])
                 trusts = trust_principals(role.get("AssumeRolePolicyDocument") or {})
-                found.append(Identity("role", role["RoleName"], role["CreateDate"], marked, trusts=trusts))
-        for policy in self._pages("list_policies", "Policies", Scope="Local"):
-            if policy["PolicyName"].startswith(prefix):
+                found.append(
+                    Identity("role", role["RoleName"], role["CreateDate"], marked, trusts=trusts, path=path)
+                )
+        for policy in self._policies():
+            path = policy.get("Path") or "/"
+            if pathed(path, policy["PolicyName"]).startswith(prefix):
                 marked = self._marked("list_policy_tags", PolicyArn=policy["Arn"])
                 found.append(
-                    Identity("policy", policy["PolicyName"], policy["CreateDate"], marked, policy["Arn"])
+                    Identity(
+                        "policy", policy["PolicyName"], policy["CreateDate"], marked, policy["Arn"], path=path
+                    )
                 )
         return found
 
@@ -681,10 +718,22 @@ class AlicloudRam:
             )
         return self._listing["roles"]
 
+    def _policies(self) -> list[Any]:
+        if "policies" not in self._listing:
+            self._listing["policies"] = self._paged(
+                lambda marker: self.ram.list_policies(
+                    self.m.ListPoliciesRequest(policy_type="Custom", marker=marker, max_items=self.PAGE)
+                ),
+                lambda body: body.policies.policy if body.policies else [],
+            )
+        return self._listing["policies"]
+
     def principals(self) -> list[tuple[str, str, str]]:
-        return [("user", u.user_name, "") for u in self._users()] + [
-            ("role", r.role_name, "") for r in self._roles()
-        ]
+        return (
+            [("user", u.user_name, "") for u in self._users()]
+            + [("role", r.role_name, "") for r in self._roles()]
+            + [("policy", p.policy_name, "") for p in self._policies()]
+        )
 
     def identities(self, prefix: str) -> list[Identity]:
         m = self.m
@@ -702,13 +751,7 @@ class AlicloudRam:
                 found.append(
                     Identity("role", role.role_name, _ram_date(role.create_date), marked, trusts=trusts)
                 )
-        policies = self._paged(
-            lambda marker: self.ram.list_policies(
-                m.ListPoliciesRequest(policy_type="Custom", marker=marker, max_items=self.PAGE)
-            ),
-            lambda body: body.policies.policy if body.policies else [],
-        )
-        for policy in policies:
+        for policy in self._policies():
             if policy.policy_name.startswith(prefix):
                 marked = any(is_marker(k, v) for k, v in _ram_tags(policy.tags))
                 found.append(Identity("policy", policy.policy_name, _ram_date(policy.create_date), marked))
@@ -891,18 +934,18 @@ def render(report: Plan, out: TextIO) -> None:
         header = f"Trusting principals outside the sandbox account, swept first ({len(report.outside)}):"
         print(header, file=out)
         for identity, principals in report.outside:
-            print(f"  {identity.kind:<6} {identity.name}  trusts {', '.join(principals)}", file=out)
+            print(f"  {identity.kind:<6} {identity.key}  trusts {', '.join(principals)}", file=out)
     print(f"Identities to delete ({len(report.swept)}):", file=out)
     for identity in report.swept:
-        print(f"  {identity.kind:<6} {identity.name}  created {identity.created:%Y-%m-%dT%H:%MZ}", file=out)
+        print(f"  {identity.kind:<6} {identity.key}  created {identity.created:%Y-%m-%dT%H:%MZ}", file=out)
     if report.left_alone:
         print(f"Left alone ({len(report.left_alone)}):", file=out)
         for identity, reason in report.left_alone:
-            print(f"  {identity.kind:<6} {identity.name}  {reason}", file=out)
+            print(f"  {identity.kind:<6} {identity.key}  {reason}", file=out)
     if report.unlisted:
         print(f"Could not be listed, not deleted ({len(report.unlisted)}):", file=out)
         for identity, reason in report.unlisted:
-            print(f"  {identity.kind:<6} {identity.name}  {reason}", file=out)
+            print(f"  {identity.kind:<6} {identity.key}  {reason}", file=out)
     if report.escaped:
         print(
             f"Not pr*, the pipeline's or the cloud's own, never deleted ({len(report.escaped)}):",
@@ -965,7 +1008,7 @@ def _sandbox_account(stacks_dir: Path, cloud: str) -> str:
     )
 
 
-# What a sandbox account holds besides the sandbox's prefix, the pipeline stack's own users and roles
+# What a sandbox account holds besides the sandbox's prefix, the pipeline stack's own identities
 # there and the administrator's role: (kind, name pattern, path prefix, why), per cloud. Any other
 # user or role got there some other way (a PR's user renamed out of the prefix, say): the sweep
 # cannot tell what it is, so it reports it as an error and leaves it to a person.
@@ -997,14 +1040,16 @@ SANDBOX_STANDING: dict[str, tuple[tuple[str, str, str, str], ...]] = {
 _PIPELINE_PRINCIPALS = {
     "alicloud:ram/user:User": ("user", "name"),
     "alicloud:ram/role:Role": ("role", "roleName"),
+    "alicloud:ram/policy:Policy": ("policy", "policyName"),
     "aws:iam/user:User": ("user", "name"),
     "aws:iam/role:Role": ("role", "name"),
+    "aws:iam/policy:Policy": ("policy", "name"),
 }
 
 
 def pipeline_principals(stacks_dir: Path, cloud: str, account: str) -> frozenset[tuple[str, str]]:
-    """(kind, lower-cased name) of the users and roles the pipeline stack creates in ``account``
-    (through its provider for that account), and the administrator's role it names."""
+    """(kind, lower-cased name) of the users, roles and custom policies the pipeline stack creates in
+    ``account`` (through its provider for that account), and the administrator's role it names."""
     from baseline.scenarios.pipeline import PipelineSettings
 
     path = stacks_dir / "Pulumi.pipeline.yaml"
@@ -1027,18 +1072,19 @@ def pipeline_principals(stacks_dir: Path, cloud: str, account: str) -> frozenset
 def escaped(
     principals: Iterable[tuple[str, str, str]], prefix: str, owned: frozenset[tuple[str, str]], cloud: str
 ) -> list[tuple[str, str]]:
-    """The users and roles of the sandbox account that are neither the prefix's, the pipeline's nor
-    standing (``SANDBOX_STANDING``). RAM and IAM names are unique regardless of case."""
+    """The users, roles and custom policies of the sandbox account that are neither the prefix's (by
+    name, or in IAM by path and name), the pipeline's nor standing (``SANDBOX_STANDING``). RAM and IAM
+    names are unique regardless of case."""
     found = []
     for kind, name, path in principals:
-        if name.startswith(prefix) or (kind, name.casefold()) in owned:
+        if pathed(path or "", name).startswith(prefix) or (kind, name.casefold()) in owned:
             continue
         if any(
             kind == k and fnmatch.fnmatchcase(name, pattern) and (path or "").startswith(under)
             for k, pattern, under, _ in SANDBOX_STANDING[cloud]
         ):
             continue
-        found.append((kind, name))
+        found.append((kind, pathed(path or "", name)))
     return sorted(found)
 
 
