@@ -764,8 +764,15 @@ def ram_role_principal(account: str, role: str) -> str:
     return f"acs:ram:*:{account}:role/{role.lower()}"
 
 
-def _unless(principals: Iterable[str]) -> Document:
-    return {"StringNotLike": {PRINCIPAL_ARN_KEY: sorted(principals)}}
+def _deny_unless(actions: Iterable[str], resources: Iterable[str], principals: Iterable[str]) -> Document:
+    """A control-policy statement: ``actions`` on ``resources`` denied to every RAM identity of the
+    account but ``principals`` (by the caller's acs:PrincipalARN)."""
+    return {
+        "Effect": "Deny",
+        "Action": list(actions),
+        "Resource": list(resources),
+        "Condition": {"StringNotLike": {PRINCIPAL_ARN_KEY: sorted(principals)}},
+    }
 
 
 def control_policy_guard(
@@ -786,24 +793,9 @@ def control_policy_guard(
     return {
         "Version": "1",
         "Statement": [
-            {
-                "Effect": "Deny",
-                "Action": list(PIPELINE_IDENTITY_WRITES),
-                "Resource": owned,
-                "Condition": _unless(admin),
-            },
-            {
-                "Effect": "Deny",
-                "Action": list(ATTACH_ACTIONS),
-                "Resource": [system_policy_arn(name) for name in RAM_ADMIN_POLICIES],
-                "Condition": _unless(admin),
-            },
-            {
-                "Effect": "Deny",
-                "Action": [*RESOURCE_MANAGER_ATTACH_ACTIONS, *ACCOUNT_SETTINGS_WRITES],
-                "Resource": ["*"],
-                "Condition": _unless(admin),
-            },
+            _deny_unless(PIPELINE_IDENTITY_WRITES, owned, admin),
+            _deny_unless(ATTACH_ACTIONS, [system_policy_arn(name) for name in RAM_ADMIN_POLICIES], admin),
+            _deny_unless([*RESOURCE_MANAGER_ATTACH_ACTIONS, *ACCOUNT_SETTINGS_WRITES], ["*"], admin),
         ],
     }
 
@@ -823,18 +815,8 @@ def control_policy_sandbox(account: str, *, deploy_role: str, admin_role: str) -
     return {
         "Version": "1",
         "Statement": [
-            {
-                "Effect": "Deny",
-                "Action": list(SANDBOX_IDENTITY_WRITES),
-                "Resource": ["*"],
-                "Condition": _unless(allowed),
-            },
-            {
-                "Effect": "Deny",
-                "Action": list(SANDBOX_ADMIN_ONLY),
-                "Resource": ["*"],
-                "Condition": _unless([ram_role_principal(account, admin_role)]),
-            },
+            _deny_unless(SANDBOX_IDENTITY_WRITES, ["*"], allowed),
+            _deny_unless(SANDBOX_ADMIN_ONLY, ["*"], [ram_role_principal(account, admin_role)]),
         ],
     }
 
@@ -847,14 +829,7 @@ def control_policy_instance_tags(account: str, *, deploy_role: str, admin_role: 
     allowed = [ram_role_principal(account, r) for r in (deploy_role, admin_role)]
     return {
         "Version": "1",
-        "Statement": [
-            {
-                "Effect": "Deny",
-                "Action": list(INSTANCE_TAG_WRITES),
-                "Resource": ["*"],
-                "Condition": _unless(allowed),
-            }
-        ],
+        "Statement": [_deny_unless(INSTANCE_TAG_WRITES, ["*"], allowed)],
     }
 
 
