@@ -65,6 +65,17 @@ REPOSITORY = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,10
 ENVIRONMENT = re.compile(r"^[a-z][a-z0-9-]{1,31}$")
 
 
+def _alicloud_account(value):
+    """An Alibaba Cloud account id setting: 16 digits, as a quoted string (YAML would read a bare
+    number, and drop a leading zero)."""
+    if value is not None and not (isinstance(value, str) and limits.ALICLOUD_ACCOUNT_ID.fullmatch(value)):
+        raise fix(
+            "an Alibaba Cloud account id is 16 digits, as a quoted string",
+            f'e.g. "{EXAMPLE_ALICLOUD_ACCOUNT}"',
+        )
+    return value
+
+
 class PipelineEnvironmentSettings(Model):
     """One environment the pipeline deploys: its accounts and the names its deployer may touch."""
 
@@ -137,12 +148,7 @@ class PipelineEnvironmentSettings(Model):
     @field_validator("alicloud_account_id", mode="before")
     @classmethod
     def _alicloud(cls, value):
-        if value is not None and not (isinstance(value, str) and limits.ALICLOUD_ACCOUNT_ID.fullmatch(value)):
-            raise fix(
-                "an Alibaba Cloud account id is 16 digits, as a quoted string",
-                f'e.g. "{EXAMPLE_ALICLOUD_ACCOUNT}"',
-            )
-        return value
+        return _alicloud_account(value)
 
     @field_validator("aws_account_id", mode="before")
     @classmethod
@@ -200,12 +206,7 @@ class ResourceDirectorySettings(Model):
     @field_validator("management_account_id", mode="before")
     @classmethod
     def _management(cls, value):
-        if value is not None and not (isinstance(value, str) and limits.ALICLOUD_ACCOUNT_ID.fullmatch(value)):
-            raise fix(
-                "an Alibaba Cloud account id is 16 digits, as a quoted string",
-                f'e.g. "{EXAMPLE_ALICLOUD_ACCOUNT}"',
-            )
-        return value
+        return _alicloud_account(value)
 
 
 class PipelineSettings(Model):
