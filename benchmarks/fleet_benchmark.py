@@ -37,6 +37,7 @@ from baseline.documents.alicloud import (  # noqa: E402
     command_user_read_policy,
 )
 from baseline.documents.render import canonical_json  # noqa: E402
+from benchmarks.plan_benchmark import plan_command  # noqa: E402
 
 PYTHON = sys.executable
 FIXTURES = ROOT / "tests" / "fixtures" / "stacks"
@@ -73,21 +74,6 @@ def timed(command: list[str]) -> tuple[float, int, str]:
     start = time.perf_counter()
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
     return time.perf_counter() - start, done.returncode, done.stdout
-
-
-def plan_command(stack: str, path: Path) -> list[str]:
-    return [
-        PYTHON,
-        "-m",
-        "baseline",
-        "plan",
-        "--stack",
-        stack,
-        "--format",
-        "json",
-        "--config-file",
-        str(path),
-    ]
 
 
 def largest_policy(plan_json: str) -> int:

@@ -48,6 +48,12 @@ TARGET_1000_SECONDS = 10.0
 TARGET_GROWTH = 12.0
 
 
+def plan_command(stack: str, path: Path | None = None) -> list[str]:
+    """The offline plan of ``stack`` as a fresh process, from ``path`` instead of stacks/ if given."""
+    command = [PYTHON, "-m", "baseline", "plan", "--stack", stack, "--format", "json"]
+    return command + (["--config-file", str(path)] if path is not None else [])
+
+
 def timed(command: list[str]) -> tuple[float, int]:
     """Wall seconds and peak RSS (KiB) of one fresh process (os.wait4 gives its own rusage)."""
     start = time.perf_counter()
@@ -189,10 +195,7 @@ def main() -> int:
     results["import_floor_peak_kib"] = floor_mem
     print(f"import floor                 {floor:6.3f} s  {floor_mem / 1024:6.1f} MiB")
 
-    plans = {
-        stack: [PYTHON, "-m", "baseline", "plan", "--stack", stack, "--format", "json"]
-        for stack in ("dev", "staging", "prod")
-    }
+    plans = {stack: plan_command(stack) for stack in ("dev", "staging", "prod")}
     resource_floor_command = [PYTHON, "-c", RESOURCE_FLOOR]
     runs = alternating({"resource floor": resource_floor_command, **plans}, args.repeat)
     resource_floor = statistics.median(t for t, _ in runs["resource floor"])
@@ -237,18 +240,7 @@ def main() -> int:
             stack = f"bench{attachments}"
             path = Path(tmp) / f"Pulumi.{stack}.yaml"
             path.write_text(synthetic_stack(attachments, users=200))
-            command = [
-                PYTHON,
-                "-m",
-                "baseline",
-                "plan",
-                "--stack",
-                stack,
-                "--format",
-                "json",
-                "--config-file",
-                str(path),
-            ]
+            command = plan_command(stack, path)
             seconds, memory = median_of(command, max(1, args.repeat // 2))
             synthetic[attachments] = {"seconds": round(seconds, 3), "peak_mib": round(memory / 1024, 1)}
             print(
