@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 import json
+import shutil
 import sys
 from functools import cache
 from pathlib import Path
@@ -49,6 +50,19 @@ def render_from(directory: Path, stack: str) -> dict:
         return render(resolve(load_stack_file(directory / f"Pulumi.{stack}.yaml")), stack)
     finally:
         ENVIRONMENT_STACKS.reset(token)
+
+
+def fixtures_with_prod_setting(directory: Path, line: str) -> Path:
+    """The example stacks copied into ``directory``, the pipeline's prod environment given ``line``
+    (a setting of `pipeline.environments[]`, e.g. ``stack: prod-tags``)."""
+    for path in FIXTURES.glob("Pulumi.*.yaml"):
+        shutil.copy(path, directory / path.name)
+    pipeline = directory / "Pulumi.pipeline.yaml"
+    text = pipeline.read_text()
+    anchor = '        alicloudAccountId: "5098765432109876"\n'
+    assert text.count(anchor) == 1
+    pipeline.write_text(text.replace(anchor, f"{anchor}        {line}\n"))
+    return directory
 
 
 def example_resolved(stack: str) -> Resolved:

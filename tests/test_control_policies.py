@@ -15,7 +15,7 @@ import pulumi
 import pulumi_alicloud as alicloud
 import pytest
 import yaml
-from conftest import FIXTURES, plan_of
+from conftest import FIXTURES, fixtures_with_prod_setting, plan_of, render_from
 
 from baseline.analysis import access, control_policies, tasks
 from baseline.analysis.evaluator import NamedPolicy, evaluate, evaluate_call
@@ -475,23 +475,7 @@ def test_the_mocks_refuse_a_control_policy_written_through_a_members_admin_role(
 
 def _guarded_prod_plan(tmp_path) -> dict:
     """The pipeline with `guardInstanceTags: true` on prod, rendered as the stack would be."""
-    import shutil
-
-    from baseline.config import ENVIRONMENT_STACKS, load_stack_file, resolve
-    from baseline.plan import render
-
-    for path in FIXTURES.glob("Pulumi.*.yaml"):
-        shutil.copy(path, tmp_path / path.name)
-    pipeline = tmp_path / "Pulumi.pipeline.yaml"
-    text = pipeline.read_text()
-    anchor = '        alicloudAccountId: "5098765432109876"\n'
-    assert text.count(anchor) == 1
-    pipeline.write_text(text.replace(anchor, anchor + "        guardInstanceTags: true\n"))
-    token = ENVIRONMENT_STACKS.set(tmp_path)
-    try:
-        return render(resolve(load_stack_file(pipeline)), "pipeline")
-    finally:
-        ENVIRONMENT_STACKS.reset(token)
+    return render_from(fixtures_with_prod_setting(tmp_path, "guardInstanceTags: true"), "pipeline")
 
 
 def test_the_instance_tag_guard_leaves_tagging_to_the_deploy_and_admin_roles_of_that_account(tmp_path):

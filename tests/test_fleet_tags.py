@@ -7,10 +7,9 @@ The fixture stack `prod-tags` is prod with `instanceTags: {fleet: prod-web}` ins
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
-from conftest import FIXTURES, example_resolved, plan_of
+from conftest import example_resolved, fixtures_with_prod_setting, plan_of
 
 from baseline import limits
 from baseline.analysis import access, symbolic, tasks
@@ -187,13 +186,7 @@ def test_the_solver_reads_tag_values_as_the_evaluator_does():
 def test_the_prod_deployer_deploys_the_tag_scoped_stack_and_is_never_guarded(tmp_path):
     """The pipeline's prod deploy role, deploying prod-tags, may create and attach the guard
     policies (its task proof denies nothing), and no pipeline role carries the guard."""
-    for path in FIXTURES.glob("Pulumi.*.yaml"):
-        shutil.copy(path, tmp_path / path.name)
-    pipeline = tmp_path / "Pulumi.pipeline.yaml"
-    text = pipeline.read_text()
-    anchor = '        alicloudAccountId: "5098765432109876"\n'
-    assert text.count(anchor) == 1
-    pipeline.write_text(text.replace(anchor, anchor + "        stack: prod-tags\n"))
+    pipeline = fixtures_with_prod_setting(tmp_path, "stack: prod-tags") / "Pulumi.pipeline.yaml"
     token = ENVIRONMENT_STACKS.set(tmp_path)
     try:
         resolved = resolve(load_stack_file(pipeline))
