@@ -452,10 +452,11 @@ class PrincipalTasks:
         return self.role is not None and self.asked > 0 and self.denied == 0
 
 
-def _provider_calls(plan: Mapping[str, Any], settings: Any) -> dict[str, tuple[str, list[TaskCall]]]:
+def _provider_calls(plan: Mapping[str, Any], settings: Any) -> dict[str, tuple[str, list[TaskCall], Any]]:
     """The pipeline's deploy and preview roles' provider calls and state calls on the plans of the
-    environments they deploy, keyed ``<cloud>:<role name>``, each with its access (deploy, preview).
-    A RAM role's calls carry its caller ARN, which the account's control policies test."""
+    environments they deploy, keyed ``<cloud>:<role name>``, each with its access (deploy, preview)
+    and the control policies over its account (None where none is attached). A RAM role's calls
+    carry its caller ARN, which those control policies test."""
     if not settings.pipeline.enabled:
         return {}
     from baseline.analysis import control_policies, provider_calls
@@ -464,23 +465,9 @@ def _provider_calls(plan: Mapping[str, Any], settings: Any) -> dict[str, tuple[s
     calls = provider_calls.deploy_calls(plan, plans, state)
     found = {}
     for role in provider_calls.pipeline_roles(plan):
-        _, caller = control_policies.for_role(plan, role.cloud, role.account, role.name)
+        ceiling, caller = control_policies.for_role(plan, role.cloud, role.account, role.name)
         role_calls = [replace(c, context={**c.context, **caller}) for c in calls.get(role.key, [])]
-        found[role.key] = (role.access, role_calls)
-    return found
-
-
-def _ceilings(plan: Mapping[str, Any], settings: Any) -> dict[str, list[Any]]:
-    """``<cloud>:<role name>`` -> the control policies over a pipeline role's account."""
-    if not settings.pipeline.enabled:
-        return {}
-    from baseline.analysis import control_policies, provider_calls
-
-    found = {}
-    for role in provider_calls.pipeline_roles(plan):
-        ceiling, _ = control_policies.for_role(plan, role.cloud, role.account, role.name)
-        if ceiling is not None:
-            found[role.key] = ceiling
+        found[role.key] = (role.access, role_calls, ceiling)
     return found
 
 
@@ -527,7 +514,6 @@ def prove(plan: Mapping[str, Any], settings: Any, principal: str | None = None) 
     """Every principal of the plan (or the one named) with each of its task calls decided."""
     by_resource = {b.resource: b for b in bindings(settings)}
     deploy = _provider_calls(plan, settings)
-    ceilings = _ceilings(plan, settings)
     results = []
     for who in access.principals(plan):
         if principal is not None and who not in access.find_principal(plan, principal):
@@ -539,10 +525,10 @@ def prove(plan: Mapping[str, Any], settings: Any, principal: str | None = None) 
             result = PrincipalTasks(who, f"{binding.scenario}.{binding.role}")
         elif (key := f"{who.cloud}:{who.name}") in deploy:
             # A pipeline role: the provider calls of every resource its environment's stack declares.
-            role_access, calls = deploy[key]
+            role_access, calls, ceiling = deploy[key]
             result = PrincipalTasks(who, f"pipeline.{role_access}")
-            if key in ceilings:
-                grants = replace(grants, boundary=ceilings[key], _calls={})
+            if ceiling is not None:
+                grants = replace(grants, boundary=ceiling, _calls={})
         else:
             results.append(PrincipalTasks(who, None))
             continue
