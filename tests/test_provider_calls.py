@@ -9,7 +9,7 @@ import json
 import pytest
 from conftest import ROOT, plan_of
 
-from baseline.analysis import provider_calls
+from baseline.analysis import provider_calls, tasks
 from baseline.config import load_stack_document, resolve
 from baseline.ops import ephemeral
 from baseline.plan import render
@@ -94,7 +94,9 @@ def test_aws_deploy_roles_set_their_policies_default_version_and_leave_boundarie
     """terraform-provider-aws updates a policy with CreatePolicyVersion(SetAsDefault=false) and then
     SetDefaultPolicyVersion: every AWS deploy role may now make both on its stack's policies; the
     boundary its roles sit behind is the administrator's (no update or delete call is asked)."""
-    verdicts = provider_calls.decide(plans["pipeline"], provider_calls.deploy_calls(plans["pipeline"], plans))
+    verdicts = tasks.decide_pipeline_calls(
+        plans["pipeline"], provider_calls.deploy_calls(plans["pipeline"], plans)
+    )
     for key in ("aws:github-dev-deploy", "aws:github-staging-deploy", "aws:github-prod-deploy"):
         asked = [v for v in verdicts[key] if v.call.action == "iam:SetDefaultPolicyVersion"]
         assert asked and all(v.allowed for v in asked), key
@@ -105,7 +107,7 @@ def test_kms_calls_of_secret_parameters_are_unknown_never_asked(plans):
     """OOS keeps a secret parameter's value in a KMS secret no page names: the catalogue marks the
     KMS calls unknown with the reason, and deciding them never allows them."""
     calls = provider_calls.deploy_calls(plans["pipeline"], plans)
-    verdicts = provider_calls.decide(plans["pipeline"], calls)
+    verdicts = tasks.decide_pipeline_calls(plans["pipeline"], calls)
     for key, role_verdicts in verdicts.items():
         unknown = [v for v in role_verdicts if v.call.unknown]
         assert {v.call.action for v in unknown} <= {
@@ -114,7 +116,7 @@ def test_kms_calls_of_secret_parameters_are_unknown_never_asked(plans):
             "kms:UpdateSecretValue",
             "kms:DeleteSecret",
         }, key
-        assert all(not v.allowed and v.why.startswith("unknown: ") for v in unknown), key
+        assert all(not v.allowed and v.unknown and v.reason == v.call.unknown for v in unknown), key
         # Decrypt on a customer key is a named resource: asked, not unknown.
         assert not any(v.call.action == "kms:Decrypt" for v in unknown), key
     assert any(v.call.unknown for v in verdicts["alicloud:github-prod-deploy"])
@@ -145,7 +147,7 @@ def test_preview_roles_may_make_every_read_drift_makes_on_their_stacks_users_and
                 assert all(c.resources and c.resources[0].lower().endswith(name.lower()) for c in calls)
                 asked.setdefault(role.key, []).extend(calls)
     assert set(asked) == {r.key for r in roles}
-    verdicts = provider_calls.decide(plans["pipeline"], asked)
+    verdicts = tasks.decide_pipeline_calls(plans["pipeline"], asked)
     denied = [
         (key, v.call.action, v.call.resources) for key, vs in verdicts.items() for v in vs if not v.allowed
     ]

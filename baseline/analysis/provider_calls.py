@@ -5,7 +5,7 @@ providers make on create, read, update and delete (read in the bridged Terraform
 source), and the DIY state backend's object calls. ``deploy_calls`` resolves them against the plan
 of the environment each pipeline role deploys or previews: a deploy role makes every call of every
 resource of its stack, a preview role the reads only (``pulumi preview`` and ``refresh``).
-``decide`` asks each call with ``evaluator.evaluate_call`` in strict mode.
+``tasks.decide_pipeline_calls`` asks each call as the task proofs do.
 """
 
 from __future__ import annotations
@@ -18,15 +18,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from baseline.analysis import access, control_policies, reference
+from baseline.analysis import reference
 from baseline.analysis.calls import TaskCall
-from baseline.analysis.evaluator import (
-    CallDecision,
-    UnknownAction,
-    WrongResourceType,
-    arn_matches,
-    evaluate_call,
-)
+from baseline.analysis.evaluator import arn_matches
 
 DATA = Path(__file__).resolve().parents[1] / "scenarios" / "tasks" / "provider_calls.yaml"
 # A preview role also runs `baseline drift`: its reads of every user's and role's credentials,
@@ -326,53 +320,3 @@ def environments(settings: Any) -> tuple[dict[str, dict[str, Any]], dict[str, di
                 "stack": resolved.stack,
             }
     return plans, state
-
-
-@dataclass(frozen=True)
-class Verdict:
-    call: TaskCall
-    allowed: bool
-    why: str  # the deciding statement, or why the call cannot be asked
-    decision: CallDecision | None = None
-
-
-def decide(pipeline_plan: Mapping[str, Any], calls: Mapping[str, list[TaskCall]]) -> dict[str, list[Verdict]]:
-    """Each call asked of the pipeline role's own policies (and boundary) as the cloud would."""
-    grants = {
-        f"{p.cloud}:{p.name}": access.grants_of(pipeline_plan, p) for p in access.principals(pipeline_plan)
-    }
-    roles = {role.key: role for role in pipeline_roles(pipeline_plan)}
-    found: dict[str, list[Verdict]] = {}
-    for key, role_calls in calls.items():
-        principal = grants[key]
-        # The account's control policies bound the role beside its own policy.
-        role = roles.get(key)
-        ceiling, caller = (
-            control_policies.for_role(pipeline_plan, role.cloud, role.account, role.name)
-            if role
-            else (None, {})
-        )
-        verdicts = []
-        for call in role_calls:
-            if call.unknown:  # no resource to ask it on: neither allowed nor denied
-                verdicts.append(Verdict(call, False, f"unknown: {call.unknown}"))
-                continue
-            try:
-                answer = evaluate_call(
-                    principal.policies,
-                    call.cloud,
-                    call.action,
-                    call.resources,
-                    {**call.context, **caller},
-                    boundary=ceiling if ceiling is not None else principal.boundary,
-                    mode="strict",
-                )
-            except UnknownAction:
-                verdicts.append(Verdict(call, False, f"{call.action} is not in the authorization reference"))
-                continue
-            except WrongResourceType as error:
-                verdicts.append(Verdict(call, False, str(error)))
-                continue
-            verdicts.append(Verdict(call, answer.allowed, answer.decision.reason, answer))
-        found[key] = verdicts
-    return found

@@ -452,23 +452,30 @@ class PrincipalTasks:
         return self.role is not None and self.asked > 0 and self.denied == 0
 
 
-def _provider_calls(plan: Mapping[str, Any], settings: Any) -> dict[str, tuple[str, list[TaskCall], Any]]:
+def _provider_calls(plan: Mapping[str, Any], settings: Any) -> dict[str, tuple[Any, list[TaskCall]]]:
     """The pipeline's deploy and preview roles' provider calls and state calls on the plans of the
-    environments they deploy, keyed ``<cloud>:<role name>``, each with its access (deploy, preview)
-    and the control policies over its account (None where none is attached). A RAM role's calls
-    carry its caller ARN, which those control policies test."""
+    environments they deploy, keyed ``<cloud>:<role name>``, each with its role (its access:
+    deploy, preview)."""
     if not settings.pipeline.enabled:
         return {}
-    from baseline.analysis import control_policies, provider_calls
+    from baseline.analysis import provider_calls
 
     plans, state = provider_calls.environments(settings)
     calls = provider_calls.deploy_calls(plan, plans, state)
-    found = {}
-    for role in provider_calls.pipeline_roles(plan):
-        ceiling, caller = control_policies.for_role(plan, role.cloud, role.account, role.name)
-        role_calls = [replace(c, context={**c.context, **caller}) for c in calls.get(role.key, [])]
-        found[role.key] = (role.access, role_calls, ceiling)
-    return found
+    return {role.key: (role, calls.get(role.key, [])) for role in provider_calls.pipeline_roles(plan)}
+
+
+def _as_asked(
+    plan: Mapping[str, Any], role: Any, grants: access.Grants, calls: Sequence[TaskCall]
+) -> tuple[access.Grants, list[TaskCall]]:
+    """A pipeline role's grants under the control policies over its account, and its calls with its
+    caller ARN, which those control policies test."""
+    from baseline.analysis import control_policies
+
+    ceiling, caller = control_policies.for_role(plan, role.cloud, role.account, role.name)
+    if ceiling is not None:
+        grants = replace(grants, boundary=ceiling, _calls={})
+    return grants, [replace(c, context={**c.context, **caller}) for c in calls]
 
 
 def decide_call(grants: access.Grants, call: TaskCall) -> Verdict:
@@ -510,6 +517,23 @@ def decide_call(grants: access.Grants, call: TaskCall) -> Verdict:
     return Verdict(call, decision.allowed, reason, decision.reading, decision.filled, decision.dropped)
 
 
+def decide_pipeline_calls(
+    pipeline_plan: Mapping[str, Any], calls: Mapping[str, list[TaskCall]]
+) -> dict[str, list[Verdict]]:
+    """``calls`` (``<cloud>:<role name>`` -> calls) asked of each pipeline role as ``prove`` asks
+    them."""
+    from baseline.analysis import provider_calls
+
+    principals = {f"{p.cloud}:{p.name}": p for p in access.principals(pipeline_plan)}
+    roles = {role.key: role for role in provider_calls.pipeline_roles(pipeline_plan)}
+    found: dict[str, list[Verdict]] = {}
+    for key, role_calls in calls.items():
+        grants = access.grants_of(pipeline_plan, principals[key])
+        grants, asked = _as_asked(pipeline_plan, roles[key], grants, role_calls)
+        found[key] = [decide_call(grants, c) for c in asked]
+    return found
+
+
 def prove(plan: Mapping[str, Any], settings: Any, principal: str | None = None) -> list[PrincipalTasks]:
     """Every principal of the plan (or the one named) with each of its task calls decided."""
     by_resource = {b.resource: b for b in bindings(settings)}
@@ -525,10 +549,9 @@ def prove(plan: Mapping[str, Any], settings: Any, principal: str | None = None) 
             result = PrincipalTasks(who, f"{binding.scenario}.{binding.role}")
         elif (key := f"{who.cloud}:{who.name}") in deploy:
             # A pipeline role: the provider calls of every resource its environment's stack declares.
-            role_access, calls, ceiling = deploy[key]
-            result = PrincipalTasks(who, f"pipeline.{role_access}")
-            if ceiling is not None:
-                grants = replace(grants, boundary=ceiling, _calls={})
+            role, calls = deploy[key]
+            result = PrincipalTasks(who, f"pipeline.{role.access}")
+            grants, calls = _as_asked(plan, role, grants, calls)
         else:
             results.append(PrincipalTasks(who, None))
             continue
